@@ -1,0 +1,30 @@
+"""Shared test helpers: random float64 tensors and the optional torch cross-check."""
+import numpy as np
+import pytest
+
+from tinygrad_cnn import Tensor
+
+try:
+    import torch
+except ImportError:  # torch is an optional dev extra
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed (pip install torch==2.13.0)")
+
+
+def leaf(array, requires_grad=True):
+    """A float64 Tensor that requires grad, for gradchecks."""
+    return Tensor(np.asarray(array, dtype=np.float64), requires_grad=requires_grad, dtype=np.float64)
+
+
+def randn(rng, *shape):
+    return leaf(rng.standard_normal(shape))
+
+
+def torch_leaf(tensor):
+    """The torch twin of a float64 Tensor, requiring grad."""
+    return torch.tensor(tensor.data, dtype=torch.float64, requires_grad=True)
+
+
+def assert_close(actual, expected, atol=1e-10, rtol=1e-7):
+    np.testing.assert_allclose(np.asarray(actual), np.asarray(expected), atol=atol, rtol=rtol)

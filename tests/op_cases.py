@@ -1,0 +1,132 @@
+"""One table of gradcheck cases per registered op, each with its torch twin.
+
+``CASES[op_name]`` lists Case(label, fn, make_inputs, torch_fn): ``fn`` maps our tensors to
+one output tensor, ``make_inputs(rng)`` builds float64 inputs, ``torch_fn`` computes the
+same thing with torch (None where torch has no direct twin).
+"""
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+import tinygrad_cnn.functional as F
+from tinygrad_cnn.ops.linalg import BiasAdd
+from tinygrad_cnn.ops.window import WindowMax, WindowMean
+
+from helpers import leaf, randn, torch
+
+
+class Case(NamedTuple):
+    label: str
+    fn: Callable
+    make_inputs: Callable
+    torch_fn: Callable | None
+
+
+def positive(rng, *shape):
+    return leaf(rng.uniform(0.5, 2.0, shape))
+
+
+def distinct(rng, *shape):
+    """Values at least 0.01 apart, so max and max-pool have no ties within a finite difference."""
+    return leaf(rng.permutation(np.prod(shape)).reshape(shape) * 0.01 + rng.uniform(0, 1e-3))
+
+
+def tf():
+    return torch.nn.functional
+
+
+CASES = {
+    "add": [
+        Case("broadcast", lambda a, b: a + b, lambda r: (randn(r, 3, 4), randn(r, 4)), lambda a, b: a + b),
+        Case("both_sides", lambda a, b: a + b, lambda r: (randn(r, 2, 1, 3), randn(r, 4, 1)), lambda a, b: a + b),
+        Case("scalar", lambda a: 1.5 + a, lambda r: (randn(r, 3),), lambda a: 1.5 + a),
+    ],
+    "sub": [
+        Case("broadcast", lambda a, b: a - b, lambda r: (randn(r, 3, 4), randn(r, 3, 1)), lambda a, b: a - b),
+        Case("reflected", lambda a: 2.0 - a, lambda r: (randn(r, 3),), lambda a: 2.0 - a),
+    ],
+    "mul": [
+        Case("broadcast", lambda a, b: a * b, lambda r: (randn(r, 3, 4), randn(r, 1, 4)), lambda a, b: a * b),
+        Case("same_tensor", lambda a: a * a, lambda r: (randn(r, 5),), lambda a: a * a),
+    ],
+    "div": [
+        Case("broadcast", lambda a, b: a / b, lambda r: (randn(r, 3, 4), positive(r, 4)), lambda a, b: a / b),
+        Case("reflected", lambda a: 1.0 / a, lambda r: (positive(r, 3, 2),), lambda a: 1.0 / a),
+    ],
+    "neg": [Case("plain", lambda a: -a, lambda r: (randn(r, 2, 3),), lambda a: -a)],
+    "pow": [
+        Case("cube", lambda a: a ** 3, lambda r: (randn(r, 4, 2),), lambda a: a ** 3),
+        Case("fractional", lambda a: a ** -1.5, lambda r: (positive(r, 5),), lambda a: a ** -1.5),
+    ],
+    "exp": [Case("plain", lambda a: a.exp(), lambda r: (randn(r, 3, 3),), lambda a: a.exp())],
+    "log": [Case("plain", lambda a: a.log(), lambda r: (positive(r, 3, 3),), lambda a: a.log())],
+    "relu": [Case("plain", lambda a: a.relu(), lambda r: (randn(r, 4, 5),), lambda a: a.relu())],
+    "sigmoid": [
+        Case("plain", lambda a: a.sigmoid(), lambda r: (randn(r, 4, 5),), lambda a: a.sigmoid()),
+        Case("large", lambda a: a.sigmoid(), lambda r: (leaf([-800.0, -30.0, 0.0, 30.0, 800.0]),), lambda a: a.sigmoid()),
+    ],
+    "tanh": [Case("plain", lambda a: a.tanh(), lambda r: (leaf(2 * r.standard_normal((4, 5))),), lambda a: a.tanh())],
+    "matmul": [
+        Case("2d", lambda a, b: a @ b, lambda r: (randn(r, 3, 4), randn(r, 4, 5)), lambda a, b: a @ b),
+        Case("batched", lambda a, b: a @ b, lambda r: (randn(r, 2, 3, 4), randn(r, 4, 5)), lambda a, b: a @ b),
+        Case("batch_broadcast", lambda a, b: a @ b, lambda r: (randn(r, 2, 1, 3, 4), randn(r, 3, 4, 2)), lambda a, b: a @ b),
+        Case("vector_left", lambda a, b: a @ b, lambda r: (randn(r, 4), randn(r, 2, 4, 3)), lambda a, b: a @ b),
+        Case("vector_right", lambda a, b: a @ b, lambda r: (randn(r, 2, 3, 4), randn(r, 4)), lambda a, b: a @ b),
+    ],
+    "bias_add": [
+        Case("last_axis", lambda x, b: BiasAdd.apply(x, b, axis=-1), lambda r: (randn(r, 5, 4), randn(r, 4)),
+             lambda x, b: x + b),
+        Case("channels", lambda x, b: BiasAdd.apply(x, b, axis=1), lambda r: (randn(r, 2, 3, 4, 4), randn(r, 3)),
+             lambda x, b: x + b[:, None, None]),
+    ],
+    "reshape": [Case("plain", lambda a: a.reshape(4, -1), lambda r: (randn(r, 2, 3, 4),), lambda a: a.reshape(4, -1))],
+    "transpose": [
+        Case("permute", lambda a: a.transpose(2, 0, 1), lambda r: (randn(r, 2, 3, 4),), lambda a: a.permute(2, 0, 1)),
+        Case("reverse", lambda a: a.T, lambda r: (randn(r, 3, 5),), lambda a: a.T),
+    ],
+    "getitem": [
+        Case("slices", lambda a: a[1:, ::2], lambda r: (randn(r, 4, 5),), lambda a: a[1:, ::2]),
+        Case("repeated_rows", lambda a: a[[0, 0, 2]], lambda r: (randn(r, 3, 2),), lambda a: a[[0, 0, 2]]),
+        Case("pairs", lambda a: a[np.arange(3), np.array([1, 1, 0])], lambda r: (randn(r, 3, 2),),
+             lambda a: a[torch.arange(3), torch.tensor([1, 1, 0])]),
+        Case("mask", lambda a: a[a.data > 0], lambda r: (randn(r, 4, 3),), lambda a: a[a > 0]),
+    ],
+    "sum": [
+        Case("all", lambda a: a.sum(), lambda r: (randn(r, 3, 4),), lambda a: a.sum()),
+        Case("axes_keepdims", lambda a: a.sum(axis=(0, 2), keepdims=True), lambda r: (randn(r, 2, 3, 4),),
+             lambda a: a.sum(dim=(0, 2), keepdim=True)),
+    ],
+    "mean": [
+        Case("axis", lambda a: a.mean(axis=1), lambda r: (randn(r, 3, 4),), lambda a: a.mean(dim=1)),
+        Case("all", lambda a: a.mean(), lambda r: (randn(r, 2, 3),), lambda a: a.mean()),
+    ],
+    "max": [
+        Case("axis", lambda a: a.max(axis=1), lambda r: (distinct(r, 3, 4),), lambda a: a.amax(dim=1)),
+        Case("axes_keepdims", lambda a: a.max(axis=(0, 2), keepdims=True), lambda r: (distinct(r, 2, 3, 4),),
+             lambda a: a.amax(dim=(0, 2), keepdim=True)),
+        Case("all", lambda a: a.max(), lambda r: (distinct(r, 3, 3),), lambda a: a.amax()),
+    ],
+    "log_softmax": [
+        Case("rows", lambda a: F.log_softmax(a, axis=1), lambda r: (randn(r, 3, 5),), lambda a: tf().log_softmax(a, dim=1)),
+        Case("large", lambda a: F.log_softmax(a * 300, axis=0), lambda r: (randn(r, 4, 2),),
+             lambda a: tf().log_softmax(a * 300, dim=0)),
+    ],
+    "im2col": [
+        Case("overlap_padded", lambda x: F.im2col(x, (2, 3), stride=(2, 1), padding=1), lambda r: (randn(r, 2, 3, 5, 6),),
+             lambda x: tf().unfold(x, (2, 3), stride=(2, 1), padding=1).transpose(1, 2).reshape(-1, 18)),
+        Case("stride_gt_kernel", lambda x: F.im2col(x, 2, stride=3), lambda r: (randn(r, 1, 2, 7, 8),),
+             lambda x: tf().unfold(x, 2, stride=3).transpose(1, 2).reshape(-1, 8)),
+    ],
+    "window_max": [
+        Case("columns", lambda c: WindowMax.apply(c, channels=3), lambda r: (distinct(r, 10, 12),),
+             lambda c: c.reshape(10, 3, 4).amax(dim=2)),
+        Case("max_pool2d", lambda x: F.max_pool2d(x, 3, stride=2, padding=1), lambda r: (distinct(r, 2, 3, 7, 6),),
+             lambda x: tf().max_pool2d(x, 3, stride=2, padding=1)),
+    ],
+    "window_mean": [
+        Case("columns", lambda c: WindowMean.apply(c, channels=2), lambda r: (randn(r, 6, 8),),
+             lambda c: c.reshape(6, 2, 4).mean(dim=2)),
+        Case("avg_pool2d", lambda x: F.avg_pool2d(x, (2, 3), stride=1, padding=1), lambda r: (randn(r, 2, 3, 5, 6),),
+             lambda x: tf().avg_pool2d(x, (2, 3), stride=1, padding=1)),
+    ],
+}

@@ -1,0 +1,167 @@
+"""conv2d, pooling and im2col over a grid of kernels, strides, paddings and input sizes."""
+import itertools
+
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tc
+import tinygrad_cnn.functional as F
+from tinygrad_cnn.ops.window import col2im_array, im2col_array, window_geometry
+
+from helpers import assert_close, leaf, needs_torch, torch, torch_leaf
+
+KERNELS = [1, 2, 3, 5, (2, 3)]
+STRIDES = [1, 2, 3, (2, 1)]
+PADDINGS = [0, 1, 2, "same"]
+INPUT = (2, 3, 7, 9)  # non-square, and 7 or 9 leave rows over for strides 2 and 3
+
+
+def conv_grid():
+    for k, s, p in itertools.product(KERNELS, STRIDES, PADDINGS):
+        if p == "same" and s != 1:
+            continue
+        yield pytest.param(k, s, p, id=f"k{k}-s{s}-p{p}")
+
+
+def pool_grid():
+    for k, s, p in itertools.product([1, 2, 3, (2, 3)], [None, 1, 2, 3, (2, 1)], [0, 1]):
+        if 2 * p <= min(np.atleast_1d(k)):
+            yield pytest.param(k, s, p, id=f"k{k}-s{s}-p{p}")
+
+
+def kernel_shape(k):
+    return (k, k) if isinstance(k, int) else k
+
+
+def reference_im2col(x, k, s, p):
+    """Loop-by-loop im2col with explicit symmetric padding, the definition we test against."""
+    (kh, kw), (sh, sw) = kernel_shape(k), kernel_shape(s)
+    ph, pw = kernel_shape(p)
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    b, c, h, w = padded.shape
+    rows = []
+    for n in range(b):
+        for i in range(0, h - kh + 1, sh):
+            for j in range(0, w - kw + 1, sw):
+                rows.append(padded[n, :, i : i + kh, j : j + kw].ravel())
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("k,s,p", [c for c in conv_grid() if c.values[2] != "same"])
+def test_im2col_matches_loop_definition(k, s, p, rng):
+    x = rng.standard_normal(INPUT)
+    assert_close(F.im2col(tc.Tensor(x, dtype=np.float64), k, s, p).data, reference_im2col(x, k, s, p))
+
+
+@pytest.mark.parametrize("k,s", [(2, 1), (3, 1), (3, 2), (2, 2), ((2, 3), (2, 1)), (2, 3)])
+def test_col2im_of_ones_counts_window_overlaps(k, s):
+    shape = (1, 2, 7, 9)
+    g = window_geometry("test", shape, k, s, 1)
+    counts = col2im_array(np.ones((g.out_size[0] * g.out_size[1], 2 * np.prod(g.kernel_size))), shape, g)
+    expected = np.zeros((7 + 2, 9 + 2))
+    (kh, kw), (sh, sw) = g.kernel_size, g.stride
+    for i in range(g.out_size[0]):
+        for j in range(g.out_size[1]):
+            expected[i * sh : i * sh + kh, j * sw : j * sw + kw] += 1
+    assert_close(counts, np.broadcast_to(expected[1:-1, 1:-1], shape))
+
+
+def test_im2col_is_a_strided_view_with_one_copy():
+    x = np.arange(2 * 3 * 6 * 6, dtype=np.float32).reshape(2, 3, 6, 6)
+    cols = im2col_array(x, window_geometry("test", x.shape, 3, 1, 0))
+    assert cols.flags.c_contiguous and cols.dtype == np.float32 and cols.shape == (2 * 16, 27)
+
+
+@pytest.mark.parametrize("k,s,p", list(conv_grid()))
+def test_conv2d_gradcheck(k, s, p, rng):
+    x = leaf(rng.standard_normal((1, 2, 7, 9)))
+    w = leaf(rng.standard_normal((2, 2, *kernel_shape(k))))
+    b = leaf(rng.standard_normal(2))
+    assert tc.gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=s, padding=p), x, w, b)
+
+
+@needs_torch
+@pytest.mark.parametrize("k,s,p", list(conv_grid()))
+def test_conv2d_matches_torch(k, s, p, rng):
+    x, w, b = (leaf(rng.standard_normal(shape)) for shape in (INPUT, (4, 3, *kernel_shape(k)), (4,)))
+    out = F.conv2d(x, w, b, stride=s, padding=p)
+    twins = [torch_leaf(t) for t in (x, w, b)]
+    expected = torch.nn.functional.conv2d(*twins, stride=s, padding=p)
+    assert_close(out.data, expected.detach().numpy())
+    grad = rng.standard_normal(out.shape)
+    out.backward(grad)
+    expected.backward(torch.tensor(grad))
+    for ours, theirs in zip((x, w, b), twins):
+        assert_close(ours.grad.data, theirs.grad.numpy())
+
+
+@pytest.mark.parametrize("k,s,p", list(pool_grid()))
+@pytest.mark.parametrize("pool", ["max", "avg"])
+def test_pool_gradcheck(pool, k, s, p, rng):
+    # distinct values, so no max-pool window holds a tie within a finite difference
+    x = leaf(rng.permutation(2 * 7 * 9).reshape(1, 2, 7, 9) * 0.01)
+    fn = F.max_pool2d if pool == "max" else F.avg_pool2d
+    assert tc.gradcheck(lambda x: fn(x, k, s, p), x)
+
+
+@needs_torch
+@pytest.mark.parametrize("k,s,p", list(pool_grid()))
+@pytest.mark.parametrize("pool", ["max", "avg"])
+def test_pool_matches_torch(pool, k, s, p, rng):
+    x = leaf(rng.standard_normal(INPUT))
+    ours, theirs = (F.max_pool2d, torch.nn.functional.max_pool2d) if pool == "max" else (F.avg_pool2d, torch.nn.functional.avg_pool2d)
+    out = ours(x, k, s, p)
+    twin = torch_leaf(x)
+    expected = theirs(twin, k, s, p)
+    assert_close(out.data, expected.detach().numpy())
+    grad = rng.standard_normal(out.shape)
+    out.backward(grad)
+    expected.backward(torch.tensor(grad))
+    assert_close(x.grad.data, twin.grad.numpy())
+
+
+def test_max_pool_ties_route_to_the_first_maximum():
+    x = leaf(np.ones((1, 1, 4, 4)))
+    F.max_pool2d(x, 2).sum().backward()
+    expected = np.zeros((4, 4))
+    expected[::2, ::2] = 1.0  # the top-left element of each 2x2 window, once
+    assert_close(x.grad.data[0, 0], expected)
+
+
+@needs_torch
+def test_max_pool_ties_with_overlapping_windows_match_torch():
+    x = leaf(np.round(np.random.default_rng(1).standard_normal((1, 2, 6, 7))))  # many ties
+    out = F.max_pool2d(x, 3, stride=1, padding=1)
+    twin = torch_leaf(x)
+    expected = torch.nn.functional.max_pool2d(twin, 3, stride=1, padding=1)
+    out.sum().backward()
+    expected.sum().backward()
+    assert_close(x.grad.data, twin.grad.numpy())
+
+
+def test_leftover_rows_get_zero_gradient():
+    x = leaf(np.random.default_rng(0).standard_normal((1, 1, 5, 5)))
+    w = leaf(np.ones((1, 1, 2, 2)))
+    F.conv2d(x, w, stride=2).sum().backward()  # windows cover rows/cols 0-3 only
+    assert np.all(x.grad.data[0, 0, 4, :] == 0) and np.all(x.grad.data[0, 0, :, 4] == 0)
+    assert np.all(x.grad.data[0, 0, :4, :4] == 1)
+
+
+def test_same_padding_keeps_the_size_for_even_kernels():
+    x = leaf(np.ones((1, 1, 5, 6)))
+    assert F.conv2d(x, leaf(np.ones((1, 1, 2, 4))), padding="same").shape == (1, 1, 5, 6)
+
+
+def test_conv2d_is_composed_of_registered_ops():
+    x = tc.Tensor(np.ones((1, 1, 4, 4)), requires_grad=True)
+    w = tc.Tensor(np.ones((2, 1, 3, 3)), requires_grad=True)
+    out = F.conv2d(x, w, tc.Tensor(np.zeros(2), requires_grad=True))
+    chain = []
+    t = out
+    while t._ctx is not None and t._ctx.name != "im2col":
+        chain.append(t._ctx.name)
+        t = t._ctx.parents[0]
+    assert chain[::-1] == ["matmul", "bias_add", "reshape", "transpose"]
+    pooled = F.max_pool2d(x, 2)
+    assert [pooled._ctx.name, pooled._ctx.parents[0]._ctx.name, pooled._ctx.parents[0]._ctx.parents[0]._ctx.name,
+            pooled._ctx.parents[0]._ctx.parents[0]._ctx.parents[0]._ctx.name] == ["transpose", "reshape", "window_max", "im2col"]

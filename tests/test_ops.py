@@ -1,0 +1,71 @@
+"""Every registered op: gradcheck in float64 and, where torch is installed, forward and
+gradients against torch. Parametrised by the registry, so a new op without a case fails."""
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tc
+from tinygrad_cnn import engine
+
+from helpers import assert_close, needs_torch, torch, torch_leaf
+from op_cases import CASES
+
+OPS = tc.list_ops()
+
+
+def cases_of(name):
+    if name not in CASES:
+        pytest.fail(f"registered op {name!r} has no gradcheck case in tests/op_cases.py")
+    return CASES[name]
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_gradcheck(name, rng):
+    for case in cases_of(name):
+        inputs = case.make_inputs(rng)
+        assert tc.gradcheck(case.fn, *inputs), case.label
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_case_runs_the_op(name, rng):
+    """Each case really exercises the op it is filed under."""
+    for case in cases_of(name):
+        out = case.fn(*case.make_inputs(rng))
+        seen, stack = set(), [out]
+        while stack:
+            t = stack.pop()
+            if t._ctx is not None:
+                seen.add(t._ctx.name)
+                stack.extend(t._ctx.parents)
+        assert name in seen, f"{case.label}: {name} not in the graph ({sorted(seen)})"
+
+
+@needs_torch
+@pytest.mark.parametrize("name", OPS)
+def test_matches_torch(name, rng):
+    for case in cases_of(name):
+        inputs = case.make_inputs(rng)
+        twins = [torch_leaf(x) for x in inputs]
+        out, expected = case.fn(*inputs), case.torch_fn(*twins)
+        assert_close(out.data, expected.detach().numpy())
+        weights = rng.standard_normal(out.shape)
+        out.backward(weights)
+        expected.backward(torch.tensor(weights))
+        for x, twin in zip(inputs, twins):
+            assert_close(x.grad.data, twin.grad.numpy())
+
+
+@pytest.mark.parametrize("name", OPS)
+def test_float32_stays_float32(name, rng, monkeypatch):
+    """No op upcasts float32 data, or the gradients its backward returns, to float64."""
+    fit = engine._fit_gradient
+
+    def checked_fit(ctx, index, parent, grad):
+        assert np.asarray(grad).dtype == parent.dtype, f"{ctx.name} returned {np.asarray(grad).dtype}"
+        return fit(ctx, index, parent, grad)
+
+    monkeypatch.setattr(engine, "_fit_gradient", checked_fit)
+    for case in cases_of(name):
+        inputs = [tc.Tensor(x.data.astype(np.float32), requires_grad=True) for x in case.make_inputs(rng)]
+        out = case.fn(*inputs)
+        assert out.dtype == np.float32, case.label
+        out.backward(np.ones(out.shape, dtype=np.float32))

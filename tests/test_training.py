@@ -1,0 +1,40 @@
+"""Learning, end to end: the digits CNN trains to a stated accuracy (a test of learning, not time)."""
+import numpy as np
+
+import tinygrad_cnn as tc
+from tinygrad_cnn import optim
+from tinygrad_cnn.cli import main
+from tinygrad_cnn.data import load_digits
+from tinygrad_cnn.models import lenet
+from tinygrad_cnn.train import evaluate, fit
+
+
+def test_digits_cnn_learns():
+    train, test = load_digits()
+    model = lenet(width=16)
+    before = evaluate(model, *test)
+    history = fit(model, optim.Adam(model.parameters(), lr=3e-3), train, test, epochs=6, quiet=True)
+    assert before < 0.3
+    assert history[-1].test_accuracy >= 0.93
+    assert history[-1].train_loss < history[0].train_loss / 3
+
+
+def test_digits_split():
+    train, test = load_digits()
+    assert train.images.shape == (1438, 1, 8, 8) and test.images.shape == (359, 1, 8, 8)
+    assert train.images.dtype == np.float32 and 0.0 <= train.images.min() and train.images.max() == 1.0
+    assert set(np.unique(test.labels)) == set(range(10))
+    assert np.bincount(test.labels).min() >= 34  # stratified: about 20% of each class
+
+
+def test_cli_train_saves_weights(tmp_path, capsys):
+    assert main(["train", "--epochs", "2", "--width", "4", "--quiet", "--out", str(tmp_path)]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    model = lenet(width=4).load(tmp_path / "weights.npz")
+    assert model.parameters()[0].shape == (4, 1, 3, 3)
+
+
+def test_cli_lists_ops(capsys):
+    main(["ops"])
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert listed == tc.list_ops()

@@ -1,0 +1,19 @@
+"""tinygrad_cnn: a small numpy deep-learning framework whose every op you can read.
+
+    import tinygrad_cnn as tc
+    from tinygrad_cnn import Tensor, nn, optim
+    import tinygrad_cnn.functional as F
+"""
+from . import functional, nn, optim
+from .function import Function, enable_grad, is_grad_enabled, list_ops, no_grad, registry, trace
+from .gradcheck import GradcheckError, gradcheck
+from .random import manual_seed
+from .serialization import load, save
+from .tensor import Tensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "Function", "registry", "list_ops", "no_grad", "enable_grad", "is_grad_enabled",
+    "trace", "gradcheck", "GradcheckError", "manual_seed", "save", "load", "functional", "nn", "optim",
+]

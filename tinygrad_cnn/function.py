@@ -1,0 +1,177 @@
+"""Op base class, its context, the op registry and the grad-mode switch.
+
+An op is a subclass of :class:`Function` with two static methods on numpy arrays::
+
+    class Mul(Function):
+        broadcasting = True          # the engine sums gradients back to each input's shape
+
+        @staticmethod
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, grad):
+            a, b = ctx.saved_tensors
+            return grad * b, grad * a
+
+Subclassing registers the op under ``name`` (default: the class name in snake case), and
+``Mul.apply(x, y)`` runs it on tensors. Each application creates one instance, which is both
+the ``ctx`` handed to forward/backward and the node recorded in the graph.
+"""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import numpy as np
+
+__all__ = ["Function", "registry", "list_ops", "no_grad", "enable_grad", "is_grad_enabled", "trace"]
+
+registry: dict[str, type["Function"]] = {}
+"""Every registered op, by name, in registration order."""
+
+_grad_enabled = True
+_trace_all = False
+Tensor: Any = None  # bound by tensor.py once Tensor exists; importing it here would be circular
+
+
+def is_grad_enabled() -> bool:
+    """Whether ops currently record the graph."""
+    return _grad_enabled
+
+
+@contextmanager
+def _grad_mode(enabled: bool) -> Iterator[None]:
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, enabled
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def no_grad():
+    """Context manager: ops inside it record no graph and their results need no gradient."""
+    return _grad_mode(False)
+
+
+def enable_grad():
+    """Context manager: turn graph recording back on inside a ``no_grad`` block."""
+    return _grad_mode(True)
+
+
+@contextmanager
+def trace() -> Iterator[None]:
+    """Context manager: record every op, even those whose inputs need no gradient.
+
+    Plain training records only what backward needs; a forward pass run inside ``trace()``
+    keeps the whole computation (e.g. the first conv's im2col on the image) for drawing.
+    """
+    global _trace_all
+    previous, _trace_all = _trace_all, True
+    try:
+        yield
+    finally:
+        _trace_all = previous
+
+
+def list_ops() -> list[str]:
+    """Names of all registered ops, in registration order."""
+    return list(registry)
+
+
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class Function:
+    """Base class of every differentiable op; an instance is the op's ctx and graph node.
+
+    Class attributes a subclass may set:
+      name:         unique registry name (default: class name in snake case).
+      broadcasting: True if forward broadcasts its inputs; the engine then sums each returned
+                    gradient back to its input's shape, so backward rules never un-broadcast.
+      register:     False to keep a helper subclass out of the registry.
+      override:     True to replace an op already registered under the same name.
+
+    Instance attributes, set by :meth:`apply`:
+      parents:          the input tensors, in order.
+      needs_input_grad: one bool per input; backward may return None where it is False.
+      attrs:            the non-tensor arguments, recorded for printing and drawing the graph.
+    """
+
+    name: str = "function"
+    broadcasting: bool = False
+    __slots__ = ("parents", "needs_input_grad", "attrs", "saved_tensors", "freed", "__dict__")
+
+    def __init_subclass__(cls, register: bool = True, override: bool = False, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        if "name" not in cls.__dict__:
+            cls.name = _snake_case(cls.__name__)
+        if not register:
+            return
+        if cls.name in registry and not override:
+            raise ValueError(
+                f"op {cls.name!r} is already registered (by {registry[cls.name].__qualname__}); "
+                f"pass override=True in the class statement to replace it"
+            )
+        registry[cls.name] = cls
+
+    def save_for_backward(self, *arrays: np.ndarray) -> None:
+        """Keep arrays for backward; they are released once backward has used them."""
+        self.saved_tensors = arrays
+
+    @staticmethod
+    def forward(ctx: "Function", *args: Any, **attrs: Any) -> np.ndarray:
+        """Compute the result from numpy arrays (tensor inputs) and attributes."""
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: "Function", grad: np.ndarray) -> Any:
+        """Return one gradient per tensor input (a tuple, or one array for a single input)."""
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args: Any, **attrs: Any):
+        """Run the op on tensors; non-tensor positional and keyword arguments are attributes.
+
+        Records a graph node when grad mode is on and some tensor input requires grad.
+        """
+        ctx = cls.__new__(cls)
+        parents = []
+        arrays = []
+        for a in args:
+            if isinstance(a, Tensor):
+                parents.append(a)
+                arrays.append(a.data)
+            else:
+                arrays.append(a)
+        ctx.saved_tensors = ()
+        ctx.freed = False
+        out = cls.forward(ctx, *arrays, **attrs)
+        needs = tuple(p.requires_grad for p in parents)
+        if _grad_enabled and (True in needs or _trace_all):
+            ctx.parents = tuple(parents)
+            ctx.needs_input_grad = needs
+            ctx.attrs = _attributes(args, attrs)
+            return Tensor._from_op(out, ctx, True in needs)
+        return Tensor._from_op(out, None, False)
+
+    def release(self) -> None:
+        """Drop the saved arrays after backward; a later backward through this node raises."""
+        self.saved_tensors = ()
+        self.freed = True
+
+    def __repr__(self) -> str:
+        attrs = ", ".join(f"{k}={v!r}" for k, v in self.attrs.items()) if hasattr(self, "attrs") else ""
+        return f"<op {self.name}({attrs})>"
+
+
+def _attributes(args: tuple, attrs: dict) -> dict:
+    """Non-tensor arguments of one op call, for the graph: positional ones keyed by index."""
+    if len(args) == sum(isinstance(a, Tensor) for a in args):
+        return attrs
+    positional = {f"arg{i}": a for i, a in enumerate(args) if not isinstance(a, Tensor)}
+    return {**positional, **attrs}

@@ -1,0 +1,155 @@
+"""Neural-network functions composed from registered ops; none has a backward of its own.
+
+Notation: B batch, C input channels, H x W input size, M output channels, K_h x K_w kernel,
+O_h x O_w output size (see :mod:`tinygrad_cnn.ops.window`).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .ops.linalg import BiasAdd
+from .ops.reduce import LogSoftmax, normalize_axis
+from .ops.window import Im2col, WindowMax, WindowMean, window_geometry
+from .tensor import Tensor
+
+__all__ = [
+    "im2col", "conv2d", "max_pool2d", "avg_pool2d", "linear", "relu", "sigmoid", "tanh",
+    "softmax", "log_softmax", "cross_entropy", "mse_loss",
+]
+
+
+def as_tensor(op: str, name: str, x: Any) -> Tensor:
+    """``x`` as a Tensor (arrays and numbers are wrapped); anything else is a TypeError."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (np.ndarray, np.number, int, float)) and not isinstance(x, bool):
+        return Tensor(x)
+    raise TypeError(f"{op}: {name} must be a Tensor or numpy array, got {type(x).__name__}")
+
+
+def im2col(x: Tensor, kernel_size, stride=1, padding=0) -> Tensor:
+    """(B, C, H, W) -> (B*O_h*O_w, C*K_h*K_w): one row per window, rows (b, o_h, o_w), columns (c, k_h, k_w)."""
+    x = as_tensor("im2col", "x", x)
+    g = window_geometry("im2col", x.shape, kernel_size, stride, padding)
+    return Im2col.apply(x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding)
+
+
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0) -> Tensor:
+    """2-D convolution (cross-correlation, as PyTorch): (B, C, H, W) * (M, C, K_h, K_w) -> (B, M, O_h, O_w).
+
+    im2col (B*O_h*O_w, C*K_h*K_w) @ weight^T (C*K_h*K_w, M) -> (B*O_h*O_w, M) -> + bias (M,)
+    -> reshape (B, O_h, O_w, M) -> transpose (B, M, O_h, O_w).
+    """
+    x, weight = as_tensor("conv2d", "input", x), as_tensor("conv2d", "weight", weight)
+    if weight.ndim != 4:
+        raise ValueError(f"conv2d: weight must have shape (M, C, K_h, K_w), got {weight.shape}")
+    if x.ndim != 4 or x.shape[1] != weight.shape[1]:
+        raise ValueError(
+            f"conv2d: input of shape {x.shape} must be (B, C, H, W) with C = {weight.shape[1]}, "
+            f"the weight's input channels (weight shape {weight.shape})"
+        )
+    m = weight.shape[0]
+    if bias is not None:
+        bias = as_tensor("conv2d", "bias", bias)
+        if bias.shape != (m,):
+            raise ValueError(f"conv2d: bias must have shape ({m},), got {bias.shape}")
+    g = window_geometry("conv2d", x.shape, weight.shape[2:], stride, padding)
+    cols = Im2col.apply(x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding)
+    out = cols @ weight.reshape(m, -1).T
+    if bias is not None:
+        out = BiasAdd.apply(out, bias, axis=1)
+    return out.reshape(x.shape[0], *g.out_size, m).transpose(0, 3, 1, 2)
+
+
+def _pool(op: str, window_op, x, kernel_size, stride, padding, pad_value: float) -> Tensor:
+    """im2col (B*O_h*O_w, C*K) -> window op (B*O_h*O_w, C) -> reshape (B, O_h, O_w, C) -> transpose (B, C, O_h, O_w)."""
+    x = as_tensor(op, "input", x)
+    g = window_geometry(op, x.shape, kernel_size, kernel_size if stride is None else stride, padding)
+    if any(2 * max(p) > k for p, k in zip(g.padding, g.kernel_size)):
+        raise ValueError(f"{op}: padding {g.padding} must be at most half the kernel size {g.kernel_size}")
+    cols = Im2col.apply(x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding, pad_value=pad_value)
+    pooled = window_op.apply(cols, channels=x.shape[1])
+    return pooled.reshape(x.shape[0], *g.out_size, x.shape[1]).transpose(0, 3, 1, 2)
+
+
+def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
+    """Max over each K_h x K_w window: (B, C, H, W) -> (B, C, O_h, O_w); stride defaults to the
+    kernel size, padding is -inf. The gradient goes to the first maximum of each window."""
+    return _pool("max_pool2d", WindowMax, x, kernel_size, stride, padding, -np.inf)
+
+
+def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
+    """Mean over each window: (B, C, H, W) -> (B, C, O_h, O_w); padding zeros count (PyTorch's
+    count_include_pad=True)."""
+    return _pool("avg_pool2d", WindowMean, x, kernel_size, stride, padding, 0.0)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """x @ weight^T + bias: (..., in) -> (..., out), weight (out, in), bias (out,)."""
+    x, weight = as_tensor("linear", "input", x), as_tensor("linear", "weight", weight)
+    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(
+            f"linear: input of shape {x.shape} needs last size {weight.shape[-1]} to match weight "
+            f"of shape (out, in) = {weight.shape}"
+        )
+    out = x @ weight.T
+    if bias is not None:
+        out = BiasAdd.apply(out, as_tensor("linear", "bias", bias), axis=-1)
+    return out
+
+
+def relu(x: Tensor) -> Tensor:
+    """max(x, 0), elementwise."""
+    return as_tensor("relu", "input", x).relu()
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """1 / (1 + exp(-x)), elementwise, without overflow."""
+    return as_tensor("sigmoid", "input", x).sigmoid()
+
+
+def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent, elementwise."""
+    return as_tensor("tanh", "input", x).tanh()
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """log(softmax(x)) along ``axis``, stable for large inputs."""
+    x = as_tensor("log_softmax", "input", x)
+    (axis,) = normalize_axis("log_softmax", axis, x.ndim)
+    return LogSoftmax.apply(x, axis=axis)
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis``, as exp(log_softmax(x))."""
+    return log_softmax(x, axis).exp()
+
+
+def cross_entropy(logits: Tensor, targets: Any) -> Tensor:
+    """Mean negative log-likelihood of integer class targets: logits (B, K), targets (B,) in [0, K)."""
+    logits = as_tensor("cross_entropy", "logits", logits)
+    targets = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    if logits.ndim != 2:
+        raise ValueError(f"cross_entropy: logits must have shape (B, K), got {logits.shape}")
+    if targets.dtype.kind not in "iu":
+        raise TypeError(f"cross_entropy: targets must be integer class indices, got dtype {targets.dtype}")
+    if targets.shape != (logits.shape[0],):
+        raise ValueError(f"cross_entropy: targets must have shape ({logits.shape[0]},) to match logits {logits.shape}, got {targets.shape}")
+    if targets.size and (targets.min() < 0 or targets.max() >= logits.shape[1]):
+        raise ValueError(
+            f"cross_entropy: targets must lie in [0, {logits.shape[1]}) for logits {logits.shape}, "
+            f"got values from {targets.min()} to {targets.max()}"
+        )
+    picked = log_softmax(logits, axis=1)[np.arange(len(targets)), targets]
+    return -picked.mean()
+
+
+def mse_loss(prediction: Tensor, target: Any) -> Tensor:
+    """Mean of the squared differences; both arguments must have the same shape."""
+    prediction = as_tensor("mse_loss", "input", prediction)
+    target = as_tensor("mse_loss", "target", target)
+    if prediction.shape != target.shape:
+        raise ValueError(f"mse_loss: input shape {prediction.shape} differs from target shape {target.shape}")
+    return ((prediction - target) ** 2).mean()

@@ -1,0 +1,151 @@
+"""Module: the base of every layer and model. Parameters and sub-modules are found by attribute."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..tensor import Tensor
+
+__all__ = ["Parameter", "Module", "Sequential"]
+
+
+class Parameter(Tensor):
+    """A Tensor a Module learns: requires grad, and ``named_parameters`` finds it."""
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None):
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+
+
+class Module:
+    """Base class of layers and models: subclass it, assign Parameters and Modules as
+    attributes in ``__init__`` (after ``super().__init__()``), and write ``forward``."""
+
+    training: bool = True
+
+    def __init__(self) -> None:
+        self.training = True
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # ---- structure -----------------------------------------------------------------------
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        """Direct sub-modules, in the order they were assigned."""
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+
+    def children(self) -> Iterator["Module"]:
+        for _, module in self.named_children():
+            yield module
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+        """This module (named ``prefix``) and all below it, depth first, qualified names."""
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            yield name, module
+            below = [(f"{name}.{child}" if name else child, m) for child, m in module.named_children()]
+            stack.extend(reversed(below))
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        """Every Parameter below this module with its qualified name (``0.weight``, ``conv1.bias``);
+        a parameter shared by several modules is listed once."""
+        seen: set[int] = set()
+        for module_name, module in self.named_modules():
+            for name, value in vars(module).items():
+                if isinstance(value, Parameter) and id(value) not in seen:
+                    seen.add(id(value))
+                    yield (f"{module_name}.{name}" if module_name else name), value
+
+    def parameters(self) -> list[Parameter]:
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Forget every parameter's accumulated gradient."""
+        for p in self.parameters():
+            p.grad = None
+
+    def train(self, mode: bool = True) -> "Module":
+        """Set training mode on this module and all below it."""
+        for _, module in self.named_modules():
+            module.training = mode
+        return self
+
+    def eval(self) -> "Module":
+        return self.train(False)
+
+    # ---- state -----------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Qualified parameter name -> a copy of its array; loads into the same PyTorch model."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Copy arrays into the parameters. Every key and shape is checked before any is
+        applied, so a mismatch leaves the module unchanged."""
+        params = dict(self.named_parameters())
+        missing = [k for k in params if k not in state]
+        unexpected = [k for k in state if k not in params]
+        mismatched = [
+            f"{k}: expected {params[k].shape}, got {np.shape(state[k])}"
+            for k in params if k in state and np.shape(state[k]) != params[k].shape
+        ]
+        if missing or unexpected or mismatched:
+            problems = [f"missing keys {missing}" if missing else "", f"unexpected keys {unexpected}" if unexpected else "",
+                        f"shape mismatch: {'; '.join(mismatched)}" if mismatched else ""]
+            raise ValueError(f"load_state_dict: {type(self).__name__}: " + "; ".join(p for p in problems if p))
+        for name, p in params.items():
+            np.copyto(p.data, np.asarray(state[name]), casting="same_kind")
+
+    def save(self, path: str) -> None:
+        """Write ``state_dict()`` to an .npz file."""
+        from ..serialization import save
+        save(self.state_dict(), path)
+
+    def load(self, path: str) -> "Module":
+        """Read weights written by :meth:`save` (no pickles) and load them."""
+        from ..serialization import load
+        self.load_state_dict(load(path))
+        return self
+
+    # ---- printing ----------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The arguments shown between the parentheses of this module's repr."""
+        return ""
+
+    def __repr__(self) -> str:
+        children = [f"  ({name}): " + repr(m).replace("\n", "\n  ") for name, m in self.named_children()]
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        return f"{type(self).__name__}(\n" + "\n".join(children) + "\n)"
+
+
+class Sequential(Module):
+    """Modules applied in order; their names are their positions ("0", "1", ...)."""
+
+    def __init__(self, *modules: Module):
+        super().__init__()
+        for i, module in enumerate(modules):
+            if not isinstance(module, Module):
+                raise TypeError(f"Sequential: argument {i} must be a Module, got {type(module).__name__}")
+            setattr(self, str(i), module)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.named_children())
+
+    def __iter__(self) -> Iterator[Module]:
+        return self.children()
+
+    def __getitem__(self, index: int) -> Module:
+        return list(self.children())[index]
+
+    def forward(self, x: Any) -> Any:
+        for module in self.children():
+            x = module(x)
+        return x

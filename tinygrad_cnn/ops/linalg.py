@@ -1,0 +1,81 @@
+"""Matrix product and the per-channel bias add."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..function import Function
+
+
+def _check_matmul(a: np.ndarray, b: np.ndarray) -> None:
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}")
+    inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if a.shape[-1] != inner_b:
+        raise ValueError(
+            f"matmul: inner sizes differ: a has shape {a.shape} (inner {a.shape[-1]}), "
+            f"b has shape {b.shape} (inner {inner_b})"
+        )
+    try:
+        np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} do not broadcast") from None
+
+
+class Matmul(Function):
+    """``a @ b`` with numpy semantics: 2-D, batched (broadcast batch axes) and 1-D operands.
+
+    Gradients: da = grad @ b^T, db = a^T @ grad (batch axes summed back by the engine).
+    """
+
+    broadcasting = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_matmul(a, b)
+        ctx.save_for_backward(a, b)
+        return a @ b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        # Treat 1-D operands as a row (a) or column (b) matrix, as numpy does.
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        if a.ndim == 1:
+            grad = np.expand_dims(grad, -2)
+        if b.ndim == 1:
+            grad = np.expand_dims(grad, -1)
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = grad @ np.swapaxes(b2, -1, -2)
+            grad_a = grad_a[..., 0, :] if a.ndim == 1 else grad_a
+        if need_b:
+            grad_b = np.swapaxes(a2, -1, -2) @ grad
+            grad_b = grad_b[..., 0] if b.ndim == 1 else grad_b
+        return grad_a, grad_b
+
+
+class BiasAdd(Function):
+    """Add a per-channel vector along ``axis``: (N, M) + (M,) for axis=-1, (B, C, H, W) + (C,) for axis=1.
+
+    Backward: the input's gradient passes through; the bias's sums over every other axis.
+    """
+
+    @staticmethod
+    def forward(ctx, x, bias, axis=-1):
+        if x.ndim == 0 or not -x.ndim <= axis < x.ndim:
+            raise ValueError(f"bias_add: axis {axis} is out of range for input of shape {x.shape}")
+        axis %= x.ndim
+        if bias.shape != (x.shape[axis],):
+            raise ValueError(
+                f"bias_add: bias must have shape ({x.shape[axis]},) to match axis {axis} of input "
+                f"shape {x.shape}, got {bias.shape}"
+            )
+        ctx.reduce_axes = tuple(i for i in range(x.ndim) if i != axis)
+        return x + bias.reshape([-1 if i == axis else 1 for i in range(x.ndim)])
+
+    @staticmethod
+    def backward(ctx, grad):
+        need_x, need_bias = ctx.needs_input_grad
+        return (grad if need_x else None), (grad.sum(axis=ctx.reduce_axes) if need_bias else None)

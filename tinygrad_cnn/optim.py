@@ -1,0 +1,125 @@
+"""Optimizers. Update rules follow torch.optim's, step for step, so trajectories match."""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+import numpy as np
+
+from .tensor import Tensor
+
+__all__ = ["Optimizer", "SGD", "Adam", "CosineAnnealingLR"]
+
+
+def _check_hyper(optimizer: str, name: str, value: float, low: float = 0.0, high: float = math.inf) -> float:
+    if not isinstance(value, (int, float, np.floating)) or not low <= value < high:
+        raise ValueError(f"{optimizer}: {name} must be a number in [{low}, {high}), got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Holds the parameters to update and per-parameter state (momentum buffers, moments)."""
+
+    def __init__(self, params: Iterable[Tensor], lr: float):
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Tensor) or not p.requires_grad:
+                raise TypeError(f"{type(self).__name__}: parameter {i} must be a Tensor that requires grad, got {p!r:.60}")
+        self.lr = _check_hyper(type(self).__name__, "lr", lr)
+        self.state: list[dict[str, Any]] = [{} for _ in self.params]
+
+    def zero_grad(self) -> None:
+        """Forget every parameter's accumulated gradient."""
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient, in place."""
+        for p, state in zip(self.params, self.state):
+            if p.grad is not None:
+                self._update(p.data, p.grad.data, state)
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum, Nesterov momentum and weight decay.
+
+    g = grad + weight_decay * p;  buf = momentum * buf + g (buf = g on the first step);
+    p -= lr * (g + momentum * buf if nesterov else buf)   (plain g when momentum = 0)
+    """
+
+    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False):
+        super().__init__(params, lr)
+        self.momentum = _check_hyper("SGD", "momentum", momentum)
+        self.weight_decay = _check_hyper("SGD", "weight_decay", weight_decay)
+        if nesterov and self.momentum == 0:
+            raise ValueError("SGD: nesterov=True needs a momentum > 0")
+        self.nesterov = nesterov
+
+    def _update(self, param, grad, state):
+        if self.weight_decay:
+            grad = grad + param.dtype.type(self.weight_decay) * param
+        if self.momentum:
+            momentum = param.dtype.type(self.momentum)
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = grad.copy()
+            else:
+                buf = state["momentum_buffer"]
+                buf *= momentum
+                buf += grad
+            buf = state["momentum_buffer"]
+            grad = grad + momentum * buf if self.nesterov else buf
+        param -= param.dtype.type(self.lr) * grad
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba) with bias correction, as torch.optim.Adam:
+
+    m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+    p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+    """
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0):
+        super().__init__(params, lr)
+        self.betas = tuple(_check_hyper("Adam", f"betas[{i}]", b, 0.0, 1.0) for i, b in enumerate(betas))
+        self.eps = _check_hyper("Adam", "eps", eps)
+        self.weight_decay = _check_hyper("Adam", "weight_decay", weight_decay)
+
+    def _update(self, param, grad, state):
+        beta1, beta2 = self.betas
+        if self.weight_decay:
+            grad = grad + param.dtype.type(self.weight_decay) * param
+        if not state:
+            state.update(step=0, exp_avg=np.zeros_like(param), exp_avg_sq=np.zeros_like(param))
+        state["step"] += 1
+        t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+        m += (1 - beta1) * (grad - m)
+        v *= param.dtype.type(beta2)
+        v += param.dtype.type(1 - beta2) * grad * grad
+        step_size = self.lr / (1 - beta1 ** t)
+        denom = np.sqrt(v) / param.dtype.type(math.sqrt(1 - beta2 ** t)) + param.dtype.type(self.eps)
+        param -= param.dtype.type(step_size) * (m / denom)
+
+
+class CosineAnnealingLR:
+    """Cosine learning-rate schedule, as torch.optim.lr_scheduler.CosineAnnealingLR:
+    after ``step()`` number t, lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * t / T_max)) / 2."""
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0):
+        if not isinstance(T_max, int) or T_max < 1:
+            raise ValueError(f"CosineAnnealingLR: T_max must be a positive int, got {T_max!r}")
+        self.optimizer, self.T_max = optimizer, T_max
+        self.eta_min = _check_hyper("CosineAnnealingLR", "eta_min", eta_min)
+        self.base_lr, self.last_epoch = optimizer.lr, 0
+
+    def step(self) -> None:
+        """Advance one epoch and set the optimizer's lr."""
+        self.last_epoch += 1
+        cosine = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+        self.optimizer.lr = self.eta_min + (self.base_lr - self.eta_min) * cosine

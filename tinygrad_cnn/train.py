@@ -1,0 +1,86 @@
+"""A small training loop with progress reporting, and evaluation."""
+from __future__ import annotations
+
+import sys
+import time
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from . import functional as F
+from .data import batches
+from .function import no_grad
+from .nn import Module
+from .optim import Optimizer
+from .tensor import Tensor
+
+__all__ = ["EpochResult", "evaluate", "fit"]
+
+
+class EpochResult(NamedTuple):
+    """Mean training loss and accuracy of one epoch, test accuracy after it, and its duration."""
+
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    test_accuracy: float
+    seconds: float
+
+
+def evaluate(model: Module, images: np.ndarray, labels: np.ndarray, batch_size: int = 512) -> float:
+    """Classification accuracy of ``model`` on (images, labels), in eval mode without a graph."""
+    was_training = model.training
+    model.eval()
+    correct = 0
+    with no_grad():
+        for xb, yb in batches(images, labels, batch_size, shuffle=False):
+            correct += int((model(Tensor(xb)).data.argmax(axis=1) == yb).sum())
+    model.train(was_training)
+    return correct / len(labels)
+
+
+def _progress(total: int, description: str, quiet: bool):
+    """A tqdm bar when tqdm is installed and output is wanted, else None."""
+    if quiet:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=description, unit="img", leave=False, file=sys.stdout)
+
+
+def fit(model: Module, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray],
+        test: tuple[np.ndarray, np.ndarray], epochs: int, batch_size: int = 32,
+        on_epoch_end: Callable[[], None] | None = None, quiet: bool = False) -> list[EpochResult]:
+    """Train with cross-entropy, printing a line per epoch (and a tqdm bar while it runs).
+
+    ``on_epoch_end`` runs after each epoch (e.g. a scheduler's ``step``).
+    """
+    history = []
+    for epoch in range(1, epochs + 1):
+        start, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, 0
+        bar = _progress(len(train[1]), f"epoch {epoch}/{epochs}", quiet)
+        model.train()
+        for xb, yb in batches(*train, batch_size):
+            logits = model(Tensor(xb))
+            loss = F.cross_entropy(logits, yb)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            seen += len(yb)
+            loss_sum += loss.item() * len(yb)
+            correct += int((logits.data.argmax(axis=1) == yb).sum())
+            if bar is not None:
+                bar.update(len(yb))
+                bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}")
+        if bar is not None:
+            bar.close()
+        if on_epoch_end is not None:
+            on_epoch_end()
+        result = EpochResult(epoch, loss_sum / seen, correct / seen, evaluate(model, *test), time.perf_counter() - start)
+        history.append(result)
+        if not quiet:
+            print(f"epoch {epoch:3d}/{epochs}  loss {result.train_loss:.4f}  train acc {result.train_accuracy:.3f}  "
+                  f"test acc {result.test_accuracy:.3f}  ({seen / result.seconds:,.0f} img/s)", flush=True)
+    return history
