@@ -81,6 +81,7 @@ def test_conv2d_gradcheck(k, s, p, rng):
 
 
 @needs_torch
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
 @pytest.mark.parametrize("k,s,p", list(conv_grid()))
 def test_conv2d_matches_torch(k, s, p, rng):
     x, w, b = (leaf(rng.standard_normal(shape)) for shape in (INPUT, (4, 3, *kernel_shape(k)), (4,)))
