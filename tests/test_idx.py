@@ -37,7 +37,7 @@ def test_rejects_other_files(tmp_path):
 def test_rejects_truncated_files(tmp_path):
     write_idx(tmp_path / "t", np.zeros((4, 4), dtype=np.uint8))
     (tmp_path / "t").write_bytes((tmp_path / "t").read_bytes()[:-3])
-    with pytest.raises(ValueError, match=r"has 21 bytes, its header \(4, 4\) implies 28"):
+    with pytest.raises(ValueError, match=r"has 25 bytes, its header \(4, 4\) implies 28"):
         load_idx(tmp_path / "t")
 
 
