@@ -47,7 +47,8 @@ def _progress(total: int, description: str, quiet: bool):
         from tqdm import tqdm
     except ImportError:
         return None
-    return tqdm(total=total, desc=description, unit="img", leave=False, file=sys.stdout)
+    # disable=None: no bar when stdout is not a terminal (CI logs, pipes), only the epoch lines
+    return tqdm(total=total, desc=description, unit="img", leave=False, file=sys.stdout, disable=None)
 
 
 def fit(model: Module, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray],
