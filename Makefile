@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test torch clean
+.PHONY: install demo test torch system-graphviz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,8 +13,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) system-graphviz
 	$(PY) -m tinygrad_cnn train --out runs/digits
+
+# Graphviz's `dot` renders the graph; as root on Debian/Ubuntu, install it if it is missing.
+system-graphviz:
+	@command -v dot >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; } \
+		|| echo "note: Graphviz's dot is missing; the demo writes DOT text instead of SVG (install the graphviz system package)"
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -1,6 +1,7 @@
 """The README's Python snippets and the examples run as written."""
 import re
 import runpy
+import shutil
 from pathlib import Path
 
 import pytest
@@ -8,12 +9,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_readme_snippets_run():
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
-    assert len(blocks) >= 2
+DOCUMENTS = ["README.md", *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_python_snippets_run(document, tmp_path, monkeypatch):
+    """Each document's ```python blocks run in order, in one namespace."""
+    monkeypatch.chdir(tmp_path)
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / document).read_text(), flags=re.S)
+    if any("render_graph" in b for b in blocks) and shutil.which("dot") is None:
+        pytest.skip(f"{document} renders graphs and Graphviz's dot is not installed")
     namespace = {}
     for block in blocks:
-        exec(compile(block, "README.md", "exec"), namespace)
+        exec(compile(block, document, "exec"), namespace)
 
 
 @pytest.mark.parametrize("script", ["custom_op.py", "train_digits.py"])

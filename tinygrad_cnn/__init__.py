@@ -17,3 +17,11 @@ __all__ = [
     "Tensor", "Function", "registry", "list_ops", "no_grad", "enable_grad", "is_grad_enabled",
     "trace", "gradcheck", "GradcheckError", "manual_seed", "save", "load", "functional", "nn", "optim",
 ]
+
+
+def __getattr__(name: str):
+    # The graph drawing needs the optional graphviz package: import it only when asked for.
+    if name in ("draw_graph", "render_graph"):
+        from . import viz
+        return getattr(viz, name)
+    raise AttributeError(f"module 'tinygrad_cnn' has no attribute {name!r}")

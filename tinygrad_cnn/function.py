@@ -34,6 +34,8 @@ registry: dict[str, type["Function"]] = {}
 
 _grad_enabled = True
 _trace_all = False
+# The modules whose forward is running, outermost first; recorded on each node for drawing.
+_scope: tuple = ()
 Tensor: Any = None  # bound by tensor.py once Tensor exists; importing it here would be circular
 
 
@@ -100,11 +102,12 @@ class Function:
       parents:          the input tensors, in order.
       needs_input_grad: one bool per input; backward may return None where it is False.
       attrs:            the non-tensor arguments, recorded for printing and drawing the graph.
+      scope:            the modules whose forward ran this op, outermost first.
     """
 
     name: str = "function"
     broadcasting: bool = False
-    __slots__ = ("parents", "needs_input_grad", "attrs", "saved_tensors", "freed", "__dict__")
+    __slots__ = ("parents", "needs_input_grad", "attrs", "scope", "saved_tensors", "freed", "__dict__")
 
     def __init_subclass__(cls, register: bool = True, override: bool = False, **kwargs: Any):
         super().__init_subclass__(**kwargs)
@@ -156,6 +159,7 @@ class Function:
             ctx.parents = tuple(parents)
             ctx.needs_input_grad = needs
             ctx.attrs = _attributes(args, attrs)
+            ctx.scope = _scope
             return Tensor._from_op(out, ctx, True in needs)
         return Tensor._from_op(out, None, False)
 

@@ -5,6 +5,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from .. import function
 from ..tensor import Tensor
 
 __all__ = ["Parameter", "Module", "Sequential"]
@@ -32,7 +33,12 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        outer = function._scope
+        function._scope = outer + (self,)  # so the graph knows which module ran each op
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            function._scope = outer
 
     # ---- structure -----------------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, "Module"]]:

@@ -1,0 +1,350 @@
+"""Draw the recorded graph with graphviz: every op a model ran, with shapes, grouped by module.
+
+    graph = tc.draw_graph(loss)                  # a graphviz.Digraph; .source is DOT text
+    tc.render_graph(loss, "step.svg")            # runs Graphviz's `dot` to write the file
+
+Tensor nodes are ellipses (inputs blue, parameters green boxes, outputs gold), op nodes grey
+rounded boxes with the op's attributes; ops run inside a module's forward sit in a box
+labelled with the module's qualified name. Only what was recorded is drawn: plain training
+records the ops backward needs, ``with tc.trace():`` records everything.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any, Iterable, Mapping, NamedTuple
+
+import numpy as np
+
+from .function import Function
+from .tensor import Tensor
+
+__all__ = ["draw_graph", "render_graph"]
+
+DEFAULT_MAX_NODES = 1500
+_STYLE = {
+    "input": dict(shape="ellipse", style="filled", fillcolor="lightblue"),
+    "parameter": dict(shape="box", style="filled", fillcolor="palegreen"),
+    "output": dict(shape="ellipse", style="filled,bold", fillcolor="gold"),
+    "leaf": dict(shape="ellipse", style="filled", fillcolor="lightblue"),
+    "intermediate": dict(shape="ellipse", fontsize="10"),
+    "constant": dict(shape="plaintext", fontsize="10"),
+    "op": dict(shape="box", style="rounded,filled", fillcolor="#e0e0e0"),
+    "module": dict(shape="box3d", style="filled", fillcolor="#f5deb3"),
+}
+
+
+class _Recorded(NamedTuple):
+    """The graph behind some outputs: tensors and op nodes in discovery order, with links."""
+
+    tensors: list[Tensor]
+    ops: list[Function]
+    producer: dict[int, int]   # tensor index -> index of the op that made it
+    inputs: list[list[int]]    # op index -> tensor indices of its inputs
+
+
+def _collect(outputs: Iterable[Tensor]) -> _Recorded:
+    """Walk back from the outputs with an explicit stack, then number everything in reverse
+    discovery order (roughly forward order), so the same computation gives the same DOT text."""
+    found: list[Tensor] = []
+    seen: set[int] = set()
+    stack = list(outputs)[::-1]
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        found.append(t)
+        if t._ctx is not None:
+            stack.extend(t._ctx.parents[::-1])
+    tensors = found[::-1]
+    index = {id(t): i for i, t in enumerate(tensors)}
+    ops: list[Function] = []
+    producer: dict[int, int] = {}
+    for i, t in enumerate(tensors):
+        if t._ctx is not None:
+            producer[i] = len(ops)
+            ops.append(t._ctx)
+    inputs = [[index[id(p)] for p in op.parents] for op in ops]
+    return _Recorded(tensors, ops, producer, inputs)
+
+
+def _module_names(scopes: Iterable[tuple]) -> dict[tuple, str]:
+    """Qualified name of every module prefix in the scopes: '' for the outermost module,
+    then attribute names joined by dots ('features.0')."""
+    names: dict[tuple, str] = {}
+    for scope in scopes:
+        for depth in range(1, len(scope) + 1):
+            prefix = scope[:depth]
+            if prefix in names:
+                continue
+            if depth == 1:
+                names[prefix] = ""
+                continue
+            parent, child = scope[depth - 2], scope[depth - 1]
+            attr = next((k for k, v in vars(parent).items() if v is child), type(child).__name__)
+            names[prefix] = f"{names[scope[:depth - 1]]}.{attr}" if names[scope[:depth - 1]] else attr
+    return names
+
+
+def _parameter_names(recorded: _Recorded, names: dict[tuple, str], model: Any) -> dict[int, tuple[str, tuple]]:
+    """Tensor index -> (qualified parameter name, scope of its module), for leaves that are
+    attributes of a module that ran an op using them (or of ``model``, if given)."""
+    found: dict[int, tuple[str, tuple]] = {}
+    if model is not None:
+        by_id = {id(p): n for n, p in model.named_parameters()}
+        for i, t in enumerate(recorded.tensors):
+            if id(t) in by_id:
+                found[i] = (by_id[id(t)], ())
+    for op, inputs in zip(recorded.ops, recorded.inputs):
+        scope = getattr(op, "scope", ())
+        for i in inputs:
+            if recorded.tensors[i]._ctx is not None:
+                continue
+            for depth in range(len(scope), 0, -1):
+                attr = next((k for k, v in vars(scope[depth - 1]).items() if v is recorded.tensors[i]), None)
+                if attr is not None:
+                    prefix = names[scope[:depth]]
+                    name = found[i][0] if i in found else (f"{prefix}.{attr}" if prefix else attr)
+                    found[i] = (name, scope[:depth])
+                    break
+    return found
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"array{value.shape}" if value.size > 4 else np.array2string(value, separator=",")
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _nbytes(size: int) -> str:
+    return f"{size / 1024:.1f} KiB" if size < 1024 ** 2 else f"{size / 1024 ** 2:.1f} MiB"
+
+
+class _Drawing:
+    """Decides what each node looks like and where it goes, then emits the Digraph."""
+
+    def __init__(self, recorded: _Recorded, outputs: list[Tensor], labels: Mapping[Tensor, str] | None,
+                 model: Any, show_grad: bool, show_saved: bool):
+        self.r = recorded
+        self.output_ids = {id(t) for t in outputs}
+        self.labels = {id(t): text for t, text in (labels or {}).items()}
+        self.show_grad, self.show_saved = show_grad, show_saved
+        self.scopes = [getattr(op, "scope", ()) for op in recorded.ops]
+        self.names = _module_names(self.scopes)
+        self.params = _parameter_names(recorded, self.names, model)
+        self.consumers: list[list[int]] = [[] for _ in recorded.tensors]
+        for o, inputs in enumerate(recorded.inputs):
+            for i in inputs:
+                self.consumers[i].append(o)
+
+    # ---- node kinds and labels ----------------------------------------------------------
+    def tensor_kind(self, i: int) -> str:
+        t = self.r.tensors[i]
+        if id(t) in self.output_ids:
+            return "output"
+        if i in self.r.producer:
+            return "intermediate"
+        if i in self.params:
+            return "parameter"
+        if t.data.size == 1 and not t.requires_grad:
+            return "constant"
+        return "leaf" if t.requires_grad else "input"
+
+    def tensor_label(self, i: int, kind: str) -> str:
+        t = self.r.tensors[i]
+        if kind == "constant":
+            return _short(t.data.item())
+        title = self.labels.get(id(t)) or t.name or (self.params[i][0] if i in self.params else None)
+        lines = [title or (kind if kind in ("input", "output") else "")]
+        lines.append(f"{t.shape} {t.dtype}")
+        if self.show_grad and t.grad is not None:
+            g = t.grad.data
+            lines.append(f"grad {g.shape} |g|={np.linalg.norm(g):.3g}")
+        return "\n".join(line for line in lines if line)
+
+    def op_label(self, o: int) -> str:
+        op = self.r.ops[o]
+        lines = [op.name] + [f"{k}={_short(v)}" for k, v in op.attrs.items()]
+        if self.show_saved:
+            if op.freed:
+                lines.append("saved: released")
+            for a in op.saved_tensors:
+                lines.append(f"saved {a.shape} {a.dtype} {_nbytes(a.nbytes)}")
+        return "\n".join(lines)
+
+    def module_label(self, prefix: tuple) -> str:
+        module, name = prefix[-1], self.names[prefix]
+        text = repr(module)
+        text = text if "\n" not in text else type(module).__name__
+        return f"{name}: {text}" if name else text
+
+    # ---- collapsing -----------------------------------------------------------------------
+    def representative(self, scope: tuple, collapse: Any) -> tuple | None:
+        """The outermost collapsed module in ``scope`` (drawn in place of its ops), if any."""
+        if collapse is None:
+            return None
+        for depth in range(1, len(scope) + 1):
+            prefix = scope[:depth]
+            if (depth - 1 >= collapse) if isinstance(collapse, int) else (self.names[prefix] in collapse):
+                return prefix
+        return None
+
+    def layout(self, collapse: Any):
+        """Visible nodes, edges and cluster of each, for one choice of ``collapse``."""
+        op_node, placed = {}, {}
+        for o, scope in enumerate(self.scopes):
+            rep = self.representative(scope, collapse)
+            op_node[o] = ("module", rep) if rep else ("op", o)
+            placed[op_node[o]] = rep[:-1] if rep else scope
+        tensor_node = {}
+        for i, t in enumerate(self.r.tensors):
+            owner = op_node[self.r.producer[i]] if i in self.r.producer else None
+            scope = placed[owner] if owner else ()
+            if i in self.params:
+                rep = self.representative(self.params[i][1], collapse)
+                owner = ("module", rep) if rep else None
+                scope = rep[:-1] if rep else self.params[i][1]
+            users = {op_node[o] for o in self.consumers[i]}
+            hidden = owner is not None and owner[0] == "module" and users <= {owner} and id(t) not in self.output_ids
+            if not hidden:
+                tensor_node[i] = ("tensor", i)
+                placed[("tensor", i)] = scope
+        edges = []
+        seen = set()
+        for o, inputs in enumerate(self.r.inputs):
+            for i in inputs:
+                if i in tensor_node:
+                    edges.append((tensor_node[i], op_node[o]))
+        for i, o in self.r.producer.items():
+            if i in tensor_node:
+                edges.append((op_node[o], tensor_node[i]))
+        unique = []
+        for a, b in edges:
+            if (a, b) not in seen and not (a[0] == "module" and a == b):
+                seen.add((a, b))
+                unique.append((a, b))
+        return placed, unique
+
+    # ---- emission -------------------------------------------------------------------------
+    def node_id(self, node: tuple, module_ids: dict) -> str:
+        kind, key = node
+        if kind == "module":
+            return module_ids.setdefault(key, f"m{len(module_ids)}")
+        return f"{kind[0]}{key}"
+
+    def emit(self, graph, placed: dict, edges: list) -> None:
+        """Add nodes, module clusters and edges to ``graph``.
+
+        One Digraph per module cluster; the deepest are attached to their parents first, as
+        graphviz copies a subgraph's lines when it is attached.
+        """
+        import graphviz
+
+        module_ids: dict[tuple, str] = {}
+        scopes = dict.fromkeys(scope[:d] for scope in placed.values() for d in range(1, len(scope) + 1))
+        clusters = {(): graph}
+        for n, scope in enumerate(sorted(scopes, key=len)):
+            clusters[scope] = graphviz.Digraph(name=f"cluster_{n}")
+            clusters[scope].attr(label=self.module_label(scope), style="rounded,dashed", color="gray50",
+                                 fontname="Helvetica", fontsize="11", labeljust="l")
+        for node, scope in placed.items():
+            clusters[scope].node(self.node_id(node, module_ids), **self.node_attrs(node))
+        for scope in sorted(scopes, key=len, reverse=True):
+            clusters[scope[:-1]].subgraph(clusters[scope])
+        for a, b in edges:
+            graph.edge(self.node_id(a, module_ids), self.node_id(b, module_ids))
+
+    def node_attrs(self, node: tuple) -> dict:
+        kind, key = node
+        if kind == "module":
+            return dict(label=self.module_label(key), **_STYLE["module"])
+        if kind == "op":
+            return dict(label=self.op_label(key), **_STYLE["op"])
+        tensor_kind = self.tensor_kind(key)
+        return dict(label=self.tensor_label(key, tensor_kind), **_STYLE[tensor_kind])
+
+
+def _graphviz():
+    try:
+        import graphviz
+    except ImportError:
+        raise ImportError("draw_graph needs the graphviz Python package: pip install graphviz "
+                          "(and, to render files, the system package: apt-get install graphviz)") from None
+    return graphviz
+
+
+def draw_graph(*outputs: Tensor, labels: Mapping[Tensor, str] | None = None, model: Any = None,
+               show_grad: bool = False, show_saved: bool = False, rankdir: str = "TB",
+               collapse: int | Iterable[str] | None = None, max_nodes: int = DEFAULT_MAX_NODES):
+    """A graphviz.Digraph of everything recorded on the way to ``outputs``.
+
+    labels:     {tensor: text} titles for chosen tensors (``Tensor.name`` works too).
+    model:      a Module whose ``named_parameters()`` name the parameters (otherwise names come
+                from the modules that ran the ops).
+    show_grad:  add each tensor's gradient shape and norm (after backward).
+    show_saved: list the arrays each op keeps for backward, with their sizes.
+    rankdir:    "TB" (top to bottom) or "LR" (left to right).
+    collapse:   draw modules as one node each: an int collapses every module at that depth or
+                deeper (0 = the outermost), a list of qualified names collapses those.
+    max_nodes:  above this many nodes, modules are collapsed automatically (with a warning
+                and a note in the graph) unless ``collapse`` was given.
+    """
+    graphviz = _graphviz()
+    for k, t in enumerate(outputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"draw_graph: output {k} must be a Tensor, got {type(t).__name__}")
+    if not outputs:
+        raise ValueError("draw_graph: give at least one output tensor")
+    if rankdir not in ("TB", "LR", "BT", "RL"):
+        raise ValueError(f"draw_graph: rankdir must be 'TB', 'LR', 'BT' or 'RL', got {rankdir!r}")
+    if collapse is not None and not isinstance(collapse, int):
+        collapse = set(collapse)
+    drawing = _Drawing(_collect(outputs), list(outputs), labels, model, show_grad, show_saved)
+    placed, edges = drawing.layout(collapse)
+    note = None
+    if len(placed) > max_nodes and collapse is None:
+        total = len(placed)
+        depth = max((len(s) for s in drawing.scopes), default=0) - 1
+        while depth >= 0 and len(placed) > max_nodes:
+            placed, edges = drawing.layout(depth)
+            depth -= 1
+        note = (f"{total} nodes exceed max_nodes={max_nodes}; modules at depth {depth + 1} and below drawn "
+                f"as single nodes" if depth + 1 < max((len(s) for s in drawing.scopes), default=0)
+                else f"{total} nodes exceed max_nodes={max_nodes}, and no module ran these ops to collapse")
+        warnings.warn(f"draw_graph: {note} (pass collapse= or max_nodes= to choose)", stacklevel=2)
+    graph = graphviz.Digraph(graph_attr=dict(rankdir=rankdir, fontname="Helvetica"),
+                             node_attr=dict(fontname="Helvetica", fontsize="11"),
+                             edge_attr=dict(arrowsize="0.7"))
+    if note:
+        graph.attr(label=note, labelloc="t")
+    drawing.emit(graph, placed, edges)
+    return graph
+
+
+def render_graph(outputs: Tensor | Iterable[Tensor], path: str | os.PathLike, format: str | None = None,
+                 **options: Any) -> str:
+    """Draw the graph of ``outputs`` (see :func:`draw_graph` for ``options``) and write it to
+    ``path`` through Graphviz's ``dot`` program. ``format`` ("svg", "png", "pdf") defaults to
+    the path's extension. Returns the path."""
+    graphviz = _graphviz()
+    path = os.fspath(path)
+    format = format or os.path.splitext(path)[1].lstrip(".").lower() or "svg"
+    if format not in ("svg", "png", "pdf"):
+        raise ValueError(f"render_graph: format must be 'svg', 'png' or 'pdf', got {format!r}")
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    graph = draw_graph(*outputs, **options)
+    try:
+        data = graph.pipe(format=format)
+    except graphviz.ExecutableNotFound:
+        raise RuntimeError(
+            "render_graph: Graphviz's `dot` program was not found on PATH. `pip install graphviz` "
+            "installs only the Python bindings; install the system package too: "
+            "`apt-get install graphviz` (Debian/Ubuntu), `brew install graphviz` (macOS) or "
+            "`conda install graphviz`. The DOT text is available without it: draw_graph(...).source"
+        ) from None
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
