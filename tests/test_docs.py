@@ -24,12 +24,32 @@ def test_python_snippets_run(document, tmp_path, monkeypatch):
         exec(compile(block, document, "exec"), namespace)
 
 
+@pytest.fixture(autouse=True)
+def _registry_restored(request):
+    if "document" in request.fixturenames:
+        request.getfixturevalue("restore_registry")
+
+
+@pytest.fixture
+def restore_registry():
+    """Examples register ops; take them out again so other tests see the built-in set."""
+    import tinygrad_cnn as tc
+
+    before = dict(tc.registry)
+    yield
+    tc.registry.clear()
+    tc.registry.update(before)
+
+
 @pytest.mark.parametrize("script", ["custom_op.py", "train_digits.py"])
-def test_examples_run(script, tmp_path, monkeypatch, capsys):
+def test_examples_run(script, tmp_path, monkeypatch, capsys, restore_registry):
     monkeypatch.chdir(tmp_path)
     runpy.run_path(str(ROOT / "examples" / script), run_name="__main__")
     out = capsys.readouterr().out
     assert "accuracy" in out
+    if script == "custom_op.py":
+        checks = re.findall(r"^(.*): (True|False)$", out, flags=re.M)
+        assert len(checks) >= 6 and all(value == "True" for _, value in checks), checks
     if script == "train_digits.py":
         final = float(re.findall(r"test accuracy ([0-9.]+)", out)[-1])
         assert final >= 0.97

@@ -59,9 +59,9 @@ def test_float32_stays_float32(name, rng, monkeypatch):
     """No op upcasts float32 data, or the gradients its backward returns, to float64."""
     fit = engine._fit_gradient
 
-    def checked_fit(ctx, index, parent, grad):
+    def checked_fit(ctx, index, parent, grad, *rest):
         assert np.asarray(grad).dtype == parent.dtype, f"{ctx.name} returned {np.asarray(grad).dtype}"
-        return fit(ctx, index, parent, grad)
+        return fit(ctx, index, parent, grad, *rest)
 
     monkeypatch.setattr(engine, "_fit_gradient", checked_fit)
     for case in cases_of(name):

@@ -6,6 +6,7 @@
 """
 from . import functional, nn, optim
 from .function import Function, enable_grad, is_grad_enabled, list_ops, no_grad, registry, trace
+from .engine import grad
 from .gradcheck import GradcheckError, gradcheck
 from .random import manual_seed
 from .serialization import load, save
@@ -15,7 +16,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "Function", "registry", "list_ops", "no_grad", "enable_grad", "is_grad_enabled",
-    "trace", "gradcheck", "GradcheckError", "manual_seed", "save", "load", "functional", "nn", "optim",
+    "trace", "grad", "gradcheck", "GradcheckError", "manual_seed", "save", "load", "functional", "nn", "optim",
 ]
 
 

@@ -6,12 +6,15 @@ per tensor input. The engine, not the rules, does the bookkeeping:
 * sums the gradients of a tensor used several times (diamonds, residual connections);
 * reduces a gradient back to its input's shape for ops that broadcast (``broadcasting = True``)
   and names the op when a returned gradient has the wrong count, shape or dtype;
-* accumulates into the ``.grad`` of leaves that require grad;
+* runs the hooks registered on tensors, then accumulates into the ``.grad`` of leaves;
 * releases each node's saved arrays once its backward has run, unless ``retain_graph``.
+
+With ``create_graph=True`` gradients are Tensors and each op's ``graph_backward`` (its rule
+written with Tensor ops) runs in grad mode, so the gradient has a graph of its own.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,12 +50,12 @@ def topological_order(root: "Tensor") -> list["Tensor"]:
     return order
 
 
-def sum_to(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum a broadcast gradient back to ``shape``: the adjoint of ``np.broadcast_to``.
+def sum_to(grad: Any, shape: tuple[int, ...]) -> Any:
+    """Sum a broadcast gradient (array or Tensor) back to ``shape``: the adjoint of broadcasting.
 
     (2, 3, 4) -> (3, 1): sums axis 0 (added by broadcasting) and axis 2 (stretched from 1).
     """
-    lead = grad.ndim - len(shape)
+    lead = len(grad.shape) - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1
     )
@@ -61,38 +64,59 @@ def sum_to(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad.reshape(shape) if lead else grad
 
 
-def _fit_gradient(ctx: "Function", index: int, parent: "Tensor", grad) -> np.ndarray:
+def _as_gradient(grad: Any, create_graph: bool) -> Any:
+    """A returned gradient as an ndarray, or as a Tensor when building a graph of it."""
+    Tensor = function.Tensor
+    if create_graph:
+        return grad if isinstance(grad, Tensor) else Tensor._from_op(np.asarray(grad), None, False)
+    if type(grad) is np.ndarray:
+        return grad
+    return np.asarray(grad.data if isinstance(grad, Tensor) else grad)
+
+
+def _fit_gradient(ctx: "Function", index: int, parent: "Tensor", grad: Any, create_graph: bool) -> Any:
     """Check one returned gradient against its input and bring it to the input's shape."""
-    if type(grad) is not np.ndarray:
-        grad = np.asarray(grad)
-    if grad.shape != parent.data.shape:
-        broadcastable = grad.ndim >= parent.data.ndim and all(
-            n == g or n == 1 for n, g in zip(parent.data.shape[::-1], grad.shape[::-1])
+    grad = _as_gradient(grad, create_graph)
+    shape = parent.data.shape
+    if grad.shape != shape:
+        broadcastable = len(grad.shape) >= len(shape) and all(
+            n == g or n == 1 for n, g in zip(shape[::-1], grad.shape[::-1])
         )
         if not (ctx.broadcasting and broadcastable):
             raise ValueError(
                 f"op {ctx.name!r}: backward returned a gradient of shape {grad.shape} for input "
-                f"{index}, expected {parent.data.shape}"
+                f"{index}, expected {shape}"
             )
-        grad = sum_to(grad, parent.data.shape)
+        grad = sum_to(grad, shape)
     if grad.dtype != parent.data.dtype:
         if grad.dtype.kind != "f":
             raise TypeError(
                 f"op {ctx.name!r}: backward returned a gradient of dtype {grad.dtype} for input "
                 f"{index}, expected a floating dtype ({parent.data.dtype})"
             )
-        grad = grad.astype(parent.data.dtype)
+        if not create_graph:
+            grad = grad.astype(parent.data.dtype)
     return grad
 
 
-def _input_gradients(ctx: "Function", grad: np.ndarray) -> tuple:
+def _input_gradients(ctx: "Function", grad: Any, create_graph: bool) -> tuple:
     """Run one node's backward rule and check how many gradients it returned."""
     if ctx.freed:
         raise RuntimeError(
             f"op {ctx.name!r}: trying to backward through the graph a second time; its saved "
             f"arrays were freed by the first backward. Pass retain_graph=True to the first call."
         )
-    grads = ctx.backward(ctx, grad)
+    if create_graph:
+        rule = getattr(type(ctx), "graph_backward", None)
+        if rule is None:
+            supported = sorted(n for n, op in function.registry.items() if hasattr(op, "graph_backward"))
+            raise RuntimeError(
+                f"op {ctx.name!r} has no graph_backward, so backward(create_graph=True) cannot "
+                f"differentiate through it; ops that can: {', '.join(supported)}"
+            )
+        grads = rule(ctx, grad)
+    else:
+        grads = ctx.backward(ctx, grad)
     if not isinstance(grads, tuple):
         grads = (grads,)
     if len(grads) != len(ctx.parents):
@@ -103,54 +127,112 @@ def _input_gradients(ctx: "Function", grad: np.ndarray) -> tuple:
     return grads
 
 
-def _accumulate_leaf(leaf: "Tensor", grad: np.ndarray) -> None:
-    if leaf.grad is None:
+def _run_hooks(tensor: "Tensor", grad: Any, create_graph: bool) -> Any:
+    """Let each hook registered on ``tensor`` see, and optionally replace, its gradient."""
+    for hook in tensor._hooks:
+        wrapped = grad if create_graph else function.Tensor._from_op(grad, None, False)
+        result = hook(wrapped)
+        if result is not None:
+            result = _as_gradient(result, create_graph)
+            if result.shape != grad.shape:
+                raise ValueError(f"hook {hook!r} returned a gradient of shape {result.shape}, expected {grad.shape}")
+            grad = result
+    return grad
+
+
+def _accumulate_leaf(leaf: "Tensor", grad: Any) -> None:
+    if isinstance(grad, function.Tensor):  # create_graph: .grad is part of the new graph
+        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+    elif leaf.grad is None:
         # A copy: the rule may have returned a view of another gradient or a saved array.
-        leaf.grad = function.Tensor(np.array(grad, dtype=leaf.data.dtype), dtype=leaf.data.dtype)
+        leaf.grad = function.Tensor._from_op(np.array(grad, dtype=leaf.data.dtype), None, False)
     else:
         leaf.grad.data = leaf.grad.data + grad
 
 
-def backward(root: "Tensor", grad: np.ndarray | None = None, retain_graph: bool = False) -> None:
-    """Accumulate d(root)/d(leaf) into the ``.grad`` of every leaf that requires grad.
-
-    ``grad`` is the gradient flowing into ``root``; it may be omitted for a one-element root.
-    """
-    if not root.requires_grad:
-        raise RuntimeError(
-            f"backward: tensor of shape {root.shape} does not require grad and has no graph; "
-            f"create its inputs with requires_grad=True (and outside no_grad())"
-        )
+def _initial_gradient(root: "Tensor", grad: Any) -> np.ndarray:
     if grad is None:
         if root.data.size != 1:
             raise RuntimeError(
                 f"backward: grad can be omitted only for a one-element output, got shape "
                 f"{root.shape}; pass grad= with that shape (e.g. ones for a sum)"
             )
-        grad = np.ones_like(root.data)
-    else:
-        grad = np.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
-        if grad.shape != root.data.shape:
-            raise ValueError(f"backward: grad has shape {grad.shape}, the output has {root.shape}")
-    if root._ctx is None:
-        _accumulate_leaf(root, grad)
-        return
-    pending: dict[int, np.ndarray] = {id(root): grad}
-    for tensor in topological_order(root):
-        ctx = tensor._ctx
-        out_grad = pending.pop(id(tensor), None)
-        if out_grad is None:  # every path to it returned None: no gradient flows here
-            continue
-        grads = _input_gradients(ctx, out_grad)
-        for index, (parent, parent_grad) in enumerate(zip(ctx.parents, grads)):
-            if parent_grad is None or not parent.requires_grad:
-                continue
-            parent_grad = _fit_gradient(ctx, index, parent, parent_grad)
-            if parent._ctx is None:
-                _accumulate_leaf(parent, parent_grad)
-            elif id(parent) in pending:
-                pending[id(parent)] = pending[id(parent)] + parent_grad
-            else:
-                pending[id(parent)] = parent_grad
-        if not retain_graph:
-            ctx.release()
+        return np.ones_like(root.data)
+    grad = np.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
+    if grad.shape != root.data.shape:
+        raise ValueError(f"backward: grad has shape {grad.shape}, the output has {root.shape}")
+    return grad
+
+
+def _propagate(root: "Tensor", grad: Any, retain_graph: bool | None, create_graph: bool,
+               capture: dict[int, "Tensor"] | None = None) -> dict[int, tuple["Tensor", Any]]:
+    """Push the gradient of ``root`` back through its graph.
+
+    Returns {id: (leaf, gradient)} for the leaves reached; tensors in ``capture`` (by id)
+    also have their summed gradient returned, whether leaves or not.
+    """
+    if not root.requires_grad:
+        raise RuntimeError(
+            f"backward: tensor of shape {root.shape} does not require grad and has no graph; "
+            f"create its inputs with requires_grad=True (and outside no_grad())"
+        )
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    capture = capture or {}
+    pending: dict[int, Any] = {id(root): _as_gradient(_initial_gradient(root, grad), create_graph)}
+    leaves: dict[int, Tensor] = {id(root): root} if root._ctx is None else {}
+    reached: dict[int, tuple[Tensor, Any]] = {}
+    with function._grad_mode(create_graph):
+        for tensor in topological_order(root) if root._ctx is not None else ():
+            ctx = tensor._ctx
+            out_grad = pending.pop(id(tensor), None)
+            if out_grad is not None:  # else every path to it returned None: no gradient flows here
+                if tensor._hooks:
+                    out_grad = _run_hooks(tensor, out_grad, create_graph)
+                if id(tensor) in capture:
+                    reached[id(tensor)] = (tensor, out_grad)
+                grads = _input_gradients(ctx, out_grad, create_graph)
+                for index, (parent, parent_grad) in enumerate(zip(ctx.parents, grads)):
+                    if parent_grad is None or not parent.requires_grad:
+                        continue
+                    parent_grad = _fit_gradient(ctx, index, parent, parent_grad, create_graph)
+                    key = id(parent)
+                    pending[key] = pending[key] + parent_grad if key in pending else parent_grad
+                    if parent._ctx is None:
+                        leaves[key] = parent
+            if not retain_graph:
+                ctx.release()
+        for key, leaf in leaves.items():
+            grad = pending.pop(key)
+            reached[key] = (leaf, _run_hooks(leaf, grad, create_graph) if leaf._hooks else grad)
+    return reached
+
+
+def backward(root: "Tensor", grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) into the ``.grad`` of every leaf that requires grad.
+
+    ``grad`` is the gradient flowing into ``root``; it may be omitted for a one-element root.
+    ``retain_graph`` defaults to ``create_graph``.
+    """
+    for leaf, leaf_grad in _propagate(root, grad, retain_graph, create_graph).values():
+        _accumulate_leaf(leaf, leaf_grad)
+
+
+def grad(output: "Tensor", inputs: "Tensor | list[Tensor]", grad_output: Any = None,
+         retain_graph: bool | None = None, create_graph: bool = False) -> tuple:
+    """d(output)/d(input) for each of ``inputs``, returned rather than stored in ``.grad``.
+
+    With ``create_graph=True`` the results are Tensors with a graph of their own, so they can
+    be differentiated again: ``(g,) = tc.grad(y, [x], create_graph=True); tc.grad(g.sum(), [x])``.
+    An input the output does not depend on gets None.
+    """
+    Tensor = function.Tensor
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    for k, x in enumerate(inputs):
+        if not isinstance(x, Tensor) or not x.requires_grad:
+            raise TypeError(f"grad: input {k} must be a Tensor that requires grad")
+    reached = _propagate(output, grad_output, retain_graph, create_graph, {id(x): x for x in inputs})
+    results = []
+    for x in inputs:
+        g = reached.get(id(x), (None, None))[1]
+        results.append(g if g is None or create_graph else Tensor._from_op(g, None, False))
+    return tuple(results)

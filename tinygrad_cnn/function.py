@@ -107,7 +107,7 @@ class Function:
 
     name: str = "function"
     broadcasting: bool = False
-    __slots__ = ("parents", "needs_input_grad", "attrs", "scope", "saved_tensors", "freed", "__dict__")
+    __slots__ = ("parents", "needs_input_grad", "attrs", "scope", "saved_tensors", "freed", "_locks", "__dict__")
 
     def __init_subclass__(cls, register: bool = True, override: bool = False, **kwargs: Any):
         super().__init_subclass__(**kwargs)
@@ -123,8 +123,16 @@ class Function:
         registry[cls.name] = cls
 
     def save_for_backward(self, *arrays: np.ndarray) -> None:
-        """Keep arrays for backward; they are released once backward has used them."""
+        """Keep arrays for backward; they are released once backward has used them.
+
+        Until then each array's memory is read-only, so an in-place write (through a tensor's
+        ``.data`` or a view of it) fails at the write instead of silently changing the
+        gradient. An op that records no node (no input needs grad) keeps nothing.
+        """
+        if self.freed:
+            return
         self.saved_tensors = arrays
+        self._locks = tuple(root for root in map(_lock, arrays) if root is not None)
 
     @staticmethod
     def forward(ctx: "Function", *args: Any, **attrs: Any) -> np.ndarray:
@@ -151,11 +159,12 @@ class Function:
                 arrays.append(a.data)
             else:
                 arrays.append(a)
-        ctx.saved_tensors = ()
-        ctx.freed = False
+        needs = tuple(p._requires_grad for p in parents)
+        record = _grad_enabled and (True in needs or _trace_all)
+        ctx.saved_tensors = ctx._locks = ()
+        ctx.freed = not record  # save_for_backward keeps nothing for a node never recorded
         out = cls.forward(ctx, *arrays, **attrs)
-        needs = tuple(p.requires_grad for p in parents)
-        if _grad_enabled and (True in needs or _trace_all):
+        if record:
             ctx.parents = tuple(parents)
             ctx.needs_input_grad = needs
             ctx.attrs = _attributes(args, attrs)
@@ -165,12 +174,49 @@ class Function:
 
     def release(self) -> None:
         """Drop the saved arrays after backward; a later backward through this node raises."""
-        self.saved_tensors = ()
+        for root in self._locks:
+            _unlock(root)
+        self._locks = self.saved_tensors = ()
         self.freed = True
+
+    def __del__(self) -> None:
+        # A graph dropped without backward must still give its arrays back to writers.
+        if getattr(self, "_locks", ()):
+            self.release()
 
     def __repr__(self) -> str:
         attrs = ", ".join(f"{k}={v!r}" for k, v in self.attrs.items()) if hasattr(self, "attrs") else ""
         return f"<op {self.name}({attrs})>"
+
+
+# Root array (the one owning the memory) -> [root, number of unreleased nodes saving it].
+_locked: dict[int, list] = {}
+
+
+def _lock(array: Any) -> np.ndarray | None:
+    """Make the memory behind a saved array read-only; returns the root array it locked."""
+    if not isinstance(array, np.ndarray):
+        return None
+    root = array
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    entry = _locked.get(id(root))
+    if entry is not None:
+        entry[1] += 1
+        return root
+    if not root.flags.writeable:
+        return None
+    root.flags.writeable = False
+    _locked[id(root)] = [root, 1]
+    return root
+
+
+def _unlock(root: np.ndarray) -> None:
+    entry = _locked[id(root)]
+    entry[1] -= 1
+    if entry[1] == 0:
+        del _locked[id(root)]
+        root.flags.writeable = True
 
 
 def _attributes(args: tuple, attrs: dict) -> dict:

@@ -36,12 +36,17 @@ class Optimizer:
             p.grad = None
 
     def step(self) -> None:
-        """Update every parameter that has a gradient, in place."""
+        """Update every parameter that has a gradient.
+
+        Each parameter gets a new array rather than an in-place write, so a graph that still
+        holds the old values for its backward is left intact.
+        """
         for p, state in zip(self.params, self.state):
             if p.grad is not None:
-                self._update(p.data, p.grad.data, state)
+                p.data = self._update(p.data, p.grad.data, state)
 
-    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> None:
+    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any]) -> np.ndarray:
+        """The parameter's new value, given its gradient and its per-parameter state."""
         raise NotImplementedError
 
 
@@ -74,7 +79,7 @@ class SGD(Optimizer):
                 buf += grad
             buf = state["momentum_buffer"]
             grad = grad + momentum * buf if self.nesterov else buf
-        param -= param.dtype.type(self.lr) * grad
+        return param - param.dtype.type(self.lr) * grad
 
 
 class Adam(Optimizer):
@@ -104,7 +109,7 @@ class Adam(Optimizer):
         v += param.dtype.type(1 - beta2) * grad * grad
         step_size = self.lr / (1 - beta1 ** t)
         denom = np.sqrt(v) / param.dtype.type(math.sqrt(1 - beta2 ** t)) + param.dtype.type(self.eps)
-        param -= param.dtype.type(step_size) * (m / denom)
+        return param - param.dtype.type(step_size) * (m / denom)
 
 
 class CosineAnnealingLR:

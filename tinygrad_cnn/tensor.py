@@ -1,7 +1,7 @@
 """Tensor: a numpy array plus the op that made it, so gradients can flow back through it."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -14,12 +14,12 @@ __all__ = ["Tensor"]
 _NUMERIC_KINDS = "fiub"
 
 
-def _as_array(data: Any, dtype: Any) -> np.ndarray:
+def _as_array(data: Any, dtype: Any, copy: bool = False) -> np.ndarray:
     """Convert user data to an array: floats become float32 unless ``dtype`` says otherwise."""
     if isinstance(data, Tensor):
         data = data.data
     try:
-        array = np.asarray(data, dtype=dtype)
+        array = np.array(data, dtype=dtype, copy=True) if copy else np.asarray(data, dtype=dtype)
     except (ValueError, TypeError) as err:
         raise TypeError(f"Tensor: cannot convert {type(data).__name__} to a numeric array: {err}") from None
     if array.dtype.kind not in _NUMERIC_KINDS:
@@ -28,7 +28,7 @@ def _as_array(data: Any, dtype: Any) -> np.ndarray:
             f"from {type(data).__name__}"
         )
     if dtype is None and array.dtype.kind == "f" and array.dtype != np.float32:
-        array = array.astype(np.float32)
+        array = array.astype(np.float32, copy=False)
     return array
 
 
@@ -37,18 +37,21 @@ class Tensor:
 
     ``Tensor(data, requires_grad=False, dtype=None)``: float data becomes float32 unless
     ``dtype`` is given (float64 for gradient checks); integer and bool tensors are constants.
-    ``data`` is the underlying np.ndarray (shared, not copied, when it already has the dtype).
+    ``data`` is the underlying np.ndarray, a copy of the given data (as ``torch.tensor``), so
+    later writes to your array cannot reach the graph. While an op keeps ``data`` for backward
+    it is read-only; assigning a new array to ``data`` is always allowed.
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "name", "__weakref__")
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "name", "_hooks", "__weakref__")
     # Make numpy defer to Tensor's reflected operators: ndarray + Tensor -> Tensor.__radd__.
     __array_ufunc__ = None
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None):
-        self.data: np.ndarray = _as_array(data, dtype)
+        self.data: np.ndarray = _as_array(data, dtype, copy=True)
         self.grad: Tensor | None = None
         self._ctx: function.Function | None = None
         self.name: str | None = None
+        self._hooks: list = []
         self._requires_grad = False
         self.requires_grad = requires_grad
 
@@ -61,6 +64,7 @@ class Tensor:
         tensor._ctx = ctx
         tensor._requires_grad = requires_grad
         tensor.name = None
+        tensor._hooks = ()
         return tensor
 
     # ---- gradient bookkeeping -----------------------------------------------------------
@@ -90,9 +94,28 @@ class Tensor:
         """True for tensors not produced by a recorded op."""
         return self._ctx is None
 
-    def backward(self, grad: Any = None, retain_graph: bool = False) -> None:
-        """Accumulate the gradient of this tensor into every leaf's ``.grad``; see engine."""
-        engine.backward(self, grad, retain_graph)
+    def backward(self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+        """Accumulate the gradient of this tensor into every leaf's ``.grad``.
+
+        ``grad``: the gradient flowing in, needed unless this tensor has one element.
+        ``retain_graph``: keep saved arrays for another backward (default: ``create_graph``).
+        ``create_graph``: build a graph of the gradient itself, so ``x.grad`` can be
+        differentiated again (second derivatives); see :mod:`tinygrad_cnn.engine`.
+        """
+        engine.backward(self, grad, retain_graph, create_graph)
+
+    def register_hook(self, hook: Callable[["Tensor"], Any]) -> "HookHandle":
+        """Call ``hook(grad)`` when this tensor's gradient has been summed during backward.
+
+        The hook may return a replacement gradient (same shape) or None to keep it.
+        Returns a handle whose ``remove()`` unregisters the hook.
+        """
+        if not self._requires_grad:
+            raise RuntimeError("register_hook: this tensor does not require grad, so no gradient reaches it")
+        if not isinstance(self._hooks, list):
+            self._hooks = []
+        self._hooks.append(hook)
+        return HookHandle(self._hooks, hook)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient."""
@@ -239,6 +262,17 @@ class Tensor:
 
     def __getitem__(self, index: Any) -> "Tensor":
         return movement.Getitem.apply(self, index=movement.resolve_index(index))
+
+
+class HookHandle:
+    """Returned by ``register_hook``: ``remove()`` takes the hook off again."""
+
+    def __init__(self, hooks: list, hook: Callable):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
 
 
 def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:

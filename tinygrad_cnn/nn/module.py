@@ -1,12 +1,12 @@
 """Module: the base of every layer and model. Parameters and sub-modules are found by attribute."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from .. import function
-from ..tensor import Tensor
+from ..tensor import HookHandle, Tensor
 
 __all__ = ["Parameter", "Module", "Sequential"]
 
@@ -36,9 +36,20 @@ class Module:
         outer = function._scope
         function._scope = outer + (self,)  # so the graph knows which module ran each op
         try:
-            return self.forward(*args, **kwargs)
+            output = self.forward(*args, **kwargs)
         finally:
             function._scope = outer
+        for hook in self.__dict__.get("_forward_hooks", ()):
+            replaced = hook(self, args, output)
+            output = output if replaced is None else replaced
+        return output
+
+    def register_forward_hook(self, hook: Callable[["Module", tuple, Any], Any]) -> HookHandle:
+        """Call ``hook(module, inputs, output)`` after each forward; a non-None return value
+        replaces the output. Returns a handle whose ``remove()`` unregisters it."""
+        hooks = self.__dict__.setdefault("_forward_hooks", [])
+        hooks.append(hook)
+        return HookHandle(hooks, hook)
 
     # ---- structure -----------------------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, "Module"]]:
@@ -107,7 +118,7 @@ class Module:
                         f"shape mismatch: {'; '.join(mismatched)}" if mismatched else ""]
             raise ValueError(f"load_state_dict: {type(self).__name__}: " + "; ".join(p for p in problems if p))
         for name, p in params.items():
-            np.copyto(p.data, np.asarray(state[name]), casting="same_kind")
+            p.data = np.array(state[name], dtype=p.dtype)  # a new array: graphs may hold the old one
 
     def save(self, path: str) -> None:
         """Write ``state_dict()`` to an .npz file."""

@@ -1,4 +1,9 @@
-"""Elementwise ops. Binary ones broadcast; the engine sums their gradients back to shape."""
+"""Elementwise ops. Binary ones broadcast; the engine sums their gradients back to shape.
+
+Each op has two backward rules side by side: ``backward`` on numpy arrays, used by every
+ordinary backward pass, and ``graph_backward``, the same math with Tensor ops on the inputs
+(``ctx.parents``), used by ``backward(create_graph=True)`` for second derivatives.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -17,6 +22,10 @@ class Add(Function):
     def backward(ctx, grad):
         return grad, grad
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return grad, grad
+
 
 class Sub(Function):
     broadcasting = True
@@ -27,6 +36,10 @@ class Sub(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        return grad, -grad
+
+    @staticmethod
+    def graph_backward(ctx, grad):
         return grad, -grad
 
 
@@ -44,6 +57,11 @@ class Mul(Function):
         da, db = ctx.needs_input_grad
         return (grad * b if da else None), (grad * a if db else None)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, b = ctx.parents
+        return grad * b, grad * a
+
 
 class Div(Function):
     broadcasting = True
@@ -60,6 +78,11 @@ class Div(Function):
         grad_b = grad / b
         return (grad_b if da else None), (-grad_b * a / b if db else None)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, b = ctx.parents
+        return grad / b, -grad * a / (b * b)
+
 
 class Neg(Function):
     @staticmethod
@@ -68,6 +91,10 @@ class Neg(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        return -grad
+
+    @staticmethod
+    def graph_backward(ctx, grad):
         return -grad
 
 
@@ -86,6 +113,11 @@ class Pow(Function):
         p = a.dtype.type(ctx.exponent)
         return grad * p * a ** (p - 1)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.parents
+        return grad * ctx.exponent * a ** (ctx.exponent - 1)
+
 
 class Exp(Function):
     @staticmethod
@@ -99,6 +131,11 @@ class Exp(Function):
         (out,) = ctx.saved_tensors
         return grad * out
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.parents
+        return grad * a.exp()
+
 
 class Log(Function):
     @staticmethod
@@ -109,6 +146,11 @@ class Log(Function):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
+        return grad / a
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.parents
         return grad / a
 
 
@@ -123,6 +165,11 @@ class Relu(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return grad * (out > 0)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.parents
+        return grad * (a.data > 0).astype(a.dtype)
 
 
 def stable_sigmoid(a: np.ndarray) -> np.ndarray:
@@ -143,6 +190,12 @@ class Sigmoid(Function):
         (out,) = ctx.saved_tensors
         return grad * out * (1 - out)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.parents
+        s = a.sigmoid()
+        return grad * s * (1 - s)
+
 
 class Tanh(Function):
     @staticmethod
@@ -155,3 +208,9 @@ class Tanh(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return grad * (1 - out * out)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.parents
+        t = a.tanh()
+        return grad * (1 - t * t)

@@ -55,6 +55,14 @@ class Matmul(Function):
             grad_b = grad_b[..., 0] if b.ndim == 1 else grad_b
         return grad_a, grad_b
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, b = ctx.parents
+        if a.ndim < 2 or b.ndim < 2:
+            raise RuntimeError("matmul: create_graph=True supports operands of 2 or more dimensions only")
+        swap = lambda t: t.transpose(*range(t.ndim - 2), t.ndim - 1, t.ndim - 2)  # noqa: E731
+        return grad @ swap(b), swap(a) @ grad
+
 
 class BiasAdd(Function):
     """Add a per-channel vector along ``axis``: (N, M) + (M,) for axis=-1, (B, C, H, W) + (C,) for axis=1.

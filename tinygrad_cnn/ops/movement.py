@@ -43,6 +43,8 @@ class Reshape(Function):
     def backward(ctx, grad):
         return grad.reshape(ctx.input_shape)
 
+    graph_backward = backward  # the same call works on a Tensor
+
 
 class Transpose(Function):
     @staticmethod
@@ -52,7 +54,9 @@ class Transpose(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad.transpose(np.argsort(ctx.axes))
+        return grad.transpose(tuple(int(a) for a in np.argsort(ctx.axes)))
+
+    graph_backward = backward  # the same call works on a Tensor
 
 
 def resolve_index(index: Any) -> Any:

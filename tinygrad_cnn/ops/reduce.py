@@ -29,6 +29,14 @@ def _expand_reduced(grad: np.ndarray, axis: tuple[int, ...] | None, keepdims: bo
     return np.expand_dims(grad, axis)
 
 
+def _broadcast_tensor(grad, axis, keepdims, shape):
+    """Tensor version of broadcasting a reduced gradient back: reshape to keep the reduced
+    axes as size 1, then add zeros of the full shape (the add op broadcasts)."""
+    kept = [1 if axis is None or i in axis else n for i, n in enumerate(shape)]
+    zeros = type(grad)._from_op(np.zeros(shape, dtype=grad.dtype), None, False)
+    return grad.reshape(*kept) + zeros
+
+
 class Sum(Function):
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
@@ -38,6 +46,10 @@ class Sum(Function):
     @staticmethod
     def backward(ctx, grad):
         return np.broadcast_to(_expand_reduced(grad, ctx.axis, ctx.keepdims), ctx.shape)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return _broadcast_tensor(grad, ctx.axis, ctx.keepdims, ctx.shape)
 
 
 class Mean(Function):
@@ -51,6 +63,10 @@ class Mean(Function):
     def backward(ctx, grad):
         grad = _expand_reduced(grad, ctx.axis, ctx.keepdims) / grad.dtype.type(ctx.count)
         return np.broadcast_to(grad, ctx.shape)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return _broadcast_tensor(grad, ctx.axis, ctx.keepdims, ctx.shape) / float(ctx.count)
 
 
 def max_along_last(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
