@@ -13,7 +13,7 @@ DOCUMENTS = ["README.md", *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT 
 
 
 @pytest.mark.parametrize("document", DOCUMENTS)
-def test_python_snippets_run(document, tmp_path, monkeypatch):
+def test_python_snippets_run(document, tmp_path, monkeypatch, clean_registry):
     """Each document's ```python blocks run in order, in one namespace."""
     monkeypatch.chdir(tmp_path)
     blocks = re.findall(r"```python\n(.*?)```", (ROOT / document).read_text(), flags=re.S)
@@ -24,25 +24,9 @@ def test_python_snippets_run(document, tmp_path, monkeypatch):
         exec(compile(block, document, "exec"), namespace)
 
 
-@pytest.fixture(autouse=True)
-def _registry_restored(request):
-    if "document" in request.fixturenames:
-        request.getfixturevalue("restore_registry")
-
-
-@pytest.fixture
-def restore_registry():
-    """Examples register ops; take them out again so other tests see the built-in set."""
-    import tinygrad_cnn as tc
-
-    before = dict(tc.registry)
-    yield
-    tc.registry.clear()
-    tc.registry.update(before)
-
 
 @pytest.mark.parametrize("script", ["custom_op.py", "train_digits.py"])
-def test_examples_run(script, tmp_path, monkeypatch, capsys, restore_registry):
+def test_examples_run(script, tmp_path, monkeypatch, capsys, clean_registry):
     monkeypatch.chdir(tmp_path)
     runpy.run_path(str(ROOT / "examples" / script), run_name="__main__")
     out = capsys.readouterr().out

@@ -8,14 +8,6 @@ from tinygrad_cnn import Tensor
 from helpers import leaf
 
 
-@pytest.fixture
-def clean_registry():
-    before = dict(tc.registry)
-    yield
-    tc.registry.clear()
-    tc.registry.update(before)
-
-
 def test_user_op_is_registered_and_gradchecks(clean_registry):
     class Cube(tc.Function):
         @staticmethod
