@@ -132,7 +132,12 @@ class Function:
         if self.freed:
             return
         self.saved_tensors = arrays
-        self._locks = tuple(root for root in map(_lock, arrays) if root is not None)
+        locks = []
+        for array in arrays:
+            root = _lock(array)
+            if root is not None:
+                locks.append(root)
+        self._locks = locks
 
     @staticmethod
     def forward(ctx: "Function", *args: Any, **attrs: Any) -> np.ndarray:
@@ -159,7 +164,7 @@ class Function:
                 arrays.append(a.data)
             else:
                 arrays.append(a)
-        needs = tuple(p._requires_grad for p in parents)
+        needs = tuple([p._requires_grad for p in parents])
         record = _grad_enabled and (True in needs or _trace_all)
         ctx.saved_tensors = ctx._locks = ()
         ctx.freed = not record  # save_for_backward keeps nothing for a node never recorded
@@ -167,7 +172,7 @@ class Function:
         if record:
             ctx.parents = tuple(parents)
             ctx.needs_input_grad = needs
-            ctx.attrs = _attributes(args, attrs)
+            ctx.attrs = attrs if len(parents) == len(args) else _attributes(args, attrs)
             ctx.scope = _scope
             return Tensor._from_op(out, ctx, True in needs)
         return Tensor._from_op(out, None, False)
@@ -195,10 +200,10 @@ _locked: dict[int, list] = {}
 
 def _lock(array: Any) -> np.ndarray | None:
     """Make the memory behind a saved array read-only; returns the root array it locked."""
-    if not isinstance(array, np.ndarray):
+    if type(array) is not np.ndarray:
         return None
     root = array
-    while isinstance(root.base, np.ndarray):
+    while type(root.base) is np.ndarray:
         root = root.base
     entry = _locked.get(id(root))
     if entry is not None:
@@ -206,7 +211,7 @@ def _lock(array: Any) -> np.ndarray | None:
         return root
     if not root.flags.writeable:
         return None
-    root.flags.writeable = False
+    root.setflags(write=False)
     _locked[id(root)] = [root, 1]
     return root
 
@@ -216,12 +221,10 @@ def _unlock(root: np.ndarray) -> None:
     entry[1] -= 1
     if entry[1] == 0:
         del _locked[id(root)]
-        root.flags.writeable = True
+        root.setflags(write=True)
 
 
 def _attributes(args: tuple, attrs: dict) -> dict:
     """Non-tensor arguments of one op call, for the graph: positional ones keyed by index."""
-    if len(args) == sum(isinstance(a, Tensor) for a in args):
-        return attrs
     positional = {f"arg{i}": a for i, a in enumerate(args) if not isinstance(a, Tensor)}
     return {**positional, **attrs}

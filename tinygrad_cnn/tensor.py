@@ -275,6 +275,9 @@ class HookHandle:
             self._hooks.remove(self._hook)
 
 
+_SCALARS = (float, int, np.float32, np.float64)
+
+
 def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     """The two inputs of a binary op as tensors, without silent upcasts.
 
@@ -282,6 +285,11 @@ def _operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     dtype of the other operand, so ``x * 2`` and ``x + np.float64(1)`` stay float32 for a
     float32 ``x``; two float tensors of different precision promote as in numpy.
     """
+    # Fast path for the common `tensor (op) scalar`, one branch each way.
+    if type(b) in _SCALARS and isinstance(a, Tensor) and a.data.dtype.kind == "f":
+        return a, Tensor._from_op(np.array(b, dtype=a.data.dtype), None, False)
+    if type(a) in _SCALARS and isinstance(b, Tensor) and b.data.dtype.kind == "f":
+        return Tensor._from_op(np.array(a, dtype=b.data.dtype), None, False), b
     floats = [t.data.dtype for t in (a, b) if isinstance(t, Tensor) and t.data.dtype.kind == "f"]
     if floats:
         float_dtype = np.result_type(*floats)
