@@ -39,8 +39,10 @@ def im2col(x: Tensor, kernel_size, stride=1, padding=0) -> Tensor:
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0) -> Tensor:
     """2-D convolution (cross-correlation, as PyTorch): (B, C, H, W) * (M, C, K_h, K_w) -> (B, M, O_h, O_w).
 
-    im2col (B*O_h*O_w, C*K_h*K_w) @ weight^T (C*K_h*K_w, M) -> (B*O_h*O_w, M) -> + bias (M,)
-    -> reshape (B, O_h, O_w, M) -> transpose (B, M, O_h, O_w).
+    im2col (B*O_h*O_w, K_h*K_w*C) @ weight (M, C, K_h, K_w) -> transpose (K_h, K_w, C, M)
+    -> reshape (K_h*K_w*C, M) = (B*O_h*O_w, M) -> + bias (M,) -> reshape (B, O_h, O_w, M)
+    -> transpose (B, M, O_h, O_w). The columns are channels-last, (k_h, k_w, c), which im2col
+    and col2im copy fastest; the weight is permuted to match.
     """
     x, weight = as_tensor("conv2d", "input", x), as_tensor("conv2d", "weight", weight)
     if weight.ndim != 4:
@@ -56,21 +58,22 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
         if bias.shape != (m,):
             raise ValueError(f"conv2d: bias must have shape ({m},), got {bias.shape}")
     g = window_geometry("conv2d", x.shape, weight.shape[2:], stride, padding)
-    cols = Im2col.apply(x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding)
-    out = cols @ weight.reshape(m, -1).T
+    cols = Im2col.apply(x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding, columns="hwc")
+    out = cols @ weight.transpose(2, 3, 1, 0).reshape(-1, m)
     if bias is not None:
         out = BiasAdd.apply(out, bias, axis=1)
     return out.reshape(x.shape[0], *g.out_size, m).transpose(0, 3, 1, 2)
 
 
 def _pool(op: str, window_op, x, kernel_size, stride, padding, pad_value: float) -> Tensor:
-    """im2col (B*O_h*O_w, C*K) -> window op (B*O_h*O_w, C) -> reshape (B, O_h, O_w, C) -> transpose (B, C, O_h, O_w)."""
+    """im2col (B*O_h*O_w, K*C) -> window op (B*O_h*O_w, C) -> reshape (B, O_h, O_w, C) -> transpose (B, C, O_h, O_w)."""
     x = as_tensor(op, "input", x)
     g = window_geometry(op, x.shape, kernel_size, kernel_size if stride is None else stride, padding)
     if any(2 * max(p) > k for p, k in zip(g.padding, g.kernel_size)):
         raise ValueError(f"{op}: padding {g.padding} must be at most half the kernel size {g.kernel_size}")
-    cols = Im2col.apply(x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding, pad_value=pad_value)
-    pooled = window_op.apply(cols, channels=x.shape[1])
+    cols = Im2col.apply(x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding, pad_value=pad_value,
+                        columns="hwc")
+    pooled = window_op.apply(cols, channels=x.shape[1], columns="hwc")
     return pooled.reshape(x.shape[0], *g.out_size, x.shape[1]).transpose(0, 3, 1, 2)
 
 

@@ -39,6 +39,8 @@ class Matmul(Function):
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
+        if not (grad.flags.c_contiguous or grad.flags.f_contiguous):
+            grad = np.ascontiguousarray(grad)  # BLAS needs it: a broadcast or strided grad falls back to slow loops
         # Treat 1-D operands as a row (a) or column (b) matrix, as numpy does.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b

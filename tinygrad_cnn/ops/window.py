@@ -16,7 +16,6 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..function import Function
-from .reduce import max_along_last, scatter_to_index
 
 
 class Geometry(NamedTuple):
@@ -70,80 +69,120 @@ def window_geometry(op: str, input_shape: tuple[int, ...], kernel_size, stride, 
     return Geometry(kernel, strides, pads, tuple(out))
 
 
-def im2col_array(x: np.ndarray, geometry: Geometry, pad_value: float = 0.0) -> np.ndarray:
-    """(B, C, H, W) -> (B*O_h*O_w, C*K_h*K_w); rows ordered (b, o_h, o_w), columns (c, k_h, k_w).
+COLUMN_ORDERS = ("chw", "hwc")
 
-    The windows are a strided view of the (padded) input; the only copy is the final reshape.
+
+def _check_columns(op: str, columns: str) -> None:
+    if columns not in COLUMN_ORDERS:
+        raise ValueError(f"{op}: columns must be 'chw' (c, k_h, k_w) or 'hwc' (k_h, k_w, c), got {columns!r}")
+
+
+def im2col_array(x: np.ndarray, geometry: Geometry, pad_value: float = 0.0, columns: str = "chw") -> np.ndarray:
+    """(B, C, H, W) -> (B*O_h*O_w, C*K_h*K_w); rows ordered (b, o_h, o_w), columns (c, k_h, k_w)
+    for ``columns="chw"`` or (k_h, k_w, c) for ``"hwc"``.
+
+    The windows are a strided view of the channels-last (padded) input; the only copy is the
+    final reshape. With "hwc" each row is K_h runs of K_w*C contiguous values, which copies
+    fast; conv2d uses it, and the output of a conv2d is already channels-last in memory.
     """
     (kh, kw), (sh, sw), ((pt, pb), (pl, pr)), (oh, ow) = geometry
     b, c, h, w = x.shape
+    x = x.transpose(0, 2, 3, 1)  # (B, H, W, C), a view
     if pt or pb or pl or pr:
-        padded = np.full((b, c, pt + h + pb, pl + w + pr), pad_value, dtype=x.dtype)
-        padded[:, :, pt : pt + h, pl : pl + w] = x
+        padded = np.full((b, pt + h + pb, pl + w + pr, c), pad_value, dtype=x.dtype)
+        padded[:, pt : pt + h, pl : pl + w] = x
         x = padded
-    windows = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, : sh * oh : sh, : sw * ow : sw]
-    # (B, C, O_h, O_w, K_h, K_w) -> (B, O_h, O_w, C, K_h, K_w) -> (B*O_h*O_w, C*K_h*K_w)
-    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(b * oh * ow, c * kh * kw)
+    # (B, O_h, O_w, C, K_h, K_w), still a view
+    windows = sliding_window_view(x, (kh, kw), axis=(1, 2))[:, : sh * oh : sh, : sw * ow : sw]
+    if columns == "hwc":
+        windows = windows.transpose(0, 1, 2, 4, 5, 3)  # (B, O_h, O_w, K_h, K_w, C)
+    return windows.reshape(b * oh * ow, c * kh * kw)
 
 
-def col2im_array(cols: np.ndarray, input_shape: tuple[int, ...], geometry: Geometry) -> np.ndarray:
+def col2im_array(cols: np.ndarray, input_shape: tuple[int, ...], geometry: Geometry, columns: str = "chw") -> np.ndarray:
     """Adjoint of :func:`im2col_array`: (B*O_h*O_w, C*K_h*K_w) -> (B, C, H, W).
 
     Each window element is added back to the pixel it was read from. Loops over the K_h*K_w
-    kernel offsets only; each step adds one strided (B, C, O_h, O_w) slab, so pixels shared
-    by overlapping windows accumulate, and padding is cut off at the end.
+    kernel offsets only; each step adds one strided (B, O_h, O_w, C) slab into a channels-last
+    buffer, so pixels shared by overlapping windows accumulate; padding is cut off at the end.
     """
     (kh, kw), (sh, sw), ((pt, pb), (pl, pr)), (oh, ow) = geometry
     b, c, h, w = input_shape
-    # (B*O_h*O_w, C*K_h*K_w) -> (B, O_h, O_w, C, K_h, K_w) -> (B, C, K_h, K_w, O_h, O_w)
-    cols = cols.reshape(b, oh, ow, c, kh, kw).transpose(0, 3, 4, 5, 1, 2)
-    out = np.zeros((b, c, pt + h + pb, pl + w + pr), dtype=cols.dtype)
+    if columns == "chw":  # (B, O_h, O_w, C, K_h, K_w) -> (B, O_h, O_w, K_h, K_w, C)
+        cols = cols.reshape(b, oh, ow, c, kh, kw).transpose(0, 1, 2, 4, 5, 3)
+    else:
+        cols = cols.reshape(b, oh, ow, kh, kw, c)
+    out = np.zeros((b, pt + h + pb, pl + w + pr, c), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            out[:, :, i : i + sh * oh : sh, j : j + sw * ow : sw] += cols[:, :, i, j]
-    return out[:, :, pt : pt + h, pl : pl + w]
+            out[:, i : i + sh * oh : sh, j : j + sw * ow : sw] += cols[:, :, :, i, j]
+    return out[:, pt : pt + h, pl : pl + w].transpose(0, 3, 1, 2)
 
 
 class Im2col(Function):
     """Gather every window of a (B, C, H, W) input into a row; backward is col2im."""
 
     @staticmethod
-    def forward(ctx, x, kernel_size, stride=1, padding=0, pad_value=0.0):
+    def forward(ctx, x, kernel_size, stride=1, padding=0, pad_value=0.0, columns="chw"):
+        _check_columns("im2col", columns)
         ctx.geometry = window_geometry("im2col", x.shape, kernel_size, stride, padding)
-        ctx.input_shape = x.shape
-        return im2col_array(x, ctx.geometry, pad_value)
+        ctx.input_shape, ctx.columns = x.shape, columns
+        return im2col_array(x, ctx.geometry, pad_value, columns)
 
     @staticmethod
     def backward(ctx, grad):
-        return col2im_array(grad, ctx.input_shape, ctx.geometry)
+        return col2im_array(grad, ctx.input_shape, ctx.geometry, ctx.columns)
 
 
-def _windows(op: str, cols: np.ndarray, channels: int) -> np.ndarray:
-    """(N, C*K) -> (N, C, K): im2col columns grouped per channel."""
+def _windows(op: str, cols: np.ndarray, channels: int, columns: str) -> np.ndarray:
+    """(N, C*K) -> a (N, K, C) view of im2col columns, whichever their order."""
+    _check_columns(op, columns)
     if cols.ndim != 2 or channels < 1 or cols.shape[1] % channels:
         raise ValueError(f"{op}: expected im2col columns (N, C*K) with C={channels}, got shape {cols.shape}")
-    return cols.reshape(cols.shape[0], channels, -1)
+    if columns == "chw":
+        return cols.reshape(cols.shape[0], channels, -1).transpose(0, 2, 1)
+    return cols.reshape(cols.shape[0], -1, channels)
+
+
+def _empty_like_windows(n: int, k: int, c: int, columns: str, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Uninitialised columns (N, C*K) in ``columns`` order, and a (N, K, C) view of them."""
+    if columns == "chw":
+        cols = np.empty((n, c, k), dtype=dtype)
+        return cols.reshape(n, -1), cols.transpose(0, 2, 1)
+    cols = np.empty((n, k, c), dtype=dtype)
+    return cols.reshape(n, -1), cols
 
 
 class WindowMax(Function):
     """Max over each window of im2col columns: (N, C*K) -> (N, C). The max-pool op.
 
     Backward routes each window's gradient to one element, its first maximum (as PyTorch's
-    max-pool does), so ties never duplicate the gradient.
+    max-pool does), so ties never duplicate the gradient. Both directions take K branch-free
+    passes over (N, C) slabs, one per window position (masked copies would stall on the
+    random masks).
     """
 
     @staticmethod
-    def forward(ctx, cols, channels):
-        windows = _windows("window_max", cols, channels)
-        out, index = max_along_last(windows)
+    def forward(ctx, cols, channels, columns="chw"):
+        windows = _windows("window_max", cols, channels, columns)
+        best = windows[:, 0].copy()
+        index = np.zeros(best.shape, dtype=np.min_scalar_type(windows.shape[1] - 1))
+        for k in range(1, windows.shape[1]):
+            better = windows[:, k] > best  # strict: on ties the first maximum stays
+            # k exceeds every index so far, so max(index, k * better) sets k exactly where better
+            np.maximum(index, better * index.dtype.type(k), out=index)
+            np.maximum(best, windows[:, k], out=best)
         ctx.save_for_backward(index)
-        ctx.window = windows.shape[2]
-        return out
+        ctx.window, ctx.columns = windows.shape[1], columns
+        return best
 
     @staticmethod
     def backward(ctx, grad):
         (index,) = ctx.saved_tensors
-        return scatter_to_index(grad, index, ctx.window).reshape(grad.shape[0], -1)
+        cols, windows = _empty_like_windows(len(grad), ctx.window, grad.shape[1], ctx.columns, grad.dtype)
+        for k in range(ctx.window):
+            np.multiply(grad, index == k, out=windows[:, k])
+        return cols
 
 
 class WindowMean(Function):
@@ -153,12 +192,13 @@ class WindowMean(Function):
     """
 
     @staticmethod
-    def forward(ctx, cols, channels):
-        windows = _windows("window_mean", cols, channels)
-        ctx.window = windows.shape[2]
-        return windows.mean(axis=2)
+    def forward(ctx, cols, channels, columns="chw"):
+        windows = _windows("window_mean", cols, channels, columns)
+        ctx.window, ctx.columns = windows.shape[1], columns
+        return windows.mean(axis=1)
 
     @staticmethod
     def backward(ctx, grad):
-        share = grad / grad.dtype.type(ctx.window)
-        return np.repeat(share, ctx.window, axis=1)
+        cols, windows = _empty_like_windows(len(grad), ctx.window, grad.shape[1], ctx.columns, grad.dtype)
+        windows[...] = (grad / grad.dtype.type(ctx.window))[:, None, :]
+        return cols
