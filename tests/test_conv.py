@@ -166,3 +166,29 @@ def test_conv2d_is_composed_of_registered_ops():
     pooled = F.max_pool2d(x, 2)
     assert [pooled._ctx.name, pooled._ctx.parents[0]._ctx.name, pooled._ctx.parents[0]._ctx.parents[0]._ctx.name,
             pooled._ctx.parents[0]._ctx.parents[0]._ctx.parents[0]._ctx.name] == ["transpose", "reshape", "window_max", "im2col"]
+
+
+@pytest.mark.parametrize("columns", ["chw", "hwc"])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("k,s,p", [(3, 1, 1), ((2, 3), (2, 1), (1, 0)), (2, 3, 0)])
+def test_col2im_is_the_adjoint_of_im2col(columns, order, k, s, p, rng):
+    """<im2col(x), y> = <x, col2im(y)> for both column orders and both memory layouts of y."""
+    shape = (2, 3, 7, 6)
+    g = window_geometry("test", shape, k, s, p)
+    x = rng.standard_normal(shape)
+    cols = im2col_array(x, g, columns=columns)
+    y = np.asarray(rng.standard_normal(cols.shape), order=order)
+    assert np.isclose(np.sum(cols * y), np.sum(x * col2im_array(y, shape, g, columns)))
+
+
+def test_hwc_columns_are_a_permutation_of_chw(rng):
+    x = rng.standard_normal((2, 3, 5, 5))
+    g = window_geometry("test", x.shape, (2, 3), 1, 1)
+    chw = im2col_array(x, g, columns="chw").reshape(-1, 3, 2, 3)
+    hwc = im2col_array(x, g, columns="hwc").reshape(-1, 2, 3, 3)
+    assert np.array_equal(chw.transpose(0, 2, 3, 1), hwc)
+
+
+def test_unknown_column_order():
+    with pytest.raises(ValueError, match=r"im2col: columns must be 'chw' \(c, k_h, k_w\) or 'hwc'"):
+        tc.ops.window.Im2col.apply(tc.Tensor(np.ones((1, 1, 3, 3))), kernel_size=2, columns="whc")

@@ -4,7 +4,7 @@
     from tinygrad_cnn import Tensor, nn, optim
     import tinygrad_cnn.functional as F
 """
-from . import functional, nn, optim
+from . import functional, memory, nn, optim
 from .function import Function, enable_grad, is_grad_enabled, list_ops, no_grad, registry, trace
 from .engine import grad
 from .gradcheck import GradcheckError, gradcheck

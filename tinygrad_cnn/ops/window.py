@@ -103,20 +103,32 @@ def col2im_array(cols: np.ndarray, input_shape: tuple[int, ...], geometry: Geome
     """Adjoint of :func:`im2col_array`: (B*O_h*O_w, C*K_h*K_w) -> (B, C, H, W).
 
     Each window element is added back to the pixel it was read from. Loops over the K_h*K_w
-    kernel offsets only; each step adds one strided (B, O_h, O_w, C) slab into a channels-last
+    kernel offsets only; each step adds one strided slab of all (b, c, o_h, o_w) into a zero
     buffer, so pixels shared by overlapping windows accumulate; padding is cut off at the end.
+    The buffer is channels-first when ``cols`` is column-major (as matmul's backward returns
+    it: then each slab is contiguous along (O_h, O_w)) and channels-last otherwise.
     """
     (kh, kw), (sh, sw), ((pt, pb), (pl, pr)), (oh, ow) = geometry
     b, c, h, w = input_shape
-    if columns == "chw":  # (B, O_h, O_w, C, K_h, K_w) -> (B, O_h, O_w, K_h, K_w, C)
-        cols = cols.reshape(b, oh, ow, c, kh, kw).transpose(0, 1, 2, 4, 5, 3)
-    else:
-        cols = cols.reshape(b, oh, ow, kh, kw, c)
-    out = np.zeros((b, pt + h + pb, pl + w + pr, c), dtype=cols.dtype)
+    column_major = cols.flags.f_contiguous and not cols.flags.c_contiguous
+    if column_major:  # memory (C*K, N): slabs[i, j] is (B, C, O_h, O_w)
+        by_column = cols.T.reshape(*((kh, kw, c) if columns == "hwc" else (c, kh, kw)), b, oh, ow)
+        slabs = by_column.transpose(*((0, 1, 3, 2) if columns == "hwc" else (1, 2, 3, 0)), 4, 5)
+        out = np.zeros((b, c, pt + h + pb, pl + w + pr), dtype=cols.dtype)
+        rows, cols_axis = 2, 3
+    else:  # memory (N, C*K): slabs[i, j] is (B, O_h, O_w, C)
+        by_row = cols.reshape(b, oh, ow, *((kh, kw, c) if columns == "hwc" else (c, kh, kw)))
+        slabs = by_row.transpose(*((3, 4, 0, 1, 2, 5) if columns == "hwc" else (4, 5, 0, 1, 2, 3)))
+        out = np.zeros((b, pt + h + pb, pl + w + pr, c), dtype=cols.dtype)
+        rows, cols_axis = 1, 2
+    window = [slice(None)] * 4
     for i in range(kh):
         for j in range(kw):
-            out[:, i : i + sh * oh : sh, j : j + sw * ow : sw] += cols[:, :, :, i, j]
-    return out[:, pt : pt + h, pl : pl + w].transpose(0, 3, 1, 2)
+            window[rows], window[cols_axis] = slice(i, i + sh * oh, sh), slice(j, j + sw * ow, sw)
+            out[tuple(window)] += slabs[i, j]
+    window[rows], window[cols_axis] = slice(pt, pt + h), slice(pl, pl + w)
+    out = out[tuple(window)]
+    return out if column_major else out.transpose(0, 3, 1, 2)
 
 
 class Im2col(Function):
