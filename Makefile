@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test torch system-graphviz clean
+.PHONY: install demo test torch bench system-graphviz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ test: $(STAMP)
 # Optional: lets the tests cross-check forward and gradients against PyTorch (CPU build).
 torch: $(STAMP)
 	$(PY) -m pip install -q torch==2.13.0
+
+# Times the workloads of benchmarks/run.py against torch, DeZero and MyGrad (installed here).
+bench: $(STAMP)
+	$(PY) -m pip install -q -e '.[bench]'
+	$(PY) benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info

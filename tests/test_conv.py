@@ -192,3 +192,9 @@ def test_hwc_columns_are_a_permutation_of_chw(rng):
 def test_unknown_column_order():
     with pytest.raises(ValueError, match=r"im2col: columns must be 'chw' \(c, k_h, k_w\) or 'hwc'"):
         tc.ops.window.Im2col.apply(tc.Tensor(np.ones((1, 1, 3, 3))), kernel_size=2, columns="whc")
+
+
+def test_large_im2col_warns(monkeypatch):
+    monkeypatch.setattr(tc.ops.window, "IM2COL_WARN_BYTES", 1000)
+    with pytest.warns(ResourceWarning, match=r"im2col: columns of 0 MiB \(B\*O_h\*O_w\*C\*K_h\*K_w = 1\*8\*8\*2\*3\*3"):
+        F.conv2d(tc.Tensor(np.ones((1, 2, 8, 8))), tc.Tensor(np.ones((1, 2, 3, 3))), padding=1)

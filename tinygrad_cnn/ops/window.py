@@ -10,6 +10,7 @@ Notation, used in names and shapes throughout:
 """
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -71,6 +72,11 @@ def window_geometry(op: str, input_shape: tuple[int, ...], kernel_size, stride, 
 
 COLUMN_ORDERS = ("chw", "hwc")
 
+IM2COL_WARN_BYTES = 1 << 30
+"""im2col warns when its columns would exceed this many bytes (set it to change the limit).
+The columns hold every input pixel once per window covering it: B*O_h*O_w*C*K_h*K_w values,
+about K_h*K_w/(S_h*S_w) times the input."""
+
 
 def _check_columns(op: str, columns: str) -> None:
     if columns not in COLUMN_ORDERS:
@@ -87,6 +93,11 @@ def im2col_array(x: np.ndarray, geometry: Geometry, pad_value: float = 0.0, colu
     """
     (kh, kw), (sh, sw), ((pt, pb), (pl, pr)), (oh, ow) = geometry
     b, c, h, w = x.shape
+    size = b * oh * ow * c * kh * kw * x.itemsize
+    if size > IM2COL_WARN_BYTES:
+        warnings.warn(f"im2col: columns of {size / 2**20:.0f} MiB (B*O_h*O_w*C*K_h*K_w = {b}*{oh}*{ow}*{c}*{kh}*{kw} "
+                      f"values) for an input of {x.nbytes / 2**20:.0f} MiB; use a smaller batch or raise "
+                      f"tinygrad_cnn.ops.window.IM2COL_WARN_BYTES", ResourceWarning, stacklevel=2)
     x = x.transpose(0, 2, 3, 1)  # (B, H, W, C), a view
     if pt or pb or pl or pr:
         padded = np.full((b, pt + h + pb, pl + w + pr, c), pad_value, dtype=x.dtype)
