@@ -6,17 +6,18 @@
 """
 from . import functional, memory, nn, optim
 from .function import Function, enable_grad, is_grad_enabled, list_ops, no_grad, registry, trace
+from .anomaly import AnomalyError, detect_anomaly
 from .engine import grad
 from .gradcheck import GradcheckError, gradcheck
 from .random import manual_seed
-from .serialization import load, save
+from .serialization import CheckpointError, load, save
 from .tensor import Tensor
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "Function", "registry", "list_ops", "no_grad", "enable_grad", "is_grad_enabled",
-    "trace", "grad", "gradcheck", "GradcheckError", "manual_seed", "save", "load", "functional", "nn", "optim",
+    "trace", "detect_anomaly", "AnomalyError", "grad", "gradcheck", "GradcheckError", "manual_seed", "save", "load", "CheckpointError", "functional", "nn", "optim",
 ]
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import function
+from . import anomaly, function
 
 if TYPE_CHECKING:
     from .function import Function
@@ -191,6 +191,8 @@ def _propagate(root: "Tensor", grad: Any, retain_graph: bool | None, create_grap
                 if id(tensor) in capture:
                     reached[id(tensor)] = (tensor, out_grad)
                 grads = _input_gradients(ctx, out_grad, create_graph)
+                if anomaly.enabled:
+                    anomaly.check_backward(ctx, grads)
                 for index, (parent, parent_grad) in enumerate(zip(ctx.parents, grads)):
                     if parent_grad is None or not parent.requires_grad:
                         continue

@@ -27,6 +27,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from . import anomaly
+
 __all__ = ["Function", "registry", "list_ops", "no_grad", "enable_grad", "is_grad_enabled", "trace"]
 
 registry: dict[str, type["Function"]] = {}
@@ -169,6 +171,10 @@ class Function:
         ctx.saved_tensors = ctx._locks = ()
         ctx.freed = not record  # save_for_backward keeps nothing for a node never recorded
         out = cls.forward(ctx, *arrays, **attrs)
+        if anomaly.enabled:
+            anomaly.check_forward(cls.name, parents, out)
+            if record:
+                ctx.created_at = anomaly.user_frames()
         if record:
             ctx.parents = tuple(parents)
             ctx.needs_input_grad = needs

@@ -134,8 +134,8 @@ def cross_entropy(logits: Tensor, targets: Any) -> Tensor:
     """Mean negative log-likelihood of integer class targets: logits (B, K), targets (B,) in [0, K)."""
     logits = as_tensor("cross_entropy", "logits", logits)
     targets = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
-    if logits.ndim != 2:
-        raise ValueError(f"cross_entropy: logits must have shape (B, K), got {logits.shape}")
+    if logits.ndim != 2 or logits.shape[0] == 0:
+        raise ValueError(f"cross_entropy: logits must have shape (B, K) with B > 0, got {logits.shape}")
     if targets.dtype.kind not in "iu":
         raise TypeError(f"cross_entropy: targets must be integer class indices, got dtype {targets.dtype}")
     if targets.shape != (logits.shape[0],):
@@ -155,4 +155,6 @@ def mse_loss(prediction: Tensor, target: Any) -> Tensor:
     target = as_tensor("mse_loss", "target", target)
     if prediction.shape != target.shape:
         raise ValueError(f"mse_loss: input shape {prediction.shape} differs from target shape {target.shape}")
+    if prediction.size == 0:
+        raise ValueError(f"mse_loss: empty input of shape {prediction.shape}")
     return ((prediction - target) ** 2).mean()

@@ -18,7 +18,13 @@ def _check_hyper(optimizer: str, name: str, value: float, low: float = 0.0, high
 
 
 class Optimizer:
-    """Holds the parameters to update and per-parameter state (momentum buffers, moments)."""
+    """Holds the parameters to update and per-parameter state (momentum buffers, moments).
+
+    Subclasses list their hyper-parameters in ``hyper_parameters`` (saved by ``state_dict``)
+    and implement ``_update``.
+    """
+
+    hyper_parameters: tuple[str, ...] = ("lr",)
 
     def __init__(self, params: Iterable[Tensor], lr: float):
         self.params = list(params)
@@ -49,6 +55,38 @@ class Optimizer:
         """The parameter's new value, given its gradient and its per-parameter state."""
         raise NotImplementedError
 
+    def state_dict(self) -> dict[str, Any]:
+        """Hyper-parameters and per-parameter state (copies), for :func:`tinygrad_cnn.save`."""
+        return {
+            "type": type(self).__name__,
+            "hyper": {name: getattr(self, name) for name in self.hyper_parameters},
+            "state": [{k: v.copy() if isinstance(v, np.ndarray) else v for k, v in s.items()} for s in self.state],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned. Everything is checked before anything is
+        applied, so a mismatch leaves the optimizer unchanged."""
+        name = type(self).__name__
+        if not isinstance(state, dict) or set(state) != {"type", "hyper", "state"}:
+            raise ValueError(f"{name}.load_state_dict: expected a dict with keys type, hyper, state")
+        if state["type"] != name:
+            raise ValueError(f"{name}.load_state_dict: the state is from a {state['type']} optimizer")
+        if set(state["hyper"]) != set(self.hyper_parameters):
+            raise ValueError(f"{name}.load_state_dict: hyper-parameters {sorted(state['hyper'])}, "
+                             f"expected {sorted(self.hyper_parameters)}")
+        if len(state["state"]) != len(self.params):
+            raise ValueError(f"{name}.load_state_dict: state for {len(state['state'])} parameters, "
+                             f"this optimizer has {len(self.params)}")
+        for i, (p, s) in enumerate(zip(self.params, state["state"])):
+            for key, value in s.items():
+                if isinstance(value, np.ndarray) and value.shape != p.shape:
+                    raise ValueError(f"{name}.load_state_dict: parameter {i} state {key!r} has shape "
+                                     f"{value.shape}, the parameter has {p.shape}")
+        for key, value in state["hyper"].items():
+            setattr(self, key, tuple(value) if isinstance(value, list) else value)
+        self.state = [{k: np.array(v, dtype=p.dtype) if isinstance(v, np.ndarray) else v for k, v in s.items()}
+                      for p, s in zip(self.params, state["state"])]
+
 
 class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum, Nesterov momentum and weight decay.
@@ -56,6 +94,8 @@ class SGD(Optimizer):
     g = grad + weight_decay * p;  buf = momentum * buf + g (buf = g on the first step);
     p -= lr * (g + momentum * buf if nesterov else buf)   (plain g when momentum = 0)
     """
+
+    hyper_parameters = ("lr", "momentum", "weight_decay", "nesterov")
 
     def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False):
@@ -88,6 +128,8 @@ class Adam(Optimizer):
     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
     p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
     """
+
+    hyper_parameters = ("lr", "betas", "eps", "weight_decay")
 
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0):
@@ -128,3 +170,11 @@ class CosineAnnealingLR:
         self.last_epoch += 1
         cosine = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
         self.optimizer.lr = self.eta_min + (self.base_lr - self.eta_min) * cosine
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"T_max": self.T_max, "eta_min": self.eta_min, "base_lr": self.base_lr, "last_epoch": self.last_epoch}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if set(state) != {"T_max", "eta_min", "base_lr", "last_epoch"}:
+            raise ValueError(f"CosineAnnealingLR.load_state_dict: unexpected keys {sorted(state)}")
+        self.T_max, self.eta_min, self.base_lr, self.last_epoch = (state[k] for k in ("T_max", "eta_min", "base_lr", "last_epoch"))

@@ -18,6 +18,9 @@ def _as_array(data: Any, dtype: Any, copy: bool = False) -> np.ndarray:
     """Convert user data to an array: floats become float32 unless ``dtype`` says otherwise."""
     if isinstance(data, Tensor):
         data = data.data
+    elif isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
+        raise TypeError("Tensor: got a list of Tensors; building a new Tensor from them would cut them "
+                        "from the graph (pass one Tensor, or their .data arrays to copy the values)")
     try:
         array = np.array(data, dtype=dtype, copy=True) if copy else np.asarray(data, dtype=dtype)
     except (ValueError, TypeError) as err:

@@ -16,6 +16,8 @@ def batches(inputs: np.ndarray, targets: np.ndarray, batch_size: int, shuffle: b
     (see :func:`tinygrad_cnn.manual_seed`)."""
     if len(inputs) != len(targets):
         raise ValueError(f"batches: {len(inputs)} inputs but {len(targets)} targets")
+    if len(inputs) == 0:
+        raise ValueError("batches: no samples to batch")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batches: batch_size must be a positive int, got {batch_size!r}")
     order = generator().permutation(len(inputs)) if shuffle else np.arange(len(inputs))

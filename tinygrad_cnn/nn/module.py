@@ -106,6 +106,8 @@ class Module:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Copy arrays into the parameters. Every key and shape is checked before any is
         applied, so a mismatch leaves the module unchanged."""
+        if not isinstance(state, dict):
+            raise TypeError(f"load_state_dict: {type(self).__name__}: expected a dict of arrays, got {type(state).__name__}")
         params = dict(self.named_parameters())
         missing = [k for k in params if k not in state]
         unexpected = [k for k in state if k not in params]
