@@ -1,0 +1,219 @@
+"""Hypothesis strategies: for every registered op, random calls of it with their torch twins.
+
+``STRATEGIES[op_name]`` draws a Case (see op_cases.py). Shapes include size-1 axes and
+broadcasting patterns; window ops draw kernel, stride, padding and input sizes, including
+stride > kernel, stride < kernel and sizes that leave rows over.
+"""
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinygrad_cnn.functional as F
+from tinygrad_cnn.ops.linalg import BiasAdd
+from tinygrad_cnn.ops.window import Im2col, WindowMax, WindowMean
+
+from helpers import leaf, torch
+from op_cases import Case
+
+SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
+PAIRS = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=4)
+
+
+def values(draw, shape, kind="normal"):
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if kind == "positive":
+        return leaf(rng.uniform(0.5, 2.0, shape))
+    if kind == "distinct":  # at least 0.01 apart: no ties within a finite difference
+        return leaf(rng.permutation(int(np.prod(shape))).reshape(shape) * 0.01)
+    return leaf(rng.standard_normal(shape))
+
+
+def tf():
+    return torch.nn.functional
+
+
+def binary(symbol, fn, positive_right=False):
+    @st.composite
+    def strategy(draw):
+        a_shape, b_shape = draw(PAIRS).input_shapes
+        a, b = values(draw, a_shape), values(draw, b_shape, "positive" if positive_right else "normal")
+        return Case(f"{a_shape}{symbol}{b_shape}", fn, lambda r: (a, b), fn)
+    return strategy()
+
+
+def unary(fn, kind="normal", torch_fn=None, scale=1.0):
+    @st.composite
+    def strategy(draw):
+        shape = draw(SHAPES)
+        x = values(draw, shape, kind)
+        x.data *= scale
+        return Case(str(shape), fn, lambda r: (x,), torch_fn or fn)
+    return strategy()
+
+
+@st.composite
+def pow_case(draw):
+    exponent = draw(st.sampled_from([-1.5, -1.0, 0.5, 2.0, 3.0]))
+    x = values(draw, draw(SHAPES), "positive")
+    return Case(f"**{exponent}", lambda a: a ** exponent, lambda r: (x,), lambda a: a ** exponent)
+
+
+@st.composite
+def matmul_case(draw):
+    n, k, m = (draw(st.integers(1, 4)) for _ in range(3))
+    kind = draw(st.sampled_from(["matrix", "vector_left", "vector_right"]))
+    batch_a, batch_b = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=3)).input_shapes
+    a_shape = (k,) if kind == "vector_left" else (*batch_a, n, k)
+    b_shape = (k,) if kind == "vector_right" else (*batch_b, k, m)
+    a, b = values(draw, a_shape), values(draw, b_shape)
+    fn = lambda a, b: a @ b  # noqa: E731
+    return Case(f"{a_shape}@{b_shape}", fn, lambda r: (a, b), fn)
+
+
+@st.composite
+def bias_add_case(draw):
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=4, max_side=4))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    x, b = values(draw, shape), values(draw, (shape[axis],))
+    view = [-1 if i == axis % len(shape) else 1 for i in range(len(shape))]
+    return Case(f"{shape} axis {axis}", lambda x, b: BiasAdd.apply(x, b, axis=axis), lambda r: (x, b),
+                lambda x, b: x + b.reshape(view))
+
+
+@st.composite
+def reshape_case(draw):
+    shape = draw(SHAPES)
+    target = draw(st.permutations(shape)) + ([1] if draw(st.booleans()) else [])
+    x = values(draw, shape)
+    return Case(f"{shape}->{target}", lambda a: a.reshape(tuple(target)), lambda r: (x,), lambda a: a.reshape(tuple(target)))
+
+
+@st.composite
+def transpose_case(draw):
+    shape = draw(SHAPES)
+    axes = draw(st.permutations(range(len(shape))))
+    x = values(draw, shape)
+    return Case(f"{shape} {axes}", lambda a: a.transpose(*axes), lambda r: (x,), lambda a: a.permute(tuple(axes)))
+
+
+@st.composite
+def getitem_case(draw):
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=4))
+    x = values(draw, shape)
+    kind = draw(st.sampled_from(["slice", "integers", "mask"]))
+    if kind == "slice":
+        start, stop = draw(st.integers(-shape[0], shape[0])), draw(st.integers(-shape[0], shape[0]))
+        index = slice(start, stop, draw(st.integers(1, 3)))
+        if len(range(*index.indices(shape[0]))) == 0:
+            index = slice(None)
+        twin = index
+    elif kind == "integers":  # repeats accumulate
+        index = np.array(draw(st.lists(st.integers(0, shape[0] - 1), min_size=1, max_size=5)))
+        twin = torch.tensor(index) if torch else None
+    else:
+        index = np.random.default_rng(draw(st.integers(0, 99))).random(shape) < 0.6
+        index.flat[0] = True
+        twin = torch.tensor(index) if torch else None
+    return Case(f"{shape}[{kind}]", lambda a: a[index], lambda r: (x,), lambda a: a[twin])
+
+
+def reduction(name, kind="normal"):
+    @st.composite
+    def strategy(draw):
+        shape = draw(SHAPES)
+        x = values(draw, shape, kind)
+        axis = None if not shape else draw(st.none() | st.lists(st.integers(0, len(shape) - 1), min_size=1, unique=True).map(tuple))
+        keepdims = draw(st.booleans())
+        dims = tuple(range(len(shape))) if axis is None else axis
+        torch_name = {"max": "amax"}.get(name, name)
+        return Case(f"{shape} axis {axis} keepdims {keepdims}",
+                    lambda a: getattr(a, name)(axis=axis, keepdims=keepdims), lambda r: (x,),
+                    lambda a: getattr(a, torch_name)(dim=dims, keepdim=keepdims) if dims else a)
+    return strategy()
+
+
+@st.composite
+def log_softmax_case(draw):
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=4))
+    axis = draw(st.integers(0, len(shape) - 1))
+    x = values(draw, shape)
+    x.data *= draw(st.sampled_from([1.0, 50.0]))
+    return Case(f"{shape} axis {axis}", lambda a: F.log_softmax(a, axis=axis), lambda r: (x,),
+                lambda a: tf().log_softmax(a, dim=axis))
+
+
+@st.composite
+def window(draw, pool=False):
+    """(B, C, H, W), kernel, stride, padding with an output of at least 1x1."""
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    max_pad = [k // 2 for k in kernel] if pool else [2, 2]
+    padding = (draw(st.integers(0, max_pad[0])), draw(st.integers(0, max_pad[1])))
+    size = [draw(st.integers(max(1, k - 2 * p), 7)) for k, p in zip(kernel, padding)]
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), *size)
+    return shape, kernel, stride, padding
+
+
+def unfold_twin(x, kernel, stride, padding, columns):
+    """torch's unfold as im2col columns in our (b, o_h, o_w) x (c, k_h, k_w) or (k_h, k_w, c) order."""
+    cols = tf().unfold(x, kernel, stride=stride, padding=padding).transpose(1, 2)
+    cols = cols.reshape(-1, x.shape[1], kernel[0], kernel[1])
+    return (cols if columns == "chw" else cols.permute(0, 2, 3, 1)).reshape(len(cols), -1)
+
+
+@st.composite
+def im2col_case(draw):
+    shape, kernel, stride, padding = draw(window())
+    columns = draw(st.sampled_from(["chw", "hwc"]))
+    x = values(draw, shape)
+    return Case(f"{shape} k{kernel} s{stride} p{padding} {columns}",
+                lambda x: Im2col.apply(x, kernel_size=kernel, stride=stride, padding=padding, columns=columns),
+                lambda r: (x,), lambda x: unfold_twin(x, kernel, stride, padding, columns))
+
+
+def pool_case(op, ours, theirs, kind):
+    @st.composite
+    def strategy(draw):
+        shape, kernel, stride, padding = draw(window(pool=True))
+        x = values(draw, shape, kind)
+        if draw(st.booleans()):  # through the functional pooling
+            return Case(f"{shape} k{kernel} s{stride} p{padding}", lambda x: ours(x, kernel, stride, padding),
+                        lambda r: (x,), lambda x: theirs(x, kernel, stride, padding))
+        columns = draw(st.sampled_from(["chw", "hwc"]))
+        c = shape[1]
+        cols = values(draw, (draw(st.integers(1, 5)), c * kernel[0] * kernel[1]), kind)
+        reduce = (lambda t: t.amax(dim=1)) if op is WindowMax else (lambda t: t.mean(dim=1))
+
+        def twin(t):
+            grouped = t.reshape(len(t), c, -1).transpose(1, 2) if columns == "chw" else t.reshape(len(t), -1, c)
+            return reduce(grouped)
+        return Case(f"columns {cols.shape} {columns}", lambda t: op.apply(t, channels=c, columns=columns),
+                    lambda r: (cols,), twin)
+    return strategy()
+
+
+STRATEGIES = {
+    "add": binary("+", lambda a, b: a + b),
+    "sub": binary("-", lambda a, b: a - b),
+    "mul": binary("*", lambda a, b: a * b),
+    "div": binary("/", lambda a, b: a / b, positive_right=True),
+    "neg": unary(lambda a: -a),
+    "pow": pow_case(),
+    "exp": unary(lambda a: a.exp()),
+    "log": unary(lambda a: a.log(), "positive"),
+    "relu": unary(lambda a: a.relu()),
+    "sigmoid": unary(lambda a: a.sigmoid(), scale=5.0),
+    "tanh": unary(lambda a: a.tanh(), scale=2.0),
+    "matmul": matmul_case(),
+    "bias_add": bias_add_case(),
+    "reshape": reshape_case(),
+    "transpose": transpose_case(),
+    "getitem": getitem_case(),
+    "sum": reduction("sum"),
+    "mean": reduction("mean"),
+    "max": reduction("max", "distinct"),
+    "log_softmax": log_softmax_case(),
+    "im2col": im2col_case(),
+    "window_max": pool_case(WindowMax, F.max_pool2d, lambda *a: tf().max_pool2d(*a), "distinct"),
+    "window_mean": pool_case(WindowMean, F.avg_pool2d, lambda *a: tf().avg_pool2d(*a), "normal"),
+}

@@ -1,0 +1,43 @@
+"""Property tests: every registered op, on hypothesis-generated shapes, axes and window
+geometries, gradchecked in float64 and, where torch is installed, compared with torch.
+
+Parametrised by the registry, so a newly registered op without a strategy fails. CI runs
+TINYGRAD_CNN_EXAMPLES examples per op (default 20); raise it for a nightly-style run.
+"""
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tinygrad_cnn as tc
+
+from helpers import assert_close, torch, torch_leaf
+from op_strategies import STRATEGIES
+
+EXAMPLES = int(os.environ.get("TINYGRAD_CNN_EXAMPLES", "20"))
+
+
+@pytest.mark.parametrize("name", tc.list_ops())
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_op_property(name, data):
+    if name not in STRATEGIES:
+        pytest.fail(f"registered op {name!r} has no hypothesis strategy in tests/op_strategies.py")
+    case = data.draw(STRATEGIES[name], label=name)
+    inputs = case.make_inputs(None)
+    assert tc.gradcheck(case.fn, *inputs)
+    if torch is None:
+        return
+    for x in inputs:
+        x.grad = None
+    twins = [torch_leaf(x) for x in inputs]
+    out, expected = case.fn(*inputs), case.torch_fn(*twins)
+    assert_close(out.data, expected.detach().numpy())
+    weights = np.random.default_rng(0).standard_normal(out.shape)
+    out.backward(weights)
+    expected.backward(torch.tensor(weights))
+    for x, twin in zip(inputs, twins):
+        assert_close(x.grad.data, twin.grad.numpy())
