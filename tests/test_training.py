@@ -27,14 +27,16 @@ def test_digits_split():
     assert np.bincount(test.labels).min() >= 34  # stratified: about 20% of each class
 
 
-def test_cli_train_saves_weights(tmp_path, capsys):
+def test_cli_train_saves_a_checkpoint(tmp_path, capsys):
     assert main(["train", "--epochs", "2", "--width", "4", "--quiet", "--out", str(tmp_path)]) == 0
     assert "test accuracy" in capsys.readouterr().out
-    model = lenet(width=4).load(tmp_path / "weights.npz")
+    model = lenet(width=4).load(tmp_path / "checkpoint.npz")
     assert model.parameters()[0].shape == (4, 1, 3, 3)
+    assert tc.load(tmp_path / "checkpoint.npz")["config"] == {"in_channels": 1, "image_size": 8, "classes": 10, "width": 4}
 
 
-def test_cli_lists_ops(capsys):
+def test_cli_lists_ops_with_their_attributes(capsys):
     main(["ops"])
-    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
-    assert listed == tc.list_ops()
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("(")[0] for line in lines] == tc.list_ops()
+    assert any(line.startswith("im2col(x, kernel_size, stride=1, padding=0, pad_value=0.0, columns='chw')") for line in lines)

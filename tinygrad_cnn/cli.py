@@ -1,8 +1,9 @@
-"""Command line: ``python -m tinygrad_cnn {train,ops} ...``."""
+"""Command line: ``python -m tinygrad_cnn {train,evaluate,graph,ops} ...``."""
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
 import os
 import sys
 import time
@@ -11,13 +12,15 @@ import numpy as np
 
 from . import functional as F
 from . import optim
-from .data import load_digits
+from .data import load_digits, load_mnist
 from .function import registry, trace
+from .metrics import accuracy, confusion_matrix
 from .models import lenet
 from .nn import Module
 from .random import generator, manual_seed
+from .serialization import load, save
 from .tensor import Tensor
-from .train import fit
+from .train import fit, predict_logits
 
 
 class CommandError(Exception):
@@ -38,26 +41,73 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def load_data(spec: str):
+    """(train, test) splits for ``--data``: "digits" or "idx:FOLDER" with MNIST-format files."""
+    if spec == "digits":
+        return load_digits()
+    if spec.startswith("idx:"):
+        try:
+            return load_mnist(spec[4:])
+        except (FileNotFoundError, ValueError) as err:
+            raise CommandError(f"--data {spec}: {err}") from None
+    raise CommandError(f"--data must be 'digits' or 'idx:FOLDER', got {spec!r}")
+
+
 def train(args: argparse.Namespace) -> int:
-    """Train the LeNet-style CNN on the bundled digits with Adam and a cosine schedule."""
+    """Train the LeNet-style CNN, save a checkpoint, the graph of one step and a report."""
     manual_seed(args.seed)
-    train_split, test_split = load_digits()
-    model = lenet(width=args.width)
-    optimizer = optim.Adam(model.parameters(), lr=args.lr)
+    train_split, test_split = load_data(args.data)
+    config = dict(in_channels=train_split.images.shape[1], image_size=train_split.images.shape[2],
+                  classes=int(max(train_split.labels.max(), test_split.labels.max()) + 1), width=args.width)
+    try:
+        model = lenet(**config)
+    except ValueError as err:
+        raise CommandError(str(err)) from None
+    optimizer = optim.create(args.optimizer, model.parameters(), args.lr)
     scheduler = optim.CosineAnnealingLR(optimizer, T_max=args.epochs)
     if not args.quiet:
-        print(f"digits: {len(train_split.labels)} train / {len(test_split.labels)} test images of 8x8")
+        size = "x".join(map(str, train_split.images.shape[2:]))
+        print(f"{args.data}: {len(train_split.labels)} train / {len(test_split.labels)} test images of {size}")
         print(model)
     start = time.perf_counter()
     history = fit(model, optimizer, train_split, test_split, args.epochs, args.batch_size,
                   on_epoch_end=scheduler.step, quiet=args.quiet)
     os.makedirs(args.out, exist_ok=True)
-    weights = os.path.join(args.out, "weights.npz")
-    model.save(weights)
+    checkpoint = os.path.join(args.out, "checkpoint.npz")
+    save({"model": model.state_dict(), "config": config, "data": args.data,
+          "history": [r._asdict() for r in history]}, checkpoint)
     print(f"test accuracy {history[-1].test_accuracy:.4f} after {args.epochs} epochs "
-          f"in {time.perf_counter() - start:.1f} s; weights saved to {weights}")
+          f"in {time.perf_counter() - start:.1f} s; checkpoint saved to {checkpoint}")
     loss = training_step(model, Tensor(train_split.images[:8]), train_split.labels[:8])
-    print(f"graph of one training step: {write_graph(loss, model, os.path.join(args.out, 'graph.svg'))}")
+    graph_file = write_graph(loss, model, os.path.join(args.out, "graph.svg"))
+    print(f"graph of one training step: {graph_file}")
+    try:
+        from .report import write_report
+    except ImportError:
+        print("no report: matplotlib is not installed (pip install matplotlib)")
+        return 0
+    graph = os.path.join(args.out, "graph.svg") if os.path.exists(os.path.join(args.out, "graph.svg")) else None
+    page = write_report(args.out, model, history, test_split.images, test_split.labels, graph,
+                        title=f"tinygrad_cnn: LeNet-style CNN on {args.data}")
+    print(f"report: {page}")
+    return 0
+
+
+def evaluate_checkpoint(args: argparse.Namespace) -> int:
+    """Load a checkpoint written by ``train`` and report its accuracy on the test split."""
+    try:
+        checkpoint = load(args.checkpoint)
+    except (FileNotFoundError, ValueError) as err:
+        raise CommandError(f"cannot read {args.checkpoint}: {err}") from None
+    if not isinstance(checkpoint, dict) or not {"model", "config"} <= set(checkpoint):
+        raise CommandError(f"{args.checkpoint} is not a checkpoint written by 'train' (no model and config)")
+    model = lenet(**checkpoint["config"])
+    model.load_state_dict(checkpoint["model"])
+    _, test_split = load_data(args.data or checkpoint.get("data", "digits"))
+    predictions = predict_logits(model, test_split.images).argmax(axis=1)
+    print(f"test accuracy {accuracy(predictions, test_split.labels):.4f} on {len(test_split.labels)} images")
+    print("confusion matrix (rows: true class, columns: predicted):")
+    print(confusion_matrix(predictions, test_split.labels, checkpoint["config"]["classes"]))
     return 0
 
 
@@ -128,25 +178,32 @@ def graph(args: argparse.Namespace) -> int:
 
 
 def list_ops(args: argparse.Namespace) -> int:
-    """Print every registered op with the class that implements it."""
+    """Print every registered op: its forward's arguments (arrays, then attributes) and summary."""
     for name, cls in registry.items():
+        parameters = list(inspect.signature(cls.forward).parameters.values())[1:]  # without ctx
         doc = (cls.__doc__ or "").strip().splitlines()
-        print(f"{name:14s} {cls.__module__}.{cls.__qualname__}" + (f"  {doc[0]}" if doc else ""))
+        print(f"{name}({', '.join(str(p) for p in parameters)})" + (f"  {doc[0]}" if doc else ""))
     return 0
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tinygrad_cnn", description="tinygrad_cnn command line")
     commands = p.add_subparsers(dest="command", required=True)
-    t = commands.add_parser("train", help="train the digits CNN and save its weights")
+    t = commands.add_parser("train", help="train the LeNet-style CNN; write a checkpoint, the graph and a report")
+    t.add_argument("--data", default="digits", help="'digits' (bundled) or 'idx:FOLDER' with MNIST-format files")
     t.add_argument("--epochs", type=_positive_int, default=30)
     t.add_argument("--batch-size", type=_positive_int, default=32)
-    t.add_argument("--lr", type=_positive_float, default=3e-3, help="Adam's initial learning rate")
+    t.add_argument("--optimizer", choices=sorted(optim.OPTIMIZERS), default="adam")
+    t.add_argument("--lr", type=_positive_float, default=3e-3, help="initial learning rate (cosine schedule)")
     t.add_argument("--width", type=_positive_int, default=32, help="channels of the first conv layer")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--out", default="runs/digits", help="folder for the weights")
-    t.add_argument("--quiet", action="store_true", help="print only the final line")
+    t.add_argument("--out", default="runs/digits", help="folder for the checkpoint, graph and report")
+    t.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bar")
     t.set_defaults(run=train)
+    e = commands.add_parser("evaluate", help="test accuracy and confusion matrix of a saved checkpoint")
+    e.add_argument("checkpoint", help="checkpoint.npz written by train")
+    e.add_argument("--data", help="test data, as for train (default: what the checkpoint was trained on)")
+    e.set_defaults(run=evaluate_checkpoint)
     g = commands.add_parser("graph", help="render the graph of one training step")
     g.add_argument("--model", help="path/to/file.py:factory, a function returning a Module (default: the digits CNN)")
     g.add_argument("--input-shape", default="8,1,8,8", help="comma-separated input shape (default 8,1,8,8)")

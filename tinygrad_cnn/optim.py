@@ -8,7 +8,7 @@ import numpy as np
 
 from .tensor import Tensor
 
-__all__ = ["Optimizer", "SGD", "Adam", "CosineAnnealingLR"]
+__all__ = ["Optimizer", "SGD", "Adam", "CosineAnnealingLR", "OPTIMIZERS", "create"]
 
 
 def _check_hyper(optimizer: str, name: str, value: float, low: float = 0.0, high: float = math.inf) -> float:
@@ -178,3 +178,19 @@ class CosineAnnealingLR:
         if set(state) != {"T_max", "eta_min", "base_lr", "last_epoch"}:
             raise ValueError(f"CosineAnnealingLR.load_state_dict: unexpected keys {sorted(state)}")
         self.T_max, self.eta_min, self.base_lr, self.last_epoch = (state[k] for k in ("T_max", "eta_min", "base_lr", "last_epoch"))
+
+
+OPTIMIZERS = {
+    "sgd": lambda params, lr: SGD(params, lr),
+    "momentum": lambda params, lr: SGD(params, lr, momentum=0.9),
+    "nesterov": lambda params, lr: SGD(params, lr, momentum=0.9, nesterov=True),
+    "adam": lambda params, lr: Adam(params, lr),
+}
+"""Optimizers by name, each built as ``OPTIMIZERS[name](params, lr)``."""
+
+
+def create(name: str, params: Iterable[Tensor], lr: float) -> Optimizer:
+    """The optimizer called ``name`` (see :data:`OPTIMIZERS`) over ``params``."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[name](params, lr)

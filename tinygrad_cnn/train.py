@@ -8,35 +8,40 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from . import functional as F
-from .data import batches
+from .data import DataLoader
 from .function import no_grad
+from .metrics import accuracy
 from .nn import Module
 from .optim import Optimizer
 from .tensor import Tensor
 
-__all__ = ["EpochResult", "evaluate", "fit"]
+__all__ = ["EpochResult", "predict_logits", "evaluate", "fit"]
 
 
 class EpochResult(NamedTuple):
-    """Mean training loss and accuracy of one epoch, test accuracy after it, and its duration."""
+    """One epoch: mean training loss and accuracy, test loss and accuracy after it, duration."""
 
     epoch: int
     train_loss: float
     train_accuracy: float
+    test_loss: float
     test_accuracy: float
     seconds: float
 
 
-def evaluate(model: Module, images: np.ndarray, labels: np.ndarray, batch_size: int = 512) -> float:
-    """Classification accuracy of ``model`` on (images, labels), in eval mode without a graph."""
+def predict_logits(model: Module, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """The model's outputs (N, K) for ``images``, in eval mode and without recording a graph."""
     was_training = model.training
     model.eval()
-    correct = 0
     with no_grad():
-        for xb, yb in batches(images, labels, batch_size, shuffle=False):
-            correct += int((model(Tensor(xb)).data.argmax(axis=1) == yb).sum())
+        outputs = [model(Tensor(images[i : i + batch_size])).data for i in range(0, len(images), batch_size)]
     model.train(was_training)
-    return correct / len(labels)
+    return np.concatenate(outputs)
+
+
+def evaluate(model: Module, images: np.ndarray, labels: np.ndarray, batch_size: int = 512) -> float:
+    """Classification accuracy of ``model`` on (images, labels)."""
+    return accuracy(predict_logits(model, images, batch_size).argmax(axis=1), labels)
 
 
 def _progress(total: int, description: str, quiet: bool):
@@ -63,7 +68,7 @@ def fit(model: Module, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray
         start, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, 0
         bar = _progress(len(train[1]), f"epoch {epoch}/{epochs}", quiet)
         model.train()
-        for xb, yb in batches(*train, batch_size):
+        for xb, yb in DataLoader(*train, batch_size=batch_size):
             logits = model(Tensor(xb))
             loss = F.cross_entropy(logits, yb)
             optimizer.zero_grad()
@@ -79,9 +84,14 @@ def fit(model: Module, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray
             bar.close()
         if on_epoch_end is not None:
             on_epoch_end()
-        result = EpochResult(epoch, loss_sum / seen, correct / seen, evaluate(model, *test), time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        logits = predict_logits(model, test[0])
+        with no_grad():
+            test_loss = F.cross_entropy(Tensor(logits), test[1]).item()
+        result = EpochResult(epoch, loss_sum / seen, correct / seen, test_loss,
+                             accuracy(logits.argmax(axis=1), test[1]), seconds)
         history.append(result)
         if not quiet:
             print(f"epoch {epoch:3d}/{epochs}  loss {result.train_loss:.4f}  train acc {result.train_accuracy:.3f}  "
-                  f"test acc {result.test_accuracy:.3f}  ({seen / result.seconds:,.0f} img/s)", flush=True)
+                  f"test loss {test_loss:.4f}  test acc {result.test_accuracy:.3f}  ({seen / seconds:,.0f} img/s)", flush=True)
     return history

@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-__all__ = ["load_idx"]
+__all__ = ["load_idx", "load_mnist"]
 
 # Type byte of the IDX header -> big-endian numpy dtype.
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -34,3 +34,30 @@ def load_idx(path: str | os.PathLike) -> np.ndarray:
     if len(raw) != expected:
         raise ValueError(f"load_idx: {path} has {len(raw)} bytes, its header {shape} implies {expected}")
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+MNIST_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+               "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+
+
+def _find(folder: str, name: str) -> str:
+    for candidate in (name, name + ".gz"):
+        path = os.path.join(folder, candidate)
+        if os.path.isfile(path):
+            return path
+    raise FileNotFoundError(f"load_mnist: {folder} has no {name} (or {name}.gz)")
+
+
+def load_mnist(folder: str | os.PathLike):
+    """MNIST or Fashion-MNIST from a folder holding the four standard IDX files (raw or .gz):
+    (train, test) splits of images (N, 1, 28, 28) float32 in [0, 1] and labels (N,) int64."""
+    from .digits import Split
+
+    folder = os.fspath(folder)
+    splits = []
+    for images_name, labels_name in MNIST_FILES.values():
+        images, labels = load_idx(_find(folder, images_name)), load_idx(_find(folder, labels_name))
+        if images.ndim != 3 or labels.shape != (len(images),):
+            raise ValueError(f"load_mnist: {folder}: images {images.shape} and labels {labels.shape} do not match")
+        splits.append(Split((images.astype(np.float32) / 255.0)[:, None], labels.astype(np.int64)))
+    return tuple(splits)

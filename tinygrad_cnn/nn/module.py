@@ -128,9 +128,11 @@ class Module:
         save(self.state_dict(), path)
 
     def load(self, path: str) -> "Module":
-        """Read weights written by :meth:`save` (no pickles) and load them."""
+        """Read weights written by :meth:`save`, or the "model" entry of a checkpoint written by
+        :func:`tinygrad_cnn.save` (no pickles), and load them."""
         from ..serialization import load
-        self.load_state_dict(load(path))
+        state = load(path)
+        self.load_state_dict(state["model"] if isinstance(state, dict) and "model" in state else state)
         return self
 
     # ---- printing ----------------------------------------------------------------------------
