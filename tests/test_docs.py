@@ -37,3 +37,13 @@ def test_examples_run(script, tmp_path, monkeypatch, capsys, clean_registry):
     if script == "train_digits.py":
         final = float(re.findall(r"test accuracy ([0-9.]+)", out)[-1])
         assert final >= 0.97
+
+
+@pytest.mark.parametrize("document", ["docs/tutorial.md"])
+def test_doctests_in_docs(document):
+    """Every printed number in the tutorial is what the code prints today."""
+    import doctest
+
+    failures, tried = doctest.testfile(str(ROOT / document), module_relative=False,
+                                       optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert tried > 20 and failures == 0

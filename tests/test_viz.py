@@ -190,8 +190,9 @@ def test_cli_graph_errors_are_one_line(capsys):
     assert capsys.readouterr().err.strip() == "python -m tinygrad_cnn graph: error: --model: no such file 'missing.py'"
 
 
-def test_docs_graph_is_current():
-    """docs/images/lenet_graph.dot was produced by tools/render_docs_graphs.py from this code."""
+@pytest.mark.parametrize("name", ["lenet_graph", "conv_pool_graph"])
+def test_docs_graph_is_current(name):
+    """docs/images/NAME.dot was produced by tools/render_docs_graphs.py from this code."""
     import importlib.util
     from pathlib import Path
 
@@ -199,4 +200,4 @@ def test_docs_graph_is_current():
     spec = importlib.util.spec_from_file_location("render_docs_graphs", root / "tools" / "render_docs_graphs.py")
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    assert tool.lenet_step_graph().source == (root / "docs" / "images" / "lenet_graph.dot").read_text()
+    assert tool.GRAPHS[name]().source == (root / "docs" / "images" / f"{name}.dot").read_text()

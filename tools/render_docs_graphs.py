@@ -2,7 +2,7 @@
 
     python tools/render_docs_graphs.py
 
-tests/test_viz.py checks that docs/images/lenet_graph.dot matches what this produces.
+tests/test_viz.py checks that each docs/images/*.dot matches what this produces.
 """
 from pathlib import Path
 
@@ -24,8 +24,20 @@ def lenet_step_graph():
     return tc.draw_graph(loss, model=model)
 
 
+def conv_pool_graph():
+    """The forward graph of a Conv2d(1, 2, 2) and a MaxPool2d(2) on the tutorial's 4x4 image."""
+    tc.manual_seed(0)
+    model = tc.nn.Sequential(tc.nn.Conv2d(1, 2, 2), tc.nn.MaxPool2d(2))
+    with tc.trace():
+        y = model(tc.Tensor(np.zeros((1, 1, 4, 4), dtype=np.float32)))
+    return tc.draw_graph(y, model=model, rankdir="LR")
+
+
+GRAPHS = {"lenet_graph": lenet_step_graph, "conv_pool_graph": conv_pool_graph}
+
 if __name__ == "__main__":
-    graph = lenet_step_graph()
-    (IMAGES / "lenet_graph.dot").write_text(graph.source)
-    (IMAGES / "lenet_graph.svg").write_bytes(graph.pipe(format="svg"))
-    print(f"wrote {IMAGES / 'lenet_graph.dot'} and .svg")
+    for name, build in GRAPHS.items():
+        graph = build()
+        (IMAGES / f"{name}.dot").write_text(graph.source)
+        (IMAGES / f"{name}.svg").write_bytes(graph.pipe(format="svg"))
+        print(f"wrote {IMAGES / name}.dot and .svg")
