@@ -172,9 +172,11 @@ class CosineAnnealingLR:
         self.optimizer.lr = self.eta_min + (self.base_lr - self.eta_min) * cosine
 
     def state_dict(self) -> dict[str, Any]:
+        """The schedule's position and settings, for a checkpoint."""
         return {"T_max": self.T_max, "eta_min": self.eta_min, "base_lr": self.base_lr, "last_epoch": self.last_epoch}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
         if set(state) != {"T_max", "eta_min", "base_lr", "last_epoch"}:
             raise ValueError(f"CosineAnnealingLR.load_state_dict: unexpected keys {sorted(state)}")
         self.T_max, self.eta_min, self.base_lr, self.last_epoch = (state[k] for k in ("T_max", "eta_min", "base_lr", "last_epoch"))

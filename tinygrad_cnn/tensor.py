@@ -131,18 +131,22 @@ class Tensor:
     # ---- array facts ----------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
+        """The array's shape."""
         return self.data.shape
 
     @property
     def dtype(self) -> np.dtype:
+        """The array's dtype (float32 unless asked otherwise)."""
         return self.data.dtype
 
     @property
     def ndim(self) -> int:
+        """Number of axes."""
         return self.data.ndim
 
     @property
     def size(self) -> int:
+        """Number of elements."""
         return self.data.size
 
     def __len__(self) -> int:
@@ -217,28 +221,36 @@ class Tensor:
         return linalg.Matmul.apply(*_operands(other, self))
 
     def exp(self) -> "Tensor":
+        """e ** x, elementwise."""
         return ew.Exp.apply(self)
 
     def log(self) -> "Tensor":
+        """Natural logarithm, elementwise."""
         return ew.Log.apply(self)
 
     def relu(self) -> "Tensor":
+        """max(x, 0), elementwise."""
         return ew.Relu.apply(self)
 
     def sigmoid(self) -> "Tensor":
+        """1 / (1 + e ** -x), elementwise, computed without overflow."""
         return ew.Sigmoid.apply(self)
 
     def tanh(self) -> "Tensor":
+        """Hyperbolic tangent, elementwise."""
         return ew.Tanh.apply(self)
 
     # ---- reductions ---------------------------------------------------------------------------
     def sum(self, axis: int | Iterable[int] | None = None, keepdims: bool = False) -> "Tensor":
+        """Sum over ``axis`` (an int, a tuple, or None for all), as numpy's."""
         return reduce.Sum.apply(self, axis=reduce.normalize_axis("sum", axis, self.ndim), keepdims=keepdims)
 
     def mean(self, axis: int | Iterable[int] | None = None, keepdims: bool = False) -> "Tensor":
+        """Mean over ``axis`` (an int, a tuple, or None for all), as numpy's."""
         return reduce.Mean.apply(self, axis=reduce.normalize_axis("mean", axis, self.ndim), keepdims=keepdims)
 
     def max(self, axis: int | Iterable[int] | None = None, keepdims: bool = False) -> "Tensor":
+        """Maximum over ``axis``; the gradient goes to the first maximum of each group."""
         return reduce.Max.apply(self, axis=reduce.normalize_axis("max", axis, self.ndim), keepdims=keepdims)
 
     # ---- shape -----------------------------------------------------------------------------------
@@ -261,6 +273,7 @@ class Tensor:
 
     @property
     def T(self) -> "Tensor":
+        """All axes reversed: (M, N) -> (N, M)."""
         return self.transpose()
 
     def __getitem__(self, index: Any) -> "Tensor":

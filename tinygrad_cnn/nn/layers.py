@@ -52,6 +52,7 @@ class Conv2d(Module):
         self.bias = _uniform((self.out_channels,), fan_in) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
+        """(B, C, H, W) -> (B, M, O_h, O_w)."""
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
 
     def extra_repr(self) -> str:
@@ -66,6 +67,7 @@ class _Pool2d(Module):
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
 
     def forward(self, x: Tensor) -> Tensor:
+        """(B, C, H, W) -> (B, C, O_h, O_w)."""
         return self.function(x, self.kernel_size, self.stride, self.padding)
 
     def extra_repr(self) -> str:
@@ -96,6 +98,7 @@ class Linear(Module):
         self.bias = _uniform((self.out_features,), self.in_features) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
+        """(..., in_features) -> (..., out_features)."""
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
@@ -106,6 +109,7 @@ class ReLU(Module):
     """max(x, 0), elementwise."""
 
     def forward(self, x: Tensor) -> Tensor:
+        """max(x, 0), same shape."""
         return F.relu(x)
 
 
@@ -117,6 +121,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x: Tensor) -> Tensor:
+        """(B, C, H, W) -> (B, C*H*W) with the default axes."""
         return x.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:

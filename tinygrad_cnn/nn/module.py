@@ -30,6 +30,7 @@ class Module:
         self.training = True
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation; call the module (``module(x)``) rather than this, so hooks run."""
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -59,6 +60,7 @@ class Module:
                 yield name, value
 
     def children(self) -> Iterator["Module"]:
+        """Direct sub-modules, in the order they were assigned."""
         for _, module in self.named_children():
             yield module
 
@@ -82,6 +84,7 @@ class Module:
                     yield (f"{module_name}.{name}" if module_name else name), value
 
     def parameters(self) -> list[Parameter]:
+        """Every Parameter below this module, each once, in ``named_parameters`` order."""
         return [p for _, p in self.named_parameters()]
 
     def zero_grad(self) -> None:
@@ -96,6 +99,7 @@ class Module:
         return self
 
     def eval(self) -> "Module":
+        """Set evaluation mode on this module and all below it (``train(False)``)."""
         return self.train(False)
 
     # ---- state -----------------------------------------------------------------------------
@@ -167,6 +171,7 @@ class Sequential(Module):
         return list(self.children())[index]
 
     def forward(self, x: Any) -> Any:
+        """Apply each module in turn."""
         for module in self.children():
             x = module(x)
         return x
