@@ -35,6 +35,32 @@ def tf():
     return torch.nn.functional
 
 
+def large(rng, *shape):
+    """Values far into both tails, where naive formulas overflow (an even count: never 0)."""
+    return leaf(np.linspace(-700.0, 700.0, int(np.prod(shape))).reshape(shape))
+
+
+# Elementwise activation ops: (our function, torch's or None where torch has none, input kind).
+ACTIVATIONS = {
+    "clamp": (lambda a: F.clamp(a, -0.5, 0.7), lambda a: a.clamp(-0.5, 0.7), randn),
+    "abs": (lambda a: F.abs(a), lambda a: a.abs(), randn),
+    "step": (lambda a: F.step(a), None, randn),
+    "hardshrink": (lambda a: F.hardshrink(a, 0.5), lambda a: tf().hardshrink(a, 0.5), randn),
+    "softshrink": (lambda a: F.softshrink(a, 0.5), lambda a: tf().softshrink(a, 0.5), randn),
+    "threshold": (lambda a: F.threshold(a, 0.1, -2.0), lambda a: tf().threshold(a, 0.1, -2.0), randn),
+    "leaky_relu": (lambda a: F.leaky_relu(a, 0.1), lambda a: tf().leaky_relu(a, 0.1), randn),
+    "elu": (lambda a: F.elu(a, 1.3), lambda a: tf().elu(a, 1.3), randn),
+    "softplus": (lambda a: F.softplus(a, 2.0), lambda a: tf().softplus(a, beta=2.0), randn),
+    "logsigmoid": (lambda a: F.logsigmoid(a), lambda a: tf().logsigmoid(a), randn),
+    "softsign": (lambda a: F.softsign(a), lambda a: tf().softsign(a), randn),
+    "silu": (lambda a: F.silu(a), lambda a: tf().silu(a), randn),
+    "mish": (lambda a: F.mish(a), lambda a: tf().mish(a), randn),
+    "tanhexp": (lambda a: F.tanhexp(a), lambda a: a * torch.tanh(torch.exp(a)), randn),
+    "gelu": (lambda a: F.gelu(a), lambda a: tf().gelu(a), randn),
+}
+STABLE_IN_TAILS = ["elu", "softplus", "logsigmoid", "softsign", "silu", "mish", "tanhexp", "step", "leaky_relu"]
+
+
 CASES = {
     "add": [
         Case("broadcast", lambda a, b: a + b, lambda r: (randn(r, 3, 4), randn(r, 4)), lambda a, b: a + b),
@@ -111,6 +137,12 @@ CASES = {
         Case("large", lambda a: F.log_softmax(a * 300, axis=0), lambda r: (randn(r, 4, 2),),
              lambda a: tf().log_softmax(a * 300, dim=0)),
     ],
+    **{name: [Case("plain", fn, lambda r, make=make: (make(r, 3, 5),), twin)]
+       + ([Case("tails", fn, lambda r: (large(r, 12),), twin)] if name in STABLE_IN_TAILS else [])
+       for name, (fn, twin, make) in ACTIVATIONS.items()},
+    "gelu": [Case("exact", lambda a: F.gelu(a), lambda r: (randn(r, 3, 5),), lambda a: tf().gelu(a)),
+             Case("tanh", lambda a: F.gelu(a, approximate="tanh"), lambda r: (randn(r, 3, 5),),
+                  lambda a: tf().gelu(a, approximate="tanh"))],
     "im2col": [
         Case("overlap_padded", lambda x: F.im2col(x, (2, 3), stride=(2, 1), padding=1), lambda r: (randn(r, 2, 3, 5, 6),),
              lambda x: tf().unfold(x, (2, 3), stride=(2, 1), padding=1).transpose(1, 2).reshape(-1, 18)),

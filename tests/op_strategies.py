@@ -13,7 +13,7 @@ from tinygrad_cnn.ops.linalg import BiasAdd
 from tinygrad_cnn.ops.window import Im2col, WindowMax, WindowMean
 
 from helpers import leaf, torch
-from op_cases import Case
+from op_cases import ACTIVATIONS, Case
 
 SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
 PAIRS = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=4)
@@ -47,7 +47,7 @@ def unary(fn, kind="normal", torch_fn=None, scale=1.0):
         shape = draw(SHAPES)
         x = values(draw, shape, kind)
         x.data *= scale
-        return Case(str(shape), fn, lambda r: (x,), torch_fn or fn)
+        return Case(str(shape), fn, lambda r: (x,), torch_fn)
     return strategy()
 
 
@@ -197,13 +197,13 @@ STRATEGIES = {
     "sub": binary("-", lambda a, b: a - b),
     "mul": binary("*", lambda a, b: a * b),
     "div": binary("/", lambda a, b: a / b, positive_right=True),
-    "neg": unary(lambda a: -a),
+    "neg": unary(lambda a: -a, torch_fn=lambda a: -a),
     "pow": pow_case(),
-    "exp": unary(lambda a: a.exp()),
-    "log": unary(lambda a: a.log(), "positive"),
-    "relu": unary(lambda a: a.relu()),
-    "sigmoid": unary(lambda a: a.sigmoid(), scale=5.0),
-    "tanh": unary(lambda a: a.tanh(), scale=2.0),
+    "exp": unary(lambda a: a.exp(), torch_fn=lambda a: a.exp()),
+    "log": unary(lambda a: a.log(), "positive", torch_fn=lambda a: a.log()),
+    "relu": unary(lambda a: a.relu(), torch_fn=lambda a: a.relu()),
+    "sigmoid": unary(lambda a: a.sigmoid(), scale=5.0, torch_fn=lambda a: a.sigmoid()),
+    "tanh": unary(lambda a: a.tanh(), scale=2.0, torch_fn=lambda a: a.tanh()),
     "matmul": matmul_case(),
     "bias_add": bias_add_case(),
     "reshape": reshape_case(),
@@ -216,4 +216,5 @@ STRATEGIES = {
     "im2col": im2col_case(),
     "window_max": pool_case(WindowMax, F.max_pool2d, lambda *a: tf().max_pool2d(*a), "distinct"),
     "window_mean": pool_case(WindowMean, F.avg_pool2d, lambda *a: tf().avg_pool2d(*a), "normal"),
+    **{name: unary(fn, torch_fn=twin, scale=3.0) for name, (fn, twin, _) in ACTIVATIONS.items()},
 }

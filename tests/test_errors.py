@@ -68,12 +68,12 @@ def test_kernel_size_type():
 
 
 def test_cross_entropy_targets_out_of_range():
-    with pytest.raises(ValueError, match=r"cross_entropy: targets must lie in \[0, 3\) for logits \(2, 3\), got values from 0 to 3"):
+    with pytest.raises(ValueError, match=r"cross_entropy: targets must lie in \[0, 3\) for input \(2, 3\), got values from 0 to 3"):
         F.cross_entropy(image(2, 3), np.array([0, 3]))
 
 
 def test_cross_entropy_targets_wrong_length():
-    with pytest.raises(ValueError, match=r"cross_entropy: targets must have shape \(2,\) to match logits \(2, 3\), got \(3,\)"):
+    with pytest.raises(ValueError, match=r"cross_entropy: targets must have shape \(2,\) to match input \(2, 3\), got \(3,\)"):
         F.cross_entropy(image(2, 3), np.array([0, 1, 2]))
 
 

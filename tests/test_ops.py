@@ -43,6 +43,8 @@ def test_case_runs_the_op(name, rng):
 @pytest.mark.parametrize("name", OPS)
 def test_matches_torch(name, rng):
     for case in cases_of(name):
+        if case.torch_fn is None:  # torch has no such function; gradcheck covers it
+            continue
         inputs = case.make_inputs(rng)
         twins = [torch_leaf(x) for x in inputs]
         out, expected = case.fn(*inputs), case.torch_fn(*twins)

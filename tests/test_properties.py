@@ -29,7 +29,7 @@ def test_op_property(name, data):
     case = data.draw(STRATEGIES[name], label=name)
     inputs = case.make_inputs(None)
     assert tc.gradcheck(case.fn, *inputs)
-    if torch is None:
+    if torch is None or case.torch_fn is None:
         return
     for x in inputs:
         x.grad = None

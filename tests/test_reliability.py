@@ -213,7 +213,7 @@ def test_list_of_tensors_where_a_tensor_is_expected():
 
 
 def test_empty_batches():
-    with pytest.raises(ValueError, match=r"cross_entropy: logits must have shape \(B, K\) with B > 0, got \(0, 3\)"):
+    with pytest.raises(ValueError, match=r"cross_entropy: input must have shape \(B, K\) with B > 0, got \(0, 3\)"):
         F.cross_entropy(Tensor(np.zeros((0, 3))), np.zeros(0, dtype=int))
     with pytest.raises(ValueError, match="batches: no samples to batch"):
         list(batches(np.zeros((0, 2)), np.zeros(0), 4))

@@ -11,7 +11,7 @@ from ..random import generator
 from ..tensor import Tensor
 from .module import Module, Parameter
 
-__all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "Linear", "ReLU", "Flatten"]
+__all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "Linear", "Flatten"]
 
 
 def _uniform(shape: tuple[int, ...], fan_in: int) -> Parameter:
@@ -103,14 +103,6 @@ class Linear(Module):
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
-
-
-class ReLU(Module):
-    """max(x, 0), elementwise."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        """max(x, 0), same shape."""
-        return F.relu(x)
 
 
 class Flatten(Module):

@@ -1,4 +1,4 @@
-"""Neural-network functions composed from registered ops; none has a backward of its own.
+"""Layer functions: convolution, pooling, linear. Composed from registered ops, no backward of their own.
 
 Notation: B batch, C input channels, H x W input size, M output channels, K_h x K_w kernel,
 O_h x O_w output size (see :mod:`tinygrad_cnn.ops.window`).
@@ -9,24 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from .ops.linalg import BiasAdd
-from .ops.reduce import LogSoftmax, normalize_axis
-from .ops.window import Im2col, WindowMax, WindowMean, window_geometry
-from .tensor import Tensor
+from ..ops.linalg import BiasAdd
+from ..ops.window import Im2col, WindowMax, WindowMean, window_geometry
+from ..tensor import Tensor
+from .common import as_tensor
 
-__all__ = [
-    "im2col", "conv2d", "max_pool2d", "avg_pool2d", "linear", "relu", "sigmoid", "tanh",
-    "softmax", "log_softmax", "cross_entropy", "mse_loss",
-]
-
-
-def as_tensor(op: str, name: str, x: Any) -> Tensor:
-    """``x`` as a Tensor (arrays and numbers are wrapped); anything else is a TypeError."""
-    if isinstance(x, Tensor):
-        return x
-    if isinstance(x, (np.ndarray, np.number, int, float)) and not isinstance(x, bool):
-        return Tensor(x)
-    raise TypeError(f"{op}: {name} must be a Tensor or numpy array, got {type(x).__name__}")
+__all__ = ["im2col", "conv2d", "max_pool2d", "avg_pool2d", "linear"]
 
 
 def im2col(x: Tensor, kernel_size, stride=1, padding=0) -> Tensor:
@@ -101,60 +89,3 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is not None:
         out = BiasAdd.apply(out, as_tensor("linear", "bias", bias), axis=-1)
     return out
-
-
-def relu(x: Tensor) -> Tensor:
-    """max(x, 0), elementwise."""
-    return as_tensor("relu", "input", x).relu()
-
-
-def sigmoid(x: Tensor) -> Tensor:
-    """1 / (1 + exp(-x)), elementwise, without overflow."""
-    return as_tensor("sigmoid", "input", x).sigmoid()
-
-
-def tanh(x: Tensor) -> Tensor:
-    """Hyperbolic tangent, elementwise."""
-    return as_tensor("tanh", "input", x).tanh()
-
-
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """log(softmax(x)) along ``axis``, stable for large inputs."""
-    x = as_tensor("log_softmax", "input", x)
-    (axis,) = normalize_axis("log_softmax", axis, x.ndim)
-    return LogSoftmax.apply(x, axis=axis)
-
-
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``axis``, as exp(log_softmax(x))."""
-    return log_softmax(x, axis).exp()
-
-
-def cross_entropy(logits: Tensor, targets: Any) -> Tensor:
-    """Mean negative log-likelihood of integer class targets: logits (B, K), targets (B,) in [0, K)."""
-    logits = as_tensor("cross_entropy", "logits", logits)
-    targets = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
-    if logits.ndim != 2 or logits.shape[0] == 0:
-        raise ValueError(f"cross_entropy: logits must have shape (B, K) with B > 0, got {logits.shape}")
-    if targets.dtype.kind not in "iu":
-        raise TypeError(f"cross_entropy: targets must be integer class indices, got dtype {targets.dtype}")
-    if targets.shape != (logits.shape[0],):
-        raise ValueError(f"cross_entropy: targets must have shape ({logits.shape[0]},) to match logits {logits.shape}, got {targets.shape}")
-    if targets.size and (targets.min() < 0 or targets.max() >= logits.shape[1]):
-        raise ValueError(
-            f"cross_entropy: targets must lie in [0, {logits.shape[1]}) for logits {logits.shape}, "
-            f"got values from {targets.min()} to {targets.max()}"
-        )
-    picked = log_softmax(logits, axis=1)[np.arange(len(targets)), targets]
-    return -picked.mean()
-
-
-def mse_loss(prediction: Tensor, target: Any) -> Tensor:
-    """Mean of the squared differences; both arguments must have the same shape."""
-    prediction = as_tensor("mse_loss", "input", prediction)
-    target = as_tensor("mse_loss", "target", target)
-    if prediction.shape != target.shape:
-        raise ValueError(f"mse_loss: input shape {prediction.shape} differs from target shape {target.shape}")
-    if prediction.size == 0:
-        raise ValueError(f"mse_loss: empty input of shape {prediction.shape}")
-    return ((prediction - target) ** 2).mean()

@@ -1,0 +1,13 @@
+"""Neural-network functions composed from registered ops; none has a backward of its own.
+
+``import tinygrad_cnn.functional as F``; names and arguments follow ``torch.nn.functional``.
+"""
+from .activations import *  # noqa: F401,F403
+from .activations import __all__ as _activations
+from .common import as_tensor
+from .layers import *  # noqa: F401,F403
+from .layers import __all__ as _layers
+from .losses import *  # noqa: F401,F403
+from .losses import __all__ as _losses
+
+__all__ = [*_layers, *_activations, *_losses, "as_tensor"]

@@ -1,0 +1,134 @@
+"""Loss functions, with ``torch.nn.functional``'s names, arguments and ``reduction``
+("mean", the default, "sum" or "none"). All are compositions of registered ops."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from .activations import abs, clamp, log_softmax, softplus
+from .common import as_tensor, reduce_loss
+
+__all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits"]
+
+
+def _pair(op: str, prediction: Any, target: Any) -> tuple[Tensor, Tensor]:
+    """Both arguments as tensors of one non-empty shape; a plain target takes the input's dtype."""
+    prediction = as_tensor(op, "input", prediction)
+    target = as_tensor(op, "target", target, dtype=prediction.dtype)
+    if prediction.shape != target.shape:
+        raise ValueError(f"{op}: input shape {prediction.shape} differs from target shape {target.shape}")
+    if prediction.size == 0:
+        raise ValueError(f"{op}: empty input of shape {prediction.shape}")
+    return prediction, target
+
+
+def _class_targets(op: str, scores: Tensor, targets: Any, ignore_index: int) -> np.ndarray:
+    """Integer targets checked against (B, K) scores; ``ignore_index`` entries are allowed."""
+    targets = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    if scores.ndim != 2 or scores.shape[0] == 0:
+        raise ValueError(f"{op}: input must have shape (B, K) with B > 0, got {scores.shape}")
+    if targets.dtype.kind not in "iu":
+        raise TypeError(f"{op}: targets must be integer class indices, got dtype {targets.dtype}")
+    if targets.shape != (scores.shape[0],):
+        raise ValueError(f"{op}: targets must have shape ({scores.shape[0]},) to match input {scores.shape}, got {targets.shape}")
+    used = targets[targets != ignore_index]
+    if used.size == 0:
+        raise ValueError(f"{op}: every target equals ignore_index={ignore_index}")
+    if used.min() < 0 or used.max() >= scores.shape[1]:
+        raise ValueError(f"{op}: targets must lie in [0, {scores.shape[1]}) for input {scores.shape}, "
+                         f"got values from {used.min()} to {used.max()}")
+    return targets
+
+
+def nll_loss(log_probs: Tensor, targets: Any, ignore_index: int = -100, reduction: str = "mean",
+             label_smoothing: float = 0.0) -> Tensor:
+    """Negative log-likelihood of integer targets given log-probabilities (B, K).
+
+    ``label_smoothing`` eps mixes in the uniform distribution: loss = (1 - eps) * nll + eps *
+    mean_k(-log p_k). Targets equal to ``ignore_index`` contribute nothing, and "mean" divides
+    by the number of the others.
+    """
+    log_probs = as_tensor("nll_loss", "input", log_probs)
+    targets = _class_targets("nll_loss", log_probs, targets, ignore_index)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"nll_loss: label_smoothing must lie in [0, 1], got {label_smoothing}")
+    used = targets != ignore_index
+    picked = log_probs[np.arange(len(targets)), np.where(used, targets, 0)]
+    losses = -picked
+    if label_smoothing:
+        losses = losses * (1.0 - label_smoothing) - log_probs.mean(axis=1) * label_smoothing
+    if not used.all():
+        losses = losses * used.astype(log_probs.dtype)
+        if reduction == "mean":
+            return losses.sum() / float(used.sum())
+    return reduce_loss("nll_loss", losses, reduction)
+
+
+def cross_entropy(logits: Tensor, targets: Any, ignore_index: int = -100, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy of integer class targets: logits (B, K), targets (B,) in [0, K).
+
+    nll_loss(log_softmax(logits)); see :func:`nll_loss` for the options."""
+    logits = as_tensor("cross_entropy", "logits", logits)
+    _class_targets("cross_entropy", logits, targets, ignore_index)
+    return nll_loss(log_softmax(logits, axis=1), targets, ignore_index, reduction, label_smoothing)
+
+
+def mse_loss(prediction: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Squared differences; both arguments must have the same shape."""
+    prediction, target = _pair("mse_loss", prediction, target)
+    return reduce_loss("mse_loss", (prediction - target) ** 2, reduction)
+
+
+def l1_loss(prediction: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Absolute differences."""
+    prediction, target = _pair("l1_loss", prediction, target)
+    return reduce_loss("l1_loss", abs(prediction - target), reduction)
+
+
+def _huber(difference: Tensor, delta: float) -> Tensor:
+    """0.5 d^2 for |d| < delta, else delta * (|d| - delta / 2), written as
+    0.5 * min(|d|, delta)^2 + delta * relu(|d| - delta) with min(a, delta) = a - relu(a - delta)."""
+    size = abs(difference)
+    excess = (size - delta).relu()
+    return (size - excess) ** 2 * 0.5 + excess * delta
+
+
+def huber_loss(prediction: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """Quadratic for small errors, linear (slope delta) beyond |error| = delta."""
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    prediction, target = _pair("huber_loss", prediction, target)
+    return reduce_loss("huber_loss", _huber(prediction - target, delta), reduction)
+
+
+def smooth_l1_loss(prediction: Tensor, target: Any, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """huber_loss(delta=beta) / beta: 0.5 d^2 / beta below beta, |d| - beta / 2 above; l1 for beta 0."""
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+    prediction, target = _pair("smooth_l1_loss", prediction, target)
+    difference = prediction - target
+    losses = abs(difference) if beta == 0 else _huber(difference, beta) / beta
+    return reduce_loss("smooth_l1_loss", losses, reduction)
+
+
+def binary_cross_entropy(probabilities: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """-(y log p + (1 - y) log(1 - p)) for probabilities p in [0, 1]; each log is clamped at
+    -100, as PyTorch does, so p = 0 or 1 gives a finite loss."""
+    probabilities, target = _pair("binary_cross_entropy", probabilities, target)
+    p = probabilities.data
+    if p.min() < 0 or p.max() > 1:
+        raise ValueError(f"binary_cross_entropy: input must lie in [0, 1], got values from {p.min()} to {p.max()}"
+                         " (for raw scores use binary_cross_entropy_with_logits)")
+    with np.errstate(divide="ignore"):
+        log_p, log_not_p = clamp(probabilities.log(), min=-100.0), clamp((1.0 - probabilities).log(), min=-100.0)
+    return reduce_loss("binary_cross_entropy", -(target * log_p + (1.0 - target) * log_not_p), reduction)
+
+
+def binary_cross_entropy_with_logits(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """binary_cross_entropy(sigmoid(x), y) computed stably as softplus(x) - x * y."""
+    logits, target = _pair("binary_cross_entropy_with_logits", logits, target)
+    return reduce_loss("binary_cross_entropy_with_logits", softplus(logits) - logits * target, reduction)
