@@ -19,7 +19,7 @@ SECTIONS = [
                       "gradcheck", "detect_anomaly", "manual_seed", "save", "load", "draw_graph", "render_graph"]),
     ("tinygrad_cnn.functional", None),
     ("tinygrad_cnn.nn", None),
-    ("tinygrad_cnn.optim", ["Optimizer", "SGD", "Adam", "CosineAnnealingLR", "create"]),
+    ("tinygrad_cnn.optim", [n for n in importlib.import_module("tinygrad_cnn.optim").__all__ if n != "OPTIMIZERS"]),
     ("tinygrad_cnn.data", None),
     ("tinygrad_cnn.train", None),
     ("tinygrad_cnn.metrics", None),

@@ -1,0 +1,49 @@
+"""Optimizers and learning-rate schedules.
+
+Where torch.optim has the same method (SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, Adamax,
+NAdam, Adam(amsgrad=True)) the update rule is torch's, step for step, and tests compare the
+trajectories; the others follow their papers' reference implementations. Every optimizer takes
+``(params, lr, ...)`` and has ``zero_grad``, ``step``, ``state_dict`` and ``load_state_dict``.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+from ..tensor import Tensor
+from .adam import AdaBelief, AdaBound, Adam, Adamax, AdamW, AMSBound, NAdam
+from .adaptive import SMORMS3, Adadelta, Adagrad, RMSprop, RMSpropGraves
+from .lr_scheduler import CosineAnnealingLR, ExponentialLR, LRScheduler, StepLR
+from .optimizer import Optimizer
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "RMSpropGraves", "Adadelta", "Adam", "AdamW", "Adamax",
+           "NAdam", "AdaBound", "AMSBound", "AdaBelief", "SMORMS3", "LRScheduler", "StepLR", "ExponentialLR",
+           "CosineAnnealingLR", "OPTIMIZERS", "create"]
+
+OPTIMIZERS: dict[str, Callable[[Iterable[Tensor], float], Optimizer]] = {
+    "sgd": lambda params, lr: SGD(params, lr),
+    "momentum": lambda params, lr: SGD(params, lr, momentum=0.9),
+    "nesterov": lambda params, lr: SGD(params, lr, momentum=0.9, nesterov=True),
+    "adagrad": Adagrad,
+    "rmsprop": RMSprop,
+    "rmsprop_graves": RMSpropGraves,
+    "adadelta": Adadelta,
+    "adam": Adam,
+    "adamw": AdamW,
+    "adamax": Adamax,
+    "nadam": NAdam,
+    "amsgrad": lambda params, lr: Adam(params, lr, amsgrad=True),
+    "adabound": AdaBound,
+    "amsbound": AMSBound,
+    "adabelief": AdaBelief,
+    "smorms3": SMORMS3,
+}
+"""Every optimizer by name, built as ``OPTIMIZERS[name](params, lr)`` with default settings."""
+
+
+def create(name: str, params: Iterable[Tensor], lr: float) -> Optimizer:
+    """The optimizer called ``name`` (case-insensitive; see :data:`OPTIMIZERS`) over ``params``."""
+    key = name.lower()
+    if key not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[key](params, lr)
