@@ -144,37 +144,41 @@ def log_softmax_case(draw):
 
 @st.composite
 def window(draw, pool=False):
-    """(B, C, H, W), kernel, stride, padding with an output of at least 1x1."""
+    """(B, C, H, W), kernel, stride, padding and dilation (1 for pooling) with an output of at
+    least 1x1."""
     kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
     stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    dilation = (1, 1) if pool else (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
     max_pad = [k // 2 for k in kernel] if pool else [2, 2]
     padding = (draw(st.integers(0, max_pad[0])), draw(st.integers(0, max_pad[1])))
-    size = [draw(st.integers(max(1, k - 2 * p), 7)) for k, p in zip(kernel, padding)]
+    spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    size = [draw(st.integers(max(1, k - 2 * p), 8)) for k, p in zip(spans, padding)]
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), *size)
-    return shape, kernel, stride, padding
+    return shape, kernel, stride, padding, dilation
 
 
-def unfold_twin(x, kernel, stride, padding, columns):
+def unfold_twin(x, kernel, stride, padding, columns, dilation=1):
     """torch's unfold as im2col columns in our (b, o_h, o_w) x (c, k_h, k_w) or (k_h, k_w, c) order."""
-    cols = tf().unfold(x, kernel, stride=stride, padding=padding).transpose(1, 2)
+    cols = tf().unfold(x, kernel, stride=stride, padding=padding, dilation=dilation).transpose(1, 2)
     cols = cols.reshape(-1, x.shape[1], kernel[0], kernel[1])
     return (cols if columns == "chw" else cols.permute(0, 2, 3, 1)).reshape(len(cols), -1)
 
 
 @st.composite
 def im2col_case(draw):
-    shape, kernel, stride, padding = draw(window())
+    shape, kernel, stride, padding, dilation = draw(window())
     columns = draw(st.sampled_from(["chw", "hwc"]))
     x = values(draw, shape)
-    return Case(f"{shape} k{kernel} s{stride} p{padding} {columns}",
-                lambda x: Im2col.apply(x, kernel_size=kernel, stride=stride, padding=padding, columns=columns),
-                lambda r: (x,), lambda x: unfold_twin(x, kernel, stride, padding, columns))
+    return Case(f"{shape} k{kernel} s{stride} p{padding} d{dilation} {columns}",
+                lambda x: Im2col.apply(x, kernel_size=kernel, stride=stride, padding=padding, columns=columns,
+                                       dilation=dilation),
+                lambda r: (x,), lambda x: unfold_twin(x, kernel, stride, padding, columns, dilation))
 
 
 def pool_case(op, ours, theirs, kind):
     @st.composite
     def strategy(draw):
-        shape, kernel, stride, padding = draw(window(pool=True))
+        shape, kernel, stride, padding, _ = draw(window(pool=True))
         x = values(draw, shape, kind)
         if draw(st.booleans()):  # through the functional pooling
             return Case(f"{shape} k{kernel} s{stride} p{padding}", lambda x: ours(x, kernel, stride, padding),

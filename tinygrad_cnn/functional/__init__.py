@@ -9,5 +9,7 @@ from .layers import *  # noqa: F401,F403
 from .layers import __all__ as _layers
 from .losses import *  # noqa: F401,F403
 from .losses import __all__ as _losses
+from .regularization import *  # noqa: F401,F403
+from .regularization import __all__ as _regularization
 
-__all__ = [*_layers, *_activations, *_losses, "as_tensor"]
+__all__ = [*_layers, *_regularization, *_activations, *_losses, "as_tensor"]

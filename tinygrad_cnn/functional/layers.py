@@ -17,37 +17,60 @@ from .common import as_tensor
 __all__ = ["im2col", "conv2d", "max_pool2d", "avg_pool2d", "linear"]
 
 
-def im2col(x: Tensor, kernel_size, stride=1, padding=0) -> Tensor:
+def im2col(x: Tensor, kernel_size, stride=1, padding=0, dilation=1) -> Tensor:
     """(B, C, H, W) -> (B*O_h*O_w, C*K_h*K_w): one row per window, rows (b, o_h, o_w), columns (c, k_h, k_w)."""
     x = as_tensor("im2col", "x", x)
-    g = window_geometry("im2col", x.shape, kernel_size, stride, padding)
-    return Im2col.apply(x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding)
+    g = window_geometry("im2col", x.shape, kernel_size, stride, padding, dilation)
+    return Im2col.apply(x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding, **_dilation(g))
 
 
-def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0) -> Tensor:
-    """2-D convolution (cross-correlation, as PyTorch): (B, C, H, W) * (M, C, K_h, K_w) -> (B, M, O_h, O_w).
+def _dilation(g) -> dict:
+    """The dilation attribute, only when it is not 1 (keeps the usual graph uncluttered)."""
+    return {} if g.dilation == (1, 1) else {"dilation": g.dilation}
+
+
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
+           groups: int = 1) -> Tensor:
+    """2-D convolution (cross-correlation, as PyTorch): (B, C, H, W) * (M, C/groups, K_h, K_w) -> (B, M, O_h, O_w).
 
     im2col (B*O_h*O_w, K_h*K_w*C) @ weight (M, C, K_h, K_w) -> transpose (K_h, K_w, C, M)
     -> reshape (K_h*K_w*C, M) = (B*O_h*O_w, M) -> + bias (M,) -> reshape (B, O_h, O_w, M)
     -> transpose (B, M, O_h, O_w). The columns are channels-last, (k_h, k_w, c), which im2col
     and col2im copy fastest; the weight is permuted to match.
+
+    ``dilation`` spaces the kernel's taps D pixels apart. With ``groups`` G the channels split
+    into G groups convolved separately (G = C = M is a depthwise convolution): the columns are
+    regrouped to (G, B*O_h*O_w, K_h*K_w*C/G) and multiplied by (G, K_h*K_w*C/G, M/G) in one
+    batched matmul.
     """
     x, weight = as_tensor("conv2d", "input", x), as_tensor("conv2d", "weight", weight)
     if weight.ndim != 4:
-        raise ValueError(f"conv2d: weight must have shape (M, C, K_h, K_w), got {weight.shape}")
-    if x.ndim != 4 or x.shape[1] != weight.shape[1]:
-        raise ValueError(
-            f"conv2d: input of shape {x.shape} must be (B, C, H, W) with C = {weight.shape[1]}, "
-            f"the weight's input channels (weight shape {weight.shape})"
-        )
+        raise ValueError(f"conv2d: weight must have shape (M, C/groups, K_h, K_w), got {weight.shape}")
     m = weight.shape[0]
+    if not isinstance(groups, int) or groups < 1 or m % groups:
+        raise ValueError(f"conv2d: groups must be a positive int dividing the {m} output channels, got {groups!r}")
+    if x.ndim != 4 or x.shape[1] != weight.shape[1] * groups:
+        raise ValueError(
+            f"conv2d: input of shape {x.shape} must be (B, C, H, W) with C = {weight.shape[1] * groups}, "
+            f"the weight's input channels times groups={groups} (weight shape {weight.shape})"
+        )
     if bias is not None:
         bias = as_tensor("conv2d", "bias", bias)
         if bias.shape != (m,):
             raise ValueError(f"conv2d: bias must have shape ({m},), got {bias.shape}")
-    g = window_geometry("conv2d", x.shape, weight.shape[2:], stride, padding)
-    cols = Im2col.apply(x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding, columns="hwc")
-    out = cols @ weight.transpose(2, 3, 1, 0).reshape(-1, m)
+    g = window_geometry("conv2d", x.shape, weight.shape[2:], stride, padding, dilation)
+    cols = Im2col.apply(x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding, columns="hwc",
+                        **_dilation(g))
+    if groups == 1:
+        out = cols @ weight.transpose(2, 3, 1, 0).reshape(-1, m)
+    else:
+        rows, taps, per_group = cols.shape[0], g.kernel_size[0] * g.kernel_size[1], x.shape[1] // groups
+        # (N, K*C) -> (N, K, G, C/G) -> (G, N, K, C/G) -> (G, N, K*C/G)
+        grouped = cols.reshape(rows, taps, groups, per_group).transpose(2, 0, 1, 3).reshape(groups, rows, -1)
+        # (M, C/G, K_h, K_w) -> (G, M/G, C/G, K_h, K_w) -> (G, K_h, K_w, C/G, M/G) -> (G, K*C/G, M/G)
+        kernels = weight.reshape(groups, m // groups, per_group, *g.kernel_size).transpose(0, 3, 4, 2, 1)
+        # (G, N, M/G) -> (N, G, M/G) -> (N, M)
+        out = (grouped @ kernels.reshape(groups, -1, m // groups)).transpose(1, 0, 2).reshape(rows, m)
     if bias is not None:
         out = BiasAdd.apply(out, bias, axis=1)
     return out.reshape(x.shape[0], *g.out_size, m).transpose(0, 3, 1, 2)

@@ -35,25 +35,30 @@ def _positive_int(layer: str, name: str, value) -> int:
 class Conv2d(Module):
     """2-D convolution: (B, C, H, W) -> (B, M, O_h, O_w) with C = in_channels, M = out_channels.
 
-    weight (M, C, K_h, K_w), bias (M,). Composed of im2col -> matmul -> bias add -> reshape ->
+    weight (M, C/groups, K_h, K_w), bias (M,). Composed of im2col -> matmul -> bias add -> reshape ->
     transpose (see :func:`tinygrad_cnn.functional.conv2d`).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, bias: bool = True):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, bias: bool = True):
         super().__init__()
         self.in_channels = _positive_int("Conv2d", "in_channels", in_channels)
         self.out_channels = _positive_int("Conv2d", "out_channels", out_channels)
+        self.groups = _positive_int("Conv2d", "groups", groups)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv2d: groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}")
         self.kernel_size = _pair("Conv2d", "kernel_size", kernel_size, 1)
-        self.stride, self.padding = stride, padding
-        self._given = _arguments(kernel_size=kernel_size, **({"stride": stride} if stride != 1 else {}),
-                                 **({"padding": padding} if padding != 0 else {}), **({} if bias else {"bias": False}))
-        fan_in = self.in_channels * self.kernel_size[0] * self.kernel_size[1]
-        self.weight = _uniform((self.out_channels, self.in_channels, *self.kernel_size), fan_in)
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        optional = {"stride": (stride, 1), "padding": (padding, 0), "dilation": (dilation, 1), "groups": (groups, 1),
+                    "bias": (bias, True)}
+        self._given = _arguments(kernel_size=kernel_size, **{k: v for k, (v, default) in optional.items() if v != default})
+        fan_in = self.in_channels // groups * self.kernel_size[0] * self.kernel_size[1]
+        self.weight = _uniform((self.out_channels, self.in_channels // groups, *self.kernel_size), fan_in)
         self.bias = _uniform((self.out_channels,), fan_in) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, C, H, W) -> (B, M, O_h, O_w)."""
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, {self._given}"

@@ -8,7 +8,7 @@ import numpy as np
 from .. import function
 from ..tensor import HookHandle, Tensor
 
-__all__ = ["Parameter", "Module", "Sequential"]
+__all__ = ["Parameter", "Buffer", "Module", "Sequential"]
 
 
 class Parameter(Tensor):
@@ -18,6 +18,16 @@ class Parameter(Tensor):
 
     def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None):
         super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+
+
+class Buffer(Tensor):
+    """A Tensor a Module keeps but does not learn (BatchNorm's running statistics): in
+    ``state_dict``, never in ``parameters()``."""
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, dtype: Any = None):
+        super().__init__(data, requires_grad=False, dtype=dtype)
 
 
 class Module:
@@ -73,15 +83,22 @@ class Module:
             below = [(f"{name}.{child}" if name else child, m) for child, m in module.named_children()]
             stack.extend(reversed(below))
 
-    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
-        """Every Parameter below this module with its qualified name (``0.weight``, ``conv1.bias``);
-        a parameter shared by several modules is listed once."""
+    def _named_tensors(self, kind: type) -> Iterator[tuple[str, Tensor]]:
         seen: set[int] = set()
         for module_name, module in self.named_modules():
             for name, value in vars(module).items():
-                if isinstance(value, Parameter) and id(value) not in seen:
+                if isinstance(value, kind) and id(value) not in seen:
                     seen.add(id(value))
                     yield (f"{module_name}.{name}" if module_name else name), value
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        """Every Parameter below this module with its qualified name (``0.weight``, ``conv1.bias``);
+        a parameter shared by several modules is listed once."""
+        return self._named_tensors(Parameter)
+
+    def named_buffers(self) -> Iterator[tuple[str, Buffer]]:
+        """Every Buffer below this module with its qualified name (``1.running_mean``)."""
+        return self._named_tensors(Buffer)
 
     def parameters(self) -> list[Parameter]:
         """Every Parameter below this module, each once, in ``named_parameters`` order."""
@@ -104,15 +121,16 @@ class Module:
 
     # ---- state -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Qualified parameter name -> a copy of its array; loads into the same PyTorch model."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+        """Qualified parameter and buffer names -> copies of their arrays; loads into the same
+        PyTorch model."""
+        return {name: t.data.copy() for name, t in (*self.named_parameters(), *self.named_buffers())}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Copy arrays into the parameters. Every key and shape is checked before any is
         applied, so a mismatch leaves the module unchanged."""
         if not isinstance(state, dict):
             raise TypeError(f"load_state_dict: {type(self).__name__}: expected a dict of arrays, got {type(state).__name__}")
-        params = dict(self.named_parameters())
+        params = dict((*self.named_parameters(), *self.named_buffers()))
         missing = [k for k in params if k not in state]
         unexpected = [k for k in state if k not in params]
         mismatched = [

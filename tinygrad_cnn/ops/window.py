@@ -21,12 +21,14 @@ from ..function import Function
 
 class Geometry(NamedTuple):
     """Window geometry of one im2col: kernel (K_h, K_w), stride (S_h, S_w),
-    padding ((P_t, P_b), (P_l, P_r)) and output size (O_h, O_w)."""
+    padding ((P_t, P_b), (P_l, P_r)), output size (O_h, O_w) and dilation (D_h, D_w): the
+    spacing between the input pixels a window reads, so it spans D*(K - 1) + 1 of them."""
 
     kernel_size: tuple[int, int]
     stride: tuple[int, int]
     padding: tuple[tuple[int, int], tuple[int, int]]
     out_size: tuple[int, int]
+    dilation: tuple[int, int] = (1, 1)
 
 
 def _pair(op: str, name: str, value, minimum: int) -> tuple[int, int]:
@@ -38,36 +40,39 @@ def _pair(op: str, name: str, value, minimum: int) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
-def _padding(op: str, padding, kernel_size: tuple[int, int], stride: tuple[int, int]):
-    """Padding as ((P_t, P_b), (P_l, P_r)). "same" pads K - 1 in all, the odd one at the end."""
+def _padding(op: str, padding, spans: tuple[int, int], stride: tuple[int, int]):
+    """Padding as ((P_t, P_b), (P_l, P_r)). "same" pads span - 1 in all (whole pixels), the
+    odd one at the end, as PyTorch does."""
     if isinstance(padding, str):
         if padding != "same":
             raise ValueError(f"{op}: padding must be an int, a pair of ints or 'same', got {padding!r}")
         if stride != (1, 1):
             raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
-        return tuple(((k - 1) // 2, k - 1 - (k - 1) // 2) for k in kernel_size)
+        return tuple(((k - 1) // 2, k - 1 - (k - 1) // 2) for k in spans)
     if isinstance(padding, (tuple, list)) and len(padding) == 2 and all(isinstance(p, (tuple, list)) for p in padding):
         return tuple(_pair(op, "padding", p, 0) for p in padding)
     return tuple((p, p) for p in _pair(op, "padding", padding, 0))
 
 
-def window_geometry(op: str, input_shape: tuple[int, ...], kernel_size, stride, padding) -> Geometry:
+def window_geometry(op: str, input_shape: tuple[int, ...], kernel_size, stride, padding, dilation=1) -> Geometry:
     """Check and normalise window arguments for a (B, C, H, W) input; name ``op`` in errors."""
     if len(input_shape) != 4:
         raise ValueError(f"{op}: input must have shape (B, C, H, W), got {input_shape}")
     kernel = _pair(op, "kernel_size", kernel_size, 1)
     strides = _pair(op, "stride", stride, 1)
-    pads = _padding(op, padding, kernel, strides)
+    dilations = _pair(op, "dilation", dilation, 1)
+    spans = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilations))
+    pads = _padding(op, padding, spans, strides)
     out = []
-    for axis, (n, k, s, (p0, p1)) in enumerate(zip(input_shape[2:], kernel, strides, pads)):
-        size = (n + p0 + p1 - k) // s + 1
-        if n + p0 + p1 < k or size < 1:
+    for axis, (n, k, s, (p0, p1)) in enumerate(zip(input_shape[2:], spans, strides, pads)):
+        if n + p0 + p1 < k:
+            spanned = f"kernel {kernel}" + (f" with dilation {dilations} spans {spans}" if dilations != (1, 1) else "")
             raise ValueError(
-                f"{op}: kernel {kernel} is larger than the padded input: input {input_shape} "
-                f"with padding {pads} gives {'height' if axis == 0 else 'width'} {n + p0 + p1} < {k}"
+                f"{op}: {spanned} is larger than the padded input: input {input_shape} with padding "
+                f"{pads} gives {'height' if axis == 0 else 'width'} {n + p0 + p1} < {k}"
             )
-        out.append(size)
-    return Geometry(kernel, strides, pads, tuple(out))
+        out.append((n + p0 + p1 - k) // s + 1)
+    return Geometry(kernel, strides, pads, tuple(out), dilations)
 
 
 COLUMN_ORDERS = ("chw", "hwc")
@@ -91,7 +96,7 @@ def im2col_array(x: np.ndarray, geometry: Geometry, pad_value: float = 0.0, colu
     final reshape. With "hwc" each row is K_h runs of K_w*C contiguous values, which copies
     fast; conv2d uses it, and the output of a conv2d is already channels-last in memory.
     """
-    (kh, kw), (sh, sw), ((pt, pb), (pl, pr)), (oh, ow) = geometry
+    (kh, kw), (sh, sw), ((pt, pb), (pl, pr)), (oh, ow), (dh, dw) = geometry
     b, c, h, w = x.shape
     size = b * oh * ow * c * kh * kw * x.itemsize
     if size > IM2COL_WARN_BYTES:
@@ -103,8 +108,9 @@ def im2col_array(x: np.ndarray, geometry: Geometry, pad_value: float = 0.0, colu
         padded = np.full((b, pt + h + pb, pl + w + pr, c), pad_value, dtype=x.dtype)
         padded[:, pt : pt + h, pl : pl + w] = x
         x = padded
-    # (B, O_h, O_w, C, K_h, K_w), still a view
-    windows = sliding_window_view(x, (kh, kw), axis=(1, 2))[:, : sh * oh : sh, : sw * ow : sw]
+    # (B, O_h, O_w, C, K_h, K_w), still a view: windows spanning D*(K-1)+1 pixels, every D-th read
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    windows = sliding_window_view(x, span, axis=(1, 2))[:, : sh * oh : sh, : sw * ow : sw, :, ::dh, ::dw]
     if columns == "hwc":
         windows = windows.transpose(0, 1, 2, 4, 5, 3)  # (B, O_h, O_w, K_h, K_w, C)
     return windows.reshape(b * oh * ow, c * kh * kw)
@@ -119,7 +125,7 @@ def col2im_array(cols: np.ndarray, input_shape: tuple[int, ...], geometry: Geome
     The buffer is channels-first when ``cols`` is column-major (as matmul's backward returns
     it: then each slab is contiguous along (O_h, O_w)) and channels-last otherwise.
     """
-    (kh, kw), (sh, sw), ((pt, pb), (pl, pr)), (oh, ow) = geometry
+    (kh, kw), (sh, sw), ((pt, pb), (pl, pr)), (oh, ow), (dh, dw) = geometry
     b, c, h, w = input_shape
     column_major = cols.flags.f_contiguous and not cols.flags.c_contiguous
     if column_major:  # memory (C*K, N): slabs[i, j] is (B, C, O_h, O_w)
@@ -135,7 +141,8 @@ def col2im_array(cols: np.ndarray, input_shape: tuple[int, ...], geometry: Geome
     window = [slice(None)] * 4
     for i in range(kh):
         for j in range(kw):
-            window[rows], window[cols_axis] = slice(i, i + sh * oh, sh), slice(j, j + sw * ow, sw)
+            top, left = i * dh, j * dw
+            window[rows], window[cols_axis] = slice(top, top + sh * oh, sh), slice(left, left + sw * ow, sw)
             out[tuple(window)] += slabs[i, j]
     window[rows], window[cols_axis] = slice(pt, pt + h), slice(pl, pl + w)
     out = out[tuple(window)]
@@ -146,9 +153,9 @@ class Im2col(Function):
     """Gather every window of a (B, C, H, W) input into a row; backward is col2im."""
 
     @staticmethod
-    def forward(ctx, x, kernel_size, stride=1, padding=0, pad_value=0.0, columns="chw"):
+    def forward(ctx, x, kernel_size, stride=1, padding=0, pad_value=0.0, columns="chw", dilation=1):
         _check_columns("im2col", columns)
-        ctx.geometry = window_geometry("im2col", x.shape, kernel_size, stride, padding)
+        ctx.geometry = window_geometry("im2col", x.shape, kernel_size, stride, padding, dilation)
         ctx.input_shape, ctx.columns = x.shape, columns
         return im2col_array(x, ctx.geometry, pad_value, columns)
 
