@@ -25,16 +25,17 @@ def test_python_snippets_run(document, tmp_path, monkeypatch, clean_registry):
 
 
 
-@pytest.mark.parametrize("script", ["custom_op.py", "train_digits.py"])
+@pytest.mark.parametrize("script", ["custom_op.py", "train_digits.py", "layer_manager_digits.py"])
 def test_examples_run(script, tmp_path, monkeypatch, capsys, clean_registry):
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.argv", [script])
     runpy.run_path(str(ROOT / "examples" / script), run_name="__main__")
     out = capsys.readouterr().out
     assert "accuracy" in out
     if script == "custom_op.py":
         checks = re.findall(r"^(.*): (True|False)$", out, flags=re.M)
         assert len(checks) >= 6 and all(value == "True" for _, value in checks), checks
-    if script == "train_digits.py":
+    if script in ("train_digits.py", "layer_manager_digits.py"):  # the same CNN, two front ends
         final = float(re.findall(r"test accuracy ([0-9.]+)", out)[-1])
         assert final >= 0.97
 
@@ -75,3 +76,14 @@ def test_every_public_name_has_a_docstring():
             if not inspect.getdoc(target):
                 missing.append(qualified)
     assert missing == []
+
+
+def test_compare_optimizers_example(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "optimizers.png"
+    monkeypatch.setattr("sys.argv", ["compare_optimizers.py", "--epochs", "1", "--out", str(out)])
+    runpy.run_path(str(ROOT / "examples" / "compare_optimizers.py"), run_name="__main__")
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "%" in line]
+    import tinygrad_cnn as tc
+    assert [row.split("|")[1].strip() for row in rows] == list(tc.optim.OPTIMIZERS)
+    assert out.read_bytes()[:4] == b"\x89PNG"

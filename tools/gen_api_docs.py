@@ -25,6 +25,7 @@ SECTIONS = [
     ("tinygrad_cnn.metrics", None),
     ("tinygrad_cnn.report", None),
     ("tinygrad_cnn.testing", None),
+    ("tinygrad_cnn.layers", None),
     ("tinygrad_cnn.random", ["manual_seed", "get_state", "set_state"]),
 ]
 

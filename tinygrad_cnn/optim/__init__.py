@@ -41,9 +41,14 @@ OPTIMIZERS: dict[str, Callable[[Iterable[Tensor], float], Optimizer]] = {
 """Every optimizer by name, built as ``OPTIMIZERS[name](params, lr)`` with default settings."""
 
 
+def _key(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "")
+
+
 def create(name: str, params: Iterable[Tensor], lr: float) -> Optimizer:
-    """The optimizer called ``name`` (case-insensitive; see :data:`OPTIMIZERS`) over ``params``."""
-    key = name.lower()
-    if key not in OPTIMIZERS:
+    """The optimizer called ``name`` over ``params`` (see :data:`OPTIMIZERS`; case, underscores
+    and dashes are ignored, so "RMSpropGraves" and "rmsprop_graves" are the same)."""
+    by_key = {_key(k): factory for k, factory in OPTIMIZERS.items()}
+    if _key(name) not in by_key:
         raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
-    return OPTIMIZERS[key](params, lr)
+    return by_key[_key(name)](params, lr)
