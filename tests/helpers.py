@@ -28,3 +28,18 @@ def torch_leaf(tensor):
 
 def assert_close(actual, expected, atol=1e-10, rtol=1e-7):
     np.testing.assert_allclose(np.asarray(actual), np.asarray(expected), atol=atol, rtol=rtol)
+
+
+def assert_matches_torch(fn, torch_fn, *inputs, seed=0):
+    """fn(*inputs) equals torch_fn on the torch twins of the inputs, and so do the gradients
+    that one random output gradient gives every input."""
+    for x in inputs:
+        x.grad = None
+    twins = [torch_leaf(x) for x in inputs]
+    out, expected = fn(*inputs), torch_fn(*twins)
+    assert_close(out.data, expected.detach().numpy())
+    weights = np.random.default_rng(seed).standard_normal(out.shape)
+    out.backward(weights)
+    expected.backward(torch.tensor(weights))
+    for x, twin in zip(inputs, twins):
+        assert_close(x.grad.data, twin.grad.numpy())

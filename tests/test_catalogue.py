@@ -6,7 +6,7 @@ import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor, nn
 
-from helpers import assert_close, leaf, needs_torch, torch, torch_leaf
+from helpers import assert_close, assert_matches_torch, leaf, needs_torch, torch
 
 COMPOSED = {  # name: (ours, torch's)
     "identity": (F.identity, lambda a: a),
@@ -36,14 +36,7 @@ def test_composed_activation_gradcheck(name):
 @needs_torch
 @pytest.mark.parametrize("name", list(COMPOSED))
 def test_composed_activation_matches_torch(name):
-    ours, theirs = COMPOSED[name]
-    x = inputs()
-    twin = torch_leaf(x)
-    out, expected = ours(x), theirs(twin)
-    assert_close(out.data, expected.detach().numpy())
-    out.sum().backward()
-    expected.sum().backward()
-    assert_close(x.grad.data, twin.grad.numpy())
+    assert_matches_torch(*COMPOSED[name], inputs())
 
 
 @pytest.mark.parametrize("fn", [F.sigmoid, F.logsigmoid, F.softplus, F.elu, F.selu, F.celu, F.silu, F.mish,
@@ -134,12 +127,7 @@ def test_loss_gradcheck(name):
 def test_loss_matches_torch(name):
     ours, theirs, make = LOSSES[name]
     x, target = make()
-    twin = torch_leaf(x)
-    out, expected = ours(x, target), theirs(twin, target)
-    assert_close(out.data, expected.detach().numpy())
-    out.sum().backward()
-    expected.sum().backward()
-    assert_close(x.grad.data, twin.grad.numpy())
+    assert_matches_torch(lambda x: ours(x, target), lambda x: theirs(x, target), x)
 
 
 def test_bce_with_logits_is_stable():

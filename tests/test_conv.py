@@ -8,7 +8,7 @@ import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn.ops.window import col2im_array, im2col_array, window_geometry
 
-from helpers import assert_close, leaf, needs_torch, torch, torch_leaf
+from helpers import assert_close, assert_matches_torch, leaf, needs_torch, torch, torch_leaf
 
 KERNELS = [1, 2, 3, 5, (2, 3)]
 STRIDES = [1, 2, 3, (2, 1)]
@@ -85,15 +85,8 @@ def test_conv2d_gradcheck(k, s, p, rng):
 @pytest.mark.parametrize("k,s,p", list(conv_grid()))
 def test_conv2d_matches_torch(k, s, p, rng):
     x, w, b = (leaf(rng.standard_normal(shape)) for shape in (INPUT, (4, 3, *kernel_shape(k)), (4,)))
-    out = F.conv2d(x, w, b, stride=s, padding=p)
-    twins = [torch_leaf(t) for t in (x, w, b)]
-    expected = torch.nn.functional.conv2d(*twins, stride=s, padding=p)
-    assert_close(out.data, expected.detach().numpy())
-    grad = rng.standard_normal(out.shape)
-    out.backward(grad)
-    expected.backward(torch.tensor(grad))
-    for ours, theirs in zip((x, w, b), twins):
-        assert_close(ours.grad.data, theirs.grad.numpy())
+    assert_matches_torch(lambda x, w, b: F.conv2d(x, w, b, stride=s, padding=p),
+                         lambda x, w, b: torch.nn.functional.conv2d(x, w, b, stride=s, padding=p), x, w, b)
 
 
 @pytest.mark.parametrize("k,s,p", list(pool_grid()))
@@ -111,14 +104,7 @@ def test_pool_gradcheck(pool, k, s, p, rng):
 def test_pool_matches_torch(pool, k, s, p, rng):
     x = leaf(rng.standard_normal(INPUT))
     ours, theirs = (F.max_pool2d, torch.nn.functional.max_pool2d) if pool == "max" else (F.avg_pool2d, torch.nn.functional.avg_pool2d)
-    out = ours(x, k, s, p)
-    twin = torch_leaf(x)
-    expected = theirs(twin, k, s, p)
-    assert_close(out.data, expected.detach().numpy())
-    grad = rng.standard_normal(out.shape)
-    out.backward(grad)
-    expected.backward(torch.tensor(grad))
-    assert_close(x.grad.data, twin.grad.numpy())
+    assert_matches_torch(lambda x: ours(x, k, s, p), lambda x: theirs(x, k, s, p), x)
 
 
 def test_max_pool_ties_route_to_the_first_maximum():

@@ -191,18 +191,18 @@ def test_grad_returns_without_touching_dot_grad():
 
 
 # ---- the op test helper ---------------------------------------------------------------------
-class _Cube(tc.Function, register=False):
-    name = "cube_for_helper"
+class _Sine(tc.Function, register=False):
+    """sin(a), with an example for check_op."""
 
     @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x ** 3
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.sin(a)
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
-        return 3 * x * x * grad
+        (a,) = ctx.saved_tensors
+        return np.cos(a) * grad
 
     @staticmethod
     def example(rng):
@@ -210,7 +210,7 @@ class _Cube(tc.Function, register=False):
 
 
 def test_check_op_uses_the_example():
-    assert check_op(_Cube)
+    assert check_op(_Sine)
 
 
 def test_check_op_without_example_says_so():

@@ -6,7 +6,7 @@ import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor, nn
 
-from helpers import assert_close, leaf, needs_torch, torch, torch_leaf
+from helpers import assert_close, assert_matches_torch, leaf, needs_torch, torch
 
 
 # ---- dropout ----------------------------------------------------------------------------------------
@@ -111,14 +111,9 @@ def test_dilated_grouped_conv_matches_torch(c, m, k, s, p, d, g):
     rng = np.random.default_rng(1)
     kh, kw = (k, k) if isinstance(k, int) else k
     x, w, b = leaf(rng.standard_normal((2, c, 9, 8))), leaf(rng.standard_normal((m, c // g, kh, kw))), leaf(rng.standard_normal(m))
-    twins = [torch_leaf(t) for t in (x, w, b)]
-    out, expected = F.conv2d(x, w, b, s, p, d, g), torch.nn.functional.conv2d(*twins, stride=s, padding=p, dilation=d, groups=g)
-    assert_close(out.data, expected.detach().numpy())
-    grad = rng.standard_normal(out.shape)
-    out.backward(grad)
-    expected.backward(torch.tensor(grad))
-    for ours, theirs in zip((x, w, b), twins):
-        assert_close(ours.grad.data, theirs.grad.numpy())
+    assert_matches_torch(lambda x, w, b: F.conv2d(x, w, b, s, p, d, g),
+                         lambda x, w, b: torch.nn.functional.conv2d(x, w, b, stride=s, padding=p, dilation=d, groups=g),
+                         x, w, b)
 
 
 def test_conv2d_module_with_groups_has_pytorch_shapes():

@@ -6,7 +6,7 @@ import pytest
 import tinygrad_cnn as tc
 from tinygrad_cnn import engine
 
-from helpers import assert_close, needs_torch, torch, torch_leaf
+from helpers import assert_matches_torch, needs_torch
 from op_cases import CASES
 
 OPS = tc.list_ops()
@@ -45,15 +45,7 @@ def test_matches_torch(name, rng):
     for case in cases_of(name):
         if case.torch_fn is None:  # torch has no such function; gradcheck covers it
             continue
-        inputs = case.make_inputs(rng)
-        twins = [torch_leaf(x) for x in inputs]
-        out, expected = case.fn(*inputs), case.torch_fn(*twins)
-        assert_close(out.data, expected.detach().numpy())
-        weights = rng.standard_normal(out.shape)
-        out.backward(weights)
-        expected.backward(torch.tensor(weights))
-        for x, twin in zip(inputs, twins):
-            assert_close(x.grad.data, twin.grad.numpy())
+        assert_matches_torch(case.fn, case.torch_fn, *case.make_inputs(rng))
 
 
 @pytest.mark.parametrize("name", OPS)

@@ -1,7 +1,6 @@
 """Graph drawing: structure of the DOT text, module clusters, collapsing, rendering with dot."""
 import re
 import shutil
-import warnings
 
 import numpy as np
 import pytest
@@ -9,7 +8,6 @@ import pytest
 graphviz = pytest.importorskip("graphviz", reason="the graphviz Python package is not installed")
 
 import tinygrad_cnn as tc  # noqa: E402
-import tinygrad_cnn.functional as F  # noqa: E402
 from tinygrad_cnn import Tensor, nn  # noqa: E402
 from tinygrad_cnn.cli import main  # noqa: E402
 from tinygrad_cnn.models import lenet  # noqa: E402

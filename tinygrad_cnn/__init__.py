@@ -4,7 +4,8 @@
     from tinygrad_cnn import Tensor, nn, optim
     import tinygrad_cnn.functional as F
 """
-from . import functional, memory, nn, optim
+from . import functional, nn, optim
+from . import memory  # noqa: F401  (imported for its effect: freed memory is kept for reuse)
 from .function import Function, enable_grad, is_grad_enabled, list_ops, no_grad, registry, trace
 from .anomaly import AnomalyError, detect_anomaly
 from .engine import grad

@@ -16,7 +16,6 @@ import numpy as np
 
 from .metrics import confusion_matrix
 from .nn import Conv2d, Module
-from .tensor import Tensor
 from .train import EpochResult, predict_logits
 
 __all__ = ["write_report"]

@@ -5,7 +5,6 @@ O_h x O_w output size (see :mod:`tinygrad_cnn.ops.window`).
 """
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 

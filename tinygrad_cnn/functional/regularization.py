@@ -1,7 +1,6 @@
 """Dropout, batch normalisation and global average pooling, composed from registered ops."""
 from __future__ import annotations
 
-import numpy as np
 
 from ..ops.linalg import BiasAdd
 from ..random import generator

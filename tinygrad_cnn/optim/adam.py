@@ -34,15 +34,21 @@ class Adam(Optimizer):
         self.weight_decay = check_hyper(name, "weight_decay", weight_decay)
         self.amsgrad = amsgrad
 
+    def _first_moment(self, grad: np.ndarray, state: dict[str, Any], second: str) -> tuple[int, np.ndarray]:
+        """Advance the step count and m = b1 m + (1 - b1) g; returns (t, m). On the first step
+        the state is created with a zero buffer named ``second`` for the method's other estimate."""
+        if not state:
+            state.update(step=0, exp_avg=np.zeros_like(grad), **{second: np.zeros_like(grad)})
+        state["step"] += 1
+        state["exp_avg"] = state["exp_avg"] + (1 - self.betas[0]) * (grad - state["exp_avg"])
+        return state["step"], state["exp_avg"]
+
     def _moments(self, grad: np.ndarray, state: dict[str, Any]) -> tuple[int, np.ndarray, np.ndarray]:
         """Advance the step count and the two moment estimates; returns (t, m, v)."""
-        beta1, beta2 = self.betas
-        if not state:
-            state.update(step=0, exp_avg=np.zeros_like(grad), exp_avg_sq=np.zeros_like(grad))
-        state["step"] += 1
-        state["exp_avg"] = state["exp_avg"] + (1 - beta1) * (grad - state["exp_avg"])
+        t, m = self._first_moment(grad, state, "exp_avg_sq")
+        beta2 = self.betas[1]
         state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * grad * grad
-        return state["step"], state["exp_avg"], state["exp_avg_sq"]
+        return t, m, state["exp_avg_sq"]
 
     def _second_moment(self, v: np.ndarray, state: dict[str, Any]) -> np.ndarray:
         """v, or its running maximum for AMSGrad."""
@@ -86,12 +92,9 @@ class Adamax(Adam):
     def _update(self, param, grad, state):
         beta1, beta2 = self.betas
         grad = self._l2(param, grad)
-        if not state:
-            state.update(step=0, exp_avg=np.zeros_like(param), exp_inf=np.zeros_like(param))
-        state["step"] += 1
-        state["exp_avg"] = state["exp_avg"] + (1 - beta1) * (grad - state["exp_avg"])
+        t, m = self._first_moment(grad, state, "exp_inf")
         state["exp_inf"] = np.maximum(beta2 * state["exp_inf"], np.abs(grad) + self.eps)
-        return param - self.lr / (1 - beta1 ** state["step"]) * state["exp_avg"] / state["exp_inf"]
+        return param - self.lr / (1 - beta1 ** t) * m / state["exp_inf"]
 
 
 class NAdam(Adam):
@@ -171,12 +174,8 @@ class AdaBelief(Adam):
     def _update(self, param, grad, state):
         beta1, beta2 = self.betas
         grad = self._l2(param, grad)
-        if not state:
-            state.update(step=0, exp_avg=np.zeros_like(param), exp_avg_var=np.zeros_like(param))
-        state["step"] += 1
-        t = state["step"]
-        state["exp_avg"] = state["exp_avg"] + (1 - beta1) * (grad - state["exp_avg"])
-        residual = grad - state["exp_avg"]
+        t, m = self._first_moment(grad, state, "exp_avg_var")
+        residual = grad - m
         state["exp_avg_var"] = beta2 * state["exp_avg_var"] + (1 - beta2) * residual * residual + self.eps
         denom = np.sqrt(state["exp_avg_var"] / (1 - beta2 ** t)) + self.eps
-        return param - self.lr / (1 - beta1 ** t) * state["exp_avg"] / denom
+        return param - self.lr / (1 - beta1 ** t) * m / denom
