@@ -47,7 +47,7 @@ def load_data(spec: str):
         return load_digits()
     if spec.startswith("idx:"):
         try:
-            return load_mnist(spec[4:])
+            return load_mnist(os.path.expanduser(spec[4:]))
         except (FileNotFoundError, ValueError) as err:
             raise CommandError(f"--data {spec}: {err}") from None
     raise CommandError(f"--data must be 'digits' or 'idx:FOLDER', got {spec!r}")
