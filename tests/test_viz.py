@@ -199,3 +199,16 @@ def test_docs_graph_is_current(name):
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     assert tool.GRAPHS[name]().source == (root / "docs" / "images" / f"{name}.dot").read_text()
+
+
+def test_memory_report_lists_saved_arrays_largest_first():
+    model = lenet(width=4)
+    loss = tc.functional.cross_entropy(model(Tensor(np.ones((8, 1, 8, 8)))), np.arange(8) % 10)
+    report = tc.memory_report(loss, top=3)
+    lines = report.splitlines()
+    assert lines[0].split()[:3] == ["op", "#", "shape"] and len(lines) == 6
+    # the largest are the two convolutions' im2col columns, which matmul keeps for the weight's gradient
+    assert {line.split()[2] + line.split()[3] for line in lines[1:3]} == {"(512,9)", "(128,36)"}
+    assert re.match(r"total: [0-9.]+ KiB in \d+ arrays saved by \d+ ops", lines[-1])
+    loss.backward()
+    assert tc.memory_report(loss).splitlines()[-1].startswith("total: 0.0 KiB in 0 arrays")

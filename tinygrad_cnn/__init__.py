@@ -24,7 +24,7 @@ __all__ = [
 
 def __getattr__(name: str):
     # The graph drawing needs the optional graphviz package: import it only when asked for.
-    if name in ("draw_graph", "render_graph"):
+    if name in ("draw_graph", "render_graph", "memory_report"):
         from . import viz
         return getattr(viz, name)
     raise AttributeError(f"module 'tinygrad_cnn' has no attribute {name!r}")

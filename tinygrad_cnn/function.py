@@ -102,7 +102,8 @@ class Function:
 
     Instance attributes, set by :meth:`apply`:
       parents:          the input tensors, in order.
-      needs_input_grad: one bool per input; backward may return None where it is False.
+      needs_input_grad: one bool per input (set before forward runs); forward may skip saving
+                        what only an unneeded gradient uses, and backward may return None there.
       attrs:            the non-tensor arguments, recorded for printing and drawing the graph.
       scope:            the modules whose forward ran this op, outermost first.
     """
@@ -169,6 +170,7 @@ class Function:
         needs = tuple([p._requires_grad for p in parents])
         record = _grad_enabled and (True in needs or _trace_all)
         ctx.saved_tensors = ctx._locks = ()
+        ctx.needs_input_grad = needs  # set before forward, so it can save only what backward will use
         ctx.freed = not record  # save_for_backward keeps nothing for a node never recorded
         out = cls.forward(ctx, *arrays, **attrs)
         if anomaly.enabled:
@@ -177,7 +179,6 @@ class Function:
                 ctx.created_at = anomaly.user_frames()
         if record:
             ctx.parents = tuple(parents)
-            ctx.needs_input_grad = needs
             ctx.attrs = attrs if len(parents) == len(args) else _attributes(args, attrs)
             ctx.scope = _scope
             return Tensor._from_op(out, ctx, True in needs)

@@ -19,7 +19,7 @@ import numpy as np
 from .function import Function
 from .tensor import Tensor
 
-__all__ = ["draw_graph", "render_graph"]
+__all__ = ["draw_graph", "render_graph", "memory_report"]
 
 DEFAULT_MAX_NODES = 1500
 _STYLE = {
@@ -171,7 +171,8 @@ class _Drawing:
             if op.freed:
                 lines.append("saved: released")
             for a in op.saved_tensors:
-                lines.append(f"saved {a.shape} {a.dtype} {_nbytes(a.nbytes)}")
+                if a is not None:
+                    lines.append(f"saved {a.shape} {a.dtype} {_nbytes(a.nbytes)}")
         return "\n".join(lines)
 
     def module_label(self, prefix: tuple) -> str:
@@ -348,3 +349,18 @@ def render_graph(outputs: Tensor | Iterable[Tensor], path: str | os.PathLike, fo
     with open(path, "wb") as f:
         f.write(data)
     return path
+
+
+def memory_report(*outputs: Tensor, top: int = 10) -> str:
+    """A table of the largest arrays the graph behind ``outputs`` keeps for backward: which op
+    saved each, its shape, dtype and size, largest first, with the total. Needs no graphviz."""
+    recorded = _collect(outputs)
+    rows = [(a.nbytes, op.name, k, a.shape, a.dtype) for op in recorded.ops
+            for k, a in enumerate(op.saved_tensors) if a is not None]
+    rows.sort(key=lambda row: -row[0])
+    lines = [f"{'op':<14} {'#':>2} {'shape':<22} {'dtype':<8} {'size':>10}"]
+    lines += [f"{name:<14} {k:>2} {str(shape):<22} {str(dtype):<8} {_nbytes(size):>10}" for size, name, k, shape, dtype in rows[:top]]
+    if len(rows) > top:
+        lines.append(f"... and {len(rows) - top} smaller arrays")
+    lines.append(f"total: {_nbytes(sum(row[0] for row in rows))} in {len(rows)} arrays saved by {len(recorded.ops)} ops")
+    return "\n".join(lines)

@@ -32,7 +32,9 @@ class Matmul(Function):
     @staticmethod
     def forward(ctx, a, b):
         _check_matmul(a, b)
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)  # da uses b, db uses a
+        ctx.ndims = a.ndim, b.ndim
         return a @ b
 
     @staticmethod
@@ -41,24 +43,25 @@ class Matmul(Function):
         need_a, need_b = ctx.needs_input_grad
         if not (grad.flags.c_contiguous or grad.flags.f_contiguous):
             grad = np.ascontiguousarray(grad)  # BLAS needs it: a broadcast or strided grad falls back to slow loops
+        a_ndim, b_ndim = ctx.ndims
         # Treat 1-D operands as a row (a) or column (b) matrix, as numpy does.
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        if a.ndim == 1:
+        a2 = a[None, :] if a_ndim == 1 and need_b else a
+        b2 = b[:, None] if b_ndim == 1 and need_a else b
+        if a_ndim == 1:
             grad = np.expand_dims(grad, -2)
-        if b.ndim == 1:
+        if b_ndim == 1:
             grad = np.expand_dims(grad, -1)
         grad_a = grad_b = None
-        if need_a and a.ndim == b.ndim == 2:
+        if need_a and a_ndim == b_ndim == 2:
             # (b @ grad^T)^T: the same product, returned column-major, which is the layout
             # col2im accumulates fastest when this is a convolution's im2col input
             grad_a = (b @ grad.T).T
         elif need_a:
             grad_a = grad @ np.swapaxes(b2, -1, -2)
-            grad_a = grad_a[..., 0, :] if a.ndim == 1 else grad_a
+            grad_a = grad_a[..., 0, :] if a_ndim == 1 else grad_a
         if need_b:
             grad_b = np.swapaxes(a2, -1, -2) @ grad
-            grad_b = grad_b[..., 0] if b.ndim == 1 else grad_b
+            grad_b = grad_b[..., 0] if b_ndim == 1 else grad_b
         return grad_a, grad_b
 
     @staticmethod
