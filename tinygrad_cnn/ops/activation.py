@@ -250,20 +250,21 @@ class Gelu(Function):
     def forward(ctx, a, approximate="none"):
         if approximate not in ("none", "tanh"):
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-        ctx.save_for_backward(a)
         ctx.approximate = approximate
-        if approximate == "none":
-            return a * (1 + erf(a / a.dtype.type(math.sqrt(2)))) / 2
-        inner = a.dtype.type(math.sqrt(2 / math.pi)) * (a + a.dtype.type(0.044715) * a ** 3)
-        return a * (1 + np.tanh(inner)) / 2
+        if approximate == "none":  # erf is the slow part: computed once, kept for backward
+            cdf = (1 + erf(a / a.dtype.type(math.sqrt(2)))) / 2
+            ctx.save_for_backward(a, cdf)
+            return a * cdf
+        k = a.dtype.type(math.sqrt(2 / math.pi))
+        t = np.tanh(k * (a + a.dtype.type(0.044715) * a ** 3))
+        ctx.save_for_backward(a, t)
+        return a * (1 + t) / 2
 
     @staticmethod
     def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        if ctx.approximate == "none":
-            cdf = (1 + erf(a / a.dtype.type(math.sqrt(2)))) / 2
+        a, kept = ctx.saved_tensors
+        if ctx.approximate == "none":  # d/da a*Phi(a) = Phi(a) + a*phi(a)
             pdf = np.exp(-a * a / 2) / a.dtype.type(math.sqrt(2 * math.pi))
-            return grad * (cdf + a * pdf)
-        k = a.dtype.type(math.sqrt(2 / math.pi))
-        t = np.tanh(k * (a + a.dtype.type(0.044715) * a ** 3))
+            return grad * (kept + a * pdf)
+        k, t = a.dtype.type(math.sqrt(2 / math.pi)), kept
         return grad * ((1 + t) / 2 + a * (1 - t * t) * k * (1 + a.dtype.type(3 * 0.044715) * a * a) / 2)
