@@ -157,9 +157,11 @@ def window(draw, pool=False):
     return shape, kernel, stride, padding, dilation
 
 
-def unfold_twin(x, kernel, stride, padding, columns, dilation=1):
-    """torch's unfold as im2col columns in our (b, o_h, o_w) x (c, k_h, k_w) or (k_h, k_w, c) order."""
-    cols = tf().unfold(x, kernel, stride=stride, padding=padding, dilation=dilation).transpose(1, 2)
+def unfold_twin(x, kernel, stride, padding, columns, dilation=1, rows="bhw"):
+    """torch's unfold as im2col columns: rows (b, o_h, o_w) or (o_h, o_w, b), columns (c, k_h, k_w)
+    or (k_h, k_w, c)."""
+    cols = tf().unfold(x, kernel, stride=stride, padding=padding, dilation=dilation)  # (B, C*K, L)
+    cols = cols.permute(2, 0, 1) if rows == "hwb" else cols.transpose(1, 2)  # rows (b, l) or (l, b)
     cols = cols.reshape(-1, x.shape[1], kernel[0], kernel[1])
     return (cols if columns == "chw" else cols.permute(0, 2, 3, 1)).reshape(len(cols), -1)
 
@@ -167,12 +169,12 @@ def unfold_twin(x, kernel, stride, padding, columns, dilation=1):
 @st.composite
 def im2col_case(draw):
     shape, kernel, stride, padding, dilation = draw(window())
-    columns = draw(st.sampled_from(["chw", "hwc"]))
+    columns, rows = draw(st.sampled_from(["chw", "hwc"])), draw(st.sampled_from(["bhw", "hwb"]))
     x = values(draw, shape)
-    return Case(f"{shape} k{kernel} s{stride} p{padding} d{dilation} {columns}",
+    return Case(f"{shape} k{kernel} s{stride} p{padding} d{dilation} {columns} {rows}",
                 lambda x: Im2col.apply(x, kernel_size=kernel, stride=stride, padding=padding, columns=columns,
-                                       dilation=dilation),
-                lambda r: (x,), lambda x: unfold_twin(x, kernel, stride, padding, columns, dilation))
+                                       dilation=dilation, rows=rows),
+                lambda r: (x,), lambda x: unfold_twin(x, kernel, stride, padding, columns, dilation, rows))
 
 
 def pool_case(op, ours, theirs, kind):

@@ -107,6 +107,22 @@ def test_pool_matches_torch(pool, k, s, p, rng):
     assert_matches_torch(lambda x: ours(x, k, s, p), lambda x: theirs(x, k, s, p), x)
 
 
+@needs_torch
+@pytest.mark.parametrize("memory", ["bchw", "chwb", "hwbc"])
+def test_conv_pool_chain_matches_torch_whatever_the_input_layout(memory, rng):
+    """conv -> relu -> max-pool -> conv without padding -> avg-pool: the later layers read the
+    (C, H, W, B) memory an earlier conv leaves, with and without a padding copy."""
+    x = leaf(rng.standard_normal([dict(zip("bchw", INPUT))[axis] for axis in memory]).transpose(
+        *(memory.index(axis) for axis in "bchw")))
+    assert x.shape == INPUT and (memory == "bchw") == x.data.flags.c_contiguous
+    w1, b1, w2 = (leaf(rng.standard_normal(shape)) for shape in ((4, 3, 3, 3), (4,), (5, 4, 2, 2)))
+
+    def net(F, x, w1, b1, w2):
+        hidden = F.max_pool2d(F.relu(F.conv2d(x, w1, b1, padding=1)), 2, 1)
+        return F.avg_pool2d(F.conv2d(hidden, w2), 2)
+    assert_matches_torch(lambda *a: net(F, *a), lambda *a: net(torch.nn.functional, *a), x, w1, b1, w2)
+
+
 def test_max_pool_ties_route_to_the_first_maximum():
     x = leaf(np.ones((1, 1, 4, 4)))
     F.max_pool2d(x, 2).sum().backward()
@@ -154,30 +170,49 @@ def test_conv2d_is_composed_of_registered_ops():
             pooled._ctx.parents[0]._ctx.parents[0]._ctx.parents[0]._ctx.name] == ["transpose", "reshape", "window_max", "im2col"]
 
 
+@pytest.mark.parametrize("rows", ["bhw", "hwb"])
 @pytest.mark.parametrize("columns", ["chw", "hwc"])
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("k,s,p", [(3, 1, 1), ((2, 3), (2, 1), (1, 0)), (2, 3, 0)])
-def test_col2im_is_the_adjoint_of_im2col(columns, order, k, s, p, rng):
-    """<im2col(x), y> = <x, col2im(y)> for both column orders and both memory layouts of y."""
+def test_col2im_is_the_adjoint_of_im2col(rows, columns, order, k, s, p, rng):
+    """<im2col(x), y> = <x, col2im(y)> for both row and column orders and both memory layouts of y."""
     shape = (2, 3, 7, 6)
     g = window_geometry("test", shape, k, s, p)
     x = rng.standard_normal(shape)
-    cols = im2col_array(x, g, columns=columns)
+    cols = im2col_array(x, g, columns=columns, rows=rows)
     y = np.asarray(rng.standard_normal(cols.shape), order=order)
-    assert np.isclose(np.sum(cols * y), np.sum(x * col2im_array(y, shape, g, columns)))
+    assert np.isclose(np.sum(cols * y), np.sum(x * col2im_array(y, shape, g, columns, rows)))
 
 
-def test_hwc_columns_are_a_permutation_of_chw(rng):
+@pytest.mark.parametrize("padding", [0, 1])
+def test_column_and_row_orders_are_permutations_of_chw_bhw(padding, rng):
     x = rng.standard_normal((2, 3, 5, 5))
-    g = window_geometry("test", x.shape, (2, 3), 1, 1)
-    chw = im2col_array(x, g, columns="chw").reshape(-1, 3, 2, 3)
-    hwc = im2col_array(x, g, columns="hwc").reshape(-1, 2, 3, 3)
-    assert np.array_equal(chw.transpose(0, 2, 3, 1), hwc)
+    g = window_geometry("test", x.shape, (2, 3), 1, padding)
+    n = 2 * g.out_size[0] * g.out_size[1]
+    chw = im2col_array(x, g, columns="chw").reshape(2, n // 2, 3, 2, 3)  # (b, o, c, k_h, k_w)
+    hwc = im2col_array(x, g, columns="hwc").reshape(2, n // 2, 2, 3, 3)
+    hwb = im2col_array(x, g, columns="hwc", rows="hwb").reshape(n // 2, 2, 2, 3, 3)
+    assert np.array_equal(chw.transpose(0, 1, 3, 4, 2), hwc)
+    assert np.array_equal(hwc.transpose(1, 0, 2, 3, 4), hwb)
+    public = F.im2col(tc.Tensor(x, dtype=np.float64), (2, 3), padding=padding, rows="hwb").data
+    assert np.array_equal(public.reshape(n // 2, 2, 3, 2, 3), chw.transpose(1, 0, 2, 3, 4))
 
 
-def test_unknown_column_order():
+def test_hwb_columns_are_column_major_and_reach_col2im_so(rng):
+    """The layout conv2d relies on: "hwb" columns are stored column by column, and a matmul of
+    them keeps that order, so no transpose copy sits between the ops."""
+    x = tc.Tensor(rng.standard_normal((2, 3, 6, 6)).astype(np.float32), requires_grad=True)
+    cols = tc.ops.window.Im2col.apply(x, kernel_size=3, padding=1, columns="hwc", rows="hwb")
+    assert cols.data.flags.f_contiguous and not cols.data.flags.c_contiguous
+    product = cols @ tc.Tensor(rng.standard_normal((27, 4)).astype(np.float32))
+    assert product.data.flags.f_contiguous and not product.data.flags.c_contiguous
+
+
+def test_unknown_column_or_row_order():
     with pytest.raises(ValueError, match=r"im2col: columns must be 'chw' \(c, k_h, k_w\) or 'hwc'"):
         tc.ops.window.Im2col.apply(tc.Tensor(np.ones((1, 1, 3, 3))), kernel_size=2, columns="whc")
+    with pytest.raises(ValueError, match=r"im2col: rows must be 'bhw' \(b, o_h, o_w\) or 'hwb'"):
+        tc.ops.window.Im2col.apply(tc.Tensor(np.ones((1, 1, 3, 3))), kernel_size=2, rows="bwh")
 
 
 def test_large_im2col_warns(monkeypatch):

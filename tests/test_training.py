@@ -39,7 +39,7 @@ def test_cli_lists_ops_with_their_attributes(capsys):
     main(["ops"])
     lines = capsys.readouterr().out.splitlines()
     assert [line.split("(")[0] for line in lines] == tc.list_ops()
-    assert any(line.startswith("im2col(x, kernel_size, stride=1, padding=0, pad_value=0.0, columns='chw', dilation=1)") for line in lines)
+    assert any(line.startswith("im2col(x, kernel_size, stride=1, padding=0, pad_value=0.0, columns='chw', dilation=1, rows='bhw')") for line in lines)
 
 
 def test_python_dash_m_entry_point():

@@ -16,11 +16,13 @@ from .common import as_tensor
 __all__ = ["im2col", "conv2d", "max_pool2d", "avg_pool2d", "linear"]
 
 
-def im2col(x: Tensor, kernel_size, stride=1, padding=0, dilation=1) -> Tensor:
-    """(B, C, H, W) -> (B*O_h*O_w, C*K_h*K_w): one row per window, rows (b, o_h, o_w), columns (c, k_h, k_w)."""
+def im2col(x: Tensor, kernel_size, stride=1, padding=0, dilation=1, rows: str = "bhw") -> Tensor:
+    """(B, C, H, W) -> (B*O_h*O_w, C*K_h*K_w): one row per window, rows (b, o_h, o_w), columns
+    (c, k_h, k_w). ``rows="hwb"`` orders the rows (o_h, o_w, b), as conv2d does."""
     x = as_tensor("im2col", "x", x)
     g = window_geometry("im2col", x.shape, kernel_size, stride, padding, dilation)
-    return Im2col.apply(x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding, **_dilation(g))
+    order = {} if rows == "bhw" else {"rows": rows}  # the usual graph stays uncluttered
+    return Im2col.apply(x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding, **_dilation(g), **order)
 
 
 def _dilation(g) -> dict:
@@ -32,14 +34,16 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
            groups: int = 1) -> Tensor:
     """2-D convolution (cross-correlation, as PyTorch): (B, C, H, W) * (M, C/groups, K_h, K_w) -> (B, M, O_h, O_w).
 
-    im2col (B*O_h*O_w, K_h*K_w*C) @ weight (M, C, K_h, K_w) -> transpose (K_h, K_w, C, M)
-    -> reshape (K_h*K_w*C, M) = (B*O_h*O_w, M) -> + bias (M,) -> reshape (B, O_h, O_w, M)
-    -> transpose (B, M, O_h, O_w). The columns are channels-last, (k_h, k_w, c), which im2col
-    and col2im copy fastest; the weight is permuted to match.
+    im2col (O_h*O_w*B, K_h*K_w*C) @ weight (M, C, K_h, K_w) -> transpose (K_h, K_w, C, M)
+    -> reshape (K_h*K_w*C, M) = (O_h*O_w*B, M) -> + bias (M,) -> reshape (O_h, O_w, B, M)
+    -> transpose (B, M, O_h, O_w). The columns are (k_h, k_w, c) and the rows (o_h, o_w, b):
+    the order im2col and col2im copy fastest (see :func:`im2col_array`); the weight is
+    permuted to match, and the result is stored as (M, O_h, O_w, B), which the next layer's
+    im2col reads in long runs.
 
     ``dilation`` spaces the kernel's taps D pixels apart. With ``groups`` G the channels split
     into G groups convolved separately (G = C = M is a depthwise convolution): the columns are
-    regrouped to (G, B*O_h*O_w, K_h*K_w*C/G) and multiplied by (G, K_h*K_w*C/G, M/G) in one
+    regrouped to (G, O_h*O_w*B, K_h*K_w*C/G) and multiplied by (G, K_h*K_w*C/G, M/G) in one
     batched matmul.
     """
     x, weight = as_tensor("conv2d", "input", x), as_tensor("conv2d", "weight", weight)
@@ -59,7 +63,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
             raise ValueError(f"conv2d: bias must have shape ({m},), got {bias.shape}")
     g = window_geometry("conv2d", x.shape, weight.shape[2:], stride, padding, dilation)
     cols = Im2col.apply(x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding, columns="hwc",
-                        **_dilation(g))
+                        rows="hwb", **_dilation(g))
     if groups == 1:
         out = cols @ weight.transpose(2, 3, 1, 0).reshape(-1, m)
     else:
@@ -72,19 +76,19 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
         out = (grouped @ kernels.reshape(groups, -1, m // groups)).transpose(1, 0, 2).reshape(rows, m)
     if bias is not None:
         out = BiasAdd.apply(out, bias, axis=1)
-    return out.reshape(x.shape[0], *g.out_size, m).transpose(0, 3, 1, 2)
+    return out.reshape(*g.out_size, x.shape[0], m).transpose(2, 3, 0, 1)
 
 
 def _pool(op: str, window_op, x, kernel_size, stride, padding, pad_value: float) -> Tensor:
-    """im2col (B*O_h*O_w, K*C) -> window op (B*O_h*O_w, C) -> reshape (B, O_h, O_w, C) -> transpose (B, C, O_h, O_w)."""
+    """im2col (O_h*O_w*B, K*C) -> window op (O_h*O_w*B, C) -> reshape (O_h, O_w, B, C) -> transpose (B, C, O_h, O_w)."""
     x = as_tensor(op, "input", x)
     g = window_geometry(op, x.shape, kernel_size, kernel_size if stride is None else stride, padding)
     if any(2 * max(p) > k for p, k in zip(g.padding, g.kernel_size)):
         raise ValueError(f"{op}: padding {g.padding} must be at most half the kernel size {g.kernel_size}")
     cols = Im2col.apply(x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding, pad_value=pad_value,
-                        columns="hwc")
+                        columns="hwc", rows="hwb")
     pooled = window_op.apply(cols, channels=x.shape[1], columns="hwc")
-    return pooled.reshape(x.shape[0], *g.out_size, x.shape[1]).transpose(0, 3, 1, 2)
+    return pooled.reshape(*g.out_size, *x.shape[:2]).transpose(2, 3, 0, 1)
 
 
 def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:

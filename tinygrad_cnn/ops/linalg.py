@@ -21,10 +21,17 @@ def _check_matmul(a: np.ndarray, b: np.ndarray) -> None:
         raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} do not broadcast") from None
 
 
+def column_major(array: np.ndarray) -> bool:
+    """True for a 2-D array stored column by column (the transpose of a C-contiguous one)."""
+    return array.flags.f_contiguous and not array.flags.c_contiguous
+
+
 class Matmul(Function):
     """``a @ b`` with numpy semantics: 2-D, batched (broadcast batch axes) and 1-D operands.
 
     Gradients: da = grad @ b^T, db = a^T @ grad (batch axes summed back by the engine).
+    A column-major 2-D ``a`` gives a column-major product, computed as (b^T @ a^T)^T: the
+    same numbers, in the layout im2col's "hwb" columns hand to a convolution's later ops.
     """
 
     broadcasting = True
@@ -35,6 +42,8 @@ class Matmul(Function):
         need_a, need_b = ctx.needs_input_grad
         ctx.save_for_backward(a if need_b else None, b if need_a else None)  # da uses b, db uses a
         ctx.ndims = a.ndim, b.ndim
+        if a.ndim == b.ndim == 2 and column_major(a):
+            return (b.T @ a.T).T
         return a @ b
 
     @staticmethod
@@ -89,12 +98,15 @@ class BiasAdd(Function):
                 f"bias_add: bias must have shape ({x.shape[axis]},) to match axis {axis} of input "
                 f"shape {x.shape}, got {bias.shape}"
             )
-        ctx.axis = axis
+        ctx.axis, ctx.column_major = axis, x.ndim == 2 and column_major(x)
         return x + bias.reshape([-1 if i == axis else 1 for i in range(x.ndim)])
 
     @staticmethod
     def backward(ctx, grad):
         need_x, need_bias = ctx.needs_input_grad
+        if need_bias and not (grad.flags.c_contiguous or grad.flags.f_contiguous):
+            # for BLAS here, and for a matmul before us, which needs it too; in the forward's layout
+            grad = np.asfortranarray(grad) if ctx.column_major else np.ascontiguousarray(grad)
         grad_bias = None
         if need_bias and ctx.axis == grad.ndim - 1:
             # ones @ rows sums the rows in BLAS: many times faster than sum(axis=0) on narrow rows
