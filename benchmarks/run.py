@@ -15,8 +15,9 @@ Workloads (float32):
 
 Method: every framework's results are first checked against torch's (or ours, without torch).
 Then, per workload: gc.collect() and gc.freeze(), two warm-up calls each, and rounds in which
-each framework (in an order rotated every round) gets one untimed settle call, so BLAS threads
-left spinning by the previous one do not count against it, and then a timed call. The table
+each framework (in an order rotated every round) gets a 0.1 s pause and one untimed settle
+call, so BLAS threads left spinning by the previous one do not count against it, and then a
+timed call. The table
 shows medians. Absolute times drift between runs on shared machines; compare ratios.
 """
 from __future__ import annotations
@@ -69,6 +70,13 @@ def check(results: dict[str, dict[str, dict[str, np.ndarray]]], reference: str) 
     return problems
 
 
+IDLE_GAP = 0.1
+"""Seconds of idle before each framework's settle call. OpenBLAS's worker threads keep
+spinning for tens of milliseconds after a numpy product and take a core from torch's threads:
+torch's W1 read 6.6 ms right after a tinygrad_cnn step, 2.7 ms after a 50 ms pause and 2.55 ms
+after 150 ms (tinygrad_cnn's own time did not change). A settle call alone is too short."""
+
+
 def time_rounds(steps: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
     """Median seconds of one call per framework, with settle calls and rotated order."""
     gc.collect()
@@ -82,6 +90,7 @@ def time_rounds(steps: dict[str, Callable[[], object]], rounds: int) -> dict[str
         for r in range(rounds):
             shift = r % len(order)
             for name in order[shift:] + order[:shift]:
+                time.sleep(IDLE_GAP)
                 steps[name]()  # settle: untimed
                 start = time.perf_counter()
                 steps[name]()
