@@ -184,6 +184,21 @@ def test_col2im_is_the_adjoint_of_im2col(rows, columns, order, k, s, p, rng):
     assert np.isclose(np.sum(cols * y), np.sum(x * col2im_array(y, shape, g, columns, rows)))
 
 
+@pytest.mark.parametrize("rows", ["bhw", "hwb"])
+def test_col2im_skips_kernel_offsets_that_only_read_padding(rows, rng):
+    """A 2x2 input with padding 3 and a 5x5 kernel at stride 3: the windows start at padded
+    rows 0 and 3, so kernel offset 2 reads rows 2 and 5, padding in both; its gradient has
+    nowhere to go and is dropped."""
+    shape = (2, 2, 2, 2)
+    g = window_geometry("test", shape, 5, 3, 3)
+    x = rng.standard_normal(shape)
+    cols = im2col_array(x, g, rows=rows)
+    y = rng.standard_normal(cols.shape)
+    assert np.isclose(np.sum(cols * y), np.sum(x * col2im_array(y, shape, g, rows=rows)))
+    # padded rows 0..7; windows start at 0 and 3 and both cover the input's rows 3 and 4
+    assert_close(col2im_array(np.ones(cols.shape), shape, g, rows=rows), np.full(shape, 4.0))
+
+
 @pytest.mark.parametrize("padding", [0, 1])
 def test_column_and_row_orders_are_permutations_of_chw_bhw(padding, rng):
     x = rng.standard_normal((2, 3, 5, 5))

@@ -145,35 +145,48 @@ def im2col_array(x: np.ndarray, geometry: Geometry, pad_value: float = 0.0, colu
     return cols.reshape(b * oh * ow, -1) if rows == "bhw" else cols.reshape(-1, b * oh * ow).T
 
 
+def _reach(offset: int, pad: int, stride: int, out_size: int, in_size: int) -> tuple[slice, slice] | None:
+    """For one kernel offset along one axis: the output positions o whose read position
+    o*stride + offset - pad lies inside the input, and those input positions; None if none do."""
+    first = max(0, -((offset - pad) // stride))  # ceil((pad - offset) / stride)
+    last = min(out_size - 1, (in_size - 1 + pad - offset) // stride)
+    if last < first:
+        return None
+    start = first * stride + offset - pad
+    return slice(first, last + 1), slice(start, start + (last - first) * stride + 1, stride)
+
+
 def col2im_array(cols: np.ndarray, input_shape: tuple[int, ...], geometry: Geometry, columns: str = "chw",
                  rows: str = "bhw") -> np.ndarray:
     """Adjoint of :func:`im2col_array`: (B*O_h*O_w, C*K_h*K_w) -> (B, C, H, W).
 
     Each window element is added back to the pixel it was read from. Loops over the K_h*K_w
     kernel offsets only; each step adds one strided slab of all (b, c, o_h, o_w) into a zero
-    buffer, so pixels shared by overlapping windows accumulate; padding is cut off at the end.
-    The buffer's axes follow the memory order of ``cols`` (whatever its layout), so each slab
-    add runs along the longest contiguous stretch: O_w*B values for the column-major "hwb"
-    columns that matmul's backward returns for a conv2d.
+    buffer, so pixels shared by overlapping windows accumulate; the parts of a slab that read
+    padding are left out. The buffer's axes follow the memory order of ``cols`` (whatever its
+    layout), so each slab add runs along the longest contiguous stretch: O_w*B values for the
+    column-major "hwb" columns that matmul's backward returns for a conv2d; the result is that
+    buffer, contiguous in that order.
     """
-    (kh, kw), (sh, sw), ((pt, pb), (pl, pr)), (oh, ow), (dh, dw) = geometry
+    (kh, kw), (sh, sw), ((pt, _), (pl, _)), (oh, ow), (dh, dw) = geometry
     b, c, h, w = input_shape
     axes = _axes(columns, rows)
     sizes = {"b": b, "c": c, "h": oh, "w": ow, "i": kh, "j": kw}
     named = cols.reshape([sizes[axis] for axis in axes])  # a view whatever the memory order
     layout = "".join(sorted("bchw", key=lambda axis: -named.strides[axes.index(axis)]))
     slabs = named.transpose(*(axes.index(axis) for axis in "ij" + layout))
-    padded = {"b": b, "c": c, "h": pt + h + pb, "w": pl + w + pr}
-    out = np.zeros([padded[axis] for axis in layout], dtype=cols.dtype)
-    window = [slice(None)] * 4
+    out = np.zeros([dict(b=b, c=c, h=h, w=w)[axis] for axis in layout], dtype=cols.dtype)
+    target, source = [slice(None)] * 4, [slice(None)] * 4
     rows_axis, cols_axis = layout.index("h"), layout.index("w")
     for i in range(kh):
+        vertical = _reach(i * dh, pt, sh, oh, h)
         for j in range(kw):
-            top, left = i * dh, j * dw
-            window[rows_axis], window[cols_axis] = slice(top, top + sh * oh, sh), slice(left, left + sw * ow, sw)
-            out[tuple(window)] += slabs[i, j]
-    window[rows_axis], window[cols_axis] = slice(pt, pt + h), slice(pl, pl + w)
-    return out[tuple(window)].transpose(*(layout.index(axis) for axis in "bchw"))
+            horizontal = _reach(j * dw, pl, sw, ow, w)
+            if vertical is None or horizontal is None:
+                continue
+            (source[rows_axis], target[rows_axis]), (source[cols_axis], target[cols_axis]) = vertical, horizontal
+            out[tuple(target)] += slabs[i, j][tuple(source)]
+    return out.transpose(*(layout.index(axis) for axis in "bchw"))
 
 
 class Im2col(Function):
