@@ -8,6 +8,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn.ops.linalg import BiasAdd
 from tinygrad_cnn.ops.window import WindowMax, WindowMean
@@ -126,11 +127,79 @@ CASES = {
         Case("axis", lambda a: a.mean(axis=1), lambda r: (randn(r, 3, 4),), lambda a: a.mean(dim=1)),
         Case("all", lambda a: a.mean(), lambda r: (randn(r, 2, 3),), lambda a: a.mean()),
     ],
+    "min": [
+        Case("axis", lambda a: a.min(axis=1), lambda r: (distinct(r, 3, 4),), lambda a: a.amin(dim=1)),
+        Case("all_keepdims", lambda a: a.min(keepdims=True), lambda r: (distinct(r, 2, 3),),
+             lambda a: a.amin(dim=(0, 1), keepdim=True)),
+        Case("values_of_dim", lambda a: a.min(dim=0).values, lambda r: (distinct(r, 3, 2),), lambda a: a.min(dim=0).values),
+    ],
+    "cumsum": [
+        Case("axis", lambda a: a.cumsum(axis=1), lambda r: (randn(r, 3, 4),), lambda a: a.cumsum(dim=1)),
+        Case("flattened", lambda a: a.cumsum(), lambda r: (randn(r, 2, 3),), lambda a: a.reshape(-1).cumsum(dim=0)),
+    ],
     "max": [
         Case("axis", lambda a: a.max(axis=1), lambda r: (distinct(r, 3, 4),), lambda a: a.amax(dim=1)),
         Case("axes_keepdims", lambda a: a.max(axis=(0, 2), keepdims=True), lambda r: (distinct(r, 2, 3, 4),),
              lambda a: a.amax(dim=(0, 2), keepdim=True)),
         Case("all", lambda a: a.max(), lambda r: (distinct(r, 3, 3),), lambda a: a.amax()),
+    ],
+    "sqrt": [Case("plain", lambda a: a.sqrt(), lambda r: (positive(r, 3, 4),), lambda a: a.sqrt())],
+    "maximum": [
+        Case("broadcast", lambda a, b: tc.maximum(a, b), lambda r: (distinct(r, 3, 4), distinct(r, 4)),
+             lambda a, b: torch.maximum(a, b)),
+        Case("scalar", lambda a: np.maximum(a, 0.3), lambda r: (distinct(r, 5),), lambda a: a.clamp(min=0.3)),
+    ],
+    "minimum": [
+        Case("broadcast", lambda a, b: tc.minimum(a, b), lambda r: (distinct(r, 2, 1, 3), distinct(r, 4, 1)),
+             lambda a, b: torch.minimum(a, b)),
+    ],
+    "where": [
+        Case("broadcast", lambda a, b: tc.where(np.array([[True], [False], [True]]), a, b),
+             lambda r: (randn(r, 3, 4), randn(r, 4)),
+             lambda a, b: torch.where(torch.tensor([[True], [False], [True]]), a, b)),
+        Case("masked_fill", lambda a: a.masked_fill(a.data > 0, -1.0), lambda r: (randn(r, 4, 3),),
+             lambda a: a.masked_fill(a > 0, -1.0)),
+    ],
+    "astype": [
+        Case("to_own_dtype", lambda a: a.to(a.dtype) * a, lambda r: (randn(r, 3, 2),), lambda a: a.to(a.dtype) * a),
+        Case("clone", lambda a: a.clone() * 2.0, lambda r: (randn(r, 4),), lambda a: a.clone() * 2.0),
+    ],
+    "einsum": [
+        Case("batched", lambda a, b: tc.einsum("bij,bjk->bik", a, b), lambda r: (randn(r, 2, 3, 4), randn(r, 2, 4, 5)),
+             lambda a, b: torch.einsum("bij,bjk->bik", a, b)),
+        Case("implicit_sum_out", lambda a, b: tc.einsum("ij,j", a, b), lambda r: (randn(r, 3, 4), randn(r, 4)),
+             lambda a, b: torch.einsum("ij,j", a, b)),
+        Case("summed_away", lambda a, b: tc.einsum("ijk,j->i", a, b), lambda r: (randn(r, 2, 3, 4), randn(r, 3)),
+             lambda a, b: torch.einsum("ijk,j->i", a, b)),
+        Case("ellipsis_broadcast", lambda a, b: tc.einsum("...ij,...jk->...ik", a, b),
+             lambda r: (randn(r, 2, 1, 3, 4), randn(r, 5, 4, 2)), lambda a, b: torch.einsum("...ij,...jk->...ik", a, b)),
+    ],
+    "cat": [
+        Case("three", lambda a, b, c: tc.cat([a, b, c], axis=1), lambda r: (randn(r, 2, 1), randn(r, 2, 3), randn(r, 2, 2)),
+             lambda a, b, c: torch.cat([a, b, c], dim=1)),
+        Case("stack", lambda a, b: tc.stack([a, b], axis=-1), lambda r: (randn(r, 3, 2), randn(r, 3, 2)),
+             lambda a, b: torch.stack([a, b], dim=-1)),
+        Case("numpy_concatenate", lambda a: np.concatenate([a, a * 2.0]), lambda r: (randn(r, 2, 3),),
+             lambda a: torch.cat([a, a * 2.0])),
+    ],
+    "expand": [
+        Case("expand", lambda a: a.expand(2, -1, 4), lambda r: (randn(r, 3, 1),), lambda a: a.expand(2, -1, 4)),
+        Case("tile", lambda a: a.tile((2, 3)), lambda r: (randn(r, 2, 2),), lambda a: a.repeat(2, 3)),
+        Case("repeat_interleave", lambda a: a.repeat_interleave(3, axis=0), lambda r: (randn(r, 2, 2),),
+             lambda a: a.repeat_interleave(3, dim=0)),
+    ],
+    "pad": [
+        *[Case(mode, lambda a, mode=mode: F.pad(a, (1, 2, 2, 1), mode=mode), lambda r: (randn(r, 2, 3, 4, 5),),
+               lambda a, mode=mode: tf().pad(a, (1, 2, 2, 1), mode=mode))
+          for mode in ("reflect", "replicate", "circular")],
+        Case("constant", lambda a: F.pad(a, (0, 1, 2, 0, 1, 1), value=0.5), lambda r: (randn(r, 2, 3, 2),),
+             lambda a: tf().pad(a, (0, 1, 2, 0, 1, 1), value=0.5)),
+    ],
+    "gather": [
+        Case("repeated", lambda a: a.gather(1, np.array([[0, 0, 2], [1, 0, 1]])), lambda r: (randn(r, 3, 4),),
+             lambda a: a.gather(1, torch.tensor([[0, 0, 2], [1, 0, 1]]))),
+        Case("take_along_axis", lambda a: tc.take_along_axis(a, np.array([[1], [0]]), axis=1), lambda r: (randn(r, 2, 3),),
+             lambda a: a.gather(1, torch.tensor([[1], [0]]))),
     ],
     "log_softmax": [
         Case("rows", lambda a: F.log_softmax(a, axis=1), lambda r: (randn(r, 3, 5),), lambda a: tf().log_softmax(a, dim=1)),

@@ -8,6 +8,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn.ops.linalg import BiasAdd
 from tinygrad_cnn.ops.window import Im2col, WindowMax, WindowMean
@@ -32,12 +33,14 @@ def tf():
     return torch.nn.functional
 
 
-def binary(symbol, fn, positive_right=False):
+def binary(symbol, fn, positive_right=False, torch_fn=None, kind="normal"):
     @st.composite
     def strategy(draw):
         a_shape, b_shape = draw(PAIRS).input_shapes
-        a, b = values(draw, a_shape), values(draw, b_shape, "positive" if positive_right else "normal")
-        return Case(f"{a_shape}{symbol}{b_shape}", fn, lambda r: (a, b), fn)
+        a, b = values(draw, a_shape, kind), values(draw, b_shape, "positive" if positive_right else kind)
+        if kind == "distinct":  # no ties between a and b either
+            b.data += 0.005
+        return Case(f"{a_shape}{symbol}{b_shape}", fn, lambda r: (a, b), torch_fn or fn)
     return strategy()
 
 
@@ -125,7 +128,7 @@ def reduction(name, kind="normal"):
         axis = None if not shape else draw(st.none() | st.lists(st.integers(0, len(shape) - 1), min_size=1, unique=True).map(tuple))
         keepdims = draw(st.booleans())
         dims = tuple(range(len(shape))) if axis is None else axis
-        torch_name = {"max": "amax"}.get(name, name)
+        torch_name = {"max": "amax", "min": "amin"}.get(name, name)
         return Case(f"{shape} axis {axis} keepdims {keepdims}",
                     lambda a: getattr(a, name)(axis=axis, keepdims=keepdims), lambda r: (x,),
                     lambda a: getattr(a, torch_name)(dim=dims, keepdim=keepdims) if dims else a)
@@ -198,6 +201,95 @@ def pool_case(op, ours, theirs, kind):
     return strategy()
 
 
+@st.composite
+def where_case(draw):
+    cond_shape, a_shape, b_shape = draw(hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3)).input_shapes
+    cond = np.random.default_rng(draw(st.integers(0, 99))).random(cond_shape) < 0.5
+    a, b = values(draw, a_shape), values(draw, b_shape)
+    return Case(f"{cond_shape} ? {a_shape} : {b_shape}", lambda a, b: tc.where(cond, a, b), lambda r: (a, b),
+                lambda a, b: torch.where(torch.tensor(cond), a, b))
+
+
+EINSUM_SPECS = ["ij,jk->ik", "bij,bjk->bik", "i,j->ij", "ij->", "ijk,j->ki", "ij,ij->i", "...i,...i->...",
+                "ij,jk,kl->il", "bi,bj"]
+
+
+@st.composite
+def einsum_case(draw):
+    spec = draw(st.sampled_from(EINSUM_SPECS))
+    sizes = {c: draw(st.integers(1, 3)) for c in "bijkl"}
+    batch = draw(st.lists(st.integers(1, 3), max_size=2))
+    terms = spec.split("->")[0].split(",")
+
+    def shape(term):
+        lead = [draw(st.sampled_from([n, 1])) for n in batch] if "..." in term else []
+        return (*lead, *(sizes[c] for c in term.replace("...", "")))
+    operands = [values(draw, shape(t)) for t in terms]
+    return Case(f"{spec} {[x.shape for x in operands]}", lambda *xs: tc.einsum(spec, *xs), lambda r: tuple(operands),
+                lambda *xs: torch.einsum(spec, *xs))
+
+
+@st.composite
+def cat_case(draw):
+    base = draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=3))
+    axis = draw(st.integers(-len(base), len(base) - 1))
+    shapes = [tuple(draw(st.integers(0, 3)) if i == axis % len(base) else n for i, n in enumerate(base))
+              for _ in range(draw(st.integers(1, 3)))]
+    xs = [values(draw, s) for s in shapes]
+    if draw(st.booleans()):
+        return Case(f"cat {shapes} axis {axis}", lambda *xs: tc.cat(list(xs), axis=axis), lambda r: tuple(xs),
+                    lambda *xs: torch.cat(xs, dim=axis))
+    same = [values(draw, base) for _ in shapes]
+    return Case(f"stack {len(same)} x {base} axis {axis}", lambda *xs: tc.stack(list(xs), axis=axis),
+                lambda r: tuple(same), lambda *xs: torch.stack(xs, dim=axis))
+
+
+@st.composite
+def expand_case(draw):
+    shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3))
+    target = (*draw(st.lists(st.integers(0, 3), max_size=2)), *(draw(st.integers(1, 3)) if n == 1 else n for n in shape))
+    x = values(draw, shape)
+    return Case(f"{shape}->{target}", lambda a: a.broadcast_to(target), lambda r: (x,), lambda a: a.expand(target))
+
+
+@st.composite
+def pad_case(draw):
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
+    mode = draw(st.sampled_from(["constant", "reflect", "replicate", "circular"]))
+    limit = {"reflect": lambda n: n - 1, "circular": lambda n: n}.get(mode, lambda n: 3)
+    widths = [(draw(st.integers(0, limit(n))), draw(st.integers(0, limit(n)))) for n in shape]
+    flat = tuple(w for pair in reversed(widths) for w in pair)  # torch's order: last axis first
+    x = values(draw, shape)
+
+    def twin(t):  # each padded axis as an index_select of the source elements np.pad reads
+        if mode == "constant":
+            return tf().pad(t, flat, value=0.25)
+        numpy_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}[mode]
+        for axis, (n, width) in enumerate(zip(shape, widths)):
+            t = t.index_select(axis, torch.tensor(np.pad(np.arange(n), width, mode=numpy_mode)))
+        return t
+    return Case(f"{shape} {mode} {widths}", lambda a: F.pad(a, flat, mode=mode, value=0.25), lambda r: (x,), twin)
+
+
+@st.composite
+def gather_case(draw):
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
+    axis = draw(st.integers(0, len(shape) - 1))
+    index_shape = tuple(draw(st.integers(1, 4)) if i == axis else draw(st.integers(1, n)) for i, n in enumerate(shape))
+    index = np.random.default_rng(draw(st.integers(0, 99))).integers(0, shape[axis], index_shape)
+    x = values(draw, shape)
+    return Case(f"{shape} axis {axis} index {index_shape}", lambda a: a.gather(axis, index), lambda r: (x,),
+                lambda a: a.gather(axis, torch.tensor(index)))
+
+
+@st.composite
+def cumsum_case(draw):
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=4))
+    axis = draw(st.integers(-len(shape), len(shape) - 1))
+    x = values(draw, shape)
+    return Case(f"{shape} axis {axis}", lambda a: a.cumsum(axis=axis), lambda r: (x,), lambda a: a.cumsum(dim=axis))
+
+
 STRATEGIES = {
     "add": binary("+", lambda a, b: a + b),
     "sub": binary("-", lambda a, b: a - b),
@@ -218,6 +310,18 @@ STRATEGIES = {
     "sum": reduction("sum"),
     "mean": reduction("mean"),
     "max": reduction("max", "distinct"),
+    "min": reduction("min", "distinct"),
+    "cumsum": cumsum_case(),
+    "sqrt": unary(lambda a: a.sqrt(), "positive", torch_fn=lambda a: a.sqrt()),
+    "maximum": binary(" max ", lambda a, b: tc.maximum(a, b), torch_fn=lambda a, b: torch.maximum(a, b), kind="distinct"),
+    "minimum": binary(" min ", lambda a, b: tc.minimum(a, b), torch_fn=lambda a, b: torch.minimum(a, b), kind="distinct"),
+    "where": where_case(),
+    "astype": unary(lambda a: a.astype(np.float64), torch_fn=lambda a: a.double()),
+    "einsum": einsum_case(),
+    "cat": cat_case(),
+    "expand": expand_case(),
+    "pad": pad_case(),
+    "gather": gather_case(),
     "log_softmax": log_softmax_case(),
     "im2col": im2col_case(),
     "window_max": pool_case(WindowMax, F.max_pool2d, lambda *a: tf().max_pool2d(*a), "distinct"),

@@ -77,7 +77,7 @@ def _as_gradient(grad: Any, create_graph: bool) -> Any:
 def _fit_gradient(ctx: "Function", index: int, parent: "Tensor", grad: Any, create_graph: bool) -> Any:
     """Check one returned gradient against its input and bring it to the input's shape."""
     grad = _as_gradient(grad, create_graph)
-    shape = parent.data.shape
+    shape = parent._data.shape
     if grad.shape != shape:
         broadcastable = len(grad.shape) >= len(shape) and all(
             n == g or n == 1 for n, g in zip(shape[::-1], grad.shape[::-1])
@@ -88,14 +88,14 @@ def _fit_gradient(ctx: "Function", index: int, parent: "Tensor", grad: Any, crea
                 f"{index}, expected {shape}"
             )
         grad = sum_to(grad, shape)
-    if grad.dtype != parent.data.dtype:
+    if grad.dtype != parent._data.dtype:
         if grad.dtype.kind != "f":
             raise TypeError(
                 f"op {ctx.name!r}: backward returned a gradient of dtype {grad.dtype} for input "
-                f"{index}, expected a floating dtype ({parent.data.dtype})"
+                f"{index}, expected a floating dtype ({parent._data.dtype})"
             )
         if not create_graph:
-            grad = grad.astype(parent.data.dtype)
+            grad = grad.astype(parent._data.dtype)
     return grad
 
 
@@ -145,21 +145,21 @@ def _accumulate_leaf(leaf: "Tensor", grad: Any) -> None:
         leaf.grad = grad if leaf.grad is None else leaf.grad + grad
     elif leaf.grad is None:
         # A copy: the rule may have returned a view of another gradient or a saved array.
-        leaf.grad = function.Tensor._from_op(np.array(grad, dtype=leaf.data.dtype), None, False)
+        leaf.grad = function.Tensor._from_op(np.array(grad, dtype=leaf._data.dtype), None, False)
     else:
         leaf.grad.data = leaf.grad.data + grad
 
 
 def _initial_gradient(root: "Tensor", grad: Any) -> np.ndarray:
     if grad is None:
-        if root.data.size != 1:
+        if root._data.size != 1:
             raise RuntimeError(
                 f"backward: grad can be omitted only for a one-element output, got shape "
                 f"{root.shape}; pass grad= with that shape (e.g. ones for a sum)"
             )
-        return np.ones_like(root.data)
-    grad = np.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
-    if grad.shape != root.data.shape:
+        return np.ones_like(root._data)
+    grad = np.asarray(getattr(grad, "data", grad), dtype=root._data.dtype)
+    if grad.shape != root._data.shape:
         raise ValueError(f"backward: grad has shape {grad.shape}, the output has {root.shape}")
     return grad
 

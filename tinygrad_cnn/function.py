@@ -164,7 +164,7 @@ class Function:
         for a in args:
             if isinstance(a, Tensor):
                 parents.append(a)
-                arrays.append(a.data)
+                arrays.append(a._data)
             else:
                 arrays.append(a)
         needs = tuple([p._requires_grad for p in parents])

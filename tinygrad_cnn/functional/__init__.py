@@ -4,6 +4,7 @@
 """
 from .activations import *  # noqa: F401,F403
 from .activations import __all__ as _activations
+from ..functions import one_hot, pad
 from .common import as_tensor
 from .layers import *  # noqa: F401,F403
 from .layers import __all__ as _layers
@@ -12,4 +13,4 @@ from .losses import __all__ as _losses
 from .regularization import *  # noqa: F401,F403
 from .regularization import __all__ as _regularization
 
-__all__ = [*_layers, *_regularization, *_activations, *_losses, "as_tensor"]
+__all__ = [*_layers, *_regularization, *_activations, *_losses, "pad", "one_hot", "as_tensor"]

@@ -215,3 +215,93 @@ class Tanh(Function):
         (a,) = ctx.parents
         t = a.tanh()
         return grad * (1 - t * t)
+
+
+class Sqrt(Function):
+    """sqrt(a): d/da = 1 / (2 sqrt(a))."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad / (2 * out)
+
+
+def _share_of_a(a_wins: np.ndarray, tie: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """1 where ``a`` was picked, 1/2 on ties, 0 where ``b`` was: how the gradient is split."""
+    return a_wins.astype(dtype) + tie.astype(dtype) * dtype.type(0.5)
+
+
+class Maximum(Function):
+    """max(a, b) elementwise. On a tie each input gets half the gradient, as torch.maximum."""
+
+    broadcasting = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        share = _share_of_a(a > b, a == b, grad.dtype)
+        return grad * share, grad * (1 - share)
+
+
+class Minimum(Function):
+    """min(a, b) elementwise. On a tie each input gets half the gradient, as torch.minimum."""
+
+    broadcasting = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        share = _share_of_a(a < b, a == b, grad.dtype)
+        return grad * share, grad * (1 - share)
+
+
+class Where(Function):
+    """``a`` where ``condition`` holds, else ``b`` (all three broadcast).
+
+    ``condition`` is a boolean input that gets no gradient; ``a`` gets the gradient where it
+    was picked, ``b`` the rest.
+    """
+
+    broadcasting = True
+
+    @staticmethod
+    def forward(ctx, condition, a, b):
+        ctx.save_for_backward(condition)
+        return np.where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (condition,) = ctx.saved_tensors
+        zero = grad.dtype.type(0)
+        _, need_a, need_b = ctx.needs_input_grad
+        return (None, np.where(condition, grad, zero) if need_a else None,
+                np.where(condition, zero, grad) if need_b else None)
+
+
+class Astype(Function):
+    """Cast to another floating dtype (float32 <-> float64); the gradient is cast back."""
+
+    @staticmethod
+    def forward(ctx, a, dtype):
+        ctx.input_dtype = a.dtype
+        return a.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.astype(ctx.input_dtype)

@@ -1,4 +1,4 @@
-"""Matrix product and the per-channel bias add."""
+"""Matrix product, the per-channel bias add and einsum."""
 from __future__ import annotations
 
 import numpy as np
@@ -115,3 +115,45 @@ class BiasAdd(Function):
         elif need_bias:
             grad_bias = grad.sum(axis=tuple(i for i in range(grad.ndim) if i != ctx.axis))
         return (grad if need_x else None), grad_bias
+
+
+class Einsum(Function):
+    """``np.einsum(subscripts, *operands)`` for explicit subscripts with one letter per axis,
+    e.g. "bij,bjk->bik" (:func:`tinygrad_cnn.einsum` writes implicit and "..." forms out).
+
+    Backward: an operand's gradient is the einsum of the output gradient with the other
+    operands, into that operand's letters. A letter found only in that operand was summed
+    away in forward, so its gradient is the same along it: computed without the letter,
+    then broadcast back.
+    """
+
+    broadcasting = True  # a size-1 axis that met a longer one gets its gradient summed back
+
+    @staticmethod
+    def forward(ctx, *operands, subscripts):
+        ctx.save_for_backward(*operands)
+        ctx.subscripts = subscripts
+        return np.einsum(subscripts, *operands, optimize=len(operands) > 1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        inputs, output = ctx.subscripts.split("->")
+        letters = inputs.split(",")
+        operands = ctx.saved_tensors
+        grads = []
+        for k, (own, operand) in enumerate(zip(letters, operands)):
+            if not ctx.needs_input_grad[k]:
+                grads.append(None)
+                continue
+            others = [(s, x) for i, (s, x) in enumerate(zip(letters, operands)) if i != k]
+            seen = set(output).union(*(s for s, _ in others))
+            kept = "".join(c for c in own if c in seen)
+            spec = ",".join([output, *(s for s, _ in others)]) + "->" + kept
+            partial = np.einsum(spec, grad, *(x for _, x in others), optimize=True)
+            summed_away = [i for i, c in enumerate(own) if c not in seen]
+            if summed_away:
+                partial = np.expand_dims(partial, summed_away)
+                partial = np.broadcast_to(partial, [operand.shape[i] if i in summed_away else n
+                                                    for i, n in enumerate(partial.shape)])
+            grads.append(partial)
+        return tuple(grads)

@@ -1,4 +1,5 @@
-"""Ops that move elements without arithmetic: reshape, transpose, indexing."""
+"""Ops that move elements without arithmetic: reshape, transpose, indexing, cat, expand,
+pad, gather."""
 from __future__ import annotations
 
 from typing import Any
@@ -31,6 +32,14 @@ def resolve_axes(ndim: int, axes: tuple) -> tuple[int, ...]:
     if None in normalized or sorted(normalized) != list(range(ndim)):
         raise ValueError(f"transpose: axes {axes} are not a permutation of the {ndim} axes")
     return normalized
+
+
+def broadcast_shape(op: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape ``shapes`` broadcast to, or a ValueError naming ``op`` and the shapes."""
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"{op}: shapes {', '.join(map(str, shapes))} do not broadcast together") from None
 
 
 class Reshape(Function):
@@ -101,3 +110,122 @@ class Getitem(Function):
         flat_source = np.arange(size).reshape(shape)[index]
         summed = np.bincount(flat_source.ravel(), weights=grad.ravel(), minlength=size)
         return summed.astype(grad.dtype).reshape(shape)
+
+
+class Cat(Function):
+    """Join arrays along ``axis``: (n_1, ...), (n_2, ...) -> (n_1 + n_2, ...) for axis 0.
+
+    Backward hands each input its own slice of the gradient (views, no copies).
+    """
+
+    @staticmethod
+    def forward(ctx, *arrays, axis=0):
+        ctx.axis = axis
+        ctx.bounds = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        return np.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tuple(np.split(grad, ctx.bounds, axis=ctx.axis))
+
+
+class Expand(Function):
+    """Broadcast to ``shape`` as a read-only view, no copy; the engine sums the gradient back."""
+
+    broadcasting = True
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        return np.broadcast_to(a, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+_NUMPY_PAD_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+def _along(axis: int, index: Any) -> tuple:
+    """An index that applies ``index`` to ``axis`` and takes everything on the axes before it."""
+    return (slice(None),) * axis + (index,)
+
+
+def _unpad_axis(grad: np.ndarray, axis: int, before: int, after: int, mode: str) -> np.ndarray:
+    """Adjoint of padding one axis: the inner block, plus each padded element's gradient added
+    to the element it was copied from. Every mode copies whole slabs, so this is slab adds."""
+    n = grad.shape[axis] - before - after
+    inner = grad[_along(axis, slice(before, before + n))].copy()
+    left, right = grad[_along(axis, slice(0, before))], grad[_along(axis, slice(before + n, None))]
+    if mode == "reflect":  # left element p copied inner[before - p]; right element k copied inner[n - 2 - k]
+        inner[_along(axis, slice(1, before + 1))] += np.flip(left, axis)
+        inner[_along(axis, slice(n - 1 - after, n - 1))] += np.flip(right, axis)
+    elif mode == "replicate":  # every left element copied inner[0], every right one inner[n - 1]
+        inner[_along(axis, slice(0, 1))] += left.sum(axis=axis, keepdims=True)
+        inner[_along(axis, slice(n - 1, n))] += right.sum(axis=axis, keepdims=True)
+    elif mode == "circular":  # the left pad is the inner block's end, the right pad its start
+        inner[_along(axis, slice(n - before, n))] += left
+        inner[_along(axis, slice(0, after))] += right
+    return inner
+
+
+class Pad(Function):
+    """Pad axis i by ``widths[i] = (before, after)`` elements, as torch.nn.functional.pad:
+    "constant" (``value``), "reflect" (mirror, edge not repeated), "replicate" (repeat the
+    edge) or "circular" (wrap around). (H, W) -> (H + top + bottom, W + left + right).
+
+    Backward crops the gradient back and, except for constant, adds each padded element's
+    gradient to the element it copied; the axes are independent, so one axis at a time.
+    """
+
+    @staticmethod
+    def forward(ctx, a, widths, mode="constant", value=0.0):
+        ctx.widths, ctx.mode = widths, mode
+        if mode == "constant":
+            return np.pad(a, widths, constant_values=a.dtype.type(value))
+        return np.pad(a, widths, mode=_NUMPY_PAD_MODE[mode])
+
+    @staticmethod
+    def backward(ctx, grad):
+        for axis, (before, after) in enumerate(ctx.widths):
+            if before or after:
+                grad = _unpad_axis(grad, axis, before, after, ctx.mode)
+        return grad
+
+
+def _source_positions(shape: tuple[int, ...], index: np.ndarray, axis: int) -> np.ndarray:
+    """For take_along_axis(a, index, axis): the flat (C-order) position in ``a`` of every output.
+
+    Along ``axis`` the position is the index; along every other axis it is the output's own
+    coordinate (0 where ``a`` has size 1 there and broadcasts).
+    """
+    strides = np.cumprod((*shape[1:], 1)[::-1])[::-1]
+    flat = index * strides[axis]
+    for d, n in enumerate(shape):
+        if d != axis and n > 1:
+            flat = flat + (np.arange(n) * strides[d]).reshape([-1 if k == d else 1 for k in range(len(shape))])
+    return flat
+
+
+class Gather(Function):
+    """out[..., i, ...] = a[..., index[..., i, ...], ...] along ``axis``: numpy's
+    take_along_axis, torch.gather. ``index`` is an integer input without gradient.
+
+    Backward adds each output's gradient to the element it was taken from, so indices that
+    repeat accumulate (bincount sums in float64; the result is cast back).
+    """
+
+    @staticmethod
+    def forward(ctx, a, index, axis):
+        ctx.save_for_backward(index)
+        ctx.shape, ctx.axis = a.shape, axis
+        return np.take_along_axis(a, index, axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        size = int(np.prod(ctx.shape))
+        flat = np.broadcast_to(_source_positions(ctx.shape, index, ctx.axis), grad.shape)
+        summed = np.bincount(flat.ravel(), weights=grad.ravel(), minlength=size)
+        return summed.astype(grad.dtype).reshape(ctx.shape), None

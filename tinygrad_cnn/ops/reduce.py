@@ -1,4 +1,4 @@
-"""Reductions (sum, mean, max) and log-softmax, with numpy's ``axis``/``keepdims``."""
+"""Reductions (sum, mean, max, min, cumsum) and log-softmax, with numpy's ``axis``/``keepdims``."""
 from __future__ import annotations
 
 from typing import Iterable
@@ -20,6 +20,14 @@ def normalize_axis(op: str, axis: int | Iterable[int] | None, ndim: int) -> tupl
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"{op}: repeated axis in {axis!r}")
     return normalized
+
+
+def axis_index(op: str, axis: int, ndim: int) -> int:
+    """One ``axis`` (negative counts from the end) as a non-negative int, checked against ``ndim``."""
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
+    (index,) = normalize_axis(op, axis, ndim)
+    return index
 
 
 def _expand_reduced(grad: np.ndarray, axis: tuple[int, ...] | None, keepdims: bool) -> np.ndarray:
@@ -69,44 +77,53 @@ class Mean(Function):
         return _broadcast_tensor(grad, ctx.axis, ctx.keepdims, ctx.shape) / float(ctx.count)
 
 
-def max_along_last(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Maximum over the last axis and the index of its first occurrence: (..., K) -> (...)."""
-    index = a.argmax(axis=-1)
-    return np.take_along_axis(a, index[..., None], axis=-1)[..., 0], index
-
-
-def scatter_to_index(grad: np.ndarray, index: np.ndarray, k: int) -> np.ndarray:
-    """Adjoint of :func:`max_along_last`: (...) -> (..., K), ``grad`` at ``index``, zero elsewhere.
-
-    Flat-index arithmetic: element i of the output row block is i * K + index[i].
-    """
-    out = np.zeros(index.size * k, dtype=grad.dtype)
-    out[np.arange(0, index.size * k, k) + index.ravel()] = grad.ravel()
-    return out.reshape(*index.shape, k)
-
-
 class Max(Function):
-    """Maximum over ``axis``; the gradient goes to the first maximum of each reduced group."""
+    """Maximum over ``axis``. Tied maxima share the gradient evenly, as torch.amax does.
+
+    Backward: grad * hit / count, with hit marking the elements equal to their group's
+    maximum and count the number of them in each group.
+    """
+
+    extremum = staticmethod(np.max)
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
-        axes = tuple(range(a.ndim)) if axis is None else axis
-        kept = tuple(i for i in range(a.ndim) if i not in axes)
-        ctx.order = kept + axes
-        ctx.moved_shape = tuple(a.shape[i] for i in ctx.order)
-        ctx.reduced_size = int(np.prod([a.shape[i] for i in axes]))
-        moved = a.transpose(ctx.order).reshape(*(a.shape[i] for i in kept), ctx.reduced_size)
-        out, index = max_along_last(moved)
-        ctx.save_for_backward(index)
-        if keepdims:
-            out = out.reshape([1 if i in axes else n for i, n in enumerate(a.shape)])
-        return out
+        if a.size == 0:
+            raise ValueError(f"{ctx.name}: cannot reduce a tensor of shape {a.shape} with no elements")
+        out = ctx.extremum(a, axis=axis, keepdims=True)
+        ctx.save_for_backward(a == out)
+        ctx.axis, ctx.keepdims = axis, keepdims
+        return out if keepdims else out.reshape([n for i, n in enumerate(a.shape) if axis is not None and i not in axis])
 
     @staticmethod
     def backward(ctx, grad):
-        (index,) = ctx.saved_tensors
-        routed = scatter_to_index(grad.reshape(index.shape), index, ctx.reduced_size)
-        return routed.reshape(ctx.moved_shape).transpose(np.argsort(ctx.order))
+        (hit,) = ctx.saved_tensors
+        hit = hit.astype(grad.dtype)
+        count = hit.sum(axis=ctx.axis, keepdims=True)
+        return _expand_reduced(grad, ctx.axis, ctx.keepdims) * (hit / count)
+
+
+class Min(Max):
+    """Minimum over ``axis``. Tied minima share the gradient evenly, as torch.amin does."""
+
+    extremum = staticmethod(np.min)
+
+
+class Cumsum(Function):
+    """Running sum along ``axis``: out[i] = a[0] + ... + a[i].
+
+    Backward: each a[j] reaches every out[i] with i >= j, so its gradient is the running sum
+    of the output gradient taken from the end: flip, cumsum, flip.
+    """
+
+    @staticmethod
+    def forward(ctx, a, axis):
+        ctx.axis = axis
+        return np.cumsum(a, axis=axis)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.flip(np.cumsum(np.flip(grad, ctx.axis), axis=ctx.axis), ctx.axis)
 
 
 class LogSoftmax(Function):
