@@ -566,14 +566,14 @@ class Tensor:
         total = (self - shift).exp().sum(axis=axis, keepdims=keepdims).log()
         return total + shift.reshape(total.shape)
 
-    def softmax(self, axis: int = -1, *, dim: int | None = None) -> "Tensor":
-        """exp(x) / sum(exp(x)) along ``axis``."""
+    def softmax(self, axis: int | None = None, *, dim: int | None = None) -> "Tensor":
+        """exp(x) / sum(exp(x)) along ``axis`` (default: the last)."""
         return self.log_softmax(axis, dim=dim).exp()
 
-    def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> "Tensor":
-        """log(softmax(x)) along ``axis``, stable for large inputs."""
-        (axis,), _ = _axis_args("log_softmax", self.ndim, _pick("log_softmax", "axis", axis, "dim", dim), False, None, None)
-        return reduce.LogSoftmax.apply(self, axis=axis)
+    def log_softmax(self, axis: int | None = None, *, dim: int | None = None) -> "Tensor":
+        """log(softmax(x)) along ``axis`` (default: the last), stable for large inputs."""
+        axis = _pick("log_softmax", "axis", axis, "dim", dim)
+        return reduce.LogSoftmax.apply(self, axis=reduce.axis_index("log_softmax", -1 if axis is None else axis, self.ndim))
 
     def cumsum(self, axis: int | None = None, *, dim: int | None = None) -> "Tensor":
         """Running sum along ``axis`` (None: over the flattened tensor, as numpy)."""
@@ -699,10 +699,11 @@ class Tensor:
         axes = range(self.ndim) if axes is None else axes
         return self[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.ndim))]
 
-    def split(self, split_size_or_sections: int | list[int], axis: int = 0, *, dim: int | None = None) -> tuple["Tensor", ...]:
+    def split(self, split_size_or_sections: int | list[int], axis: int | None = None, *,
+              dim: int | None = None) -> tuple["Tensor", ...]:
         """PyTorch's split: pieces of ``split_size`` along ``axis`` (the last may be shorter), or
         pieces of the given sizes. Each piece is a slice (a ``getitem`` view)."""
-        axis = reduce.axis_index("split", _pick("split", "axis", axis, "dim", dim), self.ndim)
+        axis = reduce.axis_index("split", _pick("split", "axis", axis, "dim", dim) or 0, self.ndim)
         n = self.shape[axis]
         if isinstance(split_size_or_sections, (int, np.integer)):
             if split_size_or_sections <= 0:
@@ -714,9 +715,9 @@ class Tensor:
                 raise ValueError(f"split: sizes {sizes} must be non-negative and add up to {n}, the length of axis {axis}")
         return self.split_at(np.cumsum(sizes)[:-1].tolist(), axis)
 
-    def chunk(self, chunks: int, axis: int = 0, *, dim: int | None = None) -> tuple["Tensor", ...]:
+    def chunk(self, chunks: int, axis: int | None = None, *, dim: int | None = None) -> tuple["Tensor", ...]:
         """PyTorch's chunk: at most ``chunks`` pieces of ceil(N / chunks) along ``axis``."""
-        axis = reduce.axis_index("chunk", _pick("chunk", "axis", axis, "dim", dim), self.ndim)
+        axis = reduce.axis_index("chunk", _pick("chunk", "axis", axis, "dim", dim) or 0, self.ndim)
         if not isinstance(chunks, (int, np.integer)) or chunks <= 0:
             raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
         return self.split(max(1, -(-self.shape[axis] // chunks)), axis)

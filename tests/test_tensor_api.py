@@ -1,0 +1,398 @@
+"""The Tensor API a numpy or PyTorch user writes models with: comparisons, conversions,
+methods, factories, in-place updates and ``.data``. The gradients of the ops behind these
+methods are checked op by op in test_ops.py and test_properties.py; here, the API around them."""
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tc
+import tinygrad_cnn.functional as F
+from tinygrad_cnn import Tensor, nn
+
+from helpers import assert_close, leaf, needs_torch, torch
+
+
+# ---- the traps of the issue: each gave a silently wrong answer or failed before -------------
+def test_accuracy_from_argmax_equality():
+    logits = Tensor(np.eye(4) * 5)
+    labels = np.arange(4)
+    predictions = logits.argmax(axis=1)
+    assert np.mean(predictions == labels) == 1.0
+    assert float((predictions == labels).mean()) == 1.0
+    assert f"{np.mean(predictions == Tensor(labels[::-1].copy())):.2f}" == "0.00"
+
+
+def test_order_comparisons_with_scalars():
+    t = Tensor([-1.0, 2.0, 0.0])
+    np.testing.assert_array_equal((t > 0).numpy(), [False, True, False])
+    np.testing.assert_array_equal((t < 0).numpy(), [True, False, False])
+    np.testing.assert_array_equal((0 < t).numpy(), [False, True, False])
+
+
+@pytest.mark.parametrize("join", [lambda a: np.concatenate([a, a], axis=1), lambda a: np.stack([a, a]),
+                                  lambda a: np.clip(a, -0.5, 0.5)], ids=["concatenate", "stack", "clip"])
+def test_numpy_joins_keep_the_graph(join):
+    a = Tensor(np.linspace(-1, 1, 6).reshape(2, 3), requires_grad=True)
+    out = join(a)
+    assert isinstance(out, Tensor) and out.requires_grad
+    out.sum().backward()
+    assert a.grad is not None and a.grad.shape == a.shape
+    assert a.grad.numpy().sum() > 0
+
+
+def test_numpy_ufuncs_and_conversions_on_tensors():
+    t = Tensor([-1.0, 0.5, 2.0], requires_grad=True)
+    loss = (np.exp(t) + np.maximum(t, 0)).sum()
+    loss.backward()
+    assert_close(t.grad.numpy(), np.exp(t.numpy()) + (t.numpy() > 0), atol=1e-6)
+    finite = np.isfinite(t.grad)
+    assert isinstance(finite, Tensor) and finite.dtype == bool and bool(finite.all())
+    assert float(loss) == pytest.approx(np.exp([-1.0, 0.5, 2.0]).sum() + 2.5, rel=1e-6)
+    assert float(np.mean(t)) == pytest.approx(0.5)
+
+
+def test_assigning_a_tensor_to_data_is_refused():
+    p = Tensor([1.0, 2.0], requires_grad=True)
+    (p * p).sum().backward()
+    with pytest.raises(TypeError, match=r"assign its array \(x.data = other.data\)"):
+        p.data = p.data - 0.1 * p.grad  # ndarray - Tensor is a Tensor
+    p.data = p.data - 0.1 * p.grad.data
+    assert_close(p.numpy(), [0.8, 1.6], atol=1e-6)
+
+
+# ---- comparisons, truth values, conversions -----------------------------------------------------
+def test_comparisons_broadcast_and_record_nothing():
+    a = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    for result, expected in [(a == np.array([0.0, 4.0, 2.0]), [[1, 0, 1], [0, 1, 0]]),
+                             (a != Tensor([[3.0], [4.0]]), [[1, 1, 1], [1, 0, 1]]),
+                             (a >= 3, [[0, 0, 0], [1, 1, 1]]), (a <= [1, 1, 5], [[1, 1, 1], [0, 0, 1]])]:
+        assert result.dtype == bool and not result.requires_grad and result.is_leaf
+        np.testing.assert_array_equal(result.numpy(), np.array(expected, dtype=bool))
+    with pytest.raises(ValueError, match=r"==: shapes \(2, 3\), \(2,\) do not broadcast"):
+        a == np.ones(2)  # noqa: B015
+
+
+def test_tensors_stay_hashable_by_identity():
+    a, b = Tensor([1.0]), Tensor([1.0])
+    assert {a: "a", b: "b"}[b] == "b"
+    assert a in {a} and b not in {a}
+    assert (a == None) is False and (a != None) is True  # noqa: E711
+
+
+def test_truth_value_and_python_numbers():
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(Tensor([1.0, 2.0]))
+    assert bool(Tensor([3.0])) and not bool(Tensor(0.0))
+    assert float(Tensor([[2.5]])) == 2.5 and int(Tensor(7)) == 7 and Tensor(4).item() == 4
+    assert Tensor([[1, 2], [3, 4]]).tolist() == [[1, 2], [3, 4]]
+    with pytest.raises(ValueError, match=r"item: tensor has 2 elements"):
+        float(Tensor([1.0, 2.0]))
+    assert f"{Tensor(1 / 3):.3f}" == "0.333"
+
+
+def test_logical_operators_on_bool_tensors():
+    t = Tensor([-2.0, 0.5, 3.0])
+    inside = (t > 0) & (t < 1)
+    np.testing.assert_array_equal(inside.numpy(), [False, True, False])
+    np.testing.assert_array_equal((~inside | (t > 2)).numpy(), [True, False, True])
+    assert 3.0 in t and 1.0 not in t
+
+
+# ---- methods ------------------------------------------------------------------------------------
+def test_sizes_and_dims():
+    t = Tensor(np.zeros((2, 3, 4)))
+    assert t.size == 24 and t.numel() == 24 and t.dim() == 3
+    assert t.size() == (2, 3, 4) and t.size(1) == 3 and t.size(-1) == 4
+    assert t.T.shape == (4, 3, 2) and t.permute(1, 0, 2).shape == (3, 2, 4) and t.view(6, 4).shape == (6, 4)
+    assert t.swapaxes(0, 2).shape == (4, 3, 2) and t.flatten(1).shape == (2, 12)
+
+
+def test_torch_and_numpy_keywords_agree(rng):
+    x = Tensor(rng.standard_normal((3, 4)))
+    for name in ("sum", "mean"):
+        assert_close(getattr(x, name)(dim=1, keepdim=True).numpy(), getattr(x, name)(axis=1, keepdims=True).numpy())
+    assert_close(x.var(dim=0, correction=1).numpy(), np.var(x.numpy(), axis=0, ddof=1), atol=1e-6)
+    with pytest.raises(TypeError, match="sum: got both axis= .numpy. and dim= .PyTorch."):
+        x.sum(axis=0, dim=1)
+
+
+def test_transpose_keeps_numpy_meaning():
+    x = Tensor(np.arange(6.0).reshape(2, 3))
+    assert x.transpose(0, 1).shape == (2, 3)  # numpy: the identity permutation
+    assert x.swapaxes(0, 1).shape == (3, 2)  # PyTorch's transpose(0, 1)
+    with pytest.raises(ValueError, match="not a permutation"):
+        Tensor(np.zeros((2, 3, 4))).transpose(0, 1)
+
+
+def test_max_with_dim_returns_values_and_indices():
+    x = Tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]], requires_grad=True)
+    values, indices = x.max(dim=1)
+    np.testing.assert_array_equal(values.numpy(), [5.0, 7.0])
+    np.testing.assert_array_equal(indices.numpy(), [1, 0])
+    assert indices.dtype == np.int64 and not indices.requires_grad
+    np.testing.assert_array_equal(x.min(axis=0).numpy(), [1.0, 0.0, 2.0])
+    np.testing.assert_array_equal(x.argmin(dim=1, keepdim=True).numpy(), [[0], [1]])
+
+
+def test_tied_extremes_share_the_gradient_evenly():
+    x = Tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], requires_grad=True)
+    x.max(axis=1).sum().backward()
+    assert_close(x.grad.numpy(), [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]], atol=1e-7)
+    a, b = Tensor([1.0, 2.0, 5.0], requires_grad=True), Tensor([1.0, 3.0, 4.0], requires_grad=True)
+    tc.maximum(a, b).sum().backward()
+    assert_close(a.grad.numpy(), [0.5, 0.0, 1.0])
+    assert_close(b.grad.numpy(), [0.5, 1.0, 0.0])
+
+
+@needs_torch
+def test_ties_match_torch():
+    values = np.array([[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, -1.0, 2.0]])
+    ours, twin = leaf(values), torch.tensor(values, requires_grad=True)
+    (ours.max(axis=1).sum() + ours.min(axis=0).sum() + tc.minimum(ours, 2.0).sum()).backward()
+    (twin.amax(dim=1).sum() + twin.amin(dim=0).sum() + torch.minimum(twin, torch.tensor(2.0)).sum()).backward()
+    assert_close(ours.grad.numpy(), twin.grad.numpy())
+
+
+def test_var_std_logsumexp(rng):
+    x = leaf(rng.standard_normal((3, 5)) * 3)
+    assert_close(x.var(axis=1, ddof=1).numpy(), np.var(x.numpy(), axis=1, ddof=1))
+    assert_close(x.std().numpy(), np.std(x.numpy()))
+    big = leaf([[1000.0, 1000.0], [-1000.0, 0.0]])
+    assert_close(big.logsumexp(axis=1).numpy(), [1000 + np.log(2), np.log1p(np.exp(-1000.0))])
+    assert tc.gradcheck(lambda a: a.logsumexp(axis=0, keepdims=True), x)
+    assert tc.gradcheck(lambda a: a.std(axis=0, ddof=1), x)
+    with pytest.raises(ValueError, match="var: 1 element.* no degrees of freedom"):
+        Tensor([1.0]).var(ddof=1)
+
+
+def test_softmax_methods(rng):
+    x = leaf(rng.standard_normal((2, 4)))
+    assert_close(x.softmax(axis=1).sum(axis=1).numpy(), [1.0, 1.0])
+    assert_close(x.log_softmax(dim=0).numpy(), F.log_softmax(x, axis=0).numpy())
+
+
+def test_split_and_chunk_are_views_with_torch_sizes():
+    x = Tensor(np.arange(10.0))
+    pieces = x.split(4)
+    assert [p.shape for p in pieces] == [(4,), (4,), (2,)]
+    assert all(np.shares_memory(p.numpy(), x.numpy()) for p in pieces)
+    assert [p.shape[0] for p in x.split([3, 7])] == [3, 7]
+    assert [p.shape[0] for p in x.chunk(3)] == [4, 4, 2]
+    assert [p.shape[0] for p in np.split(x, 5)] == [2] * 5  # numpy's meaning: 5 sections
+    with pytest.raises(ValueError, match="split: sizes .* add up to 10"):
+        x.split([3, 3])
+
+
+def test_shape_methods_match_numpy():
+    x = np.arange(6.0).reshape(2, 1, 3)
+    t = Tensor(x)
+    assert t.squeeze().shape == (2, 3) and t.squeeze(1).shape == (2, 3) and t.unsqueeze(-1).shape == (2, 1, 3, 1)
+    assert t.expand_dims((0, 2)).shape == np.expand_dims(x, (0, 2)).shape
+    with pytest.raises(ValueError, match=r"squeeze: axis 0 of shape \(2, 1, 3\) does not have size 1"):
+        t.squeeze(0)
+    np.testing.assert_array_equal(t.tile((2, 1, 1)).numpy(), np.tile(x, (2, 1, 1)))
+    np.testing.assert_array_equal(t.repeat(1, 2, 1).numpy(), np.tile(x, (1, 2, 1)))
+    np.testing.assert_array_equal(t.repeat_interleave(2, axis=2).numpy(), x.repeat(2, axis=2))
+    np.testing.assert_array_equal(np.repeat(t, 2).numpy(), np.repeat(x, 2))
+    np.testing.assert_array_equal(t.flip(0, 2).numpy(), x[::-1, :, ::-1])
+    np.testing.assert_array_equal(t.expand(4, 2, 5, 3).numpy(), np.broadcast_to(x, (4, 2, 5, 3)))
+    np.testing.assert_array_equal(t.cumsum().numpy(), np.cumsum(x))
+
+
+def test_masked_fill_and_where():
+    x = Tensor([[1.0, -2.0], [-3.0, 4.0]], requires_grad=True)
+    y = x.masked_fill(x < 0, 0.0)
+    np.testing.assert_array_equal(y.numpy(), [[1, 0], [0, 4]])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[1, 0], [0, 1]])
+    with pytest.raises(TypeError, match="masked_fill: mask must be a bool"):
+        x.masked_fill(np.ones((2, 2)), 0.0)
+    with pytest.raises(ValueError, match=r"where: shapes \(3,\), \(2, 2\), \(\) do not broadcast"):
+        tc.where(np.ones(3, dtype=bool), x, 0.0)
+
+
+def test_gather_and_one_hot():
+    x = Tensor(np.arange(12.0).reshape(3, 4))
+    np.testing.assert_array_equal(x.gather(1, [[3], [0], [1]]).numpy(), [[3], [4], [9]])
+    with pytest.raises(IndexError, match="take_along_axis: indices from 0 to 4 are out of range for axis 1 of size 4"):
+        x.gather(1, [[4], [0], [0]])
+    with pytest.raises(ValueError, match=r"gather: index of shape \(4, 1\) must have"):
+        x.gather(1, np.zeros((4, 1), dtype=int))
+    hot = tc.one_hot(np.array([2, 0]), 3)
+    np.testing.assert_array_equal(hot.numpy(), [[0, 0, 1], [1, 0, 0]])
+    assert hot.dtype == np.int64 and not hot.requires_grad
+
+
+def test_cat_pad_einsum_errors_name_the_arguments():
+    a, b = Tensor(np.zeros((2, 3))), Tensor(np.zeros((3, 3)))
+    with pytest.raises(ValueError, match=r"cat: tensor 1 has shape \(3, 3\), tensor 0 has \(2, 3\)"):
+        tc.cat([a, b], axis=1)
+    with pytest.raises(ValueError, match=r"stack: tensor 1 has shape \(3, 3\)"):
+        tc.stack([a, b])
+    with pytest.raises(ValueError, match=r"pad: padding \(3, 0\) of axis 1 \(size 3.*at most 2 in reflect mode"):
+        F.pad(a, (3, 0), mode="reflect")
+    with pytest.raises(ValueError, match="pad: mode must be one of"):
+        F.pad(a, (1, 1), mode="symmetric")
+    with pytest.raises(ValueError, match="einsum: index 'j' has size 3 in one operand and 2 in operand 1"):
+        tc.einsum("ij,jk->ik", a, Tensor(np.zeros((2, 2))))
+    with pytest.raises(ValueError, match="einsum: operand 0 repeats a letter"):
+        tc.einsum("ii->i", Tensor(np.zeros((3, 3))))
+
+
+def test_einsum_matches_numpy(rng):
+    a, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 5))
+    for spec in ("bij,jk->bik", "bij,jk", "...j,jk->...k", "bij->j"):
+        operands = (a, b) if "," in spec else (a,)
+        assert_close(tc.einsum(spec, *map(Tensor, operands)).numpy(), np.einsum(spec, *operands), atol=1e-5)
+
+
+def test_dtype_conversions():
+    x = Tensor([1.5, -2.0], requires_grad=True)
+    doubled = x.double()
+    assert doubled.dtype == np.float64 and doubled.requires_grad
+    (doubled * doubled).sum().backward()
+    assert x.grad.dtype == np.float32
+    assert_close(x.grad.numpy(), [3.0, -4.0])
+    integer = x.astype(np.int64)
+    assert integer.dtype == np.int64 and not integer.requires_grad and integer.tolist() == [1, -2]
+    assert x.to("cpu") is x and x.float().dtype == np.float32 and x.long().dtype == np.int64
+    copy = x.clone()
+    assert copy.requires_grad and not np.shares_memory(copy.numpy(), x.numpy())
+
+
+# ---- factories -----------------------------------------------------------------------------------
+def test_factories_default_to_float32():
+    for t in (tc.zeros(2, 3), tc.ones((2, 3)), tc.full((2, 3), 7.0), tc.eye(2, 3), tc.rand(2, 3), tc.randn(2, 3),
+              tc.linspace(0, 1, 6).reshape(2, 3), tc.arange(0.0, 3.0, 0.5).reshape(2, 3)):
+        assert t.dtype == np.float32 and t.shape == (2, 3) and not t.requires_grad
+    assert tc.arange(5).dtype == np.int64 and tc.arange(5).tolist() == [0, 1, 2, 3, 4]
+    assert tc.zeros(2, dtype=np.float64).dtype == np.float64
+    assert tc.ones(3, requires_grad=True).requires_grad
+    np.testing.assert_array_equal(tc.eye(3).numpy(), np.eye(3))
+    np.testing.assert_array_equal(tc.full(2, 3.5).numpy(), [3.5, 3.5])
+    with pytest.raises(TypeError, match="only floating tensors can require grad"):
+        tc.zeros(2, dtype=np.int64, requires_grad=True)
+    with pytest.raises(ValueError, match="zeros: the shape must be non-negative ints"):
+        tc.zeros(-1)
+
+
+def test_like_factories_copy_shape_and_dtype():
+    x = Tensor(np.zeros((2, 2)), dtype=np.float64)
+    for t in (tc.zeros_like(x), tc.ones_like(x), tc.full_like(x, 2.0), tc.rand_like(x), tc.randn_like(x)):
+        assert t.shape == (2, 2) and t.dtype == np.float64
+    assert tc.randn_like(Tensor([1, 2])).dtype == np.float32  # an integer template gives floats
+    assert isinstance(np.zeros_like(x), Tensor)
+
+
+def test_random_factories_follow_manual_seed():
+    tc.manual_seed(3)
+    first = [tc.rand(4), tc.randn(2, 2), tc.randint(0, 10, (5,))]
+    tc.manual_seed(3)
+    second = [tc.rand(4), tc.randn(2, 2), tc.randint(0, 10, (5,))]
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    values = tc.randint(2, 5, size=1000).numpy()
+    assert values.dtype == np.int64 and values.min() == 2 and values.max() == 4
+    assert 0 <= tc.rand(1000).numpy().min() and tc.rand(1000).numpy().max() < 1
+
+
+# ---- in-place updates and .data ---------------------------------------------------------------
+def test_manual_sgd_step_updates_in_place():
+    p = Tensor([1.0, -2.0], requires_grad=True)
+    array = p.numpy()
+    (p * p).sum().backward()
+    with tc.no_grad():
+        p -= 0.25 * p.grad
+        p *= 2.0
+        p += 1.0
+        p /= 2.0
+    assert p.numpy() is array and p.is_leaf and p.requires_grad
+    assert_close(p.numpy(), [1.0, -0.5])  # [1, -2] - 0.25 * [2, -4], then * 2, + 1, / 2
+
+
+def test_in_place_outside_no_grad_on_a_grad_tensor_is_refused():
+    p = Tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"in-place -=: this tensor requires grad.*tc.no_grad\(\)"):
+        p -= 1.0
+    constant = Tensor([1.0])
+    with pytest.raises(RuntimeError, match="in-place \\+=: the right-hand operand requires grad"):
+        constant += p
+    constant += 2.0  # a constant outside no_grad: numpy's in-place add
+    assert constant.tolist() == [3.0]
+
+
+def test_in_place_write_to_a_saved_array_is_caught():
+    x, w = Tensor([1.0, 2.0]), Tensor([3.0, 4.0], requires_grad=True)
+    y = (x * w).sum()  # saves x for w's gradient
+    with tc.no_grad(), pytest.raises(ValueError, match=r"in-place \+=: the array is read-only"):
+        x += 1.0
+    y.backward()
+    assert w.grad.tolist() == [1.0, 2.0]
+
+
+def test_in_place_shape_and_dtype_errors():
+    t = Tensor(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"in-place \+=: shapes \(2, 2\), \(3,\) do not broadcast"):
+        t += np.ones(3)
+    with pytest.raises(ValueError, match=r"operand of shape \(2, 2, 2\) does not broadcast to this tensor's shape"):
+        t += np.ones((2, 2, 2))
+    with pytest.raises(TypeError, match="in-place \\*=: cannot write float.* into a int64 tensor"):
+        counts = Tensor([1, 2])
+        counts *= 1.5
+
+
+def test_data_accepts_only_numeric_arrays():
+    p = Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match="Tensor.data: expected a numpy array, got list"):
+        p.data = [1.0, 2.0]
+    with pytest.raises(TypeError, match="expected a floating array .this tensor requires grad., got dtype int64"):
+        p.data = np.array([1, 2])
+    p.data = np.array([5.0, 6.0], dtype=np.float32)
+    assert p.tolist() == [5.0, 6.0]
+
+
+def test_manual_sgd_trains_a_linear_model(rng):
+    """The PyTorch habit, end to end: fit y = 3x - 1 with p -= lr * p.grad."""
+    x = Tensor(rng.uniform(-1, 1, (64, 1)))
+    y = 3 * x - 1
+    w, b = tc.zeros(1, 1, requires_grad=True), tc.zeros(1, requires_grad=True)
+    for _ in range(200):
+        loss = ((x @ w + b - y) ** 2).mean()
+        w.grad = b.grad = None
+        loss.backward()
+        with tc.no_grad():
+            w -= 0.3 * w.grad
+            b -= 0.3 * b.grad
+    assert float(loss) < 1e-4
+    assert_close(w.numpy(), [[3.0]], atol=1e-2)
+    assert_close(b.numpy(), [-1.0], atol=1e-2)
+
+
+# ---- models that need the new ops -------------------------------------------------------------------
+class SkipBlock(nn.Module):
+    """A U-Net style skip: features and a padded, convolved copy, joined along channels."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 3, 3)
+        self.merge = nn.Conv2d(5, 2, 1)
+
+    def forward(self, x):
+        inner = F.pad(self.conv(x), (1, 1, 1, 1), mode="replicate")
+        return self.merge(tc.cat([x, inner], axis=1)).maximum(x)
+
+
+@needs_torch
+def test_skip_block_matches_torch(rng):
+    block = SkipBlock()
+    x = Tensor(rng.standard_normal((2, 2, 6, 6)), requires_grad=True)
+    block(x).sum().backward()
+    conv, merge = torch.nn.Conv2d(2, 3, 3), torch.nn.Conv2d(5, 2, 1)
+    with torch.no_grad():
+        for theirs, ours in ((conv, block.conv), (merge, block.merge)):
+            theirs.weight.copy_(torch.tensor(ours.weight.numpy()))
+            theirs.bias.copy_(torch.tensor(ours.bias.numpy()))
+    tx = torch.tensor(x.numpy(), requires_grad=True)
+    inner = torch.nn.functional.pad(conv(tx), (1, 1, 1, 1), mode="replicate")
+    torch.maximum(merge(torch.cat([tx, inner], dim=1)), tx).sum().backward()
+    assert_close(x.grad.numpy(), tx.grad.numpy(), atol=1e-4, rtol=1e-4)
+    assert_close(block.conv.weight.grad.numpy(), conv.weight.grad.numpy(), atol=1e-4, rtol=1e-4)
