@@ -87,3 +87,17 @@ def test_compare_optimizers_example(tmp_path, monkeypatch, capsys):
     import tinygrad_cnn as tc
     assert [row.split("|")[1].strip() for row in rows] == list(tc.optim.OPTIMIZERS)
     assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_tensor_doc_lists_every_method_and_function():
+    """docs/tensor.md's table names every public Tensor member and every tc function of
+    creation.py and functions.py, and every op it says a call records is a registered op."""
+    import tinygrad_cnn as tc
+
+    rows = [re.split(r"(?<!\\)\|", line)[1:-1] for line in (ROOT / "docs" / "tensor.md").read_text().splitlines()
+            if line.startswith("| `")]
+    listed = {name for row in rows for name in re.findall(r"`(?:tc\.)?(\w+)", row[0])}
+    public = {n for n in vars(tc.Tensor) if not n.startswith("_")} | {*tc.creation.__all__, *tc.functions.__all__}
+    assert public - listed == set()
+    recorded = {name for row in rows for name in re.findall(r"`(\w+)`", row[3])}
+    assert recorded and recorded <= set(tc.list_ops())
