@@ -91,13 +91,13 @@ def test_compare_optimizers_example(tmp_path, monkeypatch, capsys):
 
 def test_tensor_doc_lists_every_method_and_function():
     """docs/tensor.md's table names every public Tensor member and every tc function of
-    creation.py and functions.py, and every op it says a call records is a registered op."""
+    creation.py and tensor_functions.py, and every op it says a call records is a registered op."""
     import tinygrad_cnn as tc
 
     rows = [re.split(r"(?<!\\)\|", line)[1:-1] for line in (ROOT / "docs" / "tensor.md").read_text().splitlines()
             if line.startswith("| `")]
     listed = {name for row in rows for name in re.findall(r"`(?:tc\.)?(\w+)", row[0])}
-    public = {n for n in vars(tc.Tensor) if not n.startswith("_")} | {*tc.creation.__all__, *tc.functions.__all__}
+    public = {n for n in vars(tc.Tensor) if not n.startswith("_")} | {*tc.creation.__all__, *tc.tensor_functions.__all__}
     assert public - listed == set()
     recorded = {name for row in rows for name in re.findall(r"`(\w+)`", row[3])}
     assert recorded and recorded <= set(tc.list_ops())

@@ -10,19 +10,11 @@ from typing import Any
 import numpy as np
 
 from . import random
+from .arguments import sizes
 from .tensor import Tensor
 
 __all__ = ["zeros", "ones", "full", "arange", "linspace", "eye", "rand", "randn", "randint",
            "zeros_like", "ones_like", "full_like", "rand_like", "randn_like"]
-
-
-def _shape(op: str, shape: tuple) -> tuple[int, ...]:
-    """``f(2, 3)`` or ``f((2, 3))`` as a tuple of non-negative ints."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0 for n in shape):
-        raise ValueError(f"{op}: the shape must be non-negative ints, got {shape}")
-    return tuple(int(n) for n in shape)
 
 
 def _dtype(op: str, dtype: Any) -> np.dtype:
@@ -38,17 +30,17 @@ def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
 
 def zeros(*shape: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """All zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return _make(np.zeros(_shape("zeros", shape), _dtype("zeros", dtype)), requires_grad)
+    return _make(np.zeros(sizes("zeros", shape), _dtype("zeros", dtype)), requires_grad)
 
 
 def ones(*shape: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """All ones: ``ones(2, 3)`` or ``ones((2, 3))``."""
-    return _make(np.ones(_shape("ones", shape), _dtype("ones", dtype)), requires_grad)
+    return _make(np.ones(sizes("ones", shape), _dtype("ones", dtype)), requires_grad)
 
 
 def full(shape: int | tuple[int, ...], fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Every element ``fill_value``."""
-    shape = _shape("full", (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape))
+    shape = sizes("full", (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape))
     return _make(np.full(shape, fill_value, _dtype("full", dtype)), requires_grad)
 
 
@@ -75,7 +67,7 @@ def linspace(start: float, stop: float, num: int = 50, dtype: Any = None, requir
 
 def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """The (n, m) identity matrix (m defaults to n)."""
-    rows, cols = _shape("eye", (n, n if m is None else m))
+    rows, cols = sizes("eye", (n, n if m is None else m))
     return _make(np.eye(rows, cols, dtype=_dtype("eye", dtype)), requires_grad)
 
 
@@ -88,13 +80,13 @@ def _random_float(op: str, dtype: Any) -> np.dtype:
 
 def rand(*shape: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform on [0, 1), from the generator :func:`tinygrad_cnn.manual_seed` seeds."""
-    array = random.generator().random(_shape("rand", shape), dtype=_random_float("rand", dtype))
+    array = random.generator().random(sizes("rand", shape), dtype=_random_float("rand", dtype))
     return _make(array, requires_grad)
 
 
 def randn(*shape: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal, from the generator :func:`tinygrad_cnn.manual_seed` seeds."""
-    array = random.generator().standard_normal(_shape("randn", shape), dtype=_random_float("randn", dtype))
+    array = random.generator().standard_normal(sizes("randn", shape), dtype=_random_float("randn", dtype))
     return _make(array, requires_grad)
 
 
@@ -104,7 +96,7 @@ def randint(low: int, high: int | None = None, size: int | tuple[int, ...] = (),
         low, high = 0, low
     if high <= low:
         raise ValueError(f"randint: high must be above low, got low={low}, high={high}")
-    shape = _shape("randint", (size,) if isinstance(size, (int, np.integer)) else tuple(size))
+    shape = sizes("randint", (size,) if isinstance(size, (int, np.integer)) else tuple(size))
     return _make(random.generator().integers(low, high, shape, dtype=np.dtype(dtype)), False)
 
 

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import creation, functions
+from . import creation, tensor_functions
 from .tensor import Tensor
 
 __all__ = ["array_ufunc", "array_function", "UFUNCS", "PREDICATE_UFUNCS", "FUNCTIONS"]
@@ -36,7 +36,7 @@ def _tensor(x: Any) -> Tensor:
 UFUNCS: dict[np.ufunc, Callable[..., Tensor]] = {
     np.add: _binary("add"), np.subtract: _binary("sub"), np.multiply: _binary("mul"),
     np.divide: _binary("truediv"), np.power: _binary("pow"), np.matmul: _binary("matmul"),
-    np.maximum: functions.maximum, np.minimum: functions.minimum,
+    np.maximum: tensor_functions.maximum, np.minimum: tensor_functions.minimum,
     np.negative: lambda a: -a, np.positive: lambda a: a, np.square: lambda a: a * a,
     np.exp: lambda a: a.exp(), np.log: lambda a: a.log(), np.sqrt: lambda a: a.sqrt(),
     np.absolute: lambda a: a.abs(), np.tanh: lambda a: a.tanh(),
@@ -75,6 +75,7 @@ FUNCTIONS: dict[Callable, Callable] = {}
 
 
 def implements(*numpy_functions: Callable) -> Callable:
+    """Decorator: the handler runs when one of ``numpy_functions`` is called with a Tensor."""
     def register(handler: Callable) -> Callable:
         for f in numpy_functions:
             FUNCTIONS[f] = handler
@@ -161,11 +162,16 @@ def _clip(a, a_min=None, a_max=None, out=None, *, min=None, max=None, **rest):
     return _tensor(a).clip(a_min if min is None else min, a_max if max is None else max)
 
 
+@implements(np.nonzero)
+def _nonzero(a):
+    return tuple(Tensor._from_op(i, None, False) for i in np.nonzero(_plain(a)))
+
+
 @implements(np.where)
 def _where(condition, x=None, y=None):
     if x is None and y is None:  # np.where(condition) is np.nonzero: indices, no gradient
-        return tuple(Tensor._from_op(i, None, False) for i in np.nonzero(_plain(condition)))
-    return functions.where(condition, x, y)
+        return _nonzero(condition)
+    return tensor_functions.where(condition, x, y)
 
 
 # ---- joining, splitting, shape -------------------------------------------------------------------
@@ -173,27 +179,28 @@ def _where(condition, x=None, y=None):
 def _concatenate(arrays, axis=0, out=None, **rest):
     _refuse("concatenate", out=out, **rest)
     if axis is None:
-        return functions.cat([_tensor(a).reshape(-1) for a in arrays])
-    return functions.cat(list(arrays), axis=axis)
+        return tensor_functions.cat([_tensor(a).reshape(-1) for a in arrays])
+    return tensor_functions.cat(list(arrays), axis=axis)
 
 
 @implements(np.stack)
 def _stack(arrays, axis=0, out=None, **rest):
     _refuse("stack", out=out, **rest)
-    return functions.stack(list(arrays), axis=axis)
+    return tensor_functions.stack(list(arrays), axis=axis)
 
 
-@implements(np.split, np.array_split)
+@implements(np.array_split)
+def _array_split(ary, indices_or_sections, axis=0):
+    return _tensor(ary).tensor_split(indices_or_sections, axis)
+
+
+@implements(np.split)
 def _split(ary, indices_or_sections, axis=0):
     x = _tensor(ary)
-    if isinstance(indices_or_sections, (int, np.integer)):
-        n, sections = x.shape[axis], int(indices_or_sections)
-        if sections <= 0:
-            raise ValueError(f"numpy.split: the number of sections must be positive, got {sections}")
-        # array_split: the first n % sections pieces are one longer (np.split insists on equal)
-        sizes = [n // sections + (i < n % sections) for i in range(sections)]
-        return x.split_at(np.cumsum(sizes)[:-1].tolist(), axis)
-    return x.split_at([int(i) for i in indices_or_sections], axis)
+    if isinstance(indices_or_sections, (int, np.integer)) and x.shape[axis] % indices_or_sections:
+        raise ValueError(f"numpy.split: {indices_or_sections} sections do not divide axis {axis} of shape "
+                         f"{x.shape} equally (np.array_split allows that)")
+    return x.tensor_split(indices_or_sections, axis)
 
 
 @implements(np.reshape)
@@ -258,18 +265,18 @@ def _pad(array, pad_width, mode="constant", constant_values=0, **rest):
         raise TypeError("numpy.pad: constant_values must be one number with Tensors")
     x = _tensor(array)
     widths = np.broadcast_to(np.asarray(pad_width), (x.ndim, 2)).tolist()
-    return functions.pad_axes(x, widths, modes[mode], constant_values)
+    return tensor_functions.pad_axes(x, widths, modes[mode], constant_values)
 
 
 @implements(np.take_along_axis)
 def _take_along_axis(arr, indices, axis):
-    return functions.take_along_axis(_tensor(arr), indices, axis)
+    return tensor_functions.take_along_axis(_tensor(arr), indices, axis)
 
 
 @implements(np.einsum)
 def _einsum(subscripts, *operands, out=None, optimize=None, **rest):
     _refuse("einsum", out=out, **rest)
-    return functions.einsum(subscripts, *operands)
+    return tensor_functions.einsum(subscripts, *operands)
 
 
 @implements(np.dot)
@@ -311,6 +318,5 @@ for _func in (np.allclose, np.array_equal, np.array_equiv):
     FUNCTIONS[_func] = _on_arrays(_func, wrap=False)  # a Python bool, as numpy gives
 for _func in (np.isclose, np.any, np.all, np.count_nonzero, np.sign, np.argsort):
     FUNCTIONS[_func] = _on_arrays(_func, wrap=True)
-FUNCTIONS[np.nonzero] = lambda a: tuple(Tensor._from_op(i, None, False) for i in np.nonzero(_plain(a)))
 FUNCTIONS.update({np.zeros_like: creation.zeros_like, np.ones_like: creation.ones_like,
                   np.full_like: creation.full_like})

@@ -18,7 +18,7 @@ SECTIONS = [
     ("tinygrad_cnn", ["Tensor", "Function", "no_grad", "enable_grad", "trace", "list_ops", "grad",
                       "gradcheck", "detect_anomaly", "manual_seed", "save", "load", "draw_graph", "render_graph"]),
     ("tinygrad_cnn.creation", None),
-    ("tinygrad_cnn.functions", None),
+    ("tinygrad_cnn.tensor_functions", None),
     ("tinygrad_cnn.functional", None),
     ("tinygrad_cnn.nn", None),
     ("tinygrad_cnn.optim", [n for n in importlib.import_module("tinygrad_cnn.optim").__all__ if n != "OPTIMIZERS"]),

@@ -4,7 +4,7 @@
 """
 from .activations import *  # noqa: F401,F403
 from .activations import __all__ as _activations
-from ..functions import one_hot, pad
+from ..tensor_functions import one_hot, pad
 from .common import as_tensor
 from .layers import *  # noqa: F401,F403
 from .layers import __all__ as _layers

@@ -5,9 +5,8 @@ Each is a registered op (see :mod:`tinygrad_cnn.ops.activation`) or a compositio
 """
 from __future__ import annotations
 
-from ..ops.activation import (Abs, Clamp, Elu, Gelu, Hardshrink, LeakyRelu, Logsigmoid, Mish, Silu, Softplus,
+from ..ops.activation import (Abs, Elu, Gelu, Hardshrink, LeakyRelu, Logsigmoid, Mish, Silu, Softplus,
                               Softshrink, Softsign, Step, Tanhexp, Threshold)
-from ..ops.reduce import LogSoftmax, normalize_axis
 from ..tensor import Tensor
 from .common import as_tensor
 
@@ -156,15 +155,13 @@ def tanhexp(x: Tensor) -> Tensor:
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """log(softmax(x)) along ``axis``, stable for large inputs."""
-    x = as_tensor("log_softmax", "input", x)
-    (axis,) = normalize_axis("log_softmax", axis, x.ndim)
-    return LogSoftmax.apply(x, axis=axis)
+    """log(softmax(x)) along ``axis``, stable for large inputs (:meth:`Tensor.log_softmax`)."""
+    return as_tensor("log_softmax", "input", x).log_softmax(axis)
 
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``axis``, as exp(log_softmax(x))."""
-    return log_softmax(x, axis).exp()
+    """exp(x) / sum(exp(x)) along ``axis``, as exp(log_softmax(x)) (:meth:`Tensor.softmax`)."""
+    return as_tensor("softmax", "input", x).softmax(axis)
 
 
 def softmin(x: Tensor, axis: int = -1) -> Tensor:
@@ -173,12 +170,8 @@ def softmin(x: Tensor, axis: int = -1) -> Tensor:
 
 
 def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
-    """Limit x to [min, max] (either may be None); gradient 1 strictly inside."""
-    if min is None and max is None:
-        raise ValueError("clamp: give min, max or both")
-    if min is not None and max is not None and min > max:
-        raise ValueError(f"clamp: min ({min}) is above max ({max})")
-    return Clamp.apply(as_tensor("clamp", "input", x), low=min, high=max)
+    """Limit x to [min, max] (either may be None); gradient 1 strictly inside (:meth:`Tensor.clamp`)."""
+    return as_tensor("clamp", "input", x).clamp(min, max)
 
 
 def abs(x: Tensor) -> Tensor:

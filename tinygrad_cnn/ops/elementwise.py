@@ -232,43 +232,29 @@ class Sqrt(Function):
         return grad / (2 * out)
 
 
-def _share_of_a(a_wins: np.ndarray, tie: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """1 where ``a`` was picked, 1/2 on ties, 0 where ``b`` was: how the gradient is split."""
-    return a_wins.astype(dtype) + tie.astype(dtype) * dtype.type(0.5)
-
-
 class Maximum(Function):
-    """max(a, b) elementwise. On a tie each input gets half the gradient, as torch.maximum."""
+    """max(a, b) elementwise. The gradient goes to the input that was picked; on a tie each
+    gets half of it, as torch.maximum."""
 
     broadcasting = True
+    pick, wins = staticmethod(np.maximum), staticmethod(np.greater)
 
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return np.maximum(a, b)
+        return ctx.pick(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        share = _share_of_a(a > b, a == b, grad.dtype)
-        return grad * share, grad * (1 - share)
+        share_of_a = ctx.wins(a, b).astype(grad.dtype) + (a == b).astype(grad.dtype) * grad.dtype.type(0.5)
+        return grad * share_of_a, grad * (1 - share_of_a)
 
 
-class Minimum(Function):
-    """min(a, b) elementwise. On a tie each input gets half the gradient, as torch.minimum."""
+class Minimum(Maximum):
+    """min(a, b) elementwise; ties split the gradient in half, as torch.minimum."""
 
-    broadcasting = True
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return np.minimum(a, b)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        share = _share_of_a(a < b, a == b, grad.dtype)
-        return grad * share, grad * (1 - share)
+    pick, wins = staticmethod(np.minimum), staticmethod(np.less)
 
 
 class Where(Function):

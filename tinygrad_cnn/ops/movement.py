@@ -9,39 +9,6 @@ import numpy as np
 from ..function import Function
 
 
-def resolve_shape(old: tuple[int, ...], new: tuple) -> tuple[int, ...]:
-    """``new`` with its one allowed -1 filled in; checks the element count is unchanged."""
-    if not all(isinstance(n, (int, np.integer)) and n >= -1 for n in new) or list(new).count(-1) > 1:
-        raise ValueError(f"reshape: invalid target shape {new} (non-negative ints and at most one -1)")
-    size = int(np.prod(old))
-    known = int(np.prod([n for n in new if n != -1]))
-    if -1 in new:
-        if known == 0 or size % known:
-            raise ValueError(f"reshape: cannot reshape {old} ({size} elements) into {new}")
-        new = tuple(size // known if n == -1 else n for n in new)
-    elif known != size:
-        raise ValueError(f"reshape: cannot reshape {old} ({size} elements) into {new} ({known} elements)")
-    return tuple(int(n) for n in new)
-
-
-def resolve_axes(ndim: int, axes: tuple) -> tuple[int, ...]:
-    """numpy's transpose axes: () reverses; otherwise a permutation of range(ndim)."""
-    if not axes:
-        return tuple(range(ndim))[::-1]
-    normalized = tuple(int(a) % ndim if isinstance(a, (int, np.integer)) and -ndim <= a < ndim else None for a in axes)
-    if None in normalized or sorted(normalized) != list(range(ndim)):
-        raise ValueError(f"transpose: axes {axes} are not a permutation of the {ndim} axes")
-    return normalized
-
-
-def broadcast_shape(op: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
-    """The shape ``shapes`` broadcast to, or a ValueError naming ``op`` and the shapes."""
-    try:
-        return np.broadcast_shapes(*shapes)
-    except ValueError:
-        raise ValueError(f"{op}: shapes {', '.join(map(str, shapes))} do not broadcast together") from None
-
-
 class Reshape(Function):
     @staticmethod
     def forward(ctx, a, shape):
@@ -86,6 +53,14 @@ def _is_basic(index: Any) -> bool:
     )
 
 
+def scatter_add(positions: np.ndarray, grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """An array of ``shape`` whose flat element p holds the sum of ``grad`` where ``positions``
+    is p: the adjoint of reading those positions. (bincount sums in float64; cast back.)"""
+    flat = np.broadcast_to(positions, grad.shape).ravel()
+    summed = np.bincount(flat, weights=grad.ravel(), minlength=int(np.prod(shape)))
+    return summed.astype(grad.dtype).reshape(shape)
+
+
 class Getitem(Function):
     """``a[index]`` for basic and advanced indices; repeated indices accumulate their gradients."""
 
@@ -105,11 +80,8 @@ class Getitem(Function):
             out[index] = grad
             return out
         # Advanced indices may repeat: find which flat element each output came from, then
-        # sum the gradients per element (bincount accumulates in float64, cast back after).
-        size = int(np.prod(shape))
-        flat_source = np.arange(size).reshape(shape)[index]
-        summed = np.bincount(flat_source.ravel(), weights=grad.ravel(), minlength=size)
-        return summed.astype(grad.dtype).reshape(shape)
+        # sum the gradients per element.
+        return scatter_add(np.arange(int(np.prod(shape))).reshape(shape)[index], grad, shape)
 
 
 class Cat(Function):
@@ -156,7 +128,10 @@ def _unpad_axis(grad: np.ndarray, axis: int, before: int, after: int, mode: str)
     """Adjoint of padding one axis: the inner block, plus each padded element's gradient added
     to the element it was copied from. Every mode copies whole slabs, so this is slab adds."""
     n = grad.shape[axis] - before - after
-    inner = grad[_along(axis, slice(before, before + n))].copy()
+    inner = grad[_along(axis, slice(before, before + n))]
+    if mode == "constant":
+        return inner
+    inner = inner.copy()  # the padded elements' gradients are added into it
     left, right = grad[_along(axis, slice(0, before))], grad[_along(axis, slice(before + n, None))]
     if mode == "reflect":  # left element p copied inner[before - p]; right element k copied inner[n - 2 - k]
         inner[_along(axis, slice(1, before + 1))] += np.flip(left, axis)
@@ -213,7 +188,7 @@ class Gather(Function):
     take_along_axis, torch.gather. ``index`` is an integer input without gradient.
 
     Backward adds each output's gradient to the element it was taken from, so indices that
-    repeat accumulate (bincount sums in float64; the result is cast back).
+    repeat accumulate.
     """
 
     @staticmethod
@@ -225,7 +200,4 @@ class Gather(Function):
     @staticmethod
     def backward(ctx, grad):
         (index,) = ctx.saved_tensors
-        size = int(np.prod(ctx.shape))
-        flat = np.broadcast_to(_source_positions(ctx.shape, index, ctx.axis), grad.shape)
-        summed = np.bincount(flat.ravel(), weights=grad.ravel(), minlength=size)
-        return summed.astype(grad.dtype).reshape(ctx.shape), None
+        return scatter_add(_source_positions(ctx.shape, index, ctx.axis), grad, ctx.shape), None

@@ -1,33 +1,9 @@
 """Reductions (sum, mean, max, min, cumsum) and log-softmax, with numpy's ``axis``/``keepdims``."""
 from __future__ import annotations
 
-from typing import Iterable
-
 import numpy as np
 
 from ..function import Function
-
-
-def normalize_axis(op: str, axis: int | Iterable[int] | None, ndim: int) -> tuple[int, ...] | None:
-    """``axis`` as a sorted tuple of non-negative axes (None: all), checked against ``ndim``."""
-    if axis is None:
-        return None
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    for a in axes:
-        if not isinstance(a, (int, np.integer)) or not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"{op}: axis {a!r} is out of range for a tensor of {ndim} dimension(s)")
-    normalized = tuple(sorted(int(a) % max(ndim, 1) for a in axes))
-    if len(set(normalized)) != len(normalized):
-        raise ValueError(f"{op}: repeated axis in {axis!r}")
-    return normalized
-
-
-def axis_index(op: str, axis: int, ndim: int) -> int:
-    """One ``axis`` (negative counts from the end) as a non-negative int, checked against ``ndim``."""
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
-    (index,) = normalize_axis(op, axis, ndim)
-    return index
 
 
 def _expand_reduced(grad: np.ndarray, axis: tuple[int, ...] | None, keepdims: bool) -> np.ndarray:
@@ -91,9 +67,12 @@ class Max(Function):
         if a.size == 0:
             raise ValueError(f"{ctx.name}: cannot reduce a tensor of shape {a.shape} with no elements")
         out = ctx.extremum(a, axis=axis, keepdims=True)
-        ctx.save_for_backward(a == out)
+        hit = a == out
+        if np.isnan(out).any():  # numpy's max is NaN where a NaN is: the gradient goes to the NaNs
+            hit |= np.isnan(a) & np.isnan(out)
+        ctx.save_for_backward(hit)
         ctx.axis, ctx.keepdims = axis, keepdims
-        return out if keepdims else out.reshape([n for i, n in enumerate(a.shape) if axis is not None and i not in axis])
+        return out if keepdims else np.squeeze(out, axis=axis)
 
     @staticmethod
     def backward(ctx, grad):

@@ -11,35 +11,30 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .arguments import axis_index, broadcast_shape, either
 from .ops import elementwise as ew
-from .ops import linalg, movement, reduce
-from .tensor import Tensor, _as_array, binary_operands
+from .ops import linalg, movement
+from .tensor import Tensor, as_operands, binary_operands
 
 __all__ = ["cat", "concatenate", "stack", "where", "maximum", "minimum", "einsum", "take_along_axis",
            "gather", "pad", "one_hot"]
 
 
-def _float_tensors(op: str, items: Sequence[Any]) -> list[Tensor]:
-    """``items`` as tensors of one float dtype where any is a float (the float tensors' dtype,
-    or float32), so a constant never upcasts a float32 result; all-integer items stay integers."""
+def _tensor_list(op: str, items: Sequence[Any]) -> list[Tensor]:
+    """A non-empty list or tuple of operands as tensors of one float dtype (see :func:`as_operands`)."""
     if isinstance(items, Tensor) or not isinstance(items, (list, tuple)) or not items:
         raise TypeError(f"{op}: expected a non-empty list or tuple of tensors, got {type(items).__name__}")
-    tensors = [x if isinstance(x, Tensor) else Tensor._from_op(_as_array(x, None), None, False) for x in items]
-    floats = [t.dtype for t in tensors if t.dtype.kind == "f"]
-    if not floats:
-        return tensors
-    dtype = np.result_type(*floats)
-    return [t if t.dtype.kind == "f" else Tensor._from_op(t.data.astype(dtype), None, False) for t in tensors]
+    return as_operands(*items)
 
 
-def cat(tensors: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> Tensor:
+def cat(tensors: Sequence[Any], axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """Join tensors along an existing ``axis``: (n_1, K), (n_2, K) -> (n_1 + n_2, K) for axis 0.
 
     torch.cat and numpy's concatenate; records the ``cat`` op, whose backward slices the gradient.
     """
-    tensors = _float_tensors("cat", tensors)
+    tensors = _tensor_list("cat", tensors)
     first = tensors[0]
-    axis = reduce.axis_index("cat", axis if dim is None else dim, max(first.ndim, 1))
+    axis = axis_index("cat", either("cat", "axis", axis, "dim", dim) or 0, max(first.ndim, 1))
     for i, t in enumerate(tensors):
         same = t.ndim == first.ndim and all(n == m for k, (n, m) in enumerate(zip(t.shape, first.shape)) if k != axis)
         if first.ndim == 0 or not same:
@@ -51,14 +46,14 @@ def cat(tensors: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> Ten
 concatenate = cat
 
 
-def stack(tensors: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> Tensor:
+def stack(tensors: Sequence[Any], axis: int | None = None, *, dim: int | None = None) -> Tensor:
     """Join same-shaped tensors along a new ``axis``: k tensors (N, K) -> (k, N, K) for axis 0,
     as each tensor unsqueezed, then cat."""
-    tensors = _float_tensors("stack", tensors)
+    tensors = _tensor_list("stack", tensors)
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack: tensor {i} has shape {t.shape}, tensor 0 has {tensors[0].shape}; all must match")
-    axis = reduce.axis_index("stack", axis if dim is None else dim, tensors[0].ndim + 1)
+    axis = axis_index("stack", either("stack", "axis", axis, "dim", dim) or 0, tensors[0].ndim + 1)
     return cat([t.expand_dims(axis) for t in tensors], axis=axis)
 
 
@@ -69,21 +64,21 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     if cond.dtype.kind not in "biuf":
         raise TypeError(f"where: condition must be bool (or numeric), got dtype {cond.dtype}")
     a, b = binary_operands(a, b)
-    movement.broadcast_shape("where", cond.shape, a.shape, b.shape)
+    broadcast_shape("where", cond.shape, a.shape, b.shape)
     return ew.Where.apply(Tensor._from_op(cond.astype(bool, copy=False), None, False), a, b)
 
 
 def maximum(a: Any, b: Any) -> Tensor:
     """Elementwise max(a, b), broadcasting; on ties each gets half the gradient (torch.maximum)."""
     a, b = binary_operands(a, b)
-    movement.broadcast_shape("maximum", a.shape, b.shape)
+    broadcast_shape("maximum", a.shape, b.shape)
     return ew.Maximum.apply(a, b)
 
 
 def minimum(a: Any, b: Any) -> Tensor:
     """Elementwise min(a, b), broadcasting; on ties each gets half the gradient (torch.minimum)."""
     a, b = binary_operands(a, b)
-    movement.broadcast_shape("minimum", a.shape, b.shape)
+    broadcast_shape("minimum", a.shape, b.shape)
     return ew.Minimum.apply(a, b)
 
 
@@ -96,36 +91,43 @@ def einsum(subscripts: str, *operands: Any) -> Tensor:
     """
     if not isinstance(subscripts, str):
         raise TypeError(f"einsum: subscripts must be a string such as 'ij,jk->ik', got {type(subscripts).__name__}")
-    tensors = _float_tensors("einsum", list(operands))
+    tensors = _tensor_list("einsum", list(operands))
     explicit = _explicit_subscripts(subscripts.replace(" ", ""), [t.shape for t in tensors])
     return linalg.Einsum.apply(*tensors, subscripts=explicit)
 
 
 def _explicit_subscripts(subscripts: str, shapes: list[tuple[int, ...]]) -> str:
-    """"ij,jk" -> "ij,jk->ik", "...ij,...jk->...ik" -> "aij,ajk->aik"; checks letters against shapes."""
+    """"ij,jk" -> "ij,jk->ik"; "...ij,...jk->...ik" -> "aij,ajk->aik" (one letter per axis)."""
     inputs, arrow, output = subscripts.partition("->")
     terms = inputs.split(",")
     if len(terms) != len(shapes):
         raise ValueError(f"einsum: {subscripts!r} names {len(terms)} operand(s), got {len(shapes)}")
-    letters = [c for c in inputs if c.isalpha()]
-    if not arrow:
+    if not arrow:  # numpy's implicit output: the batch axes, then the letters used once, sorted
+        letters = [c for c in inputs if c.isalpha()]
         output = ("..." if "..." in inputs else "") + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
-    spare = [c for c in string.ascii_letters if c not in subscripts]
-    longest = max((len(shape) - len(term.replace("...", "")) for term, shape in zip(terms, shapes) if "..." in term), default=0)
-    batch = "".join(spare[:longest])
-    written = []
+    batch = _ellipsis_letters(subscripts, terms, shapes)
+    terms = [term.replace("...", batch[len(batch) - (len(shape) - len(term) + 3):]) for term, shape in zip(terms, shapes)]
+    output = output.replace("...", batch)
+    _check_letters(subscripts, terms, output, shapes)
+    return ",".join(terms) + "->" + output
+
+
+def _ellipsis_letters(subscripts: str, terms: list[str], shapes: list[tuple[int, ...]]) -> str:
+    """Unused letters for the axes "..." stands for, as many as the operand with the most has;
+    an operand with fewer takes the last ones (its axes align from the right, as broadcasting)."""
+    longest = max((len(shape) - len(term) + 3 for term, shape in zip(terms, shapes) if "..." in term), default=0)
+    return "".join([c for c in string.ascii_letters if c not in subscripts][:longest])
+
+
+def _check_letters(subscripts: str, terms: list[str], output: str, shapes: list[tuple[int, ...]]) -> None:
+    """One distinct letter per axis, sizes that agree (or are 1), an output of known letters."""
+    sizes: dict[str, int] = {}
     for i, (term, shape) in enumerate(zip(terms, shapes)):
-        if "..." in term:
-            term = term.replace("...", batch[longest - (len(shape) - len(term) + 3):])
         if not term.isalpha() or len(term) != len(shape):
             raise ValueError(f"einsum: operand {i} has shape {shape}, which {subscripts!r} does not fit "
                              f"(one letter per axis, got {term!r})")
         if len(set(term)) != len(term):
             raise ValueError(f"einsum: operand {i} repeats a letter in {term!r} (a diagonal); not supported")
-        written.append(term)
-    output = output.replace("...", batch)
-    sizes: dict[str, int] = {}
-    for i, (term, shape) in enumerate(zip(written, shapes)):
         for c, n in zip(term, shape):
             if sizes.setdefault(c, n) != n and 1 not in (sizes[c], n):
                 raise ValueError(f"einsum: index {c!r} has size {sizes[c]} in one operand and {n} in operand {i} "
@@ -133,7 +135,6 @@ def _explicit_subscripts(subscripts: str, shapes: list[tuple[int, ...]]) -> str:
             sizes[c] = max(sizes[c], n)
     if len(set(output)) != len(output) or any(c not in sizes for c in output):
         raise ValueError(f"einsum: output {output!r} must name distinct indices of the operands")
-    return ",".join(written) + "->" + output
 
 
 def take_along_axis(x: Tensor, indices: Any, axis: int | None) -> Tensor:
@@ -143,7 +144,7 @@ def take_along_axis(x: Tensor, indices: Any, axis: int | None) -> Tensor:
     if axis is None:
         x, axis = x.reshape(-1), 0
     index = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
-    axis = reduce.axis_index("take_along_axis", axis, x.ndim)
+    axis = axis_index("take_along_axis", axis, x.ndim)
     if index.dtype.kind not in "iu" or index.ndim != x.ndim:
         raise ValueError(f"take_along_axis: indices must be integers with the {x.ndim} axes of x {x.shape}, "
                          f"got dtype {index.dtype}, shape {index.shape}")
@@ -151,7 +152,7 @@ def take_along_axis(x: Tensor, indices: Any, axis: int | None) -> Tensor:
     if index.size and (index.min() < -n or index.max() >= n):
         raise IndexError(f"take_along_axis: indices from {index.min()} to {index.max()} are out of range "
                          f"for axis {axis} of size {n} (shape {x.shape})")
-    movement.broadcast_shape("take_along_axis", x.shape[:axis] + x.shape[axis + 1:], index.shape[:axis] + index.shape[axis + 1:])
+    broadcast_shape("take_along_axis", x.shape[:axis] + x.shape[axis + 1:], index.shape[:axis] + index.shape[axis + 1:])
     return movement.Gather.apply(x, Tensor._from_op(index % max(n, 1), None, False), axis=axis)
 
 
@@ -159,7 +160,7 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     """torch.gather: out[i][j][k] = x[index[i][j][k]][j][k] for dim=0. ``index`` has x's
     number of axes and is no longer than x on the others (x is cut to it there first)."""
     index = index.data if isinstance(index, Tensor) else np.asarray(index)
-    dim = reduce.axis_index("gather", dim, x.ndim)
+    dim = axis_index("gather", dim, x.ndim)
     if index.ndim != x.ndim or any(m > n for d, (m, n) in enumerate(zip(index.shape, x.shape)) if d != dim):
         raise ValueError(f"gather: index of shape {index.shape} must have the {x.ndim} axes of input {x.shape} "
                          f"and be no larger on every axis but dim {dim}")
