@@ -271,7 +271,7 @@ def test_factories_default_to_float32():
     np.testing.assert_array_equal(tc.full(2, 3.5).numpy(), [3.5, 3.5])
     with pytest.raises(TypeError, match="only floating tensors can require grad"):
         tc.zeros(2, dtype=np.int64, requires_grad=True)
-    with pytest.raises(ValueError, match="zeros: the shape must be non-negative ints"):
+    with pytest.raises(ValueError, match=r"zeros: sizes must be non-negative ints, got \(-1,\)"):
         tc.zeros(-1)
 
 
@@ -396,3 +396,121 @@ def test_skip_block_matches_torch(rng):
     torch.maximum(merge(torch.cat([tx, inner], dim=1)), tx).sum().backward()
     assert_close(x.grad.numpy(), tx.grad.numpy(), atol=1e-4, rtol=1e-4)
     assert_close(block.conv.weight.grad.numpy(), conv.weight.grad.numpy(), atol=1e-4, rtol=1e-4)
+
+
+# ---- found by an adversarial pass: each was a wrong number, a raw numpy error or a crash ------------
+def test_integer_tensors_meet_float_math_as_float32():
+    assert (Tensor([4, 9]) ** 0.5).tolist() == [2.0, 3.0] and (Tensor([4, 9]) ** 0.5).dtype == np.float32
+    assert (Tensor([2, 3]) ** 2).tolist() == [4, 9] and (Tensor([2, 3]) ** 2).dtype == np.int64
+    assert (Tensor([1, 2]) / Tensor([2, 4])).tolist() == [0.5, 0.5] and (Tensor([1]) / 2).dtype == np.float32
+    for t in (Tensor([1, 4]).sqrt(), Tensor([0, 1]).exp(), Tensor([True, False]).mean(), Tensor([1, 2]).logsumexp()):
+        assert t.dtype == np.float32
+
+
+def test_no_float64_from_numpy_scalars_or_float64_fill_values():
+    x = Tensor([0.2, 0.7])
+    assert x.clip(np.float64(0.5), None).dtype == np.float32 and np.clip(x, 0.0, np.float64(0.6)).dtype == np.float32
+    assert x.masked_fill(x > 0.5, Tensor(1.0, dtype=np.float64)).dtype == np.float32
+
+
+def test_pow_zero_and_std_of_constant_rows_have_finite_gradients():
+    x = Tensor([0.0, 1.0], requires_grad=True)
+    (x ** 0).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0]
+    y = Tensor([[1.0, 1.0], [1.0, 2.0]], requires_grad=True)
+    y.std(axis=1).sum().backward()
+    assert_close(y.grad.numpy(), [[0, 0], [-0.5, 0.5]])
+
+
+def test_clamp_passes_the_gradient_at_its_bounds_hardtanh_does_not():
+    x = Tensor([0.0, 0.5, 1.0, 2.0], requires_grad=True)
+    x.clamp(0.0, 1.0).sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0, 1.0, 0.0]  # torch.clamp
+    x.grad = None
+    F.hardtanh(x, 0.0, 1.0).sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0, 0.0, 0.0]  # torch's hardtanh
+
+
+def test_negative_axes_split_the_right_axis():
+    x = Tensor(np.arange(24.0).reshape(4, 6))
+    assert [p.shape for p in np.split(x, [2], axis=-1)] == [(4, 2), (4, 4)]
+    assert [p.shape for p in x.tensor_split(3, axis=-1)] == [(4, 2)] * 3
+    with pytest.raises(ValueError, match=r"numpy.split: 4 sections do not divide axis 1"):
+        np.split(x, 4, axis=1)
+
+
+def test_a_view_taken_before_the_graph_cannot_change_its_gradient():
+    x = Tensor([1.0, 2.0, 3.0])
+    view, w = x[:2], Tensor([1.0, 1.0], requires_grad=True)
+    y = (w * view).sum()  # saves view's memory, which is x's
+    with pytest.raises(ValueError, match="in-place \\+=: the array is read-only: a graph saved it"):
+        view += 10.0
+    y.backward()
+    assert w.grad.tolist() == [1.0, 2.0]
+    view += 10.0  # the graph is gone: writable again, through to x
+    assert x.tolist() == [11.0, 12.0, 3.0]
+    with pytest.raises(ValueError, match="broadcast view"):
+        expanded = Tensor([1.0]).expand(3)
+        expanded += 1.0
+
+
+def test_np_array_copies_np_asarray_shares():
+    w = tc.zeros(3, requires_grad=True)
+    snapshot, shared = np.array(w), np.asarray(w)
+    with tc.no_grad():
+        w -= 1.0
+    assert snapshot.tolist() == [0.0] * 3 and shared.tolist() == [-1.0] * 3
+
+
+def test_einsum_broadcasts_size_one_axes_in_backward():
+    a, b = leaf(np.arange(3.0).reshape(3, 1)), leaf(np.arange(4.0).reshape(1, 4) + 1)
+    assert tc.gradcheck(lambda a, b: tc.einsum("ij,ij->i", a, b), a, b)
+    assert tc.gradcheck(lambda a, b: tc.einsum("ij,jk->i", a, b), a, leaf(np.ones((4, 2))))
+
+
+def test_dot_of_two_vectors():
+    a, b = leaf([1.0, 2.0, 3.0]), leaf([4.0, 5.0, 6.0])
+    assert tc.gradcheck(lambda a, b: a @ b, a, b)
+    assert tc.gradcheck(lambda a, b: np.dot(a, b), a, b)
+
+
+def test_empty_tensors_give_empty_results():
+    assert tc.zeros(0, 3, 4).flatten(1).shape == (0, 12)
+    assert tc.zeros(0, 3).repeat_interleave(2, axis=1).shape == (0, 6)
+    assert tc.zeros(0, 3).max(axis=1).shape == (0,) and tc.zeros(0, 3).argmax(axis=1).shape == (0,)
+    with np.errstate(divide="ignore"):  # log(0): the sum over an empty group
+        assert tc.zeros(3, 0).softmax(-1).shape == (3, 0)
+        assert tc.zeros(0).logsumexp().item() == -np.inf
+    with pytest.raises(ValueError, match=r"max: cannot reduce over axis \(0,\) of shape \(0, 3\)"):
+        tc.zeros(0, 3).max(axis=0)
+
+
+def test_zero_d_tensors():
+    s = Tensor(2.0, requires_grad=True)
+    assert s.sum(0).item() == 2.0 and s.mean(dim=0).item() == 2.0 and s.max(0).item() == 2.0
+    values, index = s.max(dim=0)
+    assert values.item() == 2.0 and index.item() == 0
+    assert tc.einsum("->", s).item() == 2.0 and tc.pad(s, ()).item() == 2.0
+    for call in (lambda: s.split(1), lambda: s.cumsum(0), lambda: s.squeeze(0), lambda: s.gather(0, 0)):
+        with pytest.raises(ValueError, match="a 0-d tensor has no axis 0"):
+            call()
+
+
+def test_more_argument_errors():
+    x = tc.ones(2, 3, 4)
+    with pytest.raises(ValueError, match="flatten: start_axis 2 comes after end_axis 1"):
+        x.flatten(2, 1)
+    with pytest.raises(ValueError, match=r"pad: sizes must be non-negative ints, got \(1.7, 1\)"):
+        tc.pad(x, (1.7, 1))
+    with pytest.raises(TypeError, match=r"cat: got axis=1 \(numpy\) and dim=0 \(PyTorch\)"):
+        tc.cat([x, x], 1, dim=0)
+    with pytest.raises(ValueError, match="split: sizes must be non-negative ints"):
+        x.split([1.5, 0.5])
+    with pytest.raises(TypeError, match="&: needs bool or integer tensors"):
+        x & x  # noqa: B018
+    assert np.sign(Tensor([-2.0, 0.0, 3.0])).tolist() == [-1.0, 0.0, 1.0]
+
+
+def test_one_hot_needs_no_square_memory():
+    hot = tc.one_hot(np.array([3, 49_999]), 50_000)
+    assert hot.shape == (2, 50_000) and hot.numpy().sum() == 2 and hot.numpy()[1, 49_999] == 1

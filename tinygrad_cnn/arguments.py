@@ -55,6 +55,8 @@ def axis_index(op: str, axis: int, ndim: int) -> int:
     """One ``axis`` (negative counts from the end) as a non-negative int, checked against ``ndim``."""
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"{op}: axis must be an int, got {axis!r}")
+    if ndim == 0:
+        raise ValueError(f"{op}: a 0-d tensor has no axis {axis}")
     (index,) = normalize_axis(op, axis, ndim)
     return index
 
@@ -66,7 +68,8 @@ def reduction_axes(op: str, ndim: int, axis: Axes, keepdims: bool, dim: Axes,
     axis = either(op, "axis", axis, "dim", dim)
     if keepdim is not None and keepdims and not keepdim:
         raise TypeError(f"{op}: got keepdims=True (numpy) and keepdim=False (PyTorch); pass one")
-    return normalize_axis(op, axis, ndim), bool(keepdims or keepdim)
+    axes = normalize_axis(op, axis, ndim)
+    return (None if ndim == 0 else axes), bool(keepdims or keepdim)  # axis 0 of a 0-d tensor: itself, as PyTorch
 
 
 def resolve_shape(old: tuple[int, ...], new: tuple) -> tuple[int, ...]:

@@ -223,6 +223,14 @@ def _lock(array: Any) -> np.ndarray | None:
     return root
 
 
+def is_saved(array: np.ndarray) -> bool:
+    """Whether a recorded graph keeps this array's memory (the array or one it views) for backward."""
+    root = array
+    while type(root.base) is np.ndarray:
+        root = root.base
+    return id(root) in _locked
+
+
 def _unlock(root: np.ndarray) -> None:
     entry = _locked[id(root)]
     entry[1] -= 1

@@ -18,7 +18,7 @@ import numpy as np
 from . import creation, tensor_functions
 from .tensor import Tensor
 
-__all__ = ["array_ufunc", "array_function", "UFUNCS", "PREDICATE_UFUNCS", "FUNCTIONS"]
+__all__ = ["array_ufunc", "array_function", "UFUNCS", "CONSTANT_UFUNCS", "FUNCTIONS"]
 
 EXIT = ("call it on a plain array instead, t.numpy() or np.asarray(t) (the explicit way out of the "
         "graph); docs/tensor.md lists the numpy functions that keep the graph")
@@ -43,12 +43,12 @@ UFUNCS: dict[np.ufunc, Callable[..., Tensor]] = {
 }
 """Differentiable ufuncs and the Tensor operation each runs."""
 
-PREDICATE_UFUNCS = (
+CONSTANT_UFUNCS = (
     np.isfinite, np.isnan, np.isinf, np.signbit, np.equal, np.not_equal, np.greater, np.greater_equal,
     np.less, np.less_equal, np.logical_and, np.logical_or, np.logical_xor, np.logical_not,
-    np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert,
+    np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.sign,
 )
-"""Ufuncs whose results are bool or integer constants: they run on the arrays."""
+"""Ufuncs whose results are constants (bools, integers, signs): they run on the arrays, no gradient."""
 
 
 def _plain(x: Any) -> Any:
@@ -61,7 +61,7 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
     if "out" in kwargs:
         raise TypeError(f"{name}: out= cannot be used with Tensors (a Tensor's array is written only by ops); "
                         f"use the result it returns")
-    if method == "__call__" and ufunc in PREDICATE_UFUNCS:
+    if method == "__call__" and ufunc in CONSTANT_UFUNCS:
         return Tensor._from_op(np.asarray(ufunc(*map(_plain, inputs), **kwargs)), None, False)
     if method != "__call__" or ufunc not in UFUNCS:
         raise TypeError(f"{name} has no counterpart for Tensors here; {EXIT}")
@@ -316,7 +316,7 @@ def _on_arrays(func: Callable, wrap: bool) -> Callable:
 
 for _func in (np.allclose, np.array_equal, np.array_equiv):
     FUNCTIONS[_func] = _on_arrays(_func, wrap=False)  # a Python bool, as numpy gives
-for _func in (np.isclose, np.any, np.all, np.count_nonzero, np.sign, np.argsort):
+for _func in (np.isclose, np.any, np.all, np.count_nonzero, np.argsort):
     FUNCTIONS[_func] = _on_arrays(_func, wrap=True)
 FUNCTIONS.update({np.zeros_like: creation.zeros_like, np.ones_like: creation.ones_like,
                   np.full_like: creation.full_like})

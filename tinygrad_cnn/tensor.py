@@ -280,10 +280,10 @@ class Tensor(TensorMethods):
         return ew.Mul.apply(*binary_operands(other, self))
 
     def __truediv__(self, other: Any) -> "Tensor":
-        return ew.Div.apply(*binary_operands(self, other))
+        return ew.Div.apply(*_division_operands(self, other))
 
     def __rtruediv__(self, other: Any) -> "Tensor":
-        return ew.Div.apply(*binary_operands(other, self))
+        return ew.Div.apply(*_division_operands(other, self))
 
     def __neg__(self) -> "Tensor":
         return ew.Neg.apply(self)
@@ -297,7 +297,10 @@ class Tensor(TensorMethods):
     def __pow__(self, exponent: float) -> "Tensor":
         if isinstance(exponent, Tensor) or not np.isscalar(exponent):
             raise TypeError(f"pow: the exponent must be a Python or numpy scalar, got {type(exponent).__name__}")
-        return ew.Pow.apply(self, exponent=float(exponent))
+        exponent = float(exponent)
+        integral = exponent.is_integer() and exponent >= 0
+        base = self if self._data.dtype.kind == "f" or integral else self.astype(np.float32)  # 4 ** 0.5 is 2.0
+        return ew.Pow.apply(base, exponent=exponent)
 
     def __rpow__(self, base: float) -> "Tensor":
         """``base ** x`` as exp(x * log(base)), for a positive scalar base."""
@@ -337,15 +340,26 @@ class Tensor(TensorMethods):
         if broadcast_shape(f"in-place {symbol}", self.shape, value.shape) != self.shape:
             raise ValueError(f"in-place {symbol}: operand of shape {value.shape} does not broadcast "
                              f"to this tensor's shape {self.shape}")
+        self._make_writable(symbol)
         try:
             ufunc(self._data, value, out=self._data, casting="same_kind")
         except TypeError as err:
             raise TypeError(f"in-place {symbol}: cannot write {value.dtype} values into a {self.dtype} "
                             f"tensor: {err}") from None
-        except ValueError as err:  # numpy's "output array is read-only"
-            raise ValueError(f"in-place {symbol}: the array is read-only ({err}); a graph saved it "
-                             f"for backward, or it is a broadcast view") from None
         return self
+
+    def _make_writable(self, symbol: str) -> None:
+        """Refuse to write memory a graph saved, even through a view taken before it was saved
+        (numpy's read-only flag does not reach such views); a view taken while it was saved
+        is read-only by itself, so it is made writable again."""
+        if function.is_saved(self._data):
+            raise ValueError(f"in-place {symbol}: the array is read-only: a graph saved it (or the array "
+                             f"it views) for backward; run that backward first, or drop the graph")
+        if not self._data.flags.writeable:
+            if any(s == 0 and n > 1 for s, n in zip(self._data.strides, self._data.shape)):
+                raise ValueError(f"in-place {symbol}: the array is read-only: it is a broadcast view "
+                                 f"(expand, broadcast_to), whose elements share memory")
+            self._data.setflags(write=True)
 
     # ---- comparisons and logic: constants, never recorded ------------------------------------
     def _constant_elementwise(self, other: Any, ufunc: np.ufunc, symbol: str) -> "Tensor":
@@ -441,6 +455,14 @@ def binary_operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     if type(a) in _SCALARS and isinstance(b, Tensor) and b._data.dtype.kind == "f":
         return Tensor._from_op(np.array(a, dtype=b._data.dtype), None, False), b
     return as_operands(a, b)
+
+
+def _division_operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """Operands of a true division: integers divide as float32 (numpy would give float64)."""
+    a, b = binary_operands(a, b)
+    if a._data.dtype.kind != "f" and b._data.dtype.kind != "f":
+        return a.astype(np.float32), b.astype(np.float32)
+    return a, b
 
 
 def as_operands(*items: Any) -> list[Tensor]:

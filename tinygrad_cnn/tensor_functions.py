@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .arguments import axis_index, broadcast_shape, either
+from .arguments import axis_index, broadcast_shape, either, sizes
 from .ops import elementwise as ew
 from .ops import linalg, movement
 from .tensor import Tensor, as_operands, binary_operands
@@ -123,7 +123,7 @@ def _check_letters(subscripts: str, terms: list[str], output: str, shapes: list[
     """One distinct letter per axis, sizes that agree (or are 1), an output of known letters."""
     sizes: dict[str, int] = {}
     for i, (term, shape) in enumerate(zip(terms, shapes)):
-        if not term.isalpha() or len(term) != len(shape):
+        if (term and not term.isalpha()) or len(term) != len(shape):
             raise ValueError(f"einsum: operand {i} has shape {shape}, which {subscripts!r} does not fit "
                              f"(one letter per axis, got {term!r})")
         if len(set(term)) != len(term):
@@ -185,7 +185,7 @@ def pad_axes(x: Tensor, widths: Sequence[tuple[int, int]], mode: str = "constant
     """Pad axis i by ``widths[i] = (before, after)``, in numpy's order (first axis first); see :func:`pad`."""
     if mode not in movement.PAD_MODES:
         raise ValueError(f"pad: mode must be one of {', '.join(movement.PAD_MODES)}, got {mode!r}")
-    widths = tuple((int(b), int(a)) for b, a in widths)
+    widths = tuple(sizes("pad", tuple(pair)) for pair in widths)
     for axis, ((before, after), n) in enumerate(zip(widths, x.shape)):
         limit = {"reflect": n - 1, "circular": n, "replicate": n and np.inf}.get(mode, np.inf)
         if min(before, after) < 0 or max(before, after) > limit:
@@ -204,4 +204,6 @@ def one_hot(labels: Any, num_classes: int = -1) -> Tensor:
     classes = int(labels.max()) + 1 if num_classes == -1 and labels.size else num_classes
     if labels.size and (labels.min() < 0 or labels.max() >= classes):
         raise ValueError(f"one_hot: labels must lie in [0, {classes}), got values from {labels.min()} to {labels.max()}")
-    return Tensor._from_op(np.eye(max(classes, 0), dtype=np.int64)[labels], None, False)
+    rows = np.zeros((*labels.shape, max(classes, 0)), dtype=np.int64)
+    np.put_along_axis(rows, labels[..., None], 1, axis=-1)
+    return Tensor._from_op(rows, None, False)

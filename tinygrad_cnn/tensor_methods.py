@@ -64,18 +64,23 @@ class TensorMethods:
         """A copy that stays in the graph (records ``astype`` to the same dtype)."""
         return self.astype(self.dtype)
 
+    def _floating(self) -> "Tensor":
+        """Itself if it is a float tensor, else its values as float32 (a constant): math that
+        leaves the integers gives float32, as PyTorch, not numpy's float64."""
+        return self if self.dtype.kind == "f" else self.astype(np.float32)
+
     # ---- elementwise math -----------------------------------------------------------------
     def exp(self) -> "Tensor":
         """e ** x, elementwise."""
-        return ew.Exp.apply(self)
+        return ew.Exp.apply(self._floating())
 
     def log(self) -> "Tensor":
         """Natural logarithm, elementwise."""
-        return ew.Log.apply(self)
+        return ew.Log.apply(self._floating())
 
     def sqrt(self) -> "Tensor":
         """Square root, elementwise."""
-        return ew.Sqrt.apply(self)
+        return ew.Sqrt.apply(self._floating())
 
     def abs(self) -> "Tensor":
         """|x|, elementwise; the gradient is sign(x) (0 at 0)."""
@@ -87,11 +92,11 @@ class TensorMethods:
 
     def sigmoid(self) -> "Tensor":
         """1 / (1 + e ** -x), elementwise, computed without overflow."""
-        return ew.Sigmoid.apply(self)
+        return ew.Sigmoid.apply(self._floating())
 
     def tanh(self) -> "Tensor":
         """Hyperbolic tangent, elementwise."""
-        return ew.Tanh.apply(self)
+        return ew.Tanh.apply(self._floating())
 
     def maximum(self, other: Any) -> "Tensor":
         """Elementwise max(x, other), broadcasting; ties share the gradient evenly."""
@@ -104,7 +109,8 @@ class TensorMethods:
         return minimum(self, other)
 
     def clip(self, min: float | None = None, max: float | None = None) -> "Tensor":
-        """Limit to [min, max] (either may be None), as numpy's clip; gradient 1 strictly inside."""
+        """Limit to [min, max] (either may be None), as numpy's clip; the gradient is 1 within the
+        bounds, ends included (as torch.clamp), and 0 outside."""
         return self._clamp("clip", min, max)
 
     def clamp(self, min: float | None = None, max: float | None = None) -> "Tensor":
@@ -119,11 +125,15 @@ class TensorMethods:
                 raise TypeError(f"{op}: {name} must be a number or None, got {type(bound).__name__}")
         if low is not None and high is not None and low > high:
             raise ValueError(f"{op}: min ({low}) is above max ({high})")
-        return activation.Clamp.apply(self, low=low, high=high)
+        return activation.Clamp.apply(self, low=low, high=high, inclusive=True)
 
     def masked_fill(self, mask: Any, value: float) -> "Tensor":
-        """``value`` where ``mask`` (bool, broadcasting to this shape) is True, else x."""
+        """``value`` (a number) where ``mask`` (bool, broadcasting to this shape) is True, else x."""
         from .tensor_functions import where
+        value = np.asarray(value.data if hasattr(value, "data") else value)
+        if value.size != 1 or value.dtype.kind not in "biuf":
+            raise TypeError(f"masked_fill: value must be one number, got shape {value.shape}, dtype {value.dtype}")
+        value = value.item()  # a number takes x's dtype; a float64 array would promote x
         mask = np.asarray(mask.data if hasattr(mask, "data") else mask)
         if mask.dtype != bool:
             raise TypeError(f"masked_fill: mask must be a bool tensor or array, got dtype {mask.dtype}")
@@ -142,7 +152,7 @@ class TensorMethods:
              keepdim: bool | None = None) -> "Tensor":
         """Mean over ``axis`` (an int, a tuple, or None for all), as numpy's."""
         axis, keepdims = reduction_axes("mean", self.ndim, axis, keepdims, dim, keepdim)
-        return reduce.Mean.apply(self, axis=axis, keepdims=keepdims)
+        return reduce.Mean.apply(self._floating(), axis=axis, keepdims=keepdims)
 
     def max(self, axis: Axes = None, keepdims: bool = False, *, dim: int | None = None,
             keepdim: bool | None = None) -> "Tensor | MinMax":
@@ -185,8 +195,8 @@ class TensorMethods:
         axis, keepdims = reduction_axes(op, self.ndim, axis, keepdims, dim, keepdim)
         if axis is not None and len(axis) != 1:
             raise ValueError(f"{op}: axis must be one int or None, got {axis}")
-        if self.data.size == 0:
-            raise ValueError(f"{op}: the tensor of shape {self.shape} has no elements")
+        if 0 in (self.shape if axis is None else [self.shape[axis[0]]]):
+            raise ValueError(f"{op}: axis {axis} of shape {self.shape} has no elements")
         return self._from_op(find(axis=axis and axis[0], keepdims=keepdims), None, False)
 
     def any(self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None,
@@ -216,17 +226,24 @@ class TensorMethods:
 
     def std(self, axis: Axes = None, ddof: int | None = None, keepdims: bool = False, *, dim: Axes = None,
             correction: int | None = None, keepdim: bool | None = None) -> "Tensor":
-        """Standard deviation, sqrt(var); ``ddof``/``correction`` as in :meth:`var`."""
-        return self.var(axis, ddof, keepdims, dim=dim, correction=correction, keepdim=keepdim).sqrt()
+        """Standard deviation, sqrt(var); ``ddof``/``correction`` as in :meth:`var`. Where a group
+        has no spread the gradient is 0, as PyTorch's."""
+        from .tensor_functions import where
+        variance = self.var(axis, ddof, keepdims, dim=dim, correction=correction, keepdim=keepdim)
+        spread = variance.data > 0
+        # sqrt's slope is infinite at 0 and 0 * inf = nan: take those groups' sqrt at 1 instead,
+        # then put 0 in their place, so no gradient reaches them
+        return where(spread, where(spread, variance, 1.0).sqrt(), 0.0)
 
     def logsumexp(self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None,
                   keepdim: bool | None = None) -> "Tensor":
         """log(sum(exp(x))) over ``axis``, as m + log(sum(exp(x - m))) with m the maximum, a
         constant: it cancels in the gradient, which is softmax(x)."""
         axis, keepdims = reduction_axes("logsumexp", self.ndim, axis, keepdims, dim, keepdim)
-        shift = self.data.max(axis=axis, keepdims=True)
-        shift = np.where(np.isfinite(shift), shift, 0)  # a group of -inf gives -inf, not nan
-        total = (self - shift).exp().sum(axis=axis, keepdims=keepdims).log()
+        x = self._floating()
+        shift = x.data.max(axis=axis, keepdims=True, initial=-np.inf)
+        shift = np.where(np.isfinite(shift), shift, 0)  # a group of -inf (or none) gives -inf, not nan
+        total = (x - shift).exp().sum(axis=axis, keepdims=keepdims).log()
         return total + shift.reshape(total.shape)
 
     def softmax(self, axis: int | None = None, *, dim: int | None = None) -> "Tensor":
@@ -236,7 +253,8 @@ class TensorMethods:
     def log_softmax(self, axis: int | None = None, *, dim: int | None = None) -> "Tensor":
         """log(softmax(x)) along ``axis`` (default: the last), stable for large inputs."""
         axis = either("log_softmax", "axis", axis, "dim", dim)
-        return reduce.LogSoftmax.apply(self, axis=axis_index("log_softmax", -1 if axis is None else axis, self.ndim))
+        axis = axis_index("log_softmax", -1 if axis is None else axis, self.ndim)
+        return reduce.LogSoftmax.apply(self._floating(), axis=axis)
 
     def cumsum(self, axis: int | None = None, *, dim: int | None = None) -> "Tensor":
         """Running sum along ``axis`` (None: over the flattened tensor, as numpy)."""
@@ -259,7 +277,10 @@ class TensorMethods:
         if self.ndim == 0:
             return self.reshape(1)
         start, end = (axis_index("flatten", a, self.ndim) for a in (start_axis, end_axis))
-        return self.reshape(*self.shape[:start], -1, *self.shape[end + 1:])
+        if start > end:
+            raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis} in shape {self.shape}")
+        merged = int(np.prod(self.shape[start:end + 1]))
+        return self.reshape(*self.shape[:start], merged, *self.shape[end + 1:])
 
     def ravel(self) -> "Tensor":
         """All elements in one axis."""
@@ -295,6 +316,8 @@ class TensorMethods:
     def squeeze(self, axis: Axes = None, *, dim: Axes = None) -> "Tensor":
         """Drop size-1 axes: all of them, or those in ``axis`` (which must have size 1, as numpy)."""
         axis = either("squeeze", "axis", axis, "dim", dim)
+        if self.ndim == 0 and axis is not None:
+            raise ValueError(f"squeeze: a 0-d tensor has no axis {axis}")
         axes = normalize_axis("squeeze", axis, self.ndim)
         axes = tuple(i for i, n in enumerate(self.shape) if n == 1) if axes is None else axes
         if any(self.shape[i] != 1 for i in axes):
@@ -359,7 +382,7 @@ class TensorMethods:
         axis = 0 if axis is None else axis_index("repeat_interleave", axis, self.ndim)
         spread = x.expand_dims(axis + 1)
         target = spread.shape[:axis + 1] + (repeats,) + spread.shape[axis + 2:]
-        return spread.broadcast_to(target).reshape(*x.shape[:axis], -1, *x.shape[axis + 1:])
+        return spread.broadcast_to(target).reshape(*x.shape[:axis], x.shape[axis] * repeats, *x.shape[axis + 1:])
 
     def flip(self, *axes: int | tuple[int, ...]) -> "Tensor":
         """Reverse the order along ``axes`` (all when none are given): a getitem with step -1."""
@@ -381,8 +404,8 @@ class TensorMethods:
                 raise ValueError("split: the piece size must be positive, got 0")
             lengths = [min(size, n - start) for start in range(0, n, size)]
         else:
-            lengths = list(split_size_or_sections)
-            if sum(lengths) != n or any(s < 0 for s in lengths):
+            lengths = sizes("split", tuple(split_size_or_sections))
+            if sum(lengths) != n:
                 raise ValueError(f"split: sizes {lengths} must be non-negative and add up to {n}, "
                                  f"the length of axis {axis} of {self.shape}")
         return self.tensor_split(np.cumsum(lengths)[:-1].tolist(), axis)

@@ -5,7 +5,7 @@ Each is a registered op (see :mod:`tinygrad_cnn.ops.activation`) or a compositio
 """
 from __future__ import annotations
 
-from ..ops.activation import (Abs, Elu, Gelu, Hardshrink, LeakyRelu, Logsigmoid, Mish, Silu, Softplus,
+from ..ops.activation import (Abs, Clamp, Elu, Gelu, Hardshrink, LeakyRelu, Logsigmoid, Mish, Silu, Softplus,
                               Softshrink, Softsign, Step, Tanhexp, Threshold)
 from ..tensor import Tensor
 from .common import as_tensor
@@ -59,8 +59,8 @@ def sigmoid(x: Tensor) -> Tensor:
 
 
 def hardsigmoid(x: Tensor) -> Tensor:
-    """clamp(x / 6 + 1/2, 0, 1), PyTorch's piecewise-linear sigmoid."""
-    return clamp(as_tensor("hardsigmoid", "input", x) / 6.0 + 0.5, 0.0, 1.0)
+    """clamp(x / 6 + 1/2, 0, 1), PyTorch's piecewise-linear sigmoid (gradient 0 at the kinks)."""
+    return Clamp.apply(as_tensor("hardsigmoid", "input", x) / 6.0 + 0.5, low=0.0, high=1.0)
 
 
 def logsigmoid(x: Tensor) -> Tensor:
@@ -80,10 +80,10 @@ def tanhshrink(x: Tensor) -> Tensor:
 
 
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
-    """clamp(x, min_val, max_val)."""
+    """clamp(x, min_val, max_val), with gradient 0 at the bounds (as PyTorch's hardtanh)."""
     if not min_val < max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must be below max_val ({max_val})")
-    return clamp(as_tensor("hardtanh", "input", x), min_val, max_val)
+    return Clamp.apply(as_tensor("hardtanh", "input", x), low=min_val, high=max_val)
 
 
 def relu(x: Tensor) -> Tensor:
@@ -170,7 +170,7 @@ def softmin(x: Tensor, axis: int = -1) -> Tensor:
 
 
 def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
-    """Limit x to [min, max] (either may be None); gradient 1 strictly inside (:meth:`Tensor.clamp`)."""
+    """Limit x to [min, max] (either may be None); gradient 1 within the bounds (:meth:`Tensor.clamp`)."""
     return as_tensor("clamp", "input", x).clamp(min, max)
 
 

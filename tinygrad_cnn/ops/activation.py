@@ -21,23 +21,27 @@ def _where(condition: np.ndarray, grad: np.ndarray) -> np.ndarray:
 
 
 class Clamp(Function):
-    """min(max(a, low), high); either bound may be None. Gradient 1 strictly inside, else 0
-    (so the hard tanh, ReLU6 and hard sigmoid built on it have PyTorch's gradients)."""
+    """min(max(a, low), high); either bound may be None. The gradient is 1 inside the bounds
+    and 0 outside. At a bound it is 1 with ``inclusive=True`` (torch.clamp) and 0 without (the
+    hard tanh, ReLU6 and hard sigmoid built on it, as PyTorch's)."""
 
     @staticmethod
-    def forward(ctx, a, low=None, high=None):
+    def forward(ctx, a, low=None, high=None, inclusive=False):
         ctx.save_for_backward(a)
-        ctx.low, ctx.high = low, high
-        return np.clip(a, low, high)
+        # numpy scalars as bounds would promote float32 to their own dtype
+        ctx.low, ctx.high = (None if b is None else a.dtype.type(b) for b in (low, high))
+        ctx.inclusive = inclusive
+        return np.clip(a, ctx.low, ctx.high)
 
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
+        above, below = (np.greater_equal, np.less_equal) if ctx.inclusive else (np.greater, np.less)
         inside = np.ones(a.shape, dtype=bool)
         if ctx.low is not None:
-            inside &= a > ctx.low
+            inside &= above(a, ctx.low)
         if ctx.high is not None:
-            inside &= a < ctx.high
+            inside &= below(a, ctx.high)
         return _where(inside, grad)
 
 

@@ -112,6 +112,8 @@ class Pow(Function):
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
         p = a.dtype.type(ctx.exponent)
+        if p == 0:  # a ** 0 is constant; p * a ** -1 would be 0 * inf = nan at a = 0
+            return np.zeros_like(grad)
         return grad * p * a ** (p - 1)
 
     @staticmethod

@@ -30,6 +30,7 @@ class Matmul(Function):
     """``a @ b`` with numpy semantics: 2-D, batched (broadcast batch axes) and 1-D operands.
 
     Gradients: da = grad @ b^T, db = a^T @ grad (batch axes summed back by the engine).
+    Two 1-D operands give their dot product, whose gradients are grad * b and grad * a.
     A column-major 2-D ``a`` gives a column-major product, computed as (b^T @ a^T)^T: the
     same numbers, in the layout im2col's "hwb" columns hand to a convolution's later ops.
     """
@@ -53,6 +54,8 @@ class Matmul(Function):
         if not (grad.flags.c_contiguous or grad.flags.f_contiguous):
             grad = np.ascontiguousarray(grad)  # BLAS needs it: a broadcast or strided grad falls back to slow loops
         a_ndim, b_ndim = ctx.ndims
+        if a_ndim == b_ndim == 1:
+            return (grad * b if need_a else None), (grad * a if need_b else None)
         # Treat 1-D operands as a row (a) or column (b) matrix, as numpy does.
         a2 = a[None, :] if a_ndim == 1 and need_b else a
         b2 = b[:, None] if b_ndim == 1 and need_a else b
@@ -133,6 +136,11 @@ class Einsum(Function):
     def forward(ctx, *operands, subscripts):
         ctx.save_for_backward(*operands)
         ctx.subscripts = subscripts
+        inputs = subscripts.split("->")[0].split(",")
+        ctx.sizes = {}  # each letter's size: the longest of the axes it names (others broadcast)
+        for letters, operand in zip(inputs, operands):
+            for c, n in zip(letters, operand.shape):
+                ctx.sizes[c] = max(ctx.sizes.get(c, 1), n)
         return np.einsum(subscripts, *operands, optimize=len(operands) > 1)
 
     @staticmethod
@@ -151,9 +159,8 @@ class Einsum(Function):
             spec = ",".join([output, *(s for s, _ in others)]) + "->" + kept
             partial = np.einsum(spec, grad, *(x for _, x in others), optimize=True)
             summed_away = [i for i, c in enumerate(own) if c not in seen]
-            if summed_away:
-                partial = np.expand_dims(partial, summed_away)
-                partial = np.broadcast_to(partial, [operand.shape[i] if i in summed_away else n
-                                                    for i, n in enumerate(partial.shape)])
-            grads.append(partial)
+            partial = np.expand_dims(partial, summed_away) if summed_away else partial
+            # to every letter's full size: along a summed-away letter the gradient is the same, and
+            # where this operand had size 1 against a longer axis the engine sums it back
+            grads.append(np.broadcast_to(partial, [ctx.sizes[c] for c in own]))
         return tuple(grads)

@@ -157,6 +157,8 @@ class Pad(Function):
     @staticmethod
     def forward(ctx, a, widths, mode="constant", value=0.0):
         ctx.widths, ctx.mode = widths, mode
+        if a.ndim == 0:  # nothing to pad (and np.pad refuses 0-d arrays)
+            return a.copy()
         if mode == "constant":
             return np.pad(a, widths, constant_values=a.dtype.type(value))
         return np.pad(a, widths, mode=_NUMPY_PAD_MODE[mode])

@@ -64,8 +64,8 @@ class Max(Function):
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
-        if a.size == 0:
-            raise ValueError(f"{ctx.name}: cannot reduce a tensor of shape {a.shape} with no elements")
+        if 0 in (a.shape if axis is None else [a.shape[i] for i in axis]):
+            raise ValueError(f"{ctx.name}: cannot reduce over axis {axis} of shape {a.shape}: it has no elements")
         out = ctx.extremum(a, axis=axis, keepdims=True)
         hit = a == out
         if np.isnan(out).any():  # numpy's max is NaN where a NaN is: the gradient goes to the NaNs
@@ -110,7 +110,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, a, axis=-1):
-        shifted = a - a.max(axis=axis, keepdims=True)
+        shifted = a - a.max(axis=axis, keepdims=True, initial=-np.inf)  # initial: an empty axis is fine
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         ctx.save_for_backward(out)
         ctx.axis = axis
