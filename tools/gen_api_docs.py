@@ -17,6 +17,7 @@ OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "api.md"
 SECTIONS = [
     ("tinygrad_cnn", ["Tensor", "Function", "no_grad", "enable_grad", "trace", "list_ops", "grad",
                       "gradcheck", "detect_anomaly", "manual_seed", "save", "load", "draw_graph", "render_graph"]),
+    ("tinygrad_cnn.tensor_methods", ["TensorMethods", "MinMax"]),
     ("tinygrad_cnn.creation", None),
     ("tinygrad_cnn.tensor_functions", None),
     ("tinygrad_cnn.functional", None),
