@@ -1,6 +1,7 @@
 """numpy's functions and ufuncs on Tensors (NEP 13/18): the ones with a counterpart keep the
 graph and give the right gradient; predicates give bool constants; everything else is a clear
 TypeError instead of a plain array cut from the graph."""
+
 import numpy as np
 import pytest
 
@@ -57,14 +58,35 @@ def test_numpy_call_keeps_the_graph(name, rng):
 def test_numpy_values_match_numpy(rng):
     x = rng.standard_normal((3, 4))
     t = Tensor(x, dtype=np.float64)
-    for fn in (np.exp, np.tanh, np.abs, np.sum, np.mean, np.var, np.std, np.max, np.min, np.cumsum, np.ravel):
+    for fn in (
+        np.exp,
+        np.tanh,
+        np.abs,
+        np.sum,
+        np.mean,
+        np.var,
+        np.std,
+        np.max,
+        np.min,
+        np.cumsum,
+        np.ravel,
+    ):
         assert_close(fn(t).numpy(), fn(x))
     assert_close(np.clip(t, a_min=-0.2, a_max=0.3).numpy(), np.clip(x, -0.2, 0.3))
     assert_close(np.pad(t, 1, mode="wrap").numpy(), np.pad(x, 1, mode="wrap"))
-    assert_close(np.pad(t, (2, 1), constant_values=3.0).numpy(), np.pad(x, (2, 1), constant_values=3.0))
+    assert_close(
+        np.pad(t, (2, 1), constant_values=3.0).numpy(), np.pad(x, (2, 1), constant_values=3.0)
+    )
     assert_close(np.take_along_axis(t, np.argsort(x, axis=1), axis=1).numpy(), np.sort(x, axis=1))
-    assert [p.shape for p in np.array_split(t, 3, axis=1)] == [p.shape for p in np.array_split(x, 3, axis=1)]
-    assert np.argmax(t) == np.argmax(x) and np.shape(t) == (3, 4) and np.ndim(t) == 2 and np.size(t) == 12
+    assert [p.shape for p in np.array_split(t, 3, axis=1)] == [
+        p.shape for p in np.array_split(x, 3, axis=1)
+    ]
+    assert (
+        np.argmax(t) == np.argmax(x)
+        and np.shape(t) == (3, 4)
+        and np.ndim(t) == 2
+        and np.size(t) == 12
+    )
 
 
 @pytest.mark.parametrize("predicate", [np.isfinite, np.isnan, np.isinf, np.signbit])
@@ -75,11 +97,15 @@ def test_unary_predicates_give_bool_constants(predicate):
     np.testing.assert_array_equal(result.numpy(), predicate(t.numpy()))
 
 
-@pytest.mark.parametrize("predicate", [np.equal, np.not_equal, np.greater, np.greater_equal, np.less, np.less_equal])
+@pytest.mark.parametrize(
+    "predicate", [np.equal, np.not_equal, np.greater, np.greater_equal, np.less, np.less_equal]
+)
 def test_comparison_ufuncs_both_ways(predicate):
     t, array = Tensor([1.0, 2.0, 3.0]), np.array([2.0, 2.0, 2.0])
-    for result, expected in ((predicate(t, array), predicate(t.numpy(), array)),
-                             (predicate(array, t), predicate(array, t.numpy()))):
+    for result, expected in (
+        (predicate(t, array), predicate(t.numpy(), array)),
+        (predicate(array, t), predicate(array, t.numpy())),
+    ):
         assert isinstance(result, Tensor) and result.dtype == bool
         np.testing.assert_array_equal(result.numpy(), expected)
     assert isinstance(array == t, Tensor)
@@ -91,13 +117,21 @@ def test_whole_array_predicates():
     assert np.isclose(t, 1.0).tolist() == [True, False] and bool(np.any(t > 1.5))
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda t: np.sin(t), "numpy.sin"), (lambda t: np.linalg.norm(t), "numpy.linalg.norm"),
-    (lambda t: np.sort(t), "numpy.sort"), (lambda t: np.add.reduce(t), "numpy.add.reduce"),
-    (lambda t: np.cumprod(t), "numpy.cumprod"),
-])
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda t: np.sin(t), "numpy.sin"),
+        (lambda t: np.linalg.norm(t), "numpy.linalg.norm"),
+        (lambda t: np.sort(t), "numpy.sort"),
+        (lambda t: np.add.reduce(t), "numpy.add.reduce"),
+        (lambda t: np.cumprod(t), "numpy.cumprod"),
+    ],
+)
 def test_other_numpy_calls_name_the_way_out(call, name):
-    with pytest.raises(TypeError, match=rf"{name} has no counterpart for Tensors here; .*t\.numpy\(\) or np\.asarray\(t\)"):
+    with pytest.raises(
+        TypeError,
+        match=rf"{name} has no counterpart for Tensors here; .*t\.numpy\(\) or np\.asarray\(t\)",
+    ):
         call(Tensor([1.0, 2.0], requires_grad=True))
 
 
@@ -109,7 +143,9 @@ def test_out_and_unsupported_keywords_are_refused():
         np.exp(t, out=np.empty(2))
     with pytest.raises(TypeError, match="numpy.sum: dtype= not supported with Tensors"):
         np.sum(t, dtype=np.float64)
-    with pytest.raises(TypeError, match="numpy.exp: keyword arguments \\['where'\\] are not supported"):
+    with pytest.raises(
+        TypeError, match="numpy.exp: keyword arguments \\['where'\\] are not supported"
+    ):
         np.exp(t, where=np.array([True, False]))
 
 
@@ -118,4 +154,3 @@ def test_the_explicit_ways_out_of_the_graph():
     assert type(np.asarray(t)) is np.ndarray and np.shares_memory(np.asarray(t), t.numpy())
     assert np.sin(t.numpy()).shape == (2,)
     assert np.asarray(t, dtype=np.float64).dtype == np.float64
-

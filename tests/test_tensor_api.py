@@ -1,6 +1,7 @@
 """The Tensor API a numpy or PyTorch user writes models with: comparisons, conversions,
 methods, factories, in-place updates and ``.data``. The gradients of the ops behind these
 methods are checked op by op in test_ops.py and test_properties.py; here, the API around them."""
+
 import numpy as np
 import pytest
 
@@ -28,8 +29,15 @@ def test_order_comparisons_with_scalars():
     np.testing.assert_array_equal((0 < t).numpy(), [False, True, False])
 
 
-@pytest.mark.parametrize("join", [lambda a: np.concatenate([a, a], axis=1), lambda a: np.stack([a, a]),
-                                  lambda a: np.clip(a, -0.5, 0.5)], ids=["concatenate", "stack", "clip"])
+@pytest.mark.parametrize(
+    "join",
+    [
+        lambda a: np.concatenate([a, a], axis=1),
+        lambda a: np.stack([a, a]),
+        lambda a: np.clip(a, -0.5, 0.5),
+    ],
+    ids=["concatenate", "stack", "clip"],
+)
 def test_numpy_joins_keep_the_graph(join):
     a = Tensor(np.linspace(-1, 1, 6).reshape(2, 3), requires_grad=True)
     out = join(a)
@@ -62,9 +70,12 @@ def test_assigning_a_tensor_to_data_is_refused():
 # ---- comparisons, truth values, conversions -----------------------------------------------------
 def test_comparisons_broadcast_and_record_nothing():
     a = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
-    for result, expected in [(a == np.array([0.0, 4.0, 2.0]), [[1, 0, 1], [0, 1, 0]]),
-                             (a != Tensor([[3.0], [4.0]]), [[1, 1, 1], [1, 0, 1]]),
-                             (a >= 3, [[0, 0, 0], [1, 1, 1]]), (a <= [1, 1, 5], [[1, 1, 1], [0, 0, 1]])]:
+    for result, expected in [
+        (a == np.array([0.0, 4.0, 2.0]), [[1, 0, 1], [0, 1, 0]]),
+        (a != Tensor([[3.0], [4.0]]), [[1, 1, 1], [1, 0, 1]]),
+        (a >= 3, [[0, 0, 0], [1, 1, 1]]),
+        (a <= [1, 1, 5], [[1, 1, 1], [0, 0, 1]]),
+    ]:
         assert result.dtype == bool and not result.requires_grad and result.is_leaf
         np.testing.assert_array_equal(result.numpy(), np.array(expected, dtype=bool))
     with pytest.raises(ValueError, match=r"==: shapes \(2, 3\), \(2,\) do not broadcast"):
@@ -102,16 +113,25 @@ def test_sizes_and_dims():
     t = Tensor(np.zeros((2, 3, 4)))
     assert t.size == 24 and t.numel() == 24 and t.dim() == 3
     assert t.size() == (2, 3, 4) and t.size(1) == 3 and t.size(-1) == 4
-    assert t.T.shape == (4, 3, 2) and t.permute(1, 0, 2).shape == (3, 2, 4) and t.view(6, 4).shape == (6, 4)
+    assert (
+        t.T.shape == (4, 3, 2)
+        and t.permute(1, 0, 2).shape == (3, 2, 4)
+        and t.view(6, 4).shape == (6, 4)
+    )
     assert t.swapaxes(0, 2).shape == (4, 3, 2) and t.flatten(1).shape == (2, 12)
 
 
 def test_torch_and_numpy_keywords_agree(rng):
     x = Tensor(rng.standard_normal((3, 4)))
     for name in ("sum", "mean"):
-        assert_close(getattr(x, name)(dim=1, keepdim=True).numpy(), getattr(x, name)(axis=1, keepdims=True).numpy())
+        assert_close(
+            getattr(x, name)(dim=1, keepdim=True).numpy(),
+            getattr(x, name)(axis=1, keepdims=True).numpy(),
+        )
     assert_close(x.var(dim=0, correction=1).numpy(), np.var(x.numpy(), axis=0, ddof=1), atol=1e-6)
-    with pytest.raises(TypeError, match=r"sum: got axis=0 \(numpy\) and dim=1 \(PyTorch\); pass one"):
+    with pytest.raises(
+        TypeError, match=r"sum: got axis=0 \(numpy\) and dim=1 \(PyTorch\); pass one"
+    ):
         x.sum(axis=0, dim=1)
 
 
@@ -148,7 +168,11 @@ def test_ties_match_torch():
     values = np.array([[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, -1.0, 2.0]])
     ours, twin = leaf(values), torch.tensor(values, requires_grad=True)
     (ours.max(axis=1).sum() + ours.min(axis=0).sum() + tc.minimum(ours, 2.0).sum()).backward()
-    (twin.amax(dim=1).sum() + twin.amin(dim=0).sum() + torch.minimum(twin, torch.tensor(2.0)).sum()).backward()
+    (
+        twin.amax(dim=1).sum()
+        + twin.amin(dim=0).sum()
+        + torch.minimum(twin, torch.tensor(2.0)).sum()
+    ).backward()
     assert_close(ours.grad.numpy(), twin.grad.numpy())
 
 
@@ -185,9 +209,15 @@ def test_split_and_chunk_are_views_with_torch_sizes():
 def test_shape_methods_match_numpy():
     x = np.arange(6.0).reshape(2, 1, 3)
     t = Tensor(x)
-    assert t.squeeze().shape == (2, 3) and t.squeeze(1).shape == (2, 3) and t.unsqueeze(-1).shape == (2, 1, 3, 1)
+    assert (
+        t.squeeze().shape == (2, 3)
+        and t.squeeze(1).shape == (2, 3)
+        and t.unsqueeze(-1).shape == (2, 1, 3, 1)
+    )
     assert t.expand_dims((0, 2)).shape == np.expand_dims(x, (0, 2)).shape
-    with pytest.raises(ValueError, match=r"squeeze: axis 0 of shape \(2, 1, 3\) does not have size 1"):
+    with pytest.raises(
+        ValueError, match=r"squeeze: axis 0 of shape \(2, 1, 3\) does not have size 1"
+    ):
         t.squeeze(0)
     np.testing.assert_array_equal(t.tile((2, 1, 1)).numpy(), np.tile(x, (2, 1, 1)))
     np.testing.assert_array_equal(t.repeat(1, 2, 1).numpy(), np.tile(x, (1, 2, 1)))
@@ -213,7 +243,10 @@ def test_masked_fill_and_where():
 def test_gather_and_one_hot():
     x = Tensor(np.arange(12.0).reshape(3, 4))
     np.testing.assert_array_equal(x.gather(1, [[3], [0], [1]]).numpy(), [[3], [4], [9]])
-    with pytest.raises(IndexError, match="take_along_axis: indices from 0 to 4 are out of range for axis 1 of size 4"):
+    with pytest.raises(
+        IndexError,
+        match="take_along_axis: indices from 0 to 4 are out of range for axis 1 of size 4",
+    ):
         x.gather(1, [[4], [0], [0]])
     with pytest.raises(ValueError, match=r"gather: index of shape \(4, 1\) must have"):
         x.gather(1, np.zeros((4, 1), dtype=int))
@@ -224,15 +257,21 @@ def test_gather_and_one_hot():
 
 def test_cat_pad_einsum_errors_name_the_arguments():
     a, b = Tensor(np.zeros((2, 3))), Tensor(np.zeros((3, 3)))
-    with pytest.raises(ValueError, match=r"cat: tensor 1 has shape \(3, 3\), tensor 0 has \(2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"cat: tensor 1 has shape \(3, 3\), tensor 0 has \(2, 3\)"
+    ):
         tc.cat([a, b], axis=1)
     with pytest.raises(ValueError, match=r"stack: tensor 1 has shape \(3, 3\)"):
         tc.stack([a, b])
-    with pytest.raises(ValueError, match=r"pad: padding \(3, 0\) of axis 1 \(size 3.*at most 2 in reflect mode"):
+    with pytest.raises(
+        ValueError, match=r"pad: padding \(3, 0\) of axis 1 \(size 3.*at most 2 in reflect mode"
+    ):
         F.pad(a, (3, 0), mode="reflect")
     with pytest.raises(ValueError, match="pad: mode must be one of"):
         F.pad(a, (1, 1), mode="symmetric")
-    with pytest.raises(ValueError, match="einsum: index 'j' has size 3 in one operand and 2 in operand 1"):
+    with pytest.raises(
+        ValueError, match="einsum: index 'j' has size 3 in one operand and 2 in operand 1"
+    ):
         tc.einsum("ij,jk->ik", a, Tensor(np.zeros((2, 2))))
     with pytest.raises(ValueError, match="einsum: operand 0 repeats a letter"):
         tc.einsum("ii->i", Tensor(np.zeros((3, 3))))
@@ -242,7 +281,9 @@ def test_einsum_matches_numpy(rng):
     a, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 5))
     for spec in ("bij,jk->bik", "bij,jk", "...j,jk->...k", "bij->j"):
         operands = (a, b) if "," in spec else (a,)
-        assert_close(tc.einsum(spec, *map(Tensor, operands)).numpy(), np.einsum(spec, *operands), atol=1e-5)
+        assert_close(
+            tc.einsum(spec, *map(Tensor, operands)).numpy(), np.einsum(spec, *operands), atol=1e-5
+        )
 
 
 def test_dtype_conversions():
@@ -261,8 +302,16 @@ def test_dtype_conversions():
 
 # ---- factories -----------------------------------------------------------------------------------
 def test_factories_default_to_float32():
-    for t in (tc.zeros(2, 3), tc.ones((2, 3)), tc.full((2, 3), 7.0), tc.eye(2, 3), tc.rand(2, 3), tc.randn(2, 3),
-              tc.linspace(0, 1, 6).reshape(2, 3), tc.arange(0.0, 3.0, 0.5).reshape(2, 3)):
+    for t in (
+        tc.zeros(2, 3),
+        tc.ones((2, 3)),
+        tc.full((2, 3), 7.0),
+        tc.eye(2, 3),
+        tc.rand(2, 3),
+        tc.randn(2, 3),
+        tc.linspace(0, 1, 6).reshape(2, 3),
+        tc.arange(0.0, 3.0, 0.5).reshape(2, 3),
+    ):
         assert t.dtype == np.float32 and t.shape == (2, 3) and not t.requires_grad
     assert tc.arange(5).dtype == np.int64 and tc.arange(5).tolist() == [0, 1, 2, 3, 4]
     assert tc.zeros(2, dtype=np.float64).dtype == np.float64
@@ -277,7 +326,13 @@ def test_factories_default_to_float32():
 
 def test_like_factories_copy_shape_and_dtype():
     x = Tensor(np.zeros((2, 2)), dtype=np.float64)
-    for t in (tc.zeros_like(x), tc.ones_like(x), tc.full_like(x, 2.0), tc.rand_like(x), tc.randn_like(x)):
+    for t in (
+        tc.zeros_like(x),
+        tc.ones_like(x),
+        tc.full_like(x, 2.0),
+        tc.rand_like(x),
+        tc.randn_like(x),
+    ):
         assert t.shape == (2, 2) and t.dtype == np.float64
     assert tc.randn_like(Tensor([1, 2])).dtype == np.float32  # an integer template gives floats
     assert isinstance(np.zeros_like(x), Tensor)
@@ -311,7 +366,9 @@ def test_manual_sgd_step_updates_in_place():
 
 def test_in_place_outside_no_grad_on_a_grad_tensor_is_refused():
     p = Tensor([1.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"in-place -=: this tensor requires grad.*tc.no_grad\(\)"):
+    with pytest.raises(
+        RuntimeError, match=r"in-place -=: this tensor requires grad.*tc.no_grad\(\)"
+    ):
         p -= 1.0
     constant = Tensor([1.0])
     with pytest.raises(RuntimeError, match="in-place \\+=: the right-hand operand requires grad"):
@@ -333,7 +390,9 @@ def test_in_place_shape_and_dtype_errors():
     t = Tensor(np.zeros((2, 2)))
     with pytest.raises(ValueError, match=r"in-place \+=: shapes \(2, 2\), \(3,\) do not broadcast"):
         t += np.ones(3)
-    with pytest.raises(ValueError, match=r"operand of shape \(2, 2, 2\) does not broadcast to this tensor's shape"):
+    with pytest.raises(
+        ValueError, match=r"operand of shape \(2, 2, 2\) does not broadcast to this tensor's shape"
+    ):
         t += np.ones((2, 2, 2))
     with pytest.raises(TypeError, match="in-place \\*=: cannot write float.* into a int64 tensor"):
         counts = Tensor([1, 2])
@@ -344,7 +403,9 @@ def test_data_accepts_only_numeric_arrays():
     p = Tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(TypeError, match="Tensor.data: expected a numpy array, got list"):
         p.data = [1.0, 2.0]
-    with pytest.raises(TypeError, match="expected a floating array .this tensor requires grad., got dtype int64"):
+    with pytest.raises(
+        TypeError, match="expected a floating array .this tensor requires grad., got dtype int64"
+    ):
         p.data = np.array([1, 2])
     p.data = np.array([5.0, 6.0], dtype=np.float32)
     assert p.tolist() == [5.0, 6.0]
@@ -367,7 +428,7 @@ def test_manual_sgd_trains_a_linear_model(rng):
     assert_close(b.numpy(), [-1.0], atol=1e-2)
 
 
-# ---- models that need the new ops -------------------------------------------------------------------
+# ---- models that need the new ops ---------------------------------------------------------------
 class SkipBlock(nn.Module):
     """A U-Net style skip: features and a padded, convolved copy, joined along channels."""
 
@@ -398,24 +459,36 @@ def test_skip_block_matches_torch(rng):
     assert_close(block.conv.weight.grad.numpy(), conv.weight.grad.numpy(), atol=1e-4, rtol=1e-4)
 
 
-# ---- found by an adversarial pass: each was a wrong number, a raw numpy error or a crash ------------
+# ---- found by an adversarial pass: each was a wrong number, a raw numpy error or a crash --------
 def test_integer_tensors_meet_float_math_as_float32():
-    assert (Tensor([4, 9]) ** 0.5).tolist() == [2.0, 3.0] and (Tensor([4, 9]) ** 0.5).dtype == np.float32
+    assert (Tensor([4, 9]) ** 0.5).tolist() == [2.0, 3.0] and (
+        Tensor([4, 9]) ** 0.5
+    ).dtype == np.float32
     assert (Tensor([2, 3]) ** 2).tolist() == [4, 9] and (Tensor([2, 3]) ** 2).dtype == np.int64
-    assert (Tensor([1, 2]) / Tensor([2, 4])).tolist() == [0.5, 0.5] and (Tensor([1]) / 2).dtype == np.float32
-    for t in (Tensor([1, 4]).sqrt(), Tensor([0, 1]).exp(), Tensor([True, False]).mean(), Tensor([1, 2]).logsumexp()):
+    assert (Tensor([1, 2]) / Tensor([2, 4])).tolist() == [0.5, 0.5] and (
+        Tensor([1]) / 2
+    ).dtype == np.float32
+    for t in (
+        Tensor([1, 4]).sqrt(),
+        Tensor([0, 1]).exp(),
+        Tensor([True, False]).mean(),
+        Tensor([1, 2]).logsumexp(),
+    ):
         assert t.dtype == np.float32
 
 
 def test_no_float64_from_numpy_scalars_or_float64_fill_values():
     x = Tensor([0.2, 0.7])
-    assert x.clip(np.float64(0.5), None).dtype == np.float32 and np.clip(x, 0.0, np.float64(0.6)).dtype == np.float32
+    assert (
+        x.clip(np.float64(0.5), None).dtype == np.float32
+        and np.clip(x, 0.0, np.float64(0.6)).dtype == np.float32
+    )
     assert x.masked_fill(x > 0.5, Tensor(1.0, dtype=np.float64)).dtype == np.float32
 
 
 def test_pow_zero_and_std_of_constant_rows_have_finite_gradients():
     x = Tensor([0.0, 1.0], requires_grad=True)
-    (x ** 0).sum().backward()
+    (x**0).sum().backward()
     assert x.grad.tolist() == [0.0, 0.0]
     y = Tensor([[1.0, 1.0], [1.0, 2.0]], requires_grad=True)
     y.std(axis=1).sum().backward()
@@ -491,7 +564,12 @@ def test_zero_d_tensors():
     values, index = s.max(dim=0)
     assert values.item() == 2.0 and index.item() == 0
     assert tc.einsum("->", s).item() == 2.0 and tc.pad(s, ()).item() == 2.0
-    for call in (lambda: s.split(1), lambda: s.cumsum(0), lambda: s.squeeze(0), lambda: s.gather(0, 0)):
+    for call in (
+        lambda: s.split(1),
+        lambda: s.cumsum(0),
+        lambda: s.squeeze(0),
+        lambda: s.gather(0, 0),
+    ):
         with pytest.raises(ValueError, match="a 0-d tensor has no axis 0"):
             call()
 

@@ -4,14 +4,24 @@ Each turns what a user may write (numpy's or PyTorch's spelling, negative axes, 
 ``f((2, 3))``) into one normal form, or raises an error that names the op, the argument and
 the shapes, before numpy could fail somewhere inside.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterable, Union
 
 import numpy as np
 
-__all__ = ["Axes", "sizes", "either", "normalize_axis", "axis_index", "reduction_axes", "resolve_shape",
-           "resolve_axes", "broadcast_shape"]
+__all__ = [
+    "Axes",
+    "sizes",
+    "either",
+    "normalize_axis",
+    "axis_index",
+    "reduction_axes",
+    "resolve_shape",
+    "resolve_axes",
+    "broadcast_shape",
+]
 
 Axes = Union[int, Iterable[int], None]
 
@@ -21,8 +31,13 @@ def sizes(op: str, args: tuple, allow_minus_one: bool = False) -> tuple[int, ...
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = tuple(args[0])
     low = -1 if allow_minus_one else 0
-    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= low for n in args):
-        raise ValueError(f"{op}: sizes must be non-negative ints{' or -1' if allow_minus_one else ''}, got {args}")
+    if not all(
+        isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= low for n in args
+    ):
+        raise ValueError(
+            f"{op}: sizes must be non-negative ints{' or -1' if allow_minus_one else ''}, "
+            f"got {args}"
+        )
     return tuple(int(n) for n in args)
 
 
@@ -32,8 +47,10 @@ def either(op: str, numpy_name: str, numpy_value: Any, torch_name: str, torch_va
     if torch_value is None:
         return numpy_value
     if numpy_value is not None and numpy_value != torch_value:
-        raise TypeError(f"{op}: got {numpy_name}={numpy_value!r} (numpy) and {torch_name}={torch_value!r} "
-                        f"(PyTorch); pass one")
+        raise TypeError(
+            f"{op}: got {numpy_name}={numpy_value!r} (numpy) and {torch_name}={torch_value!r} "
+            f"(PyTorch); pass one"
+        )
     return torch_value
 
 
@@ -44,7 +61,9 @@ def normalize_axis(op: str, axis: Axes, ndim: int) -> tuple[int, ...] | None:
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     for a in axes:
         if not isinstance(a, (int, np.integer)) or not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"{op}: axis {a!r} is out of range for a tensor of {ndim} dimension(s)")
+            raise ValueError(
+                f"{op}: axis {a!r} is out of range for a tensor of {ndim} dimension(s)"
+            )
     normalized = tuple(sorted(int(a) % max(ndim, 1) for a in axes))
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"{op}: repeated axis in {axis!r}")
@@ -52,7 +71,7 @@ def normalize_axis(op: str, axis: Axes, ndim: int) -> tuple[int, ...] | None:
 
 
 def axis_index(op: str, axis: int, ndim: int) -> int:
-    """One ``axis`` (negative counts from the end) as a non-negative int, checked against ``ndim``."""
+    """One ``axis`` (negative counts from the end) as a non-negative int below ``ndim``."""
     if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
         raise TypeError(f"{op}: axis must be an int, got {axis!r}")
     if ndim == 0:
@@ -61,21 +80,29 @@ def axis_index(op: str, axis: int, ndim: int) -> int:
     return index
 
 
-def reduction_axes(op: str, ndim: int, axis: Axes, keepdims: bool, dim: Axes,
-                   keepdim: bool | None) -> tuple[tuple[int, ...] | None, bool]:
+def reduction_axes(
+    op: str, ndim: int, axis: Axes, keepdims: bool, dim: Axes, keepdim: bool | None
+) -> tuple[tuple[int, ...] | None, bool]:
     """(axes as a sorted tuple or None, keepdims) from numpy's ``axis``/``keepdims`` or
     PyTorch's ``dim``/``keepdim``."""
     axis = either(op, "axis", axis, "dim", dim)
     if keepdim is not None and keepdims and not keepdim:
         raise TypeError(f"{op}: got keepdims=True (numpy) and keepdim=False (PyTorch); pass one")
     axes = normalize_axis(op, axis, ndim)
-    return (None if ndim == 0 else axes), bool(keepdims or keepdim)  # axis 0 of a 0-d tensor: itself, as PyTorch
+    return (None if ndim == 0 else axes), bool(
+        keepdims or keepdim
+    )  # axis 0 of a 0-d tensor: itself, as PyTorch
 
 
 def resolve_shape(old: tuple[int, ...], new: tuple) -> tuple[int, ...]:
     """``new`` with its one allowed -1 filled in; checks the element count is unchanged."""
-    if not all(isinstance(n, (int, np.integer)) and n >= -1 for n in new) or list(new).count(-1) > 1:
-        raise ValueError(f"reshape: invalid target shape {new} (non-negative ints and at most one -1)")
+    if (
+        not all(isinstance(n, (int, np.integer)) and n >= -1 for n in new)
+        or list(new).count(-1) > 1
+    ):
+        raise ValueError(
+            f"reshape: invalid target shape {new} (non-negative ints and at most one -1)"
+        )
     size = int(np.prod(old))
     known = int(np.prod([n for n in new if n != -1]))
     if -1 in new:
@@ -83,7 +110,9 @@ def resolve_shape(old: tuple[int, ...], new: tuple) -> tuple[int, ...]:
             raise ValueError(f"reshape: cannot reshape {old} ({size} elements) into {new}")
         new = tuple(size // known if n == -1 else n for n in new)
     elif known != size:
-        raise ValueError(f"reshape: cannot reshape {old} ({size} elements) into {new} ({known} elements)")
+        raise ValueError(
+            f"reshape: cannot reshape {old} ({size} elements) into {new} ({known} elements)"
+        )
     return tuple(int(n) for n in new)
 
 
@@ -91,10 +120,16 @@ def resolve_axes(op: str, ndim: int, axes: tuple) -> tuple[int, ...]:
     """numpy's transpose axes: () reverses; otherwise a permutation of range(ndim)."""
     if not axes:
         return tuple(range(ndim))[::-1]
-    normalized = tuple(int(a) % ndim if isinstance(a, (int, np.integer)) and -ndim <= a < ndim else None
-                       for a in axes)
+    normalized = tuple(
+        int(a) % ndim if isinstance(a, (int, np.integer)) and -ndim <= a < ndim else None
+        for a in axes
+    )
     if None in normalized or sorted(normalized) != list(range(ndim)):
-        hint = " (to swap two axes, as PyTorch's transpose(d0, d1) does, use swapaxes)" if len(axes) == 2 else ""
+        hint = (
+            " (to swap two axes, as PyTorch's transpose(d0, d1) does, use swapaxes)"
+            if len(axes) == 2
+            else ""
+        )
         raise ValueError(f"{op}: axes {axes} are not a permutation of the {ndim} axes{hint}")
     return normalized
 
@@ -104,4 +139,6 @@ def broadcast_shape(op: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
     try:
         return np.broadcast_shapes(*shapes)
     except ValueError:
-        raise ValueError(f"{op}: shapes {', '.join(map(str, shapes))} do not broadcast together") from None
+        raise ValueError(
+            f"{op}: shapes {', '.join(map(str, shapes))} do not broadcast together"
+        ) from None

@@ -3,6 +3,7 @@
 Float results are float32 unless ``dtype`` says otherwise; random ones draw from the generator
 that :func:`tinygrad_cnn.manual_seed` seeds, so a seeded run is reproducible.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -13,8 +14,22 @@ from . import random
 from .arguments import sizes
 from .tensor import Tensor
 
-__all__ = ["zeros", "ones", "full", "arange", "linspace", "eye", "rand", "randn", "randint",
-           "zeros_like", "ones_like", "full_like", "rand_like", "randn_like"]
+__all__ = [
+    "zeros",
+    "ones",
+    "full",
+    "arange",
+    "linspace",
+    "eye",
+    "rand",
+    "randn",
+    "randint",
+    "zeros_like",
+    "ones_like",
+    "full_like",
+    "rand_like",
+    "randn_like",
+]
 
 
 def _dtype(op: str, dtype: Any) -> np.dtype:
@@ -38,14 +53,21 @@ def ones(*shape: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return _make(np.ones(sizes("ones", shape), _dtype("ones", dtype)), requires_grad)
 
 
-def full(shape: int | tuple[int, ...], fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full(
+    shape: int | tuple[int, ...], fill_value: float, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     """Every element ``fill_value``."""
     shape = sizes("full", (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape))
     return _make(np.full(shape, fill_value, _dtype("full", dtype)), requires_grad)
 
 
-def arange(start: float, stop: float | None = None, step: float = 1, dtype: Any = None,
-           requires_grad: bool = False) -> Tensor:
+def arange(
+    start: float,
+    stop: float | None = None,
+    step: float = 1,
+    dtype: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     """start, start + step, ... below stop (``arange(n)`` is 0 .. n-1). int64 when every
     argument is an int, as numpy and PyTorch; otherwise float32."""
     if stop is None:
@@ -58,7 +80,9 @@ def arange(start: float, stop: float | None = None, step: float = 1, dtype: Any 
     return _make(np.arange(start, stop, step, dtype=_dtype("arange", dtype)), requires_grad)
 
 
-def linspace(start: float, stop: float, num: int = 50, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def linspace(
+    start: float, stop: float, num: int = 50, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     """``num`` evenly spaced values from start to stop, both included."""
     if not isinstance(num, (int, np.integer)) or num < 0:
         raise ValueError(f"linspace: num must be a non-negative int, got {num!r}")
@@ -86,12 +110,16 @@ def rand(*shape: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
 
 def randn(*shape: int, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal, from the generator :func:`tinygrad_cnn.manual_seed` seeds."""
-    array = random.generator().standard_normal(sizes("randn", shape), dtype=_random_float("randn", dtype))
+    array = random.generator().standard_normal(
+        sizes("randn", shape), dtype=_random_float("randn", dtype)
+    )
     return _make(array, requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: int | tuple[int, ...] = (), dtype: Any = np.int64) -> Tensor:
-    """Integers in [low, high) (``randint(high, size=...)``: from 0), int64 unless ``dtype`` says."""
+def randint(
+    low: int, high: int | None = None, size: int | tuple[int, ...] = (), dtype: Any = np.int64
+) -> Tensor:
+    """Integers in [low, high) (``randint(high, size=...)``: from 0), int64 by default."""
     if high is None:
         low, high = 0, low
     if high <= low:
@@ -117,7 +145,9 @@ def ones_like(other: Any, dtype: Any = None, requires_grad: bool = False) -> Ten
     return ones(shape, dtype=dtype, requires_grad=requires_grad)
 
 
-def full_like(other: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full_like(
+    other: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False
+) -> Tensor:
     """``fill_value`` everywhere, with ``other``'s shape and dtype."""
     shape, dtype = _like(other, dtype)
     return full(shape, fill_value, dtype=dtype, requires_grad=requires_grad)
@@ -126,10 +156,14 @@ def full_like(other: Any, fill_value: float, dtype: Any = None, requires_grad: b
 def rand_like(other: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform on [0, 1) with ``other``'s shape (and dtype, if it is a float)."""
     shape, dtype = _like(other, dtype)
-    return rand(shape, dtype=dtype if np.dtype(dtype).kind == "f" else None, requires_grad=requires_grad)
+    return rand(
+        shape, dtype=dtype if np.dtype(dtype).kind == "f" else None, requires_grad=requires_grad
+    )
 
 
 def randn_like(other: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal with ``other``'s shape (and dtype, if it is a float)."""
     shape, dtype = _like(other, dtype)
-    return randn(shape, dtype=dtype if np.dtype(dtype).kind == "f" else None, requires_grad=requires_grad)
+    return randn(
+        shape, dtype=dtype if np.dtype(dtype).kind == "f" else None, requires_grad=requires_grad
+    )

@@ -9,6 +9,7 @@
   tensor into a plain array and cut it from the graph without a word. ``t.numpy()`` and
   ``np.asarray(t)`` are the explicit ways out of the graph.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -20,13 +21,17 @@ from .tensor import Tensor
 
 __all__ = ["array_ufunc", "array_function", "UFUNCS", "CONSTANT_UFUNCS", "FUNCTIONS"]
 
-EXIT = ("call it on a plain array instead, t.numpy() or np.asarray(t) (the explicit way out of the "
-        "graph); docs/tensor.md lists the numpy functions that keep the graph")
+EXIT = (
+    "call it on a plain array instead, t.numpy() or np.asarray(t) (the explicit way out of the "
+    "graph); docs/tensor.md lists the numpy functions that keep the graph"
+)
 
 
 def _binary(name: str) -> Callable[[Any, Any], Tensor]:
     """np.add(a, b) as ``a + b``, or as ``b``'s reflected operator when only ``b`` is a Tensor."""
-    return lambda a, b: getattr(a, f"__{name}__")(b) if isinstance(a, Tensor) else getattr(b, f"__r{name}__")(a)
+    return lambda a, b: (
+        getattr(a, f"__{name}__")(b) if isinstance(a, Tensor) else getattr(b, f"__r{name}__")(a)
+    )
 
 
 def _tensor(x: Any) -> Tensor:
@@ -34,21 +39,47 @@ def _tensor(x: Any) -> Tensor:
 
 
 UFUNCS: dict[np.ufunc, Callable[..., Tensor]] = {
-    np.add: _binary("add"), np.subtract: _binary("sub"), np.multiply: _binary("mul"),
-    np.divide: _binary("truediv"), np.power: _binary("pow"), np.matmul: _binary("matmul"),
-    np.maximum: tensor_functions.maximum, np.minimum: tensor_functions.minimum,
-    np.negative: lambda a: -a, np.positive: lambda a: a, np.square: lambda a: a * a,
-    np.exp: lambda a: a.exp(), np.log: lambda a: a.log(), np.sqrt: lambda a: a.sqrt(),
-    np.absolute: lambda a: a.abs(), np.tanh: lambda a: a.tanh(),
+    np.add: _binary("add"),
+    np.subtract: _binary("sub"),
+    np.multiply: _binary("mul"),
+    np.divide: _binary("truediv"),
+    np.power: _binary("pow"),
+    np.matmul: _binary("matmul"),
+    np.maximum: tensor_functions.maximum,
+    np.minimum: tensor_functions.minimum,
+    np.negative: lambda a: -a,
+    np.positive: lambda a: a,
+    np.square: lambda a: a * a,
+    np.exp: lambda a: a.exp(),
+    np.log: lambda a: a.log(),
+    np.sqrt: lambda a: a.sqrt(),
+    np.absolute: lambda a: a.abs(),
+    np.tanh: lambda a: a.tanh(),
 }
 """Differentiable ufuncs and the Tensor operation each runs."""
 
 CONSTANT_UFUNCS = (
-    np.isfinite, np.isnan, np.isinf, np.signbit, np.equal, np.not_equal, np.greater, np.greater_equal,
-    np.less, np.less_equal, np.logical_and, np.logical_or, np.logical_xor, np.logical_not,
-    np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.sign,
+    np.isfinite,
+    np.isnan,
+    np.isinf,
+    np.signbit,
+    np.equal,
+    np.not_equal,
+    np.greater,
+    np.greater_equal,
+    np.less,
+    np.less_equal,
+    np.logical_and,
+    np.logical_or,
+    np.logical_xor,
+    np.logical_not,
+    np.bitwise_and,
+    np.bitwise_or,
+    np.bitwise_xor,
+    np.invert,
+    np.sign,
 )
-"""Ufuncs whose results are constants (bools, integers, signs): they run on the arrays, no gradient."""
+"""Ufuncs whose results are constants (bools, integers, signs): run on the arrays, no gradient."""
 
 
 def _plain(x: Any) -> Any:
@@ -56,17 +87,21 @@ def _plain(x: Any) -> Any:
 
 
 def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
-    """``Tensor.__array_ufunc__``: run the counterpart of ``ufunc`` on tensors (see the module doc)."""
+    """``Tensor.__array_ufunc__``: run the counterpart of ``ufunc`` (see the module doc)."""
     name = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
     if "out" in kwargs:
-        raise TypeError(f"{name}: out= cannot be used with Tensors (a Tensor's array is written only by ops); "
-                        f"use the result it returns")
+        raise TypeError(
+            f"{name}: out= cannot be used with Tensors (a Tensor's array is written only by ops); "
+            f"use the result it returns"
+        )
     if method == "__call__" and ufunc in CONSTANT_UFUNCS:
         return Tensor._from_op(np.asarray(ufunc(*map(_plain, inputs), **kwargs)), None, False)
     if method != "__call__" or ufunc not in UFUNCS:
         raise TypeError(f"{name} has no counterpart for Tensors here; {EXIT}")
     if kwargs:
-        raise TypeError(f"{name}: keyword arguments {sorted(kwargs)} are not supported with Tensors")
+        raise TypeError(
+            f"{name}: keyword arguments {sorted(kwargs)} are not supported with Tensors"
+        )
     return UFUNCS[ufunc](*inputs)
 
 
@@ -76,10 +111,12 @@ FUNCTIONS: dict[Callable, Callable] = {}
 
 def implements(*numpy_functions: Callable) -> Callable:
     """Decorator: the handler runs when one of ``numpy_functions`` is called with a Tensor."""
+
     def register(handler: Callable) -> Callable:
         for f in numpy_functions:
             FUNCTIONS[f] = handler
         return handler
+
     return register
 
 
@@ -89,7 +126,9 @@ def array_function(func: Callable, types: tuple, args: tuple, kwargs: dict) -> A
         return NotImplemented
     handler = FUNCTIONS.get(func)
     if handler is None:
-        raise TypeError(f"{func.__module__}.{func.__name__} has no counterpart for Tensors here; {EXIT}")
+        raise TypeError(
+            f"{func.__module__}.{func.__name__} has no counterpart for Tensors here; {EXIT}"
+        )
     return handler(*args, **kwargs)
 
 
@@ -97,7 +136,9 @@ def _refuse(name: str, **given: Any) -> None:
     """A TypeError for numpy keywords that have no meaning here (dtype=, out=, where=, ...)."""
     used = sorted(k for k, v in given.items() if v is not None)
     if used:
-        raise TypeError(f"numpy.{name}: {', '.join(k + '=' for k in used)} not supported with Tensors")
+        raise TypeError(
+            f"numpy.{name}: {', '.join(k + '=' for k in used)} not supported with Tensors"
+        )
 
 
 # ---- reductions ------------------------------------------------------------------------------
@@ -198,8 +239,10 @@ def _array_split(ary, indices_or_sections, axis=0):
 def _split(ary, indices_or_sections, axis=0):
     x = _tensor(ary)
     if isinstance(indices_or_sections, (int, np.integer)) and x.shape[axis] % indices_or_sections:
-        raise ValueError(f"numpy.split: {indices_or_sections} sections do not divide axis {axis} of shape "
-                         f"{x.shape} equally (np.array_split allows that)")
+        raise ValueError(
+            f"numpy.split: {indices_or_sections} sections do not divide axis {axis} of shape "
+            f"{x.shape} equally (np.array_split allows that)"
+        )
     return x.tensor_split(indices_or_sections, axis)
 
 
@@ -260,7 +303,10 @@ def _pad(array, pad_width, mode="constant", constant_values=0, **rest):
     _refuse("pad", **rest)
     modes = {"constant": "constant", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}
     if mode not in modes:
-        raise TypeError(f"numpy.pad: mode {mode!r} has no counterpart for Tensors (use one of {', '.join(modes)})")
+        raise TypeError(
+            f"numpy.pad: mode {mode!r} has no counterpart for Tensors "
+            f"(use one of {', '.join(modes)})"
+        )
     if not np.isscalar(constant_values):
         raise TypeError("numpy.pad: constant_values must be one number with Tensors")
     x = _tensor(array)
@@ -285,7 +331,9 @@ def _dot(a, b, out=None):
     if np.ndim(_plain(a)) == 0 or np.ndim(_plain(b)) == 0:
         return _binary("mul")(a, b)
     if max(np.ndim(_plain(a)), np.ndim(_plain(b))) > 2:
-        raise TypeError("numpy.dot: with Tensors only 0-, 1- and 2-D operands are supported; use np.matmul or @")
+        raise TypeError(
+            "numpy.dot: with Tensors only 0-, 1- and 2-D operands are supported; use np.matmul or @"
+        )
     return _binary("matmul")(a, b)
 
 
@@ -307,10 +355,12 @@ def _size(a, axis=None):
 
 def _on_arrays(func: Callable, wrap: bool) -> Callable:
     """``func`` run on the tensors' arrays; the result as a constant Tensor if ``wrap``."""
+
     def handler(*args, **kwargs):
         args = [[_plain(x) for x in a] if isinstance(a, (list, tuple)) else _plain(a) for a in args]
         result = func(*args, **kwargs)
         return Tensor._from_op(np.asarray(result), None, False) if wrap else result
+
     return handler
 
 
@@ -318,5 +368,10 @@ for _func in (np.allclose, np.array_equal, np.array_equiv):
     FUNCTIONS[_func] = _on_arrays(_func, wrap=False)  # a Python bool, as numpy gives
 for _func in (np.isclose, np.any, np.all, np.count_nonzero, np.argsort):
     FUNCTIONS[_func] = _on_arrays(_func, wrap=True)
-FUNCTIONS.update({np.zeros_like: creation.zeros_like, np.ones_like: creation.ones_like,
-                  np.full_like: creation.full_like})
+FUNCTIONS.update(
+    {
+        np.zeros_like: creation.zeros_like,
+        np.ones_like: creation.ones_like,
+        np.full_like: creation.full_like,
+    }
+)

@@ -4,6 +4,7 @@ This module holds what makes a Tensor a graph node: its array, its gradient book
 operators and comparisons. The named methods (``sum``, ``reshape``, ``cat`` ...) are in
 :mod:`tinygrad_cnn.tensor_methods`.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable, Iterator
@@ -26,15 +27,21 @@ def as_array(data: Any, dtype: Any = None, copy: bool = False) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data._data
     elif isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
-        raise TypeError("Tensor: got a list of Tensors; building a new Tensor from them would cut them "
-                        "from the graph (use tc.stack, or pass their .data arrays to copy the values)")
+        raise TypeError(
+            "Tensor: got a list of Tensors; building a new Tensor from them would cut them "
+            "from the graph (use tc.stack, or pass their .data arrays to copy the values)"
+        )
     try:
         array = np.array(data, dtype=dtype, copy=True) if copy else np.asarray(data, dtype=dtype)
     except (ValueError, TypeError) as err:
-        raise TypeError(f"Tensor: cannot convert {type(data).__name__} to a numeric array: {err}") from None
+        raise TypeError(
+            f"Tensor: cannot convert {type(data).__name__} to a numeric array: {err}"
+        ) from None
     if array.dtype.kind not in NUMERIC_KINDS:
-        raise TypeError(f"Tensor: data must be numeric (float, int or bool), got dtype {array.dtype} "
-                        f"from {type(data).__name__}")
+        raise TypeError(
+            f"Tensor: data must be numeric (float, int or bool), got dtype {array.dtype} "
+            f"from {type(data).__name__}"
+        )
     if dtype is None and array.dtype.kind == "f" and array.dtype != np.float32:
         array = array.astype(np.float32, copy=False)
     return array
@@ -55,7 +62,9 @@ class ElementCount(int):
         """PyTorch's ``size()``: the shape, or with ``dim`` the extent of that axis."""
         if dim is None:
             return self.shape
-        return self.shape[dim if -len(self.shape) <= dim < len(self.shape) else _bad_dim(dim, self.shape)]
+        return self.shape[
+            dim if -len(self.shape) <= dim < len(self.shape) else _bad_dim(dim, self.shape)
+        ]
 
 
 def _bad_dim(dim: int, shape: tuple[int, ...]) -> int:
@@ -103,20 +112,29 @@ class Tensor(TensorMethods):
     # ---- the array ---------------------------------------------------------------------------
     @property
     def data(self) -> np.ndarray:
-        """The underlying np.ndarray. Assign a numeric array to replace it (``p.data = p.data - u``);
-        assigning a Tensor is a TypeError, since it would hide a graph inside the array."""
+        """The underlying np.ndarray. Assign a numeric array to replace it
+        (``p.data = p.data - u``); assigning a Tensor is a TypeError, since it would hide a
+        graph inside the array."""
         return self._data
 
     @data.setter
     def data(self, value: Any) -> None:
         if isinstance(value, Tensor):
-            raise TypeError("Tensor.data: got a Tensor, expected a numpy array; assign its array "
-                            "(x.data = other.data), or update in place under tc.no_grad() (x -= lr * x.grad)")
+            raise TypeError(
+                "Tensor.data: got a Tensor, expected a numpy array; assign its array "
+                "(x.data = other.data), or update in place under tc.no_grad() (x -= lr * x.grad)"
+            )
         if not isinstance(value, (np.ndarray, np.generic)):
             raise TypeError(f"Tensor.data: expected a numpy array, got {type(value).__name__}")
         value = np.asarray(value)
-        if value.dtype.kind not in NUMERIC_KINDS or (self._requires_grad and value.dtype.kind != "f"):
-            wanted = "a floating array (this tensor requires grad)" if self._requires_grad else "a numeric array"
+        if value.dtype.kind not in NUMERIC_KINDS or (
+            self._requires_grad and value.dtype.kind != "f"
+        ):
+            wanted = (
+                "a floating array (this tensor requires grad)"
+                if self._requires_grad
+                else "a numeric array"
+            )
             raise TypeError(f"Tensor.data: expected {wanted}, got dtype {value.dtype}")
         self._data = value
 
@@ -137,7 +155,7 @@ class Tensor(TensorMethods):
 
     @property
     def size(self) -> ElementCount:
-        """Number of elements (numpy); call it, ``t.size()`` or ``t.size(dim)``, for PyTorch's shape."""
+        """Number of elements (numpy); call it, ``t.size()`` or ``t.size(dim)``, for the shape."""
         return ElementCount(self._data.shape)
 
     def numel(self) -> int:
@@ -168,16 +186,20 @@ class Tensor(TensorMethods):
     # numpy's functions and ufuncs on Tensors run their counterparts here (see interop.py).
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
         from . import interop  # imported on first use: interop builds on this module
+
         return interop.array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func: Callable, types: tuple, args: tuple, kwargs: dict) -> Any:
         from . import interop
+
         return interop.array_function(func, types, args, kwargs)
 
     def item(self) -> float | int | bool:
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
-            raise ValueError(f"item: tensor has {self._data.size} elements (shape {self.shape}), expected 1")
+            raise ValueError(
+                f"item: tensor has {self._data.size} elements (shape {self.shape}), expected 1"
+            )
         return self._data.item()
 
     def tolist(self) -> Any:
@@ -213,10 +235,14 @@ class Tensor(TensorMethods):
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
         if value and self._data.dtype.kind != "f":
-            raise TypeError(f"Tensor: only floating tensors can require grad; this one has dtype "
-                            f"{self._data.dtype} (integer and bool tensors are constants)")
+            raise TypeError(
+                f"Tensor: only floating tensors can require grad; this one has dtype "
+                f"{self._data.dtype} (integer and bool tensors are constants)"
+            )
         if not value and self._ctx is not None:
-            raise RuntimeError("Tensor: cannot turn off requires_grad on an op result; use detach()")
+            raise RuntimeError(
+                "Tensor: cannot turn off requires_grad on an op result; use detach()"
+            )
         self._requires_grad = bool(value)
 
     def requires_grad_(self, value: bool = True) -> "Tensor":
@@ -229,7 +255,9 @@ class Tensor(TensorMethods):
         """True for tensors not produced by a recorded op."""
         return self._ctx is None
 
-    def backward(self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+    def backward(
+        self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+    ) -> None:
         """Accumulate the gradient of this tensor into every leaf's ``.grad``.
 
         ``grad``: the gradient flowing in, needed unless this tensor has one element.
@@ -246,7 +274,9 @@ class Tensor(TensorMethods):
         Returns a handle whose ``remove()`` unregisters the hook.
         """
         if not self._requires_grad:
-            raise RuntimeError("register_hook: this tensor does not require grad, so no gradient reaches it")
+            raise RuntimeError(
+                "register_hook: this tensor does not require grad, so no gradient reaches it"
+            )
         if not isinstance(self._hooks, list):
             self._hooks = []
         self._hooks.append(hook)
@@ -296,10 +326,14 @@ class Tensor(TensorMethods):
 
     def __pow__(self, exponent: float) -> "Tensor":
         if isinstance(exponent, Tensor) or not np.isscalar(exponent):
-            raise TypeError(f"pow: the exponent must be a Python or numpy scalar, got {type(exponent).__name__}")
+            raise TypeError(
+                f"pow: the exponent must be a Python or numpy scalar, got {type(exponent).__name__}"
+            )
         exponent = float(exponent)
         integral = exponent.is_integer() and exponent >= 0
-        base = self if self._data.dtype.kind == "f" or integral else self.astype(np.float32)  # 4 ** 0.5 is 2.0
+        base = (
+            self if self._data.dtype.kind == "f" or integral else self.astype(np.float32)
+        )  # 4 ** 0.5 is 2.0
         return ew.Pow.apply(base, exponent=exponent)
 
     def __rpow__(self, base: float) -> "Tensor":
@@ -331,21 +365,29 @@ class Tensor(TensorMethods):
         """Write ``self (symbol) other`` into this tensor's array. The graph cannot record that,
         so it is refused while grad mode is on for a tensor that requires grad (or an operand
         that does)."""
-        if function.is_grad_enabled() and (self._requires_grad or getattr(other, "_requires_grad", False)):
+        if function.is_grad_enabled() and (
+            self._requires_grad or getattr(other, "_requires_grad", False)
+        ):
             which = "this tensor" if self._requires_grad else "the right-hand operand"
-            raise RuntimeError(f"in-place {symbol}: {which} requires grad, and an in-place update would not be "
-                               f"recorded in the graph; update a parameter inside `with tc.no_grad():` (as an "
-                               f"optimizer step does), or write x = x {symbol[0]} y to record a new op")
+            raise RuntimeError(
+                f"in-place {symbol}: {which} requires grad, and an in-place update would not be "
+                f"recorded in the graph; update a parameter inside `with tc.no_grad():` (as an "
+                f"optimizer step does), or write x = x {symbol[0]} y to record a new op"
+            )
         value = other._data if isinstance(other, Tensor) else np.asarray(other)
         if broadcast_shape(f"in-place {symbol}", self.shape, value.shape) != self.shape:
-            raise ValueError(f"in-place {symbol}: operand of shape {value.shape} does not broadcast "
-                             f"to this tensor's shape {self.shape}")
+            raise ValueError(
+                f"in-place {symbol}: operand of shape {value.shape} does not broadcast "
+                f"to this tensor's shape {self.shape}"
+            )
         self._make_writable(symbol)
         try:
             ufunc(self._data, value, out=self._data, casting="same_kind")
         except TypeError as err:
-            raise TypeError(f"in-place {symbol}: cannot write {value.dtype} values into a {self.dtype} "
-                            f"tensor: {err}") from None
+            raise TypeError(
+                f"in-place {symbol}: cannot write {value.dtype} values into a {self.dtype} "
+                f"tensor: {err}"
+            ) from None
         return self
 
     def _make_writable(self, symbol: str) -> None:
@@ -353,12 +395,16 @@ class Tensor(TensorMethods):
         (numpy's read-only flag does not reach such views); a view taken while it was saved
         is read-only by itself, so it is made writable again."""
         if function.is_saved(self._data):
-            raise ValueError(f"in-place {symbol}: the array is read-only: a graph saved it (or the array "
-                             f"it views) for backward; run that backward first, or drop the graph")
+            raise ValueError(
+                f"in-place {symbol}: the array is read-only: a graph saved it (or the array "
+                f"it views) for backward; run that backward first, or drop the graph"
+            )
         if not self._data.flags.writeable:
             if any(s == 0 and n > 1 for s, n in zip(self._data.strides, self._data.shape)):
-                raise ValueError(f"in-place {symbol}: the array is read-only: it is a broadcast view "
-                                 f"(expand, broadcast_to), whose elements share memory")
+                raise ValueError(
+                    f"in-place {symbol}: the array is read-only: it is a broadcast view "
+                    f"(expand, broadcast_to), whose elements share memory"
+                )
             self._data.setflags(write=True)
 
     # ---- comparisons and logic: constants, never recorded ------------------------------------
@@ -395,8 +441,10 @@ class Tensor(TensorMethods):
     def _logical(self, other: Any, ufunc: np.ufunc, symbol: str) -> "Tensor":
         for operand in (self, other):
             if np.asarray(_comparable(operand)).dtype.kind not in "biu":
-                raise TypeError(f"{symbol}: needs bool or integer tensors, got dtype "
-                                f"{np.asarray(_comparable(operand)).dtype}")
+                raise TypeError(
+                    f"{symbol}: needs bool or integer tensors, got dtype "
+                    f"{np.asarray(_comparable(operand)).dtype}"
+                )
         return self._constant_elementwise(other, ufunc, symbol)
 
     def __and__(self, other: Any) -> "Tensor":

@@ -4,6 +4,7 @@ gather, pad, ... Exported at the top level (``tc.cat``), with numpy's names besi
 Each checks its arguments and names the function, the argument and the shapes in the error,
 before numpy could fail somewhere inside.
 """
+
 from __future__ import annotations
 
 import string
@@ -16,14 +17,27 @@ from .ops import elementwise as ew
 from .ops import linalg, movement
 from .tensor import Tensor, as_operands, binary_operands
 
-__all__ = ["cat", "concatenate", "stack", "where", "maximum", "minimum", "einsum", "take_along_axis",
-           "gather", "pad", "one_hot"]
+__all__ = [
+    "cat",
+    "concatenate",
+    "stack",
+    "where",
+    "maximum",
+    "minimum",
+    "einsum",
+    "take_along_axis",
+    "gather",
+    "pad",
+    "one_hot",
+]
 
 
 def _tensor_list(op: str, items: Sequence[Any]) -> list[Tensor]:
-    """A non-empty list or tuple of operands as tensors of one float dtype (see :func:`as_operands`)."""
+    """A non-empty list or tuple of operands as tensors of one float dtype (:func:`as_operands`)."""
     if isinstance(items, Tensor) or not isinstance(items, (list, tuple)) or not items:
-        raise TypeError(f"{op}: expected a non-empty list or tuple of tensors, got {type(items).__name__}")
+        raise TypeError(
+            f"{op}: expected a non-empty list or tuple of tensors, got {type(items).__name__}"
+        )
     return as_operands(*items)
 
 
@@ -36,10 +50,14 @@ def cat(tensors: Sequence[Any], axis: int | None = None, *, dim: int | None = No
     first = tensors[0]
     axis = axis_index("cat", either("cat", "axis", axis, "dim", dim) or 0, max(first.ndim, 1))
     for i, t in enumerate(tensors):
-        same = t.ndim == first.ndim and all(n == m for k, (n, m) in enumerate(zip(t.shape, first.shape)) if k != axis)
+        same = t.ndim == first.ndim and all(
+            n == m for k, (n, m) in enumerate(zip(t.shape, first.shape)) if k != axis
+        )
         if first.ndim == 0 or not same:
-            raise ValueError(f"cat: tensor {i} has shape {t.shape}, tensor 0 has {first.shape}; they must "
-                             f"have the same number of axes (at least 1) and agree on all but axis {axis}")
+            raise ValueError(
+                f"cat: tensor {i} has shape {t.shape}, tensor 0 has {first.shape}; they must "
+                f"have the same number of axes (at least 1) and agree on all but axis {axis}"
+            )
     return movement.Cat.apply(*tensors, axis=axis)
 
 
@@ -52,7 +70,10 @@ def stack(tensors: Sequence[Any], axis: int | None = None, *, dim: int | None = 
     tensors = _tensor_list("stack", tensors)
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
-            raise ValueError(f"stack: tensor {i} has shape {t.shape}, tensor 0 has {tensors[0].shape}; all must match")
+            raise ValueError(
+                f"stack: tensor {i} has shape {t.shape}, tensor 0 has {tensors[0].shape}; "
+                f"all must match"
+            )
     axis = axis_index("stack", either("stack", "axis", axis, "dim", dim) or 0, tensors[0].ndim + 1)
     return cat([t.expand_dims(axis) for t in tensors], axis=axis)
 
@@ -90,23 +111,31 @@ def einsum(subscripts: str, *operands: Any) -> Tensor:
     (a diagonal, "ii->i") is not supported.
     """
     if not isinstance(subscripts, str):
-        raise TypeError(f"einsum: subscripts must be a string such as 'ij,jk->ik', got {type(subscripts).__name__}")
+        raise TypeError(
+            f"einsum: subscripts must be a string such as 'ij,jk->ik', "
+            f"got {type(subscripts).__name__}"
+        )
     tensors = _tensor_list("einsum", list(operands))
     explicit = _explicit_subscripts(subscripts.replace(" ", ""), [t.shape for t in tensors])
     return linalg.Einsum.apply(*tensors, subscripts=explicit)
 
 
 def _explicit_subscripts(subscripts: str, shapes: list[tuple[int, ...]]) -> str:
-    """"ij,jk" -> "ij,jk->ik"; "...ij,...jk->...ik" -> "aij,ajk->aik" (one letter per axis)."""
+    """ "ij,jk" -> "ij,jk->ik"; "...ij,...jk->...ik" -> "aij,ajk->aik" (one letter per axis)."""
     inputs, arrow, output = subscripts.partition("->")
     terms = inputs.split(",")
     if len(terms) != len(shapes):
         raise ValueError(f"einsum: {subscripts!r} names {len(terms)} operand(s), got {len(shapes)}")
     if not arrow:  # numpy's implicit output: the batch axes, then the letters used once, sorted
         letters = [c for c in inputs if c.isalpha()]
-        output = ("..." if "..." in inputs else "") + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+        output = ("..." if "..." in inputs else "") + "".join(
+            sorted(c for c in set(letters) if letters.count(c) == 1)
+        )
     batch = _ellipsis_letters(subscripts, terms, shapes)
-    terms = [term.replace("...", batch[len(batch) - (len(shape) - len(term) + 3):]) for term, shape in zip(terms, shapes)]
+    terms = [
+        term.replace("...", batch[len(batch) - (len(shape) - len(term) + 3) :])
+        for term, shape in zip(terms, shapes)
+    ]
     output = output.replace("...", batch)
     _check_letters(subscripts, terms, output, shapes)
     return ",".join(terms) + "->" + output
@@ -115,23 +144,35 @@ def _explicit_subscripts(subscripts: str, shapes: list[tuple[int, ...]]) -> str:
 def _ellipsis_letters(subscripts: str, terms: list[str], shapes: list[tuple[int, ...]]) -> str:
     """Unused letters for the axes "..." stands for, as many as the operand with the most has;
     an operand with fewer takes the last ones (its axes align from the right, as broadcasting)."""
-    longest = max((len(shape) - len(term) + 3 for term, shape in zip(terms, shapes) if "..." in term), default=0)
+    longest = max(
+        (len(shape) - len(term) + 3 for term, shape in zip(terms, shapes) if "..." in term),
+        default=0,
+    )
     return "".join([c for c in string.ascii_letters if c not in subscripts][:longest])
 
 
-def _check_letters(subscripts: str, terms: list[str], output: str, shapes: list[tuple[int, ...]]) -> None:
+def _check_letters(
+    subscripts: str, terms: list[str], output: str, shapes: list[tuple[int, ...]]
+) -> None:
     """One distinct letter per axis, sizes that agree (or are 1), an output of known letters."""
     sizes: dict[str, int] = {}
     for i, (term, shape) in enumerate(zip(terms, shapes)):
         if (term and not term.isalpha()) or len(term) != len(shape):
-            raise ValueError(f"einsum: operand {i} has shape {shape}, which {subscripts!r} does not fit "
-                             f"(one letter per axis, got {term!r})")
+            raise ValueError(
+                f"einsum: operand {i} has shape {shape}, which {subscripts!r} does not fit "
+                f"(one letter per axis, got {term!r})"
+            )
         if len(set(term)) != len(term):
-            raise ValueError(f"einsum: operand {i} repeats a letter in {term!r} (a diagonal); not supported")
+            raise ValueError(
+                f"einsum: operand {i} repeats a letter in {term!r} (a diagonal); not supported"
+            )
         for c, n in zip(term, shape):
             if sizes.setdefault(c, n) != n and 1 not in (sizes[c], n):
-                raise ValueError(f"einsum: index {c!r} has size {sizes[c]} in one operand and {n} in operand {i} "
-                                 f"(shapes {shapes})")
+                raise ValueError(
+                    f"einsum: index {c!r} has size {sizes[c]} in one operand and {n} in operand "
+                    f"{i} "
+                    f"(shapes {shapes})"
+                )
             sizes[c] = max(sizes[c], n)
     if len(set(output)) != len(output) or any(c not in sizes for c in output):
         raise ValueError(f"einsum: output {output!r} must name distinct indices of the operands")
@@ -146,13 +187,21 @@ def take_along_axis(x: Tensor, indices: Any, axis: int | None) -> Tensor:
     index = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
     axis = axis_index("take_along_axis", axis, x.ndim)
     if index.dtype.kind not in "iu" or index.ndim != x.ndim:
-        raise ValueError(f"take_along_axis: indices must be integers with the {x.ndim} axes of x {x.shape}, "
-                         f"got dtype {index.dtype}, shape {index.shape}")
+        raise ValueError(
+            f"take_along_axis: indices must be integers with the {x.ndim} axes of x {x.shape}, "
+            f"got dtype {index.dtype}, shape {index.shape}"
+        )
     n = x.shape[axis]
     if index.size and (index.min() < -n or index.max() >= n):
-        raise IndexError(f"take_along_axis: indices from {index.min()} to {index.max()} are out of range "
-                         f"for axis {axis} of size {n} (shape {x.shape})")
-    broadcast_shape("take_along_axis", x.shape[:axis] + x.shape[axis + 1:], index.shape[:axis] + index.shape[axis + 1:])
+        raise IndexError(
+            f"take_along_axis: indices from {index.min()} to {index.max()} are out of range "
+            f"for axis {axis} of size {n} (shape {x.shape})"
+        )
+    broadcast_shape(
+        "take_along_axis",
+        x.shape[:axis] + x.shape[axis + 1 :],
+        index.shape[:axis] + index.shape[axis + 1 :],
+    )
     return movement.Gather.apply(x, Tensor._from_op(index % max(n, 1), None, False), axis=axis)
 
 
@@ -161,9 +210,13 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     number of axes and is no longer than x on the others (x is cut to it there first)."""
     index = index.data if isinstance(index, Tensor) else np.asarray(index)
     dim = axis_index("gather", dim, x.ndim)
-    if index.ndim != x.ndim or any(m > n for d, (m, n) in enumerate(zip(index.shape, x.shape)) if d != dim):
-        raise ValueError(f"gather: index of shape {index.shape} must have the {x.ndim} axes of input {x.shape} "
-                         f"and be no larger on every axis but dim {dim}")
+    if index.ndim != x.ndim or any(
+        m > n for d, (m, n) in enumerate(zip(index.shape, x.shape)) if d != dim
+    ):
+        raise ValueError(
+            f"gather: index of shape {index.shape} must have the {x.ndim} axes of input {x.shape} "
+            f"and be no larger on every axis but dim {dim}"
+        )
     if any(m < n for d, (m, n) in enumerate(zip(index.shape, x.shape)) if d != dim):
         x = x[tuple(slice(None) if d == dim else slice(0, m) for d, m in enumerate(index.shape))]
     return take_along_axis(x, index, dim)
@@ -174,23 +227,32 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
     e.g. (left, right, top, bottom) for the W and H of (B, C, H, W) -> (B, C, H + top + bottom,
     W + left + right). Modes: "constant" (``value``), "reflect", "replicate", "circular"."""
     if len(pad) % 2 or len(pad) > 2 * x.ndim:
-        raise ValueError(f"pad: pad must hold (before, after) pairs for at most the {x.ndim} axes of {x.shape}, got {tuple(pad)}")
+        raise ValueError(
+            f"pad: pad must hold (before, after) pairs for at most the {x.ndim} axes of "
+            f"{x.shape}, got {tuple(pad)}"
+        )
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
         widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
     return pad_axes(x, widths, mode, value)
 
 
-def pad_axes(x: Tensor, widths: Sequence[tuple[int, int]], mode: str = "constant", value: float = 0.0) -> Tensor:
-    """Pad axis i by ``widths[i] = (before, after)``, in numpy's order (first axis first); see :func:`pad`."""
+def pad_axes(
+    x: Tensor, widths: Sequence[tuple[int, int]], mode: str = "constant", value: float = 0.0
+) -> Tensor:
+    """Pad axis i by ``widths[i] = (before, after)``, in numpy's order (see :func:`pad`)."""
     if mode not in movement.PAD_MODES:
         raise ValueError(f"pad: mode must be one of {', '.join(movement.PAD_MODES)}, got {mode!r}")
     widths = tuple(sizes("pad", tuple(pair)) for pair in widths)
     for axis, ((before, after), n) in enumerate(zip(widths, x.shape)):
         limit = {"reflect": n - 1, "circular": n, "replicate": n and np.inf}.get(mode, np.inf)
         if min(before, after) < 0 or max(before, after) > limit:
-            raise ValueError(f"pad: padding ({before}, {after}) of axis {axis} (size {n}, shape {x.shape}) must be "
-                             f"non-negative" + ("" if mode == "constant" else f" and at most {limit} in {mode} mode"))
+            raise ValueError(
+                f"pad: padding ({before}, {after}) of axis {axis} (size {n}, shape {x.shape}) "
+                f"must be "
+                f"non-negative"
+                + ("" if mode == "constant" else f" and at most {limit} in {mode} mode")
+            )
     attrs = {"value": value} if mode == "constant" else {}
     return movement.Pad.apply(x, widths=widths, mode=mode, **attrs)
 
@@ -203,7 +265,10 @@ def one_hot(labels: Any, num_classes: int = -1) -> Tensor:
         raise TypeError(f"one_hot: labels must be integers, got dtype {labels.dtype}")
     classes = int(labels.max()) + 1 if num_classes == -1 and labels.size else num_classes
     if labels.size and (labels.min() < 0 or labels.max() >= classes):
-        raise ValueError(f"one_hot: labels must lie in [0, {classes}), got values from {labels.min()} to {labels.max()}")
+        raise ValueError(
+            f"one_hot: labels must lie in [0, {classes}), "
+            f"got values from {labels.min()} to {labels.max()}"
+        )
     rows = np.zeros((*labels.shape, max(classes, 0)), dtype=np.int64)
     np.put_along_axis(rows, labels[..., None], 1, axis=-1)
     return Tensor._from_op(rows, None, False)

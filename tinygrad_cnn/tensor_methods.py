@@ -5,6 +5,7 @@ Each records one registered op or a short composition of them, so gradients reac
 A few methods call :mod:`tinygrad_cnn.tensor_functions` (``cat``, ``where``, ...), which is
 imported on first use because it builds on Tensor.
 """
+
 from __future__ import annotations
 
 from collections import namedtuple
@@ -12,8 +13,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .arguments import (Axes, axis_index, broadcast_shape, either, normalize_axis, reduction_axes, resolve_axes,
-                        resolve_shape, sizes)
+from .arguments import (
+    Axes,
+    axis_index,
+    broadcast_shape,
+    either,
+    normalize_axis,
+    reduction_axes,
+    resolve_axes,
+    resolve_shape,
+    sizes,
+)
 from .ops import activation, reduce
 from .ops import elementwise as ew
 from .ops import movement
@@ -39,13 +49,15 @@ class TensorMethods:
         try:
             dtype = np.dtype(dtype)
         except TypeError:
-            raise TypeError(f"astype: {dtype!r} is not a dtype (the only device is the CPU)") from None
+            raise TypeError(
+                f"astype: {dtype!r} is not a dtype (the only device is the CPU)"
+            ) from None
         if dtype.kind == "f" and self.dtype.kind == "f":
             return ew.Astype.apply(self, dtype=dtype)
         return self._from_op(self.data.astype(dtype), None, False)
 
     def to(self, dtype: Any) -> "Tensor":
-        """PyTorch's name for :meth:`astype`; ``"cpu"``, the only device, returns the tensor itself."""
+        """PyTorch's name for :meth:`astype`; ``"cpu"``, the only device, returns the tensor."""
         return self if isinstance(dtype, str) and dtype == "cpu" else self.astype(dtype)
 
     def float(self) -> "Tensor":
@@ -101,11 +113,13 @@ class TensorMethods:
     def maximum(self, other: Any) -> "Tensor":
         """Elementwise max(x, other), broadcasting; ties share the gradient evenly."""
         from .tensor_functions import maximum
+
         return maximum(self, other)
 
     def minimum(self, other: Any) -> "Tensor":
         """Elementwise min(x, other), broadcasting; ties share the gradient evenly."""
         from .tensor_functions import minimum
+
         return minimum(self, other)
 
     def clip(self, min: float | None = None, max: float | None = None) -> "Tensor":
@@ -122,73 +136,137 @@ class TensorMethods:
             raise ValueError(f"{op}: give min, max or both")
         for name, bound in (("min", low), ("max", high)):
             if bound is not None and not (np.isscalar(bound) and np.isreal(bound)):
-                raise TypeError(f"{op}: {name} must be a number or None, got {type(bound).__name__}")
+                raise TypeError(
+                    f"{op}: {name} must be a number or None, got {type(bound).__name__}"
+                )
         if low is not None and high is not None and low > high:
             raise ValueError(f"{op}: min ({low}) is above max ({high})")
         return activation.Clamp.apply(self, low=low, high=high, inclusive=True)
 
     def masked_fill(self, mask: Any, value: float) -> "Tensor":
-        """``value`` (a number) where ``mask`` (bool, broadcasting to this shape) is True, else x."""
+        """``value`` (a number) where ``mask`` (bool, broadcasting to x) is True, else x."""
         from .tensor_functions import where
+
         value = np.asarray(value.data if hasattr(value, "data") else value)
         if value.size != 1 or value.dtype.kind not in "biuf":
-            raise TypeError(f"masked_fill: value must be one number, got shape {value.shape}, dtype {value.dtype}")
+            raise TypeError(
+                f"masked_fill: value must be one number, got shape {value.shape}, "
+                f"dtype {value.dtype}"
+            )
         value = value.item()  # a number takes x's dtype; a float64 array would promote x
         mask = np.asarray(mask.data if hasattr(mask, "data") else mask)
         if mask.dtype != bool:
-            raise TypeError(f"masked_fill: mask must be a bool tensor or array, got dtype {mask.dtype}")
+            raise TypeError(
+                f"masked_fill: mask must be a bool tensor or array, got dtype {mask.dtype}"
+            )
         if broadcast_shape("masked_fill", self.shape, mask.shape) != self.shape:
-            raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to {self.shape}")
+            raise ValueError(
+                f"masked_fill: mask of shape {mask.shape} does not broadcast to {self.shape}"
+            )
         return where(mask, value, self)
 
     # ---- reductions (numpy's axis=/keepdims= or PyTorch's dim=/keepdim=) ---------------------
-    def sum(self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None,
-            keepdim: bool | None = None) -> "Tensor":
+    def sum(
+        self,
+        axis: Axes = None,
+        keepdims: bool = False,
+        *,
+        dim: Axes = None,
+        keepdim: bool | None = None,
+    ) -> "Tensor":
         """Sum over ``axis`` (an int, a tuple, or None for all), as numpy's."""
         axis, keepdims = reduction_axes("sum", self.ndim, axis, keepdims, dim, keepdim)
         return reduce.Sum.apply(self, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None,
-             keepdim: bool | None = None) -> "Tensor":
+    def mean(
+        self,
+        axis: Axes = None,
+        keepdims: bool = False,
+        *,
+        dim: Axes = None,
+        keepdim: bool | None = None,
+    ) -> "Tensor":
         """Mean over ``axis`` (an int, a tuple, or None for all), as numpy's."""
         axis, keepdims = reduction_axes("mean", self.ndim, axis, keepdims, dim, keepdim)
         return reduce.Mean.apply(self._floating(), axis=axis, keepdims=keepdims)
 
-    def max(self, axis: Axes = None, keepdims: bool = False, *, dim: int | None = None,
-            keepdim: bool | None = None) -> "Tensor | MinMax":
+    def max(
+        self,
+        axis: Axes = None,
+        keepdims: bool = False,
+        *,
+        dim: int | None = None,
+        keepdim: bool | None = None,
+    ) -> "Tensor | MinMax":
         """Maximum over ``axis``, as numpy's; tied maxima share the gradient evenly (torch.amax).
         With PyTorch's ``dim=`` it returns ``(values, indices)``, as torch.max(dim) does."""
         if dim is None:
             return self.amax(axis, keepdims, keepdim=keepdim)
-        return MinMax(self.amax(axis, keepdims, dim=dim, keepdim=keepdim), self.argmax(dim=dim, keepdim=keepdim))
+        return MinMax(
+            self.amax(axis, keepdims, dim=dim, keepdim=keepdim),
+            self.argmax(dim=dim, keepdim=keepdim),
+        )
 
-    def min(self, axis: Axes = None, keepdims: bool = False, *, dim: int | None = None,
-            keepdim: bool | None = None) -> "Tensor | MinMax":
-        """Minimum over ``axis``, as numpy's; ``dim=`` gives ``(values, indices)``, as torch.min(dim)."""
+    def min(
+        self,
+        axis: Axes = None,
+        keepdims: bool = False,
+        *,
+        dim: int | None = None,
+        keepdim: bool | None = None,
+    ) -> "Tensor | MinMax":
+        """Minimum over ``axis``, as numpy's; ``dim=`` gives ``(values, indices)`` (torch.min)."""
         if dim is None:
             return self.amin(axis, keepdims, keepdim=keepdim)
-        return MinMax(self.amin(axis, keepdims, dim=dim, keepdim=keepdim), self.argmin(dim=dim, keepdim=keepdim))
+        return MinMax(
+            self.amin(axis, keepdims, dim=dim, keepdim=keepdim),
+            self.argmin(dim=dim, keepdim=keepdim),
+        )
 
-    def amax(self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None,
-             keepdim: bool | None = None) -> "Tensor":
+    def amax(
+        self,
+        axis: Axes = None,
+        keepdims: bool = False,
+        *,
+        dim: Axes = None,
+        keepdim: bool | None = None,
+    ) -> "Tensor":
         """The values of the maximum over ``axis`` (torch.amax, np.amax)."""
         axis, keepdims = reduction_axes("max", self.ndim, axis, keepdims, dim, keepdim)
         return reduce.Max.apply(self, axis=axis, keepdims=keepdims)
 
-    def amin(self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None,
-             keepdim: bool | None = None) -> "Tensor":
+    def amin(
+        self,
+        axis: Axes = None,
+        keepdims: bool = False,
+        *,
+        dim: Axes = None,
+        keepdim: bool | None = None,
+    ) -> "Tensor":
         """The values of the minimum over ``axis`` (torch.amin, np.amin)."""
         axis, keepdims = reduction_axes("min", self.ndim, axis, keepdims, dim, keepdim)
         return reduce.Min.apply(self, axis=axis, keepdims=keepdims)
 
-    def argmax(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
-               keepdim: bool | None = None) -> "Tensor":
-        """Index of the (first) largest element along ``axis``, or of the flattened tensor: int64, no grad."""
+    def argmax(
+        self,
+        axis: int | None = None,
+        keepdims: bool = False,
+        *,
+        dim: int | None = None,
+        keepdim: bool | None = None,
+    ) -> "Tensor":
+        """Index of the (first) largest element along ``axis`` (None: flattened); int64."""
         return self._arg("argmax", self.data.argmax, axis, keepdims, dim, keepdim)
 
-    def argmin(self, axis: int | None = None, keepdims: bool = False, *, dim: int | None = None,
-               keepdim: bool | None = None) -> "Tensor":
-        """Index of the (first) smallest element along ``axis``, or of the flattened tensor: int64, no grad."""
+    def argmin(
+        self,
+        axis: int | None = None,
+        keepdims: bool = False,
+        *,
+        dim: int | None = None,
+        keepdim: bool | None = None,
+    ) -> "Tensor":
+        """Index of the (first) smallest element along ``axis`` (None: flattened); int64."""
         return self._arg("argmin", self.data.argmin, axis, keepdims, dim, keepdim)
 
     def _arg(self, op, find, axis, keepdims, dim, keepdim) -> "Tensor":
@@ -199,50 +277,89 @@ class TensorMethods:
             raise ValueError(f"{op}: axis {axis} of shape {self.shape} has no elements")
         return self._from_op(find(axis=axis and axis[0], keepdims=keepdims), None, False)
 
-    def any(self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None,
-            keepdim: bool | None = None) -> "Tensor":
+    def any(
+        self,
+        axis: Axes = None,
+        keepdims: bool = False,
+        *,
+        dim: Axes = None,
+        keepdim: bool | None = None,
+    ) -> "Tensor":
         """Whether any element (along ``axis``) is nonzero: a bool constant."""
         axis, keepdims = reduction_axes("any", self.ndim, axis, keepdims, dim, keepdim)
         return self._from_op(self.data.any(axis=axis, keepdims=keepdims), None, False)
 
-    def all(self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None,
-            keepdim: bool | None = None) -> "Tensor":
+    def all(
+        self,
+        axis: Axes = None,
+        keepdims: bool = False,
+        *,
+        dim: Axes = None,
+        keepdim: bool | None = None,
+    ) -> "Tensor":
         """Whether every element (along ``axis``) is nonzero: a bool constant."""
         axis, keepdims = reduction_axes("all", self.ndim, axis, keepdims, dim, keepdim)
         return self._from_op(self.data.all(axis=axis, keepdims=keepdims), None, False)
 
-    def var(self, axis: Axes = None, ddof: int | None = None, keepdims: bool = False, *, dim: Axes = None,
-            correction: int | None = None, keepdim: bool | None = None) -> "Tensor":
+    def var(
+        self,
+        axis: Axes = None,
+        ddof: int | None = None,
+        keepdims: bool = False,
+        *,
+        dim: Axes = None,
+        correction: int | None = None,
+        keepdim: bool | None = None,
+    ) -> "Tensor":
         """Variance over ``axis``: sum((x - mean)^2) / (N - ddof). ``ddof`` defaults to 0, as
         numpy's; PyTorch's ``correction`` is the same number (torch defaults to 1)."""
         axis, keepdims = reduction_axes("var", self.ndim, axis, keepdims, dim, keepdim)
         ddof = either("var", "ddof", ddof, "correction", correction) or 0
         count = self.data.size if axis is None else int(np.prod([self.shape[i] for i in axis]))
         if count - ddof <= 0:
-            raise ValueError(f"var: {count} element(s) along axis {axis} of {self.shape} leave no degrees "
-                             f"of freedom with ddof={ddof}")
+            raise ValueError(
+                f"var: {count} element(s) along axis {axis} of {self.shape} leave no degrees "
+                f"of freedom with ddof={ddof}"
+            )
         deviation = self - self.mean(axis=axis, keepdims=True)
         return (deviation * deviation).sum(axis=axis, keepdims=keepdims) / float(count - ddof)
 
-    def std(self, axis: Axes = None, ddof: int | None = None, keepdims: bool = False, *, dim: Axes = None,
-            correction: int | None = None, keepdim: bool | None = None) -> "Tensor":
+    def std(
+        self,
+        axis: Axes = None,
+        ddof: int | None = None,
+        keepdims: bool = False,
+        *,
+        dim: Axes = None,
+        correction: int | None = None,
+        keepdim: bool | None = None,
+    ) -> "Tensor":
         """Standard deviation, sqrt(var); ``ddof``/``correction`` as in :meth:`var`. Where a group
         has no spread the gradient is 0, as PyTorch's."""
         from .tensor_functions import where
+
         variance = self.var(axis, ddof, keepdims, dim=dim, correction=correction, keepdim=keepdim)
         spread = variance.data > 0
         # sqrt's slope is infinite at 0 and 0 * inf = nan: take those groups' sqrt at 1 instead,
         # then put 0 in their place, so no gradient reaches them
         return where(spread, where(spread, variance, 1.0).sqrt(), 0.0)
 
-    def logsumexp(self, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None,
-                  keepdim: bool | None = None) -> "Tensor":
+    def logsumexp(
+        self,
+        axis: Axes = None,
+        keepdims: bool = False,
+        *,
+        dim: Axes = None,
+        keepdim: bool | None = None,
+    ) -> "Tensor":
         """log(sum(exp(x))) over ``axis``, as m + log(sum(exp(x - m))) with m the maximum, a
         constant: it cancels in the gradient, which is softmax(x)."""
         axis, keepdims = reduction_axes("logsumexp", self.ndim, axis, keepdims, dim, keepdim)
         x = self._floating()
         shift = x.data.max(axis=axis, keepdims=True, initial=-np.inf)
-        shift = np.where(np.isfinite(shift), shift, 0)  # a group of -inf (or none) gives -inf, not nan
+        shift = np.where(
+            np.isfinite(shift), shift, 0
+        )  # a group of -inf (or none) gives -inf, not nan
         total = (x - shift).exp().sum(axis=axis, keepdims=keepdims).log()
         return total + shift.reshape(total.shape)
 
@@ -266,21 +383,26 @@ class TensorMethods:
     # ---- shape ------------------------------------------------------------------------------
     def reshape(self, *shape: int | tuple[int, ...]) -> "Tensor":
         """numpy's reshape: ``x.reshape(2, -1)`` or ``x.reshape((2, -1))``."""
-        return movement.Reshape.apply(self, shape=resolve_shape(self.shape, sizes("reshape", shape, True)))
+        return movement.Reshape.apply(
+            self, shape=resolve_shape(self.shape, sizes("reshape", shape, True))
+        )
 
     def view(self, *shape: int | tuple[int, ...]) -> "Tensor":
         """PyTorch's name for :meth:`reshape` (which copies where numpy's reshape must)."""
         return self.reshape(*shape)
 
     def flatten(self, start_axis: int = 0, end_axis: int = -1) -> "Tensor":
-        """Merge axes ``start_axis`` .. ``end_axis``: (B, C, H, W) -> (B, C*H*W) for start_axis=1."""
+        """Merge axes ``start_axis`` .. ``end_axis``: (B, C, H, W) -> (B, C*H*W) for start 1."""
         if self.ndim == 0:
             return self.reshape(1)
         start, end = (axis_index("flatten", a, self.ndim) for a in (start_axis, end_axis))
         if start > end:
-            raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis} in shape {self.shape}")
-        merged = int(np.prod(self.shape[start:end + 1]))
-        return self.reshape(*self.shape[:start], merged, *self.shape[end + 1:])
+            raise ValueError(
+                f"flatten: start_axis {start_axis} comes after end_axis {end_axis} "
+                f"in shape {self.shape}"
+            )
+        merged = int(np.prod(self.shape[start : end + 1]))
+        return self.reshape(*self.shape[:start], merged, *self.shape[end + 1 :])
 
     def ravel(self) -> "Tensor":
         """All elements in one axis."""
@@ -314,7 +436,7 @@ class TensorMethods:
         return self.transpose()
 
     def squeeze(self, axis: Axes = None, *, dim: Axes = None) -> "Tensor":
-        """Drop size-1 axes: all of them, or those in ``axis`` (which must have size 1, as numpy)."""
+        """Drop size-1 axes: all, or those in ``axis`` (which must have size 1, as numpy)."""
         axis = either("squeeze", "axis", axis, "dim", dim)
         if self.ndim == 0 and axis is not None:
             raise ValueError(f"squeeze: a 0-d tensor has no axis {axis}")
@@ -339,12 +461,16 @@ class TensorMethods:
         shape = sizes("expand", shape, allow_minus_one=True)
         lead = len(shape) - self.ndim
         if lead < 0:
-            raise ValueError(f"expand: {len(shape)} sizes {shape} for a tensor of {self.ndim} axes {self.shape}")
-        return self.broadcast_to(tuple(self.shape[i - lead] if n == -1 and i >= lead else n
-                                       for i, n in enumerate(shape)))
+            raise ValueError(
+                f"expand: {len(shape)} sizes {shape} for a tensor of {self.ndim} axes {self.shape}"
+            )
+        return self.broadcast_to(
+            tuple(self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
+        )
 
     def broadcast_to(self, shape: int | tuple[int, ...]) -> "Tensor":
-        """A read-only broadcast view of shape ``shape`` (numpy's broadcast_to); gradients sum back."""
+        """A read-only broadcast view of shape ``shape`` (numpy's broadcast_to); gradients sum
+        back."""
         shape = sizes("broadcast_to", (shape,))
         if broadcast_shape("broadcast_to", self.shape, shape) != shape:
             raise ValueError(f"broadcast_to: cannot broadcast shape {self.shape} to {shape}")
@@ -354,12 +480,16 @@ class TensorMethods:
         """Tile the tensor ``repeats[i]`` times along axis i: PyTorch's repeat, numpy's tile.
         numpy's element-wise ``ndarray.repeat(n, axis)`` is :meth:`repeat_interleave`."""
         if axis is not None:
-            raise TypeError("repeat: tiles the tensor, as PyTorch's repeat; numpy's element-wise "
-                            "repeat(n, axis) is repeat_interleave(n, axis)")
+            raise TypeError(
+                "repeat: tiles the tensor, as PyTorch's repeat; numpy's element-wise "
+                "repeat(n, axis) is repeat_interleave(n, axis)"
+            )
         repeats = sizes("repeat", repeats)
         if len(repeats) < self.ndim:
-            raise ValueError(f"repeat: {len(repeats)} counts {repeats} for a tensor of {self.ndim} axes; "
-                             f"give one per axis")
+            raise ValueError(
+                f"repeat: {len(repeats)} counts {repeats} for a tensor of {self.ndim} axes; "
+                f"give one per axis"
+            )
         return self.tile(repeats)
 
     def tile(self, reps: int | tuple[int, ...]) -> "Tensor":
@@ -372,7 +502,9 @@ class TensorMethods:
         tiled = spread.broadcast_to(tuple(m for r, n in zip(reps, shape) for m in (r, n)))
         return tiled.reshape(*(r * n for r, n in zip(reps, shape)))
 
-    def repeat_interleave(self, repeats: int, axis: int | None = None, *, dim: int | None = None) -> "Tensor":
+    def repeat_interleave(
+        self, repeats: int, axis: int | None = None, *, dim: int | None = None
+    ) -> "Tensor":
         """Repeat each element ``repeats`` times along ``axis`` (None: flattened first): numpy's
         ndarray.repeat, PyTorch's repeat_interleave. (N,) -> (N*repeats,), as reshape to
         (N, 1), expand to (N, repeats), reshape."""
@@ -381,19 +513,28 @@ class TensorMethods:
         x = self.reshape(-1) if axis is None else self
         axis = 0 if axis is None else axis_index("repeat_interleave", axis, self.ndim)
         spread = x.expand_dims(axis + 1)
-        target = spread.shape[:axis + 1] + (repeats,) + spread.shape[axis + 2:]
-        return spread.broadcast_to(target).reshape(*x.shape[:axis], x.shape[axis] * repeats, *x.shape[axis + 1:])
+        target = spread.shape[: axis + 1] + (repeats,) + spread.shape[axis + 2 :]
+        return spread.broadcast_to(target).reshape(
+            *x.shape[:axis], x.shape[axis] * repeats, *x.shape[axis + 1 :]
+        )
 
     def flip(self, *axes: int | tuple[int, ...]) -> "Tensor":
         """Reverse the order along ``axes`` (all when none are given): a getitem with step -1."""
         axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
         axes = normalize_axis("flip", axes or None, self.ndim)
         flipped = range(self.ndim) if axes is None else axes
-        return self[tuple(slice(None, None, -1) if i in flipped else slice(None) for i in range(self.ndim))]
+        return self[
+            tuple(slice(None, None, -1) if i in flipped else slice(None) for i in range(self.ndim))
+        ]
 
-    # ---- splitting: pieces are getitem views ------------------------------------------------------
-    def split(self, split_size_or_sections: int | list[int], axis: int | None = None, *,
-              dim: int | None = None) -> tuple["Tensor", ...]:
+    # ---- splitting: pieces are getitem views ----------------------------------------------
+    def split(
+        self,
+        split_size_or_sections: int | list[int],
+        axis: int | None = None,
+        *,
+        dim: int | None = None,
+    ) -> tuple["Tensor", ...]:
         """PyTorch's split: pieces of ``split_size`` along ``axis`` (the last may be shorter),
         or pieces of the given sizes."""
         axis = axis_index("split", either("split", "axis", axis, "dim", dim) or 0, self.ndim)
@@ -406,11 +547,15 @@ class TensorMethods:
         else:
             lengths = sizes("split", tuple(split_size_or_sections))
             if sum(lengths) != n:
-                raise ValueError(f"split: sizes {lengths} must be non-negative and add up to {n}, "
-                                 f"the length of axis {axis} of {self.shape}")
+                raise ValueError(
+                    f"split: sizes {lengths} must be non-negative and add up to {n}, "
+                    f"the length of axis {axis} of {self.shape}"
+                )
         return self.tensor_split(np.cumsum(lengths)[:-1].tolist(), axis)
 
-    def chunk(self, chunks: int, axis: int | None = None, *, dim: int | None = None) -> tuple["Tensor", ...]:
+    def chunk(
+        self, chunks: int, axis: int | None = None, *, dim: int | None = None
+    ) -> tuple["Tensor", ...]:
         """PyTorch's chunk: at most ``chunks`` pieces of ceil(N / chunks) along ``axis``."""
         axis = axis_index("chunk", either("chunk", "axis", axis, "dim", dim) or 0, self.ndim)
         (chunks,) = sizes("chunk", (chunks,))
@@ -418,11 +563,18 @@ class TensorMethods:
             raise ValueError("chunk: chunks must be positive, got 0")
         return self.split(max(1, -(-self.shape[axis] // chunks)), axis)
 
-    def tensor_split(self, indices_or_sections: int | list[int], axis: int | None = None, *,
-                     dim: int | None = None) -> tuple["Tensor", ...]:
+    def tensor_split(
+        self,
+        indices_or_sections: int | list[int],
+        axis: int | None = None,
+        *,
+        dim: int | None = None,
+    ) -> tuple["Tensor", ...]:
         """PyTorch's tensor_split, numpy's array_split: ``n`` pieces as equal as they can be (the
         first ones one longer), or the pieces between the given indices along ``axis``."""
-        axis = axis_index("tensor_split", either("tensor_split", "axis", axis, "dim", dim) or 0, self.ndim)
+        axis = axis_index(
+            "tensor_split", either("tensor_split", "axis", axis, "dim", dim) or 0, self.ndim
+        )
         n = self.shape[axis]
         if isinstance(indices_or_sections, (int, np.integer)):
             (sections,) = sizes("tensor_split", (indices_or_sections,))
@@ -431,10 +583,13 @@ class TensorMethods:
             lengths = [n // sections + (i < n % sections) for i in range(sections)]
             indices_or_sections = np.cumsum(lengths)[:-1].tolist()
         bounds = [0, *(int(i) for i in indices_or_sections), n]
-        return tuple(self[(slice(None),) * axis + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:]))
+        return tuple(
+            self[(slice(None),) * axis + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:])
+        )
 
     def gather(self, dim: int, index: Any) -> "Tensor":
         """PyTorch's gather: out[i][j] = x[index[i][j]][j] for dim=0, with ``index`` no larger
         than x on the other axes; see :func:`tinygrad_cnn.take_along_axis`."""
         from .tensor_functions import gather
+
         return gather(self, dim, index)
