@@ -13,17 +13,19 @@ from .gradcheck import GradcheckError, gradcheck
 from .random import manual_seed
 from .serialization import CheckpointError, load, save
 from .tensor import Tensor
-from .creation import (arange, eye, full, full_like, linspace, ones, ones_like, rand, rand_like, randint, randn,
-                       randn_like, zeros, zeros_like)
-from .tensor_functions import cat, concatenate, einsum, gather, maximum, minimum, one_hot, pad, stack, take_along_axis, where
+from .creation import (arange, eye, full, full_like, linspace, ones, ones_like, rand, rand_like,
+                       randint, randn, randn_like, zeros, zeros_like)
+from .tensor_functions import (cat, concatenate, einsum, gather, maximum, minimum, one_hot, pad, stack,
+                               take_along_axis, where)
 from . import creation, tensor_functions
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "Function", "registry", "list_ops", "no_grad", "enable_grad", "is_grad_enabled",
-    "trace", "detect_anomaly", "AnomalyError", "grad", "gradcheck", "GradcheckError", "manual_seed", "save", "load",
-    "CheckpointError", "functional", "nn", "optim", *creation.__all__, *tensor_functions.__all__,
+    "trace", "detect_anomaly", "AnomalyError", "grad", "gradcheck", "GradcheckError", "manual_seed",
+    "save", "load", "CheckpointError", "functional", "nn", "optim",
+    *creation.__all__, *tensor_functions.__all__,
 ]
 
 

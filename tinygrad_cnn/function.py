@@ -224,7 +224,7 @@ def _lock(array: Any) -> np.ndarray | None:
 
 
 def is_saved(array: np.ndarray) -> bool:
-    """Whether a recorded graph keeps this array's memory (the array or one it views) for backward."""
+    """Whether a recorded graph keeps this array's memory (its own or the one it views)."""
     root = array
     while type(root.base) is np.ndarray:
         root = root.base

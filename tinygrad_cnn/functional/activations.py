@@ -170,7 +170,7 @@ def softmin(x: Tensor, axis: int = -1) -> Tensor:
 
 
 def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:
-    """Limit x to [min, max] (either may be None); gradient 1 within the bounds (:meth:`Tensor.clamp`)."""
+    """Limit x to [min, max] (either may be None); gradient 1 up to the bounds (Tensor.clamp)."""
     return as_tensor("clamp", "input", x).clamp(min, max)
 
 

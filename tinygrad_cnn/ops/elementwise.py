@@ -249,7 +249,8 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        share_of_a = ctx.wins(a, b).astype(grad.dtype) + (a == b).astype(grad.dtype) * grad.dtype.type(0.5)
+        half = grad.dtype.type(0.5)
+        share_of_a = ctx.wins(a, b).astype(grad.dtype) + (a == b).astype(grad.dtype) * half
         return grad * share_of_a, grad * (1 - share_of_a)
 
 

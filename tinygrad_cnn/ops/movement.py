@@ -133,7 +133,7 @@ def _unpad_axis(grad: np.ndarray, axis: int, before: int, after: int, mode: str)
         return inner
     inner = inner.copy()  # the padded elements' gradients are added into it
     left, right = grad[_along(axis, slice(0, before))], grad[_along(axis, slice(before + n, None))]
-    if mode == "reflect":  # left element p copied inner[before - p]; right element k copied inner[n - 2 - k]
+    if mode == "reflect":  # left element p copied inner[before - p], right element k inner[n - 2 - k]
         inner[_along(axis, slice(1, before + 1))] += np.flip(left, axis)
         inner[_along(axis, slice(n - 1 - after, n - 1))] += np.flip(right, axis)
     elif mode == "replicate":  # every left element copied inner[0], every right one inner[n - 1]
@@ -181,7 +181,8 @@ def _source_positions(shape: tuple[int, ...], index: np.ndarray, axis: int) -> n
     flat = index * strides[axis]
     for d, n in enumerate(shape):
         if d != axis and n > 1:
-            flat = flat + (np.arange(n) * strides[d]).reshape([-1 if k == d else 1 for k in range(len(shape))])
+            along_d = [-1 if k == d else 1 for k in range(len(shape))]
+            flat = flat + (np.arange(n) * strides[d]).reshape(along_d)
     return flat
 
 
