@@ -592,3 +592,134 @@ def test_more_argument_errors():
 def test_one_hot_needs_no_square_memory():
     hot = tc.one_hot(np.array([3, 49_999]), 50_000)
     assert hot.shape == (2, 50_000) and hot.numpy().sum() == 2 and hot.numpy()[1, 49_999] == 1
+
+
+# ---- found by a second adversarial pass ---------------------------------------------------------
+def test_changing_an_index_array_after_forward_changes_nothing():
+    x = Tensor([10.0, 20.0, 30.0, 40.0], requires_grad=True)
+    index = np.array([0, 1])
+    y = x[index] * Tensor([1.0, 2.0])
+    index[0] = 3
+    y.sum().backward()
+    assert x.grad.tolist() == [1.0, 2.0, 0.0, 0.0]
+
+
+def test_data_of_a_view_is_read_only_while_its_memory_is_saved():
+    w = Tensor(np.arange(4.0), requires_grad=True)
+    first, _ = w.split(2)
+    out = (w * w).sum()
+    with pytest.raises(ValueError, match="read-only"):
+        first.data.fill(7.0)
+    out.backward()
+    assert w.grad.tolist() == [0.0, 2.0, 4.0, 6.0]
+    first.data.fill(7.0)  # released by backward
+    assert w.tolist() == [7.0, 7.0, 2.0, 3.0]
+
+
+def test_none_is_not_a_number():
+    x = Tensor([1.0, 2.0])
+    for call in (lambda: x + None, lambda: tc.maximum(x, None), lambda: tc.where(x > 1, x, None)):
+        with pytest.raises(TypeError, match="got None where numbers were expected"):
+            call()
+    with pytest.raises(ValueError, match="numpy.where: give both x and y, or neither"):
+        np.where(x > 1, x)
+    assert tc.pad(x, (1, 1), value=None).tolist() == [0.0, 1.0, 2.0, 0.0]  # torch: None pads 0
+
+
+def test_a_hook_changing_its_gradient_in_place_leaves_the_siblings_alone():
+    a, b = Tensor([1.0, 2.0], requires_grad=True), Tensor([1.0, 1.0], requires_grad=True)
+
+    def halve(grad):
+        grad *= 0.5
+
+    a.register_hook(halve)
+    ((a + b) * 2.0).sum().backward()
+    assert a.grad.tolist() == [1.0, 1.0] and b.grad.tolist() == [2.0, 2.0]
+
+
+def test_clip_of_integers_at_fractional_bounds_gives_floats():
+    assert Tensor([1, 2, 3]).clamp(max=2.7).tolist() == pytest.approx([1.0, 2.0, 2.7])
+    assert np.clip(Tensor([1, 2, 3]), 0.5, 2.5).tolist() == [1.0, 2.0, 2.5]
+    assert Tensor([1, 5]).clip(2, 4).tolist() == [2, 4]
+
+
+def test_grad_assignments_are_checked():
+    p = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    with pytest.raises(ValueError, match=r"Tensor.grad: a gradient for shape \(3,\) must be a float tensor"):
+        p.grad = tc.zeros(2, 3)
+    with pytest.raises(TypeError, match="Tensor.grad: expected a Tensor or None, got ndarray"):
+        p.grad = np.zeros(3)
+    p.grad = tc.ones(3)
+    (p * p).sum().backward()
+    assert p.grad.tolist() == [3.0, 5.0, 7.0]
+
+
+def test_repeat_and_tile_return_new_memory():
+    x = Tensor([1.0, 2.0, 3.0])
+    for repeated in (x.repeat(1), x.repeat_interleave(1), x.tile(1), Tensor([[1.0, 2.0]]).repeat(2, 1)):
+        repeated += 100.0
+    assert x.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_second_derivative_of_a_zeroth_power_and_dtypes_under_create_graph():
+    x = leaf([0.0, 1.0])
+    (g,) = tc.grad((x**0).sum(), [x], create_graph=True)
+    assert g.tolist() == [0.0, 0.0]
+    y, w = tc.randn(3, requires_grad=True), Tensor(np.ones(3), dtype=np.float64, requires_grad=True)
+    (y * w).sum().backward(create_graph=True)
+    assert y.grad.dtype == np.float32
+
+
+def test_max_with_dim_and_keepdims_shapes_agree():
+    values, indices = Tensor(np.arange(6.0).reshape(2, 3)).max(dim=1, keepdims=True)
+    assert values.shape == indices.shape == (2, 1)
+
+
+def test_constants_computed_from_a_parameter_are_not_parameters():
+    layer = nn.Linear(3, 2)
+    layer.mask = layer.weight.any(axis=1)
+    layer.top = layer.weight.argmax(axis=1)
+    assert type(layer.mask) is Tensor and type(layer.top) is Tensor
+    assert [name for name, _ in layer.named_parameters()] == ["weight", "bias"]
+
+
+def test_argument_errors_name_the_operation():
+    x = tc.ones(3, 4)
+    cases = [
+        (lambda: x + np.ones((2, 3)), ValueError, r"\+: shapes \(3, 4\), \(2, 3\) do not broadcast"),
+        (lambda: np.add(x, np.ones(5)), ValueError, "shapes .* do not broadcast"),
+        (lambda: tc.pad(x, 1), TypeError, "pad: pad must be a tuple"),
+        (lambda: tc.pad(x, (1, 1), value="a"), TypeError, "pad: value must be a number"),
+        (lambda: x.sum(1.0), TypeError, "sum: axis must be an int, a tuple of ints or None"),
+        (lambda: np.split(x, 2, axis=5), ValueError, "numpy.split: axis 5 is out of range"),
+        (lambda: np.split(x, 0), ValueError, "tensor_split: the number of sections must be positive"),
+        (lambda: np.size(x, 5), ValueError, "numpy.size: axis 5 is out of range"),
+        (lambda: np.pad(x, [(1, 2), (3, 4), (5, 6)]), ValueError, "numpy.pad: pad_width .* does not fit"),
+        (lambda: x.repeat_interleave([1, 2, 3]), TypeError, "repeat_interleave: repeats must be one int"),
+        (lambda: Tensor([True]) - Tensor([True]), TypeError, "-: subtracting bool tensors"),
+        (lambda: -Tensor([True]), TypeError, "-: negating a bool tensor"),
+        (lambda: np.equal(x, np.ones(5)), ValueError, "numpy.equal: shapes .* do not broadcast"),
+        (lambda: np.isclose(x, np.ones(5)), ValueError, "numpy.isclose: "),
+        (lambda: tc.one_hot(np.array([1]), 3.0), TypeError, "one_hot: num_classes must be an int"),
+        (lambda: tc.randint(0, 5, (3,), dtype=np.float32), TypeError, "randint: dtype must be an integer"),
+        (lambda: f"{x:.3f}", TypeError, r"format: '.3f' needs a one-element tensor, got shape \(3, 4\)"),
+        (lambda: x.astype(object), TypeError, "astype: object is not a numeric dtype"),
+        (lambda: x.tensor_split([1.5]), TypeError, "tensor_split: indices must be ints"),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error, match=message):
+            call()
+
+
+def test_pytorch_keyword_spellings():
+    x = Tensor(np.arange(24.0).reshape(2, 3, 4))
+    assert x.flatten(start_dim=1).shape == (2, 12) and x.flatten(0, end_dim=1).shape == (6, 4)
+    np.testing.assert_array_equal(x.flip(dims=(0,)).numpy(), x.numpy()[::-1])
+    assert x.to(device="cpu") is x and x.to("cpu", np.float64).dtype == np.float64
+    with pytest.raises(TypeError, match="to: 'cuda': numpy runs on the CPU"):
+        x.to("cuda")
+
+
+def test_python_ints_keep_an_integer_tensors_width():
+    assert (Tensor(np.array([1, 2], dtype=np.int32)) * 2).dtype == np.int32
+    assert (Tensor(np.array([1, 2], dtype=np.int8)) + 1000).dtype == np.int64  # does not fit in int8

@@ -58,6 +58,8 @@ def normalize_axis(op: str, axis: Axes, ndim: int) -> tuple[int, ...] | None:
     """``axis`` as a sorted tuple of non-negative axes (None: all), checked against ``ndim``."""
     if axis is None:
         return None
+    if not isinstance(axis, (int, np.integer, tuple, list)):
+        raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     for a in axes:
         if not isinstance(a, (int, np.integer)) or not -ndim <= a < max(ndim, 1):

@@ -122,6 +122,8 @@ def randint(
     """Integers in [low, high) (``randint(high, size=...)``: from 0), int64 by default."""
     if high is None:
         low, high = 0, low
+    if np.dtype(dtype).kind not in "iu":
+        raise TypeError(f"randint: dtype must be an integer dtype, got {np.dtype(dtype)}")
     if high <= low:
         raise ValueError(f"randint: high must be above low, got low={low}, high={high}")
     shape = sizes("randint", (size,) if isinstance(size, (int, np.integer)) else tuple(size))

@@ -94,8 +94,7 @@ def _fit_gradient(ctx: "Function", index: int, parent: "Tensor", grad: Any, crea
                 f"op {ctx.name!r}: backward returned a gradient of dtype {grad.dtype} for input "
                 f"{index}, expected a floating dtype ({parent._data.dtype})"
             )
-        if not create_graph:
-            grad = grad.astype(parent._data.dtype)
+        grad = grad.astype(parent._data.dtype)  # as a Tensor op too, when building a graph
     return grad
 
 
@@ -130,9 +129,13 @@ def _input_gradients(ctx: "Function", grad: Any, create_graph: bool) -> tuple:
 def _run_hooks(tensor: "Tensor", grad: Any, create_graph: bool) -> Any:
     """Let each hook registered on ``tensor`` see, and optionally replace, its gradient."""
     for hook in tensor._hooks:
-        wrapped = grad if create_graph else function.Tensor._from_op(grad, None, False)
+        # a copy: the array may be shared with a sibling input (add hands both the same one),
+        # so a hook that changes it in place changes this tensor's gradient only
+        wrapped = grad if create_graph else function.Tensor._from_op(grad.copy(), None, False)
         result = hook(wrapped)
-        if result is not None:
+        if result is None and not create_graph:
+            grad = wrapped._data
+        elif result is not None:
             result = _as_gradient(result, create_graph)
             if result.shape != grad.shape:
                 raise ValueError(f"hook {hook!r} returned a gradient of shape {result.shape}, expected {grad.shape}")

@@ -17,6 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import creation, tensor_functions
+from .arguments import axis_index, broadcast_shape
 from .tensor import Tensor
 
 __all__ = ["array_ufunc", "array_function", "UFUNCS", "CONSTANT_UFUNCS", "FUNCTIONS"]
@@ -95,6 +96,7 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
             f"use the result it returns"
         )
     if method == "__call__" and ufunc in CONSTANT_UFUNCS:
+        broadcast_shape(name, *(np.shape(_plain(x)) for x in inputs))
         return Tensor._from_op(np.asarray(ufunc(*map(_plain, inputs), **kwargs)), None, False)
     if method != "__call__" or ufunc not in UFUNCS:
         raise TypeError(f"{name} has no counterpart for Tensors here; {EXIT}")
@@ -212,6 +214,8 @@ def _nonzero(a):
 def _where(condition, x=None, y=None):
     if x is None and y is None:  # np.where(condition) is np.nonzero: indices, no gradient
         return _nonzero(condition)
+    if x is None or y is None:
+        raise ValueError("numpy.where: give both x and y, or neither")
     return tensor_functions.where(condition, x, y)
 
 
@@ -238,7 +242,9 @@ def _array_split(ary, indices_or_sections, axis=0):
 @implements(np.split)
 def _split(ary, indices_or_sections, axis=0):
     x = _tensor(ary)
-    if isinstance(indices_or_sections, (int, np.integer)) and x.shape[axis] % indices_or_sections:
+    axis = axis_index("numpy.split", axis, x.ndim)
+    sections = indices_or_sections
+    if isinstance(sections, (int, np.integer)) and sections > 0 and x.shape[axis] % sections:
         raise ValueError(
             f"numpy.split: {indices_or_sections} sections do not divide axis {axis} of shape "
             f"{x.shape} equally (np.array_split allows that)"
@@ -310,7 +316,12 @@ def _pad(array, pad_width, mode="constant", constant_values=0, **rest):
     if not np.isscalar(constant_values):
         raise TypeError("numpy.pad: constant_values must be one number with Tensors")
     x = _tensor(array)
-    widths = np.broadcast_to(np.asarray(pad_width), (x.ndim, 2)).tolist()
+    try:
+        widths = np.broadcast_to(np.asarray(pad_width), (x.ndim, 2)).tolist()
+    except ValueError:
+        raise ValueError(
+            f"numpy.pad: pad_width {pad_width!r} does not fit the {x.ndim} axes of {x.shape}"
+        ) from None
     return tensor_functions.pad_axes(x, widths, modes[mode], constant_values)
 
 
@@ -350,7 +361,8 @@ def _ndim(a):
 
 @implements(np.size)
 def _size(a, axis=None):
-    return int(_tensor(a).size) if axis is None else _tensor(a).shape[axis]
+    x = _tensor(a)
+    return int(x.size) if axis is None else x.shape[axis_index("numpy.size", axis, x.ndim)]
 
 
 def _on_arrays(func: Callable, wrap: bool) -> Callable:
@@ -358,7 +370,10 @@ def _on_arrays(func: Callable, wrap: bool) -> Callable:
 
     def handler(*args, **kwargs):
         args = [[_plain(x) for x in a] if isinstance(a, (list, tuple)) else _plain(a) for a in args]
-        result = func(*args, **kwargs)
+        try:
+            result = func(*args, **kwargs)
+        except ValueError as err:  # e.g. shapes that do not broadcast: say which function
+            raise ValueError(f"numpy.{func.__name__}: {err}") from None
         return Tensor._from_op(np.asarray(result), None, False) if wrap else result
 
     return handler

@@ -26,6 +26,8 @@ def as_array(data: Any, dtype: Any = None, copy: bool = False) -> np.ndarray:
     """User data as a numeric array: floats become float32 unless ``dtype`` says otherwise."""
     if isinstance(data, Tensor):
         data = data._data
+    elif data is None:  # numpy would make it nan
+        raise TypeError("Tensor: got None where numbers were expected")
     elif isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in data):
         raise TypeError(
             "Tensor: got a list of Tensors; building a new Tensor from them would cut them "
@@ -86,11 +88,11 @@ class Tensor(TensorMethods):
     ``repeat`` is ``repeat_interleave``. docs/tensor.md lists every method.
     """
 
-    __slots__ = ("_data", "grad", "_requires_grad", "_ctx", "name", "_hooks", "__weakref__")
+    __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "name", "_hooks", "__weakref__")
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None):
         self._data: np.ndarray = as_array(data, dtype, copy=True)
-        self.grad: Tensor | None = None
+        self._grad: Tensor | None = None
         self._ctx: function.Function | None = None
         self.name: str | None = None
         self._hooks: list = []
@@ -102,7 +104,7 @@ class Tensor(TensorMethods):
         """Fast constructor for op results: no conversion beyond wrapping numpy scalars."""
         tensor = cls.__new__(cls)
         tensor._data = data if type(data) is np.ndarray else np.asarray(data)
-        tensor.grad = None
+        tensor._grad = None
         tensor._ctx = ctx
         tensor._requires_grad = requires_grad
         tensor.name = None
@@ -114,7 +116,12 @@ class Tensor(TensorMethods):
     def data(self) -> np.ndarray:
         """The underlying np.ndarray. Assign a numeric array to replace it
         (``p.data = p.data - u``); assigning a Tensor is a TypeError, since it would hide a
-        graph inside the array."""
+        graph inside the array. While a graph keeps the memory for backward, the array handed
+        out is a read-only view, even for a tensor that views memory saved through another."""
+        if self._data.flags.writeable and function.is_saved(self._data):
+            view = self._data.view()
+            view.setflags(write=False)
+            return view
         return self._data
 
     @data.setter
@@ -216,9 +223,11 @@ class Tensor(TensorMethods):
         return bool(self._data)  # numpy's "truth value ... is ambiguous" for several elements
 
     def __format__(self, spec: str) -> str:
-        if spec and self._data.size == 1:
-            return format(self.item(), spec)
-        return format(str(self), spec)
+        if not spec:
+            return str(self)
+        if self._data.size != 1:
+            raise TypeError(f"format: {spec!r} needs a one-element tensor, got shape {self.shape}")
+        return format(self.item(), spec)
 
     def __repr__(self) -> str:
         body = np.array2string(self._data, precision=4, threshold=20, prefix="Tensor(")
@@ -251,6 +260,26 @@ class Tensor(TensorMethods):
         return self
 
     @property
+    def grad(self) -> "Tensor | None":
+        """The gradient accumulated by backward: a Tensor of this tensor's shape, or None."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: "Tensor | None") -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"Tensor.grad: expected a Tensor or None, got {type(value).__name__} "
+                    f"(wrap an array as Tensor(array))"
+                )
+            if value.shape != self.shape or value.dtype.kind != "f":
+                raise ValueError(
+                    f"Tensor.grad: a gradient for shape {self.shape} must be a float "
+                    f"tensor of that shape, got shape {value.shape}, dtype {value.dtype}"
+                )
+        self._grad = value
+
+    @property
     def is_leaf(self) -> bool:
         """True for tensors not produced by a recorded op."""
         return self._ctx is None
@@ -270,7 +299,8 @@ class Tensor(TensorMethods):
     def register_hook(self, hook: Callable[["Tensor"], Any]) -> "HookHandle":
         """Call ``hook(grad)`` when this tensor's gradient has been summed during backward.
 
-        The hook may return a replacement gradient (same shape) or None to keep it.
+        The hook gets its own copy of the gradient: it may return a replacement (same shape),
+        or change the copy in place and return None.
         Returns a handle whose ``remove()`` unregisters the hook.
         """
         if not self._requires_grad:
@@ -292,22 +322,22 @@ class Tensor(TensorMethods):
 
     # ---- arithmetic -------------------------------------------------------------------------
     def __add__(self, other: Any) -> "Tensor":
-        return ew.Add.apply(*binary_operands(self, other))
+        return ew.Add.apply(*_elementwise_operands("+", self, other))
 
     def __radd__(self, other: Any) -> "Tensor":
-        return ew.Add.apply(*binary_operands(other, self))
+        return ew.Add.apply(*_elementwise_operands("+", other, self))
 
     def __sub__(self, other: Any) -> "Tensor":
-        return ew.Sub.apply(*binary_operands(self, other))
+        return ew.Sub.apply(*_elementwise_operands("-", self, other))
 
     def __rsub__(self, other: Any) -> "Tensor":
-        return ew.Sub.apply(*binary_operands(other, self))
+        return ew.Sub.apply(*_elementwise_operands("-", other, self))
 
     def __mul__(self, other: Any) -> "Tensor":
-        return ew.Mul.apply(*binary_operands(self, other))
+        return ew.Mul.apply(*_elementwise_operands("*", self, other))
 
     def __rmul__(self, other: Any) -> "Tensor":
-        return ew.Mul.apply(*binary_operands(other, self))
+        return ew.Mul.apply(*_elementwise_operands("*", other, self))
 
     def __truediv__(self, other: Any) -> "Tensor":
         return ew.Div.apply(*_division_operands(self, other))
@@ -316,6 +346,8 @@ class Tensor(TensorMethods):
         return ew.Div.apply(*_division_operands(other, self))
 
     def __neg__(self) -> "Tensor":
+        if self._data.dtype == bool:
+            raise TypeError("-: negating a bool tensor is not supported; use ~ for logical not")
         return ew.Neg.apply(self)
 
     def __pos__(self) -> "Tensor":
@@ -505,9 +537,20 @@ def binary_operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     return as_operands(a, b)
 
 
+def _elementwise_operands(symbol: str, a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """:func:`binary_operands`, checked: shapes that broadcast, and no arithmetic on bools
+    but +, * (numpy refuses a bool minus a bool)."""
+    a, b = binary_operands(a, b)
+    if a._data.shape != b._data.shape:
+        broadcast_shape(symbol, a._data.shape, b._data.shape)
+    if symbol == "-" and a._data.dtype == bool and b._data.dtype == bool:
+        raise TypeError("-: subtracting bool tensors is not supported; use ^ (xor) or cast to int")
+    return a, b
+
+
 def _division_operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     """Operands of a true division: integers divide as float32 (numpy would give float64)."""
-    a, b = binary_operands(a, b)
+    a, b = _elementwise_operands("/", a, b)
     if a._data.dtype.kind != "f" and b._data.dtype.kind != "f":
         return a.astype(np.float32), b.astype(np.float32)
     return a, b
@@ -528,14 +571,24 @@ def as_operands(*items: Any) -> list[Tensor]:
         float_dtype = np.dtype(np.float32)
     else:
         float_dtype = None
-    return [_constant_as(t, float_dtype) for t in items]
+    integers = [
+        t._data.dtype for t in items if isinstance(t, Tensor) and t._data.dtype.kind in "iu"
+    ]
+    int_dtype = np.result_type(*integers) if integers and float_dtype is None else None
+    return [_constant_as(t, float_dtype, int_dtype) for t in items]
 
 
-def _constant_as(x: Any, float_dtype: np.dtype | None) -> Tensor:
+def _constant_as(x: Any, float_dtype: np.dtype | None, int_dtype: np.dtype | None = None) -> Tensor:
     if isinstance(x, Tensor):
         if float_dtype is None or x._data.dtype.kind == "f":
             return x
         return Tensor._from_op(x._data.astype(float_dtype), None, False)
+    if (
+        int_dtype is not None
+        and type(x) is int
+        and np.iinfo(int_dtype).min <= x <= np.iinfo(int_dtype).max
+    ):
+        return Tensor._from_op(np.array(x, dtype=int_dtype), None, False)  # int32 * 2 stays int32
     return Tensor._from_op(as_array(x, float_dtype), None, False)
 
 

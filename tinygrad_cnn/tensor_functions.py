@@ -222,10 +222,13 @@ def gather(x: Tensor, dim: int, index: Any) -> Tensor:
     return take_along_axis(x, index, dim)
 
 
-def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
+def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = 0.0) -> Tensor:
     """torch.nn.functional.pad: ``pad`` lists (before, after) pairs from the last axis backwards,
     e.g. (left, right, top, bottom) for the W and H of (B, C, H, W) -> (B, C, H + top + bottom,
-    W + left + right). Modes: "constant" (``value``), "reflect", "replicate", "circular"."""
+    W + left + right). Modes: "constant" (``value``, None meaning 0), "reflect", "replicate",
+    "circular"."""
+    if not isinstance(pad, (tuple, list)):
+        raise TypeError(f"pad: pad must be a tuple of (before, after) sizes, got {pad!r}")
     if len(pad) % 2 or len(pad) > 2 * x.ndim:
         raise ValueError(
             f"pad: pad must hold (before, after) pairs for at most the {x.ndim} axes of "
@@ -238,20 +241,26 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
 
 
 def pad_axes(
-    x: Tensor, widths: Sequence[tuple[int, int]], mode: str = "constant", value: float = 0.0
+    x: Tensor, widths: Sequence[tuple[int, int]], mode: str = "constant", value: float | None = 0.0
 ) -> Tensor:
     """Pad axis i by ``widths[i] = (before, after)``, in numpy's order (see :func:`pad`)."""
     if mode not in movement.PAD_MODES:
         raise ValueError(f"pad: mode must be one of {', '.join(movement.PAD_MODES)}, got {mode!r}")
+    value = 0.0 if value is None else value
+    if not (np.isscalar(value) and np.isreal(value)) or isinstance(value, str):
+        raise TypeError(f"pad: value must be a number, got {value!r}")
     widths = tuple(sizes("pad", tuple(pair)) for pair in widths)
+    if len(widths) != x.ndim or any(len(pair) != 2 for pair in widths):
+        raise ValueError(
+            f"pad: need one (before, after) pair for each of the {x.ndim} axes of {x.shape}, "
+            f"got {widths}"
+        )
     for axis, ((before, after), n) in enumerate(zip(widths, x.shape)):
         limit = {"reflect": n - 1, "circular": n, "replicate": n and np.inf}.get(mode, np.inf)
-        if min(before, after) < 0 or max(before, after) > limit:
+        if max(before, after) > limit:
             raise ValueError(
                 f"pad: padding ({before}, {after}) of axis {axis} (size {n}, shape {x.shape}) "
-                f"must be "
-                f"non-negative"
-                + ("" if mode == "constant" else f" and at most {limit} in {mode} mode")
+                f"must be at most {limit} in {mode} mode"
             )
     attrs = {"value": value} if mode == "constant" else {}
     return movement.Pad.apply(x, widths=widths, mode=mode, **attrs)
@@ -263,6 +272,8 @@ def one_hot(labels: Any, num_classes: int = -1) -> Tensor:
     labels = labels.data if isinstance(labels, Tensor) else np.asarray(labels)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"one_hot: labels must be integers, got dtype {labels.dtype}")
+    if not isinstance(num_classes, (int, np.integer)) or num_classes < -1:
+        raise TypeError(f"one_hot: num_classes must be an int (or -1), got {num_classes!r}")
     classes = int(labels.max()) + 1 if num_classes == -1 and labels.size else num_classes
     if labels.size and (labels.min() < 0 or labels.max() >= classes):
         raise ValueError(

@@ -24,6 +24,7 @@ from .arguments import (
     resolve_shape,
     sizes,
 )
+from . import function
 from .ops import activation, reduce
 from .ops import elementwise as ew
 from .ops import movement
@@ -35,6 +36,20 @@ __all__ = ["TensorMethods", "MinMax"]
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
 """What ``t.max(dim=d)`` and ``t.min(dim=d)`` return, as PyTorch: the values and their indices."""
+
+
+def _constant(array: np.ndarray) -> "Tensor":
+    """A plain Tensor without graph (never a subclass such as a Parameter the method ran on)."""
+    return function.Tensor._from_op(array, None, False)
+
+
+def _own_memory(result: "Tensor", source: "Tensor") -> "Tensor":
+    """``result`` if it owns writable memory, else a copy in the graph (``astype``): repeat and
+    tile return new tensors, as numpy's and PyTorch's do, not views of ``source``."""
+    data = result.data
+    if data.flags.writeable and not np.may_share_memory(data, source.data):
+        return result
+    return result.clone()
 
 
 class TensorMethods:
@@ -49,16 +64,28 @@ class TensorMethods:
         try:
             dtype = np.dtype(dtype)
         except TypeError:
-            raise TypeError(
-                f"astype: {dtype!r} is not a dtype (the only device is the CPU)"
-            ) from None
+            raise TypeError(f"astype: {dtype!r} is not a numpy dtype") from None
         if dtype.kind == "f" and self.dtype.kind == "f":
             return ew.Astype.apply(self, dtype=dtype)
-        return self._from_op(self.data.astype(dtype), None, False)
+        if dtype.kind not in "biuf":
+            raise TypeError(f"astype: {dtype} is not a numeric dtype")
+        return _constant(self.data.astype(dtype))
 
-    def to(self, dtype: Any) -> "Tensor":
-        """PyTorch's name for :meth:`astype`; ``"cpu"``, the only device, returns the tensor."""
-        return self if isinstance(dtype, str) and dtype == "cpu" else self.astype(dtype)
+    def to(self, *args: Any, device: str | None = None, dtype: Any = None) -> "Tensor":
+        """PyTorch's ``to``: ``t.to(np.float64)``, ``t.to("cpu")``, ``t.to(device=..., dtype=...)``.
+        The CPU is the only device: moving there returns the tensor itself."""
+        for arg in args:
+            is_device = isinstance(arg, str) and arg.split(":")[0] in (
+                "cpu",
+                "cuda",
+                "mps",
+                "xpu",
+                "meta",
+            )
+            device, dtype = (arg, dtype) if is_device else (device, arg)
+        if device is not None and device != "cpu":
+            raise TypeError(f"to: {device!r}: numpy runs on the CPU, the only device here")
+        return self if dtype is None else self.astype(dtype)
 
     def float(self) -> "Tensor":
         """As float32."""
@@ -141,7 +168,9 @@ class TensorMethods:
                 )
         if low is not None and high is not None and low > high:
             raise ValueError(f"{op}: min ({low}) is above max ({high})")
-        return activation.Clamp.apply(self, low=low, high=high, inclusive=True)
+        fractional = any(b is not None and not float(b).is_integer() for b in (low, high))
+        x = self._floating() if fractional else self  # an integer tensor clipped at 2.5 is float
+        return activation.Clamp.apply(x, low=low, high=high, inclusive=True)
 
     def masked_fill(self, mask: Any, value: float) -> "Tensor":
         """``value`` (a number) where ``mask`` (bool, broadcasting to x) is True, else x."""
@@ -204,7 +233,7 @@ class TensorMethods:
             return self.amax(axis, keepdims, keepdim=keepdim)
         return MinMax(
             self.amax(axis, keepdims, dim=dim, keepdim=keepdim),
-            self.argmax(dim=dim, keepdim=keepdim),
+            self.argmax(None, keepdims, dim=dim, keepdim=keepdim),
         )
 
     def min(
@@ -220,7 +249,7 @@ class TensorMethods:
             return self.amin(axis, keepdims, keepdim=keepdim)
         return MinMax(
             self.amin(axis, keepdims, dim=dim, keepdim=keepdim),
-            self.argmin(dim=dim, keepdim=keepdim),
+            self.argmin(None, keepdims, dim=dim, keepdim=keepdim),
         )
 
     def amax(
@@ -275,7 +304,7 @@ class TensorMethods:
             raise ValueError(f"{op}: axis must be one int or None, got {axis}")
         if 0 in (self.shape if axis is None else [self.shape[axis[0]]]):
             raise ValueError(f"{op}: axis {axis} of shape {self.shape} has no elements")
-        return self._from_op(find(axis=axis and axis[0], keepdims=keepdims), None, False)
+        return _constant(find(axis=axis and axis[0], keepdims=keepdims))
 
     def any(
         self,
@@ -287,7 +316,7 @@ class TensorMethods:
     ) -> "Tensor":
         """Whether any element (along ``axis``) is nonzero: a bool constant."""
         axis, keepdims = reduction_axes("any", self.ndim, axis, keepdims, dim, keepdim)
-        return self._from_op(self.data.any(axis=axis, keepdims=keepdims), None, False)
+        return _constant(self.data.any(axis=axis, keepdims=keepdims))
 
     def all(
         self,
@@ -299,7 +328,7 @@ class TensorMethods:
     ) -> "Tensor":
         """Whether every element (along ``axis``) is nonzero: a bool constant."""
         axis, keepdims = reduction_axes("all", self.ndim, axis, keepdims, dim, keepdim)
-        return self._from_op(self.data.all(axis=axis, keepdims=keepdims), None, False)
+        return _constant(self.data.all(axis=axis, keepdims=keepdims))
 
     def var(
         self,
@@ -391,8 +420,18 @@ class TensorMethods:
         """PyTorch's name for :meth:`reshape` (which copies where numpy's reshape must)."""
         return self.reshape(*shape)
 
-    def flatten(self, start_axis: int = 0, end_axis: int = -1) -> "Tensor":
-        """Merge axes ``start_axis`` .. ``end_axis``: (B, C, H, W) -> (B, C*H*W) for start 1."""
+    def flatten(
+        self,
+        start_axis: int = 0,
+        end_axis: int = -1,
+        *,
+        start_dim: int | None = None,
+        end_dim: int | None = None,
+    ) -> "Tensor":
+        """Merge axes ``start_axis`` .. ``end_axis`` (PyTorch: ``start_dim``, ``end_dim``):
+        (B, C, H, W) -> (B, C*H*W) for start 1."""
+        start_axis = start_axis if start_dim is None else start_dim
+        end_axis = end_axis if end_dim is None else end_dim
         if self.ndim == 0:
             return self.reshape(1)
         start, end = (axis_index("flatten", a, self.ndim) for a in (start_axis, end_axis))
@@ -500,7 +539,7 @@ class TensorMethods:
         reps, shape = (1,) * (ndim - len(reps)) + reps, (1,) * (ndim - self.ndim) + self.shape
         spread = self.reshape(*(m for n in shape for m in (1, n)))
         tiled = spread.broadcast_to(tuple(m for r, n in zip(reps, shape) for m in (r, n)))
-        return tiled.reshape(*(r * n for r, n in zip(reps, shape)))
+        return _own_memory(tiled.reshape(*(r * n for r, n in zip(reps, shape))), self)
 
     def repeat_interleave(
         self, repeats: int, axis: int | None = None, *, dim: int | None = None
@@ -509,18 +548,23 @@ class TensorMethods:
         ndarray.repeat, PyTorch's repeat_interleave. (N,) -> (N*repeats,), as reshape to
         (N, 1), expand to (N, repeats), reshape."""
         axis = either("repeat_interleave", "axis", axis, "dim", dim)
+        if not isinstance(repeats, (int, np.integer)):
+            raise TypeError(f"repeat_interleave: repeats must be one int, got {repeats!r}")
         (repeats,) = sizes("repeat_interleave", (repeats,))
         x = self.reshape(-1) if axis is None else self
         axis = 0 if axis is None else axis_index("repeat_interleave", axis, self.ndim)
         spread = x.expand_dims(axis + 1)
         target = spread.shape[: axis + 1] + (repeats,) + spread.shape[axis + 2 :]
-        return spread.broadcast_to(target).reshape(
+        repeated = spread.broadcast_to(target).reshape(
             *x.shape[:axis], x.shape[axis] * repeats, *x.shape[axis + 1 :]
         )
+        return _own_memory(repeated, self)
 
-    def flip(self, *axes: int | tuple[int, ...]) -> "Tensor":
-        """Reverse the order along ``axes`` (all when none are given): a getitem with step -1."""
+    def flip(self, *axes: int | tuple[int, ...], dims: tuple[int, ...] | None = None) -> "Tensor":
+        """Reverse the order along ``axes`` (PyTorch: ``dims``; all when none are given): a
+        getitem with step -1."""
         axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        axes = either("flip", "axes", axes or None, "dims", None if dims is None else tuple(dims))
         axes = normalize_axis("flip", axes or None, self.ndim)
         flipped = range(self.ndim) if axes is None else axes
         return self[
@@ -582,6 +626,8 @@ class TensorMethods:
                 raise ValueError("tensor_split: the number of sections must be positive, got 0")
             lengths = [n // sections + (i < n % sections) for i in range(sections)]
             indices_or_sections = np.cumsum(lengths)[:-1].tolist()
+        elif not all(isinstance(i, (int, np.integer)) for i in indices_or_sections):
+            raise TypeError(f"tensor_split: indices must be ints, got {indices_or_sections!r}")
         bounds = [0, *(int(i) for i in indices_or_sections), n]
         return tuple(
             self[(slice(None),) * axis + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:])

@@ -119,6 +119,8 @@ class Pow(Function):
     @staticmethod
     def graph_backward(ctx, grad):
         (a,) = ctx.parents
+        if ctx.exponent == 0:
+            return grad * 0.0
         return grad * ctx.exponent * a ** (ctx.exponent - 1)
 
 

@@ -36,11 +36,12 @@ class Transpose(Function):
 
 
 def resolve_index(index: Any) -> Any:
-    """An index with tensors and lists turned into arrays, so numpy reads it as it would."""
+    """An index with tensors and lists turned into arrays, so numpy reads it as it would. Index
+    arrays are copied: backward reads them later, after the caller may have changed theirs."""
     def one(i):
         if hasattr(i, "data") and isinstance(i.data, np.ndarray):  # a Tensor
-            return i.data
-        return np.asarray(i) if isinstance(i, list) else i
+            return i.data.copy()
+        return np.array(i) if isinstance(i, (list, np.ndarray)) else i
     return tuple(one(i) for i in index) if isinstance(index, tuple) else one(index)
 
 
