@@ -541,8 +541,9 @@ def _elementwise_operands(symbol: str, a: Any, b: Any) -> tuple[Tensor, Tensor]:
     """:func:`binary_operands`, checked: shapes that broadcast, and no arithmetic on bools
     but +, * (numpy refuses a bool minus a bool)."""
     a, b = binary_operands(a, b)
-    if a._data.shape != b._data.shape:
-        broadcast_shape(symbol, a._data.shape, b._data.shape)
+    a_shape, b_shape = a._data.shape, b._data.shape
+    if a_shape != b_shape and a_shape and b_shape:  # a scalar always broadcasts: skip the check
+        broadcast_shape(symbol, a_shape, b_shape)
     if symbol == "-" and a._data.dtype == bool and b._data.dtype == bool:
         raise TypeError("-: subtracting bool tensors is not supported; use ^ (xor) or cast to int")
     return a, b
