@@ -645,7 +645,9 @@ def test_clip_of_integers_at_fractional_bounds_gives_floats():
 
 def test_grad_assignments_are_checked():
     p = Tensor([1.0, 2.0, 3.0], requires_grad=True)
-    with pytest.raises(ValueError, match=r"Tensor.grad: a gradient for shape \(3,\) must be a float tensor"):
+    with pytest.raises(
+        ValueError, match=r"Tensor.grad: a gradient for shape \(3,\) must be a float tensor"
+    ):
         p.grad = tc.zeros(2, 3)
     with pytest.raises(TypeError, match="Tensor.grad: expected a Tensor or None, got ndarray"):
         p.grad = np.zeros(3)
@@ -656,7 +658,12 @@ def test_grad_assignments_are_checked():
 
 def test_repeat_and_tile_return_new_memory():
     x = Tensor([1.0, 2.0, 3.0])
-    for repeated in (x.repeat(1), x.repeat_interleave(1), x.tile(1), Tensor([[1.0, 2.0]]).repeat(2, 1)):
+    for repeated in (
+        x.repeat(1),
+        x.repeat_interleave(1),
+        x.tile(1),
+        Tensor([[1.0, 2.0]]).repeat(2, 1),
+    ):
         repeated += 100.0
     assert x.tolist() == [1.0, 2.0, 3.0]
 
@@ -686,23 +693,47 @@ def test_constants_computed_from_a_parameter_are_not_parameters():
 def test_argument_errors_name_the_operation():
     x = tc.ones(3, 4)
     cases = [
-        (lambda: x + np.ones((2, 3)), ValueError, r"\+: shapes \(3, 4\), \(2, 3\) do not broadcast"),
+        (
+            lambda: x + np.ones((2, 3)),
+            ValueError,
+            r"\+: shapes \(3, 4\), \(2, 3\) do not broadcast",
+        ),
         (lambda: np.add(x, np.ones(5)), ValueError, "shapes .* do not broadcast"),
         (lambda: tc.pad(x, 1), TypeError, "pad: pad must be a tuple"),
         (lambda: tc.pad(x, (1, 1), value="a"), TypeError, "pad: value must be a number"),
         (lambda: x.sum(1.0), TypeError, "sum: axis must be an int, a tuple of ints or None"),
         (lambda: np.split(x, 2, axis=5), ValueError, "numpy.split: axis 5 is out of range"),
-        (lambda: np.split(x, 0), ValueError, "tensor_split: the number of sections must be positive"),
+        (
+            lambda: np.split(x, 0),
+            ValueError,
+            "tensor_split: the number of sections must be positive",
+        ),
         (lambda: np.size(x, 5), ValueError, "numpy.size: axis 5 is out of range"),
-        (lambda: np.pad(x, [(1, 2), (3, 4), (5, 6)]), ValueError, "numpy.pad: pad_width .* does not fit"),
-        (lambda: x.repeat_interleave([1, 2, 3]), TypeError, "repeat_interleave: repeats must be one int"),
+        (
+            lambda: np.pad(x, [(1, 2), (3, 4), (5, 6)]),
+            ValueError,
+            "numpy.pad: pad_width .* does not fit",
+        ),
+        (
+            lambda: x.repeat_interleave([1, 2, 3]),
+            TypeError,
+            "repeat_interleave: repeats must be one int",
+        ),
         (lambda: Tensor([True]) - Tensor([True]), TypeError, "-: subtracting bool tensors"),
         (lambda: -Tensor([True]), TypeError, "-: negating a bool tensor"),
         (lambda: np.equal(x, np.ones(5)), ValueError, "numpy.equal: shapes .* do not broadcast"),
         (lambda: np.isclose(x, np.ones(5)), ValueError, "numpy.isclose: "),
         (lambda: tc.one_hot(np.array([1]), 3.0), TypeError, "one_hot: num_classes must be an int"),
-        (lambda: tc.randint(0, 5, (3,), dtype=np.float32), TypeError, "randint: dtype must be an integer"),
-        (lambda: f"{x:.3f}", TypeError, r"format: '.3f' needs a one-element tensor, got shape \(3, 4\)"),
+        (
+            lambda: tc.randint(0, 5, (3,), dtype=np.float32),
+            TypeError,
+            "randint: dtype must be an integer",
+        ),
+        (
+            lambda: f"{x:.3f}",
+            TypeError,
+            r"format: '.3f' needs a one-element tensor, got shape \(3, 4\)",
+        ),
         (lambda: x.astype(object), TypeError, "astype: object is not a numeric dtype"),
         (lambda: x.tensor_split([1.5]), TypeError, "tensor_split: indices must be ints"),
     ]
@@ -722,4 +753,6 @@ def test_pytorch_keyword_spellings():
 
 def test_python_ints_keep_an_integer_tensors_width():
     assert (Tensor(np.array([1, 2], dtype=np.int32)) * 2).dtype == np.int32
-    assert (Tensor(np.array([1, 2], dtype=np.int8)) + 1000).dtype == np.int64  # does not fit in int8
+    assert (
+        Tensor(np.array([1, 2], dtype=np.int8)) + 1000
+    ).dtype == np.int64  # does not fit in int8

@@ -64,13 +64,9 @@ class ElementCount(int):
         """PyTorch's ``size()``: the shape, or with ``dim`` the extent of that axis."""
         if dim is None:
             return self.shape
-        return self.shape[
-            dim if -len(self.shape) <= dim < len(self.shape) else _bad_dim(dim, self.shape)
-        ]
-
-
-def _bad_dim(dim: int, shape: tuple[int, ...]) -> int:
-    raise IndexError(f"size: dim {dim} is out of range for shape {shape}")
+        if not -len(self.shape) <= dim < len(self.shape):
+            raise IndexError(f"size: dim {dim} is out of range for shape {self.shape}")
+        return self.shape[dim]
 
 
 class Tensor(TensorMethods):
@@ -182,13 +178,14 @@ class Tensor(TensorMethods):
         return (self[i] for i in range(len(self._data)))
 
     def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied): the documented way out of the graph."""
-        return self._data
+        """The underlying array (shared, not copied; read-only while a graph saves it): the
+        documented way out of the graph."""
+        return self.data
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         if copy:
             return np.array(self._data, dtype=dtype, copy=True)
-        return self._data if dtype is None else self._data.astype(dtype, copy=False)
+        return self.data if dtype is None else self._data.astype(dtype, copy=False)
 
     # numpy's functions and ufuncs on Tensors run their counterparts here (see interop.py).
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
