@@ -141,8 +141,9 @@ def test_out_and_unsupported_keywords_are_refused():
         np.add(t, 1.0, out=t)
     with pytest.raises(TypeError, match="numpy.exp: out= cannot be used"):
         np.exp(t, out=np.empty(2))
-    with pytest.raises(TypeError, match="numpy.sum: dtype= not supported with Tensors"):
-        np.sum(t, dtype=np.float64)
+    with pytest.raises(TypeError, match="numpy.sum: initial= not supported with Tensors"):
+        np.sum(t, initial=1.0)
+    assert np.sum(t, dtype=np.float64).dtype == np.float64  # numpy's dtype=: cast first
     with pytest.raises(
         TypeError, match="numpy.exp: keyword arguments \\['where'\\] are not supported"
     ):

@@ -39,6 +39,11 @@ def _tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
+def _in_dtype(x: Any, dtype: Any) -> Tensor:
+    """numpy's ``dtype=`` of a reduction: the tensor cast first (recorded between floats)."""
+    return _tensor(x) if dtype is None else _tensor(x).astype(dtype)
+
+
 UFUNCS: dict[np.ufunc, Callable[..., Tensor]] = {
     np.add: _binary("add"),
     np.subtract: _binary("sub"),
@@ -146,14 +151,14 @@ def _refuse(name: str, **given: Any) -> None:
 # ---- reductions ------------------------------------------------------------------------------
 @implements(np.sum)
 def _sum(a, axis=None, dtype=None, out=None, keepdims=False, **rest):
-    _refuse("sum", dtype=dtype, out=out, **rest)
-    return _tensor(a).sum(axis=axis, keepdims=keepdims)
+    _refuse("sum", out=out, **rest)
+    return _in_dtype(a, dtype).sum(axis=axis, keepdims=keepdims)
 
 
 @implements(np.mean)
 def _mean(a, axis=None, dtype=None, out=None, keepdims=False, **rest):
-    _refuse("mean", dtype=dtype, out=out, **rest)
-    return _tensor(a).mean(axis=axis, keepdims=keepdims)
+    _refuse("mean", out=out, **rest)
+    return _in_dtype(a, dtype).mean(axis=axis, keepdims=keepdims)
 
 
 @implements(np.max, np.amax)
@@ -170,14 +175,14 @@ def _min(a, axis=None, out=None, keepdims=False, **rest):
 
 @implements(np.var)
 def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **rest):
-    _refuse("var", dtype=dtype, out=out, **rest)
-    return _tensor(a).var(axis=axis, ddof=ddof, keepdims=keepdims)
+    _refuse("var", out=out, **rest)
+    return _in_dtype(a, dtype).var(axis=axis, ddof=ddof, keepdims=keepdims)
 
 
 @implements(np.std)
 def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **rest):
-    _refuse("std", dtype=dtype, out=out, **rest)
-    return _tensor(a).std(axis=axis, ddof=ddof, keepdims=keepdims)
+    _refuse("std", out=out, **rest)
+    return _in_dtype(a, dtype).std(axis=axis, ddof=ddof, keepdims=keepdims)
 
 
 @implements(np.argmax)
@@ -194,8 +199,8 @@ def _argmin(a, axis=None, out=None, keepdims=False):
 
 @implements(np.cumsum)
 def _cumsum(a, axis=None, dtype=None, out=None):
-    _refuse("cumsum", dtype=dtype, out=out)
-    return _tensor(a).cumsum(axis=axis)
+    _refuse("cumsum", out=out)
+    return _in_dtype(a, dtype).cumsum(axis=axis)
 
 
 # ---- elementwise -------------------------------------------------------------------------------
