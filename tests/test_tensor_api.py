@@ -364,17 +364,24 @@ def test_manual_sgd_step_updates_in_place():
     assert_close(p.numpy(), [1.0, -0.5])  # [1, -2] - 0.25 * [2, -4], then * 2, + 1, / 2
 
 
-def test_in_place_outside_no_grad_on_a_grad_tensor_is_refused():
+def test_in_place_on_a_leaf_that_requires_grad_is_refused_outside_no_grad():
     p = Tensor([1.0], requires_grad=True)
-    with pytest.raises(
-        RuntimeError, match=r"in-place -=: this tensor requires grad.*tc.no_grad\(\)"
-    ):
+    with pytest.raises(RuntimeError, match=r"in-place -=: a leaf tensor that requires grad"):
         p -= 1.0
     constant = Tensor([1.0])
-    with pytest.raises(RuntimeError, match="in-place \\+=: the right-hand operand requires grad"):
-        constant += p
+    array = constant.numpy()
     constant += 2.0  # a constant outside no_grad: numpy's in-place add
-    assert constant.tolist() == [3.0]
+    assert constant.numpy() is array and constant.tolist() == [3.0]
+
+
+def test_accumulating_a_loss_with_plus_equals_records_ops():
+    """`total += loss` in a loop works as in PyTorch: on graph tensors it records an add."""
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    total = Tensor(0.0)
+    for scale in (1.0, 2.0, 3.0):
+        total += (x * x).sum() * scale
+    total.backward()
+    assert total.item() == 30.0 and x.grad.tolist() == [12.0, 24.0]
 
 
 def test_in_place_write_to_a_saved_array_is_caught():
@@ -516,7 +523,9 @@ def test_a_view_taken_before_the_graph_cannot_change_its_gradient():
     x = Tensor([1.0, 2.0, 3.0])
     view, w = x[:2], Tensor([1.0, 1.0], requires_grad=True)
     y = (w * view).sum()  # saves view's memory, which is x's
-    with pytest.raises(ValueError, match="in-place \\+=: the array is read-only: a graph saved it"):
+    with pytest.raises(
+        ValueError, match="in-place \\+=: the array is read-only: a graph still alive saved it"
+    ):
         view += 10.0
     y.backward()
     assert w.grad.tolist() == [1.0, 2.0]
@@ -756,3 +765,49 @@ def test_python_ints_keep_an_integer_tensors_width():
     assert (
         Tensor(np.array([1, 2], dtype=np.int8)) + 1000
     ).dtype == np.int64  # does not fit in int8
+
+
+# ---- found writing real models the PyTorch and the numpy way ------------------------------------
+def test_numpy_style_initialisation_keeps_a_float32_model_float32():
+    layer = nn.Linear(3, 2)
+    layer.weight.data = np.random.default_rng(0).standard_normal((2, 3)) * np.sqrt(2 / 3)
+    optimizer = tc.optim.SGD(layer.parameters(), lr=0.1)
+    optimizer.lr = np.linspace(0.1, 0.01, 5)[0]  # a numpy float64
+    F.mse_loss(layer(tc.ones(4, 3)), tc.zeros(4, 2)).backward()
+    optimizer.step()
+    assert layer.weight.dtype == np.float32 and layer(tc.ones(1, 3)).dtype == np.float32
+
+
+def test_pytorch_habits_for_indices_and_item_assignment():
+    scores = Tensor([0.1, 0.7, 0.2])
+    assert ["a", "b", "c"][scores.argmax()] == "b" and list(range(Tensor(3))) == [0, 1, 2]
+    t = Tensor([-1.0, 2.0, -3.0])
+    t[t < 0] = 0.0
+    assert t.tolist() == [0.0, 2.0, 0.0]
+    assert (Tensor([5, 7]) // 2).tolist() == [2, 3] and (Tensor([5.0, -7.0]) % 3).tolist() == [
+        2.0,
+        2.0,
+    ]
+    p = Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="item assignment: the graph cannot record"):
+        p[0] = 5.0
+    with tc.no_grad():
+        p[0] = 5.0
+    assert p.tolist() == [5.0, 2.0]
+    values, indices = Tensor([[1.0, 3.0], [4.0, 2.0]]).max(1, keepdim=True)  # torch's keepdim=
+    assert values.tolist() == [[3.0], [4.0]] and indices.tolist() == [[1], [0]]
+
+
+def test_functional_softmax_and_modules_take_pytorch_arguments():
+    x = tc.randn(2, 3)
+    assert_close(F.softmax(x, dim=0).numpy(), x.softmax(axis=0).numpy())
+    assert_close(nn.LogSoftmax(dim=0)(x).numpy(), F.log_softmax(x, 0).numpy())
+    with pytest.raises(TypeError, match="ReLU: got an unexpected keyword argument 'inplace'"):
+        nn.ReLU(inplace=True)
+
+
+def test_data_minus_a_tensor_explains_itself():
+    p = Tensor([1.0, 2.0], requires_grad=True)
+    (p * p).sum().backward()
+    with pytest.raises(TypeError, match=r"cannot write a Tensor result into an array.*p.grad.data"):
+        p.data -= 0.1 * p.grad

@@ -97,8 +97,9 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
     name = f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
     if "out" in kwargs:
         raise TypeError(
-            f"{name}: out= cannot be used with Tensors (a Tensor's array is written only by ops); "
-            f"use the result it returns"
+            f"{name}: cannot write a Tensor result into an array (out=, or an in-place operator "
+            f"such as `p.data -= lr * p.grad`); use arrays on both sides (p.grad.data), or update "
+            f"the tensor itself under tc.no_grad() (p -= lr * p.grad)"
         )
     if method == "__call__" and ufunc in CONSTANT_UFUNCS:
         broadcast_shape(name, *(np.shape(_plain(x)) for x in inputs))

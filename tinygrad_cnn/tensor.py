@@ -111,7 +111,8 @@ class Tensor(TensorMethods):
     @property
     def data(self) -> np.ndarray:
         """The underlying np.ndarray. Assign a numeric array to replace it
-        (``p.data = p.data - u``); assigning a Tensor is a TypeError, since it would hide a
+        (``p.data = p.data - u``); a float tensor keeps its precision (float64 values assigned to
+        a float32 tensor are cast). Assigning a Tensor is a TypeError, since it would hide a
         graph inside the array. While a graph keeps the memory for backward, the array handed
         out is a read-only view, even for a tensor that views memory saved through another."""
         if self._data.flags.writeable and function.is_saved(self._data):
@@ -130,6 +131,14 @@ class Tensor(TensorMethods):
         if not isinstance(value, (np.ndarray, np.generic)):
             raise TypeError(f"Tensor.data: expected a numpy array, got {type(value).__name__}")
         value = np.asarray(value)
+        if (
+            value.dtype.kind == "f"
+            and self._data.dtype.kind == "f"
+            and value.dtype != self._data.dtype
+        ):
+            # numpy's habit (float64 from np.random, a float64 learning rate) would otherwise
+            # turn a float32 model into a float64 one without a word
+            value = value.astype(self._data.dtype)
         if value.dtype.kind not in NUMERIC_KINDS or (
             self._requires_grad and value.dtype.kind != "f"
         ):
@@ -377,7 +386,9 @@ class Tensor(TensorMethods):
     def __rmatmul__(self, other: Any) -> "Tensor":
         return linalg.Matmul.apply(*binary_operands(other, self))
 
-    # In place, as PyTorch's manual SGD step: `with tc.no_grad(): p -= lr * p.grad`.
+    # In place, as PyTorch's manual SGD step: `with tc.no_grad(): p -= lr * p.grad`. On an op
+    # result in grad mode, `total += loss` records a new op instead (Python then falls back to
+    # `total = total + loss`), as PyTorch records its in-place ops.
     def __iadd__(self, other: Any) -> "Tensor":
         return self._update_in_place("+=", np.add, other)
 
@@ -391,19 +402,20 @@ class Tensor(TensorMethods):
         return self._update_in_place("/=", np.divide, other)
 
     def _update_in_place(self, symbol: str, ufunc: np.ufunc, other: Any) -> "Tensor":
-        """Write ``self (symbol) other`` into this tensor's array. The graph cannot record that,
-        so it is refused while grad mode is on for a tensor that requires grad (or an operand
-        that does)."""
+        """Write ``self (symbol) other`` into this tensor's array, or, in grad mode where the
+        graph is involved, record a new op (NotImplemented: Python computes ``x = x (op) y``).
+        A leaf that requires grad is refused there, as PyTorch refuses it."""
         if function.is_grad_enabled() and (
             self._requires_grad or getattr(other, "_requires_grad", False)
         ):
-            which = "this tensor" if self._requires_grad else "the right-hand operand"
-            raise RuntimeError(
-                f"in-place {symbol}: {which} requires grad, and an in-place update would not be "
-                f"recorded in the graph; update a parameter inside `with tc.no_grad():` (as an "
-                f"optimizer step does), or write x = x {symbol[0]} y to record a new op"
-            )
-        value = other._data if isinstance(other, Tensor) else np.asarray(other)
+            if self._requires_grad and self._ctx is None:
+                raise RuntimeError(
+                    f"in-place {symbol}: a leaf tensor that requires grad cannot be updated in "
+                    f"place while grad mode is on; update a parameter inside `with tc.no_grad():` "
+                    f"(as an optimizer step does), or write x = x {symbol[0]} y for a new tensor"
+                )
+            return NotImplemented
+        value = other._data if isinstance(other, Tensor) else as_array(other)
         if broadcast_shape(f"in-place {symbol}", self.shape, value.shape) != self.shape:
             raise ValueError(
                 f"in-place {symbol}: operand of shape {value.shape} does not broadcast "
@@ -425,8 +437,9 @@ class Tensor(TensorMethods):
         is read-only by itself, so it is made writable again."""
         if function.is_saved(self._data):
             raise ValueError(
-                f"in-place {symbol}: the array is read-only: a graph saved it (or the array "
-                f"it views) for backward; run that backward first, or drop the graph"
+                f"in-place {symbol}: the array is read-only: a graph still alive saved it (or "
+                f"the array it views) for its backward, e.g. a loss computed outside "
+                f"tc.no_grad(); run that backward, or delete the result that holds the graph"
             )
         if not self._data.flags.writeable:
             if any(s == 0 and n > 1 for s, n in zip(self._data.strides, self._data.shape)):
@@ -493,6 +506,42 @@ class Tensor(TensorMethods):
     def __getitem__(self, index: Any) -> "Tensor":
         return movement.Getitem.apply(self, index=movement.resolve_index(index))
 
+    def __setitem__(self, index: Any, value: Any) -> None:
+        """``t[index] = value`` writes into the array, as numpy: allowed under ``tc.no_grad()``
+        and on tensors outside any graph; record a new tensor with ``tc.where`` instead."""
+        if function.is_grad_enabled() and (
+            self._requires_grad or getattr(value, "_requires_grad", False)
+        ):
+            raise RuntimeError(
+                "item assignment: the graph cannot record a write into a tensor that requires grad "
+                "(or of one that does); use tc.where(mask, value, t) or t.masked_fill(mask, value) "
+                "for a new tensor, or write under `with tc.no_grad():`"
+            )
+        self._make_writable("item assignment")
+        try:
+            self._data[movement.resolve_index(index)] = (
+                value._data if isinstance(value, Tensor) else value
+            )
+        except (IndexError, ValueError, TypeError) as err:
+            raise type(err)(f"item assignment into shape {self.shape}: {err}") from None
+
+    def __index__(self) -> int:
+        """A one-element integer tensor as a Python index: ``labels[t.argmax()]``, ``range(t)``."""
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
+            raise TypeError(
+                f"only one-element integer tensors can be used as an index, got dtype "
+                f"{self.dtype}, shape {self.shape}"
+            )
+        return int(self._data.item())
+
+    def __floordiv__(self, other: Any) -> "Tensor":
+        """Elementwise floor division: a constant (its gradient is zero almost everywhere)."""
+        return Tensor._from_op(np.floor_divide(*_constant_operands("//", self, other)), None, False)
+
+    def __mod__(self, other: Any) -> "Tensor":
+        """Elementwise remainder, as numpy's (the sign of the divisor): a constant."""
+        return Tensor._from_op(np.mod(*_constant_operands("%", self, other)), None, False)
+
 
 class HookHandle:
     """Returned by ``register_hook``: ``remove()`` takes the hook off again."""
@@ -544,6 +593,12 @@ def _elementwise_operands(symbol: str, a: Any, b: Any) -> tuple[Tensor, Tensor]:
     if symbol == "-" and a._data.dtype == bool and b._data.dtype == bool:
         raise TypeError("-: subtracting bool tensors is not supported; use ^ (xor) or cast to int")
     return a, b
+
+
+def _constant_operands(symbol: str, a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The arrays of a binary operation whose result is a constant (``//``, ``%``)."""
+    a, b = _elementwise_operands(symbol, a, b)
+    return a._data, b._data
 
 
 def _division_operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:

@@ -228,12 +228,13 @@ class TensorMethods:
         keepdim: bool | None = None,
     ) -> "Tensor | MinMax":
         """Maximum over ``axis``, as numpy's; tied maxima share the gradient evenly (torch.amax).
-        With PyTorch's ``dim=`` it returns ``(values, indices)``, as torch.max(dim) does."""
-        if dim is None:
+        With PyTorch's ``dim=`` or ``keepdim=`` it returns ``(values, indices)``, as
+        torch.max(dim) does."""
+        if dim is None and keepdim is None:
             return self.amax(axis, keepdims, keepdim=keepdim)
         return MinMax(
             self.amax(axis, keepdims, dim=dim, keepdim=keepdim),
-            self.argmax(None, keepdims, dim=dim, keepdim=keepdim),
+            self.argmax(axis if dim is None else None, keepdims, dim=dim, keepdim=keepdim),
         )
 
     def min(
@@ -244,12 +245,12 @@ class TensorMethods:
         dim: int | None = None,
         keepdim: bool | None = None,
     ) -> "Tensor | MinMax":
-        """Minimum over ``axis``, as numpy's; ``dim=`` gives ``(values, indices)`` (torch.min)."""
-        if dim is None:
+        """Minimum over ``axis``, as numpy's; ``dim=``/``keepdim=`` give ``(values, indices)``."""
+        if dim is None and keepdim is None:
             return self.amin(axis, keepdims, keepdim=keepdim)
         return MinMax(
             self.amin(axis, keepdims, dim=dim, keepdim=keepdim),
-            self.argmin(None, keepdims, dim=dim, keepdim=keepdim),
+            self.argmin(axis if dim is None else None, keepdims, dim=dim, keepdim=keepdim),
         )
 
     def amax(

@@ -154,19 +154,21 @@ def tanhexp(x: Tensor) -> Tensor:
     return Tanhexp.apply(as_tensor("tanhexp", "input", x))
 
 
-def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """log(softmax(x)) along ``axis``, stable for large inputs (:meth:`Tensor.log_softmax`)."""
-    return as_tensor("log_softmax", "input", x).log_softmax(axis)
+def log_softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """log(softmax(x)) along ``axis`` (PyTorch: ``dim``; default the last), stable for large
+    inputs (:meth:`Tensor.log_softmax`)."""
+    return as_tensor("log_softmax", "input", x).log_softmax(axis, dim=dim)
 
 
-def softmax(x: Tensor, axis: int = -1) -> Tensor:
-    """exp(x) / sum(exp(x)) along ``axis``, as exp(log_softmax(x)) (:meth:`Tensor.softmax`)."""
-    return as_tensor("softmax", "input", x).softmax(axis)
+def softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``axis`` (PyTorch: ``dim``; default the last), as
+    exp(log_softmax(x)) (:meth:`Tensor.softmax`)."""
+    return as_tensor("softmax", "input", x).softmax(axis, dim=dim)
 
 
-def softmin(x: Tensor, axis: int = -1) -> Tensor:
-    """softmax(-x) along ``axis``."""
-    return softmax(-as_tensor("softmin", "input", x), axis)
+def softmin(x: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
+    """softmax(-x) along ``axis`` (PyTorch: ``dim``; default the last)."""
+    return softmax(-as_tensor("softmin", "input", x), axis, dim=dim)
 
 
 def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tensor:

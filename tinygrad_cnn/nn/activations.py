@@ -2,6 +2,7 @@
 :mod:`tinygrad_cnn.functional` with the arguments given to the constructor."""
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable
 
 from .. import functional as F
@@ -22,6 +23,10 @@ class _Activation(Module):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__()
+        try:  # wrong arguments fail here, where the model is built, not at its first forward
+            inspect.signature(type(self).function).bind(None, *args, **kwargs)
+        except TypeError as err:
+            raise TypeError(f"{type(self).__name__}: {err}") from None
         self.args, self.kwargs = args, kwargs
 
     def forward(self, x: Tensor) -> Tensor:
