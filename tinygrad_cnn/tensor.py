@@ -328,22 +328,22 @@ class Tensor(TensorMethods):
 
     # ---- arithmetic -------------------------------------------------------------------------
     def __add__(self, other: Any) -> "Tensor":
-        return ew.Add.apply(*_elementwise_operands("+", self, other))
+        return ew.Add.apply(*binary_operands(self, other, "+"))
 
     def __radd__(self, other: Any) -> "Tensor":
-        return ew.Add.apply(*_elementwise_operands("+", other, self))
+        return ew.Add.apply(*binary_operands(other, self, "+"))
 
     def __sub__(self, other: Any) -> "Tensor":
-        return ew.Sub.apply(*_elementwise_operands("-", self, other))
+        return ew.Sub.apply(*binary_operands(self, other, "-"))
 
     def __rsub__(self, other: Any) -> "Tensor":
-        return ew.Sub.apply(*_elementwise_operands("-", other, self))
+        return ew.Sub.apply(*binary_operands(other, self, "-"))
 
     def __mul__(self, other: Any) -> "Tensor":
-        return ew.Mul.apply(*_elementwise_operands("*", self, other))
+        return ew.Mul.apply(*binary_operands(self, other, "*"))
 
     def __rmul__(self, other: Any) -> "Tensor":
-        return ew.Mul.apply(*_elementwise_operands("*", other, self))
+        return ew.Mul.apply(*binary_operands(other, self, "*"))
 
     def __truediv__(self, other: Any) -> "Tensor":
         return ew.Div.apply(*_division_operands(self, other))
@@ -573,37 +573,35 @@ def _comparable(value: Any) -> Any:
 _SCALARS = (float, int, np.float32, np.float64)
 
 
-def binary_operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+def binary_operands(a: Any, b: Any, elementwise: str | None = None) -> tuple[Tensor, Tensor]:
     """The two inputs of a binary op as tensors, as :func:`as_operands`, with a fast path for
-    the common ``tensor (op) scalar``."""
+    the common ``tensor (op) scalar``. For an elementwise op (its symbol given) the shapes must
+    broadcast, and bools may be added or multiplied but not subtracted, as numpy says."""
     if type(b) in _SCALARS and isinstance(a, Tensor) and a._data.dtype.kind == "f":
         return a, Tensor._from_op(np.array(b, dtype=a._data.dtype), None, False)
     if type(a) in _SCALARS and isinstance(b, Tensor) and b._data.dtype.kind == "f":
         return Tensor._from_op(np.array(a, dtype=b._data.dtype), None, False), b
-    return as_operands(a, b)
-
-
-def _elementwise_operands(symbol: str, a: Any, b: Any) -> tuple[Tensor, Tensor]:
-    """:func:`binary_operands`, checked: shapes that broadcast, and no arithmetic on bools
-    but +, * (numpy refuses a bool minus a bool)."""
-    a, b = binary_operands(a, b)
-    a_shape, b_shape = a._data.shape, b._data.shape
-    if a_shape != b_shape and a_shape and b_shape:  # a scalar always broadcasts: skip the check
-        broadcast_shape(symbol, a_shape, b_shape)
-    if symbol == "-" and a._data.dtype == bool and b._data.dtype == bool:
-        raise TypeError("-: subtracting bool tensors is not supported; use ^ (xor) or cast to int")
+    a, b = as_operands(a, b)
+    if elementwise:
+        a_shape, b_shape = a._data.shape, b._data.shape
+        if a_shape != b_shape and a_shape and b_shape:  # a scalar always broadcasts
+            broadcast_shape(elementwise, a_shape, b_shape)
+        if elementwise == "-" and a._data.dtype == bool and b._data.dtype == bool:
+            raise TypeError(
+                "-: subtracting bool tensors is not supported; use ^ (xor) or cast to int"
+            )
     return a, b
 
 
 def _constant_operands(symbol: str, a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
     """The arrays of a binary operation whose result is a constant (``//``, ``%``)."""
-    a, b = _elementwise_operands(symbol, a, b)
+    a, b = binary_operands(a, b, symbol)
     return a._data, b._data
 
 
 def _division_operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     """Operands of a true division: integers divide as float32 (numpy would give float64)."""
-    a, b = _elementwise_operands("/", a, b)
+    a, b = binary_operands(a, b, "/")
     if a._data.dtype.kind != "f" and b._data.dtype.kind != "f":
         return a.astype(np.float32), b.astype(np.float32)
     return a, b
