@@ -811,3 +811,12 @@ def test_data_minus_a_tensor_explains_itself():
     (p * p).sum().backward()
     with pytest.raises(TypeError, match=r"cannot write a Tensor result into an array.*p.grad.data"):
         p.data -= 0.1 * p.grad
+
+
+def test_the_callers_arrays_are_never_made_read_only():
+    data, mask = np.arange(6.0, dtype=np.float32), np.array([True, False])
+    a = Tensor([1.0, 2.0], requires_grad=True)
+    y = (a * data[:2]).sum() + tc.where(mask, a, 0.0).sum()
+    data[5], mask[1] = 1.0, True  # the caller's arrays stay writable while the graph lives
+    y.backward()
+    assert a.grad.tolist() == [1.0, 1.0]

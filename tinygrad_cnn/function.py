@@ -22,6 +22,7 @@ the ``ctx`` handed to forward/backward and the node recorded in the graph.
 from __future__ import annotations
 
 import re
+import threading
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -29,31 +30,42 @@ import numpy as np
 
 from . import anomaly
 
-__all__ = ["Function", "registry", "list_ops", "no_grad", "enable_grad", "is_grad_enabled", "trace"]
+__all__ = ["Function", "registry", "list_ops", "no_grad", "enable_grad", "is_grad_enabled", "trace",
+           "module_scope"]
 
 registry: dict[str, type["Function"]] = {}
 """Every registered op, by name, in registration order."""
 
-_grad_enabled = True
-_trace_all = False
-# The modules whose forward is running, outermost first; recorded on each node for drawing.
-_scope: tuple = ()
 Tensor: Any = None  # bound by tensor.py once Tensor exists; importing it here would be circular
 
 
+class _Mode(threading.local):
+    """The switches ops read, one set per thread (as PyTorch's grad mode), so one thread's
+    ``no_grad`` never reaches another thread's training. Each thread starts with grad mode on,
+    no trace, and no module running."""
+
+    def __init__(self) -> None:
+        self.grad_enabled = True
+        self.trace_all = False
+        self.scope: tuple = ()  # the modules whose forward is running, outermost first
+
+
+_mode = _Mode()
+
+
 def is_grad_enabled() -> bool:
-    """Whether ops currently record the graph."""
-    return _grad_enabled
+    """Whether ops currently record the graph (in this thread)."""
+    return _mode.grad_enabled
 
 
 @contextmanager
 def _grad_mode(enabled: bool) -> Iterator[None]:
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, enabled
+    mode = _mode
+    previous, mode.grad_enabled = mode.grad_enabled, enabled
     try:
         yield
     finally:
-        _grad_enabled = previous
+        mode.grad_enabled = previous
 
 
 def no_grad():
@@ -73,12 +85,25 @@ def trace() -> Iterator[None]:
     Plain training records only what backward needs; a forward pass run inside ``trace()``
     keeps the whole computation (e.g. the first conv's im2col on the image) for drawing.
     """
-    global _trace_all
-    previous, _trace_all = _trace_all, True
+    mode = _mode
+    previous, mode.trace_all = mode.trace_all, True
     try:
         yield
     finally:
-        _trace_all = previous
+        mode.trace_all = previous
+
+
+@contextmanager
+def module_scope(module: Any) -> Iterator[None]:
+    """Context manager: ops run inside it record ``module`` (after the modules already running)
+    as their scope, so a drawing can box each module's ops."""
+    mode = _mode
+    outer = mode.scope
+    mode.scope = outer + (module,)
+    try:
+        yield
+    finally:
+        mode.scope = outer
 
 
 def list_ops() -> list[str]:
@@ -168,7 +193,8 @@ class Function:
             else:
                 arrays.append(a)
         needs = tuple([p._requires_grad for p in parents])
-        record = _grad_enabled and (True in needs or _trace_all)
+        mode = _mode
+        record = mode.grad_enabled and (True in needs or mode.trace_all)
         ctx.saved_tensors = ctx._locks = ()
         ctx.needs_input_grad = needs  # set before forward, so it can save only what backward will use
         ctx.freed = not record  # save_for_backward keeps nothing for a node never recorded
@@ -180,7 +206,7 @@ class Function:
         if record:
             ctx.parents = tuple(parents)
             ctx.attrs = attrs if len(parents) == len(args) else _attributes(args, attrs)
-            ctx.scope = _scope
+            ctx.scope = mode.scope
             return Tensor._from_op(out, ctx, True in needs)
         return Tensor._from_op(out, None, False)
 
@@ -203,6 +229,7 @@ class Function:
 
 # Root array (the one owning the memory) -> [root, number of unreleased nodes saving it].
 _locked: dict[int, list] = {}
+_locked_guard = threading.Lock()  # threads may save, and release, views of the same array
 
 
 def _lock(array: Any) -> np.ndarray | None:
@@ -212,14 +239,15 @@ def _lock(array: Any) -> np.ndarray | None:
     root = array
     while type(root.base) is np.ndarray:
         root = root.base
-    entry = _locked.get(id(root))
-    if entry is not None:
-        entry[1] += 1
-        return root
-    if not root.flags.writeable:
-        return None
-    root.setflags(write=False)
-    _locked[id(root)] = [root, 1]
+    with _locked_guard:
+        entry = _locked.get(id(root))
+        if entry is not None:
+            entry[1] += 1
+            return root
+        if not root.flags.writeable:
+            return None
+        root.setflags(write=False)
+        _locked[id(root)] = [root, 1]
     return root
 
 
@@ -232,11 +260,12 @@ def is_saved(array: np.ndarray) -> bool:
 
 
 def _unlock(root: np.ndarray) -> None:
-    entry = _locked[id(root)]
-    entry[1] -= 1
-    if entry[1] == 0:
-        del _locked[id(root)]
-        root.setflags(write=True)
+    with _locked_guard:
+        entry = _locked[id(root)]
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _locked[id(root)]
+            root.setflags(write=True)
 
 
 def _attributes(args: tuple, attrs: dict) -> dict:

@@ -640,7 +640,8 @@ def _constant_as(x: Any, float_dtype: np.dtype | None, int_dtype: np.dtype | Non
         and np.iinfo(int_dtype).min <= x <= np.iinfo(int_dtype).max
     ):
         return Tensor._from_op(np.array(x, dtype=int_dtype), None, False)  # int32 * 2 stays int32
-    return Tensor._from_op(as_array(x, float_dtype), None, False)
+    # a copy of the caller's array: an op may save it, and saved memory turns read-only
+    return Tensor._from_op(as_array(x, float_dtype, copy=isinstance(x, np.ndarray)), None, False)
 
 
 function.Tensor = Tensor

@@ -86,7 +86,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
         raise TypeError(f"where: condition must be bool (or numeric), got dtype {cond.dtype}")
     a, b = binary_operands(a, b)
     broadcast_shape("where", cond.shape, a.shape, b.shape)
-    return ew.Where.apply(Tensor._from_op(cond.astype(bool, copy=False), None, False), a, b)
+    return ew.Where.apply(Tensor._from_op(cond.astype(bool), None, False), a, b)  # a copy: saved
 
 
 def maximum(a: Any, b: Any) -> Tensor:

@@ -44,12 +44,8 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        outer = function._scope
-        function._scope = outer + (self,)  # so the graph knows which module ran each op
-        try:
+        with function.module_scope(self):  # so the graph knows which module ran each op
             output = self.forward(*args, **kwargs)
-        finally:
-            function._scope = outer
         for hook in self.__dict__.get("_forward_hooks", ()):
             replaced = hook(self, args, output)
             output = output if replaced is None else replaced
