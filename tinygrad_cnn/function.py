@@ -239,6 +239,8 @@ def _lock(array: Any) -> np.ndarray | None:
     root = array
     while type(root.base) is np.ndarray:
         root = root.base
+    if root.base is not None:  # memory numpy does not own (bytes, mmap): its flag may not come back
+        return None
     with _locked_guard:
         entry = _locked.get(id(root))
         if entry is not None:

@@ -241,6 +241,26 @@ class Tensor(TensorMethods):
         op = f", op={self._ctx.name}" if self._ctx is not None else ""
         return f"Tensor({body}, dtype={self._data.dtype}{grad}{op})"
 
+    # Pickle, deepcopy and multiprocessing keep the values, requires_grad, grad and name, never
+    # the graph: a copied op result is a leaf (its graph's saved arrays belong to the original).
+    def __getstate__(self) -> dict:
+        return {
+            "data": self._data,
+            "requires_grad": self._requires_grad,
+            "grad": self._grad,
+            "name": self.name,
+        }
+
+    def __setstate__(self, state: dict) -> None:
+        data = state["data"]
+        self._data = data if data.flags.owndata else data.copy()  # numpy unpickles into bytes
+        self._requires_grad, self._grad, self.name = (
+            state["requires_grad"],
+            state["grad"],
+            state["name"],
+        )
+        self._ctx, self._hooks = None, []
+
     # ---- gradient bookkeeping -----------------------------------------------------------
     @property
     def requires_grad(self) -> bool:
