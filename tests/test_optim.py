@@ -194,3 +194,19 @@ def test_parameters_without_grad_are_skipped():
     (a * 2.0).sum().backward()
     opt.step()
     assert b.data[0] == 1.0 and a.data[0] != 1.0
+
+
+@pytest.mark.parametrize("name", list(optim.OPTIMIZERS))
+def test_every_optimizer_state_round_trips_and_is_validated(name):
+    w = Tensor([1.0, -2.0], requires_grad=True)
+    opt = optim.create(name, [w], 0.05)
+    (w * w).sum().backward()
+    opt.step()
+    state = opt.state_dict()
+    twin = optim.create(name, [Tensor([1.0, -2.0], requires_grad=True)], 0.01)
+    twin.load_state_dict(state)
+    assert twin.lr == opt.lr
+    state["hyper"]["lr"] = -5.0
+    with pytest.raises(ValueError, match=r"load_state_dict: .*lr must be a number in \[0.0, inf\), got -5"):
+        twin.load_state_dict(state)
+    assert twin.lr == opt.lr  # unchanged by the refused state

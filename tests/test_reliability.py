@@ -11,6 +11,7 @@ import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor, nn, optim
 from tinygrad_cnn.data import batches, load_digits
 from tinygrad_cnn.models import lenet
+from helpers import needs_torch, torch
 from tinygrad_cnn.random import get_state, set_state
 from tinygrad_cnn.train import fit
 
@@ -225,3 +226,38 @@ def test_state_dict_from_a_different_architecture_is_refused_whole():
     with pytest.raises(ValueError, match=r"unexpected keys \['3.weight'.*0.weight: expected \(3, 2\), got \(8, 1, 3, 3\)"):
         model.load_state_dict(lenet().state_dict())
     assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
+
+
+@needs_torch
+def test_loading_a_pytorch_file_says_what_it_is(tmp_path):
+    path = tmp_path / "model.pt"
+    torch.save({"weight": torch.ones(2)}, path)
+    with pytest.raises(tc.CheckpointError, match="is a PyTorch file .torch.save.; load it with torch.load"):
+        tc.load(path)
+
+
+def test_pooling_integers_computes_in_float32():
+    x = Tensor(np.array([[[[-5, -3], [-7, -2]]]], dtype=np.int8))
+    pooled = F.max_pool2d(x, 3, stride=1, padding=1)  # the -inf padding must not become 0
+    assert pooled.dtype == np.float32 and pooled.tolist() == [[[[-2.0, -2.0], [-2.0, -2.0]]]]
+    assert F.avg_pool2d(Tensor(np.full((1, 1, 2, 2), 3, dtype=np.uint8)), 2).tolist() == [[[[3.0]]]]
+    assert F.softmax(Tensor(np.array([[0, 0]], dtype=np.uint8))).tolist() == [[0.5, 0.5]]
+    assert np.isfinite(F.cross_entropy(Tensor(np.array([[1, 2, 3]], dtype=np.uint8)), np.array([2])).item())
+
+
+@needs_torch
+def test_max_pool_sends_the_gradient_to_a_nan_as_torch():
+    values = np.array([[[[1.0, np.nan, 0.0], [3.0, 2.0, np.nan], [0.0, 1.0, 5.0]]]])
+    ours, twin = Tensor(values, requires_grad=True, dtype=np.float64), torch.tensor(values, requires_grad=True)
+    F.max_pool2d(ours, 2, stride=1).sum().backward()
+    torch.nn.functional.max_pool2d(twin, 2, stride=1).sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), twin.grad.numpy())
+
+
+def test_conv_and_pool_of_an_empty_batch():
+    x = Tensor(np.zeros((0, 2, 5, 5)), requires_grad=True)
+    conv = nn.Conv2d(2, 3, 3, padding=1)
+    for out, shape in ((conv(x), (0, 3, 5, 5)), (F.max_pool2d(x, 2), (0, 2, 2, 2)), (F.avg_pool2d(x, 3, 1, 1), (0, 2, 5, 5))):
+        assert out.shape == shape
+        out.sum().backward()
+    assert x.grad.shape == x.shape and conv.weight.grad.numpy().sum() == 0

@@ -109,6 +109,12 @@ def load(path: str | os.PathLike) -> Any:
             raise
         raise CheckpointError(f"load: {path} is not a readable checkpoint (truncated or corrupted?): {err}") from None
     if _HEADER not in members:
+        if any(name.endswith("data.pkl") for name in members):
+            raise CheckpointError(
+                f"load: {path} is a PyTorch file (torch.save); load it with torch.load, then convert "
+                f"each tensor with .numpy() (tc.Tensor(t.detach().numpy()), or a state_dict of arrays "
+                f"for Module.load_state_dict)"
+            )
         return members
     header = json.loads(members.pop(_HEADER).tobytes())
     if header.get("format") != "tinygrad_cnn" or not isinstance(header.get("version"), int):

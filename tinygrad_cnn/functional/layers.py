@@ -82,6 +82,8 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
 def _pool(op: str, window_op, x, kernel_size, stride, padding, pad_value: float) -> Tensor:
     """im2col (O_h*O_w*B, K*C) -> window op (O_h*O_w*B, C) -> reshape (O_h, O_w, B, C) -> transpose (B, C, O_h, O_w)."""
     x = as_tensor(op, "input", x)
+    if x.dtype.kind != "f":  # integers would turn the -inf padding into 0, and a mean into an integer
+        x = x.float()
     g = window_geometry(op, x.shape, kernel_size, kernel_size if stride is None else stride, padding)
     if any(2 * max(p) > k for p, k in zip(g.padding, g.kernel_size)):
         raise ValueError(f"{op}: padding {g.padding} must be at most half the kernel size {g.kernel_size}")
@@ -93,7 +95,8 @@ def _pool(op: str, window_op, x, kernel_size, stride, padding, pad_value: float)
 
 def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
     """Max over each K_h x K_w window: (B, C, H, W) -> (B, C, O_h, O_w); stride defaults to the
-    kernel size, padding is -inf. The gradient goes to the first maximum of each window."""
+    kernel size, padding is -inf. The gradient goes to the first maximum of each window (to the
+    last NaN in a window holding one, as PyTorch's). Integer input is pooled as float32."""
     return _pool("max_pool2d", WindowMax, x, kernel_size, stride, padding, -np.inf)
 
 

@@ -142,7 +142,8 @@ def im2col_array(x: np.ndarray, geometry: Geometry, pad_value: float = 0.0, colu
     axes = _axes(columns, rows)
     memory = axes if rows == "bhw" else axes[3:] + axes[:3]
     cols = windows.transpose(*((layout + "ij").index(axis) for axis in memory)).reshape(-1)
-    return cols.reshape(b * oh * ow, -1) if rows == "bhw" else cols.reshape(-1, b * oh * ow).T
+    n, k = b * oh * ow, c * kh * kw  # explicit sizes: a batch of 0 gives (0, K) columns
+    return cols.reshape(n, k) if rows == "bhw" else cols.reshape(k, n).T
 
 
 def _reach(offset: int, pad: int, stride: int, out_size: int, in_size: int) -> tuple[slice, slice] | None:
@@ -209,9 +210,10 @@ def _windows(op: str, cols: np.ndarray, channels: int, columns: str) -> np.ndarr
     _check_orders(op, columns)
     if cols.ndim != 2 or channels < 1 or cols.shape[1] % channels:
         raise ValueError(f"{op}: expected im2col columns (N, C*K) with C={channels}, got shape {cols.shape}")
+    k = cols.shape[1] // channels  # explicit, not -1: a batch of 0 has no rows
     if columns == "chw":
-        return cols.reshape(cols.shape[0], channels, -1).transpose(0, 2, 1)
-    return cols.reshape(cols.shape[0], -1, channels)
+        return cols.reshape(cols.shape[0], channels, k).transpose(0, 2, 1)
+    return cols.reshape(cols.shape[0], k, channels)
 
 
 def _empty_like_windows(n: int, k: int, c: int, columns: str, column_major: bool, dtype) -> tuple[np.ndarray, np.ndarray]:
@@ -221,15 +223,15 @@ def _empty_like_windows(n: int, k: int, c: int, columns: str, column_major: bool
     axes = "nck" if columns == "chw" else "nkc"
     memory = axes[1:] + "n" if column_major else axes
     block = np.empty([sizes[axis] for axis in memory], dtype=dtype)
-    cols = block.reshape(-1, n).T if column_major else block.reshape(n, -1)
+    cols = block.reshape(c * k, n).T if column_major else block.reshape(n, c * k)
     return cols, block.transpose(*(memory.index(axis) for axis in "nkc"))
 
 
 class WindowMax(Function):
     """Max over each window of im2col columns: (N, C*K) -> (N, C). The max-pool op.
 
-    Backward routes each window's gradient to one element, its first maximum (as PyTorch's
-    max-pool does), so ties never duplicate the gradient. Both directions take K branch-free
+    Backward routes each window's gradient to one element, its first maximum (or its last NaN,
+    as PyTorch's max-pool does), so ties never duplicate the gradient. Both directions take K branch-free
     passes over (N, C) slabs, one per window position (masked copies would stall on the
     random masks). Results keep the memory order of the columns.
     """
@@ -244,6 +246,11 @@ class WindowMax(Function):
             # k exceeds every index so far, so max(index, k * better) sets k exactly where better
             np.maximum(index, better * index.dtype.type(k), out=index)
             np.maximum(best, windows[:, k], out=best)
+        nan_rows, nan_channels = np.nonzero(np.isnan(best))  # one pass over the (N, C) result
+        if len(nan_rows):  # NaN compares false: route those windows' gradient to their last NaN,
+            # as PyTorch's kernel does (it takes any NaN it meets while scanning the window)
+            last = np.isnan(windows[nan_rows, :, nan_channels])[:, ::-1].argmax(axis=1)
+            index[nan_rows, nan_channels] = windows.shape[1] - 1 - last
         ctx.save_for_backward(index)
         ctx.window, ctx.columns, ctx.column_major = windows.shape[1], columns, column_major(cols)
         return best

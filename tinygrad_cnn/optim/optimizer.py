@@ -1,6 +1,7 @@
 """The optimizer base class: parameters, per-parameter state, checks, state_dict."""
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, Iterable
 
@@ -88,7 +89,13 @@ class Optimizer:
                 if isinstance(value, np.ndarray) and value.shape != p.shape:
                     raise ValueError(f"{name}.load_state_dict: parameter {i} state {key!r} has shape "
                                      f"{value.shape}, the parameter has {p.shape}")
-        for key, value in state["hyper"].items():
-            setattr(self, key, tuple(value) if isinstance(value, list) else value)
+        hyper = {key: tuple(value) if isinstance(value, list) else value for key, value in state["hyper"].items()}
+        accepted = inspect.signature(type(self)).parameters  # AMSBound fixes amsgrad itself
+        try:  # the constructor's checks, so a state cannot set what the constructor refuses (lr=-5)
+            type(self)(self.params, **{k: v for k, v in hyper.items() if k in accepted})
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{name}.load_state_dict: {err}") from None
+        for key, value in hyper.items():
+            setattr(self, key, value)
         self.state = [{k: np.array(v, dtype=p.dtype) if isinstance(v, np.ndarray) else v for k, v in s.items()}
                       for p, s in zip(self.params, state["state"])]
