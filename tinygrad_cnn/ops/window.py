@@ -246,9 +246,10 @@ class WindowMax(Function):
             # k exceeds every index so far, so max(index, k * better) sets k exactly where better
             np.maximum(index, better * index.dtype.type(k), out=index)
             np.maximum(best, windows[:, k], out=best)
-        nan_rows, nan_channels = np.nonzero(np.isnan(best))  # one pass over the (N, C) result
-        if len(nan_rows):  # NaN compares false: route those windows' gradient to their last NaN,
-            # as PyTorch's kernel does (it takes any NaN it meets while scanning the window)
+        if best.size and np.isnan(best.max()):  # max is NaN exactly when some window held one
+            # NaN compares false, so the loop missed them: route those windows' gradient to their
+            # last NaN, as PyTorch's kernel does (it takes any NaN it meets while scanning)
+            nan_rows, nan_channels = np.nonzero(np.isnan(best))
             last = np.isnan(windows[nan_rows, :, nan_channels])[:, ::-1].argmax(axis=1)
             index[nan_rows, nan_channels] = windows.shape[1] - 1 - last
         ctx.save_for_backward(index)
