@@ -1,5 +1,6 @@
 """Learning, end to end: the digits CNN trains to a stated accuracy (a test of learning, not time)."""
 import numpy as np
+import pytest
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import optim
@@ -48,3 +49,34 @@ def test_python_dash_m_entry_point():
 
     done = subprocess.run([sys.executable, "-m", "tinygrad_cnn", "ops"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.startswith("add(a, b)")
+
+
+def _cli_error(argv, capsys, usage=False):
+    """Run the CLI expecting it to stop with one error line (after argparse's usage lines, for
+    a bad option), no traceback; returns (exit code, that line)."""
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert (lines[0].startswith("usage:") if usage else len(lines) == 1), lines
+    assert "Traceback" not in "\n".join(lines)
+    return stop.value.code, lines[-1]
+
+
+def test_cli_checks_out_before_training(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    for out, reason in ((tmp_path / "file", "exists and is not a folder"),
+                        (tmp_path / "file" / "sub", "cannot write there")):
+        code, line = _cli_error(["train", "--epochs", "30", "--quiet", "--out", str(out)], capsys)
+        assert code == 2 and f"--out {out}: {reason}" in line
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow that makes the loss nan
+def test_cli_stops_a_diverging_run_without_saving(tmp_path, capsys):
+    code, line = _cli_error(["train", "--lr", "1e30", "--epochs", "3", "--quiet", "--out", str(tmp_path)], capsys)
+    assert code == 2 and "the loss is nan at epoch 1, batch" in line and "nothing was saved" in line
+    assert not (tmp_path / "checkpoint.npz").exists()
+
+
+def test_cli_names_a_negative_seed(capsys):
+    code, line = _cli_error(["train", "--seed", "-1"], capsys, usage=True)
+    assert code == 2 and "argument --seed: must be a non-negative integer, got -1" in line

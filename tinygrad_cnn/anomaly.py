@@ -11,6 +11,7 @@ place. It costs a scan of every array, so use it to hunt a bug, not to train.
 from __future__ import annotations
 
 import os
+import sys
 import traceback
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -36,6 +37,15 @@ def detect_anomaly() -> Iterator[None]:
         yield
     finally:
         enabled = previous
+
+
+def user_stacklevel() -> int:
+    """``warnings.warn``'s stacklevel, called from here, that points at the first line outside
+    this package: the user's call."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def user_frames(limit: int = 3) -> list[traceback.FrameSummary]:

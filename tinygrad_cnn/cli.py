@@ -6,6 +6,7 @@ import importlib.util
 import inspect
 import os
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -20,7 +21,7 @@ from .nn import Module
 from .random import generator, manual_seed
 from .serialization import load, save
 from .tensor import Tensor
-from .train import fit, predict_logits
+from .train import TrainingDiverged, fit, predict_logits
 
 
 class CommandError(Exception):
@@ -32,6 +33,30 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
     return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
+    return value
+
+
+def _writable_folder(path: str) -> str:
+    """``path`` as a folder that exists (made if needed) and takes files, or a CommandError now,
+    before any training, rather than after the last epoch."""
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise CommandError(f"--out {path}: exists and is not a folder")
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as err:
+        raise CommandError(f"--out {path}: cannot write there: {err.strerror or err}") from None
+    return path
 
 
 def _positive_float(text: str) -> float:
@@ -56,6 +81,7 @@ def load_data(spec: str):
 def train(args: argparse.Namespace) -> int:
     """Train the LeNet-style CNN, save a checkpoint, the graph of one step and a report."""
     manual_seed(args.seed)
+    _writable_folder(args.out)
     train_split, test_split = load_data(args.data)
     config = dict(in_channels=train_split.images.shape[1], image_size=train_split.images.shape[2],
                   classes=int(max(train_split.labels.max(), test_split.labels.max()) + 1), width=args.width)
@@ -70,9 +96,11 @@ def train(args: argparse.Namespace) -> int:
         print(f"{args.data}: {len(train_split.labels)} train / {len(test_split.labels)} test images of {size}")
         print(model)
     start = time.perf_counter()
-    history = fit(model, optimizer, train_split, test_split, args.epochs, args.batch_size,
-                  on_epoch_end=scheduler.step, quiet=args.quiet)
-    os.makedirs(args.out, exist_ok=True)
+    try:
+        history = fit(model, optimizer, train_split, test_split, args.epochs, args.batch_size,
+                      on_epoch_end=scheduler.step, quiet=args.quiet)
+    except TrainingDiverged as err:
+        raise CommandError(f"{err}; nothing was saved") from None
     checkpoint = os.path.join(args.out, "checkpoint.npz")
     save({"model": model.state_dict(), "config": config, "data": args.data,
           "history": [r._asdict() for r in history]}, checkpoint)
@@ -196,7 +224,7 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--optimizer", choices=sorted(optim.OPTIMIZERS), default="adam")
     t.add_argument("--lr", type=_positive_float, default=3e-3, help="initial learning rate (cosine schedule)")
     t.add_argument("--width", type=_positive_int, default=32, help="channels of the first conv layer")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=_non_negative_int, default=0)
     t.add_argument("--out", default="runs/digits", help="folder for the checkpoint, graph and report")
     t.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bar")
     t.set_defaults(run=train)
@@ -211,7 +239,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--out", default="graph.svg", help="file to write: .svg, .png, .pdf, or .dot for DOT text")
     g.add_argument("--collapse", type=int, help="draw modules at this depth and below as single nodes")
     g.add_argument("--rankdir", choices=["TB", "LR"], default="TB")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=_non_negative_int, default=0)
     g.set_defaults(run=graph)
     o = commands.add_parser("ops", help="list the registered ops")
     o.set_defaults(run=list_ops)
@@ -225,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except (CommandError, ValueError, TypeError) as err:
         p.exit(2, f"{p.prog} {args.command}: error: {err}\n")
+    except MemoryError as err:  # numpy's message names the size and shape it could not allocate
+        p.exit(1, f"{p.prog} {args.command}: out of memory: {err or 'an allocation failed'}\n")
 
 
 if __name__ == "__main__":

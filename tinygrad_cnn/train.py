@@ -18,6 +18,10 @@ from .tensor import Tensor
 __all__ = ["EpochResult", "predict_logits", "evaluate", "fit"]
 
 
+class TrainingDiverged(ArithmeticError):
+    """The loss became NaN or infinite; raised before the step that would spread it."""
+
+
 class EpochResult(NamedTuple):
     """One epoch: mean training loss and accuracy, test loss and accuracy after it, duration."""
 
@@ -61,16 +65,20 @@ def fit(model: Module, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray
         on_epoch_end: Callable[[], None] | None = None, quiet: bool = False) -> list[EpochResult]:
     """Train with cross-entropy, printing a line per epoch (and a tqdm bar while it runs).
 
-    ``on_epoch_end`` runs after each epoch (e.g. a scheduler's ``step``).
+    ``on_epoch_end`` runs after each epoch (e.g. a scheduler's ``step``). A loss that is NaN or
+    infinite raises :class:`TrainingDiverged` before its step.
     """
     history = []
     for epoch in range(1, epochs + 1):
         start, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, 0
         bar = _progress(len(train[1]), f"epoch {epoch}/{epochs}", quiet)
         model.train()
-        for xb, yb in DataLoader(*train, batch_size=batch_size):
+        for batch, (xb, yb) in enumerate(DataLoader(*train, batch_size=batch_size), start=1):
             logits = model(Tensor(xb))
             loss = F.cross_entropy(logits, yb)
+            if not np.isfinite(loss.item()):  # stop before the step writes NaN into every weight
+                raise TrainingDiverged(f"the loss is {loss.item()} at epoch {epoch}, batch {batch}; "
+                                       f"training diverged (try a smaller learning rate)")
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from ..anomaly import user_stacklevel
 from ..function import Function
 from .linalg import column_major
 
@@ -120,7 +121,7 @@ def im2col_array(x: np.ndarray, geometry: Geometry, pad_value: float = 0.0, colu
     if size > IM2COL_WARN_BYTES:
         warnings.warn(f"im2col: columns of {size / 2**20:.0f} MiB (B*O_h*O_w*C*K_h*K_w = {b}*{oh}*{ow}*{c}*{kh}*{kw} "
                       f"values) for an input of {x.nbytes / 2**20:.0f} MiB; use a smaller batch or raise "
-                      f"tinygrad_cnn.ops.window.IM2COL_WARN_BYTES", ResourceWarning, stacklevel=2)
+                      f"tinygrad_cnn.ops.window.IM2COL_WARN_BYTES", UserWarning, stacklevel=user_stacklevel())
     layout = "bhwc" if rows == "bhw" else "chwb"
     x = x.transpose(*("bchw".index(axis) for axis in layout))  # a view
     transpose_batch = rows == "hwb" and x.strides[3] != min(x.strides)  # e.g. a (B, C, H, W) array
