@@ -43,3 +43,19 @@ def assert_matches_torch(fn, torch_fn, *inputs, seed=0):
     expected.backward(torch.tensor(weights))
     for x, twin in zip(inputs, twins):
         assert_close(x.grad.data, twin.grad.numpy())
+
+
+def train_losses(model, x, y, steps, lr):
+    """Cross-entropy SGD steps on one batch: the losses, step by step."""
+    import tinygrad_cnn.functional as F
+    from tinygrad_cnn import optim
+
+    optimizer = optim.SGD(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(steps):
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses

@@ -7,21 +7,14 @@ import sys
 import numpy as np
 
 import tinygrad_cnn as tc
-import tinygrad_cnn.functional as F
-from tinygrad_cnn import Tensor, nn, optim
+from tinygrad_cnn import Tensor, nn
+
+from helpers import train_losses
 
 
 def _losses(model, steps=5):
     x, y = Tensor(np.linspace(-1, 1, 40).reshape(8, 5)), np.arange(8) % 3
-    optimizer = optim.SGD(model.parameters(), lr=0.5)
-    losses = []
-    for _ in range(steps):
-        loss = F.cross_entropy(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return losses
+    return train_losses(model, x, y, steps, lr=0.5)
 
 
 def _model():

@@ -5,8 +5,9 @@ import threading
 import numpy as np
 
 import tinygrad_cnn as tc
-import tinygrad_cnn.functional as F
-from tinygrad_cnn import Tensor, nn, optim
+from tinygrad_cnn import Tensor, nn
+
+from helpers import train_losses
 
 
 def _train(seed: int, steps: int) -> list[float]:
@@ -16,15 +17,7 @@ def _train(seed: int, steps: int) -> list[float]:
     model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(32, 3))
     for i, p in enumerate(model.parameters()):
         p.data = np.random.default_rng(seed + i).standard_normal(p.shape).astype(np.float32) * 0.3
-    optimizer = optim.SGD(model.parameters(), lr=0.1)
-    losses = []
-    for _ in range(steps):
-        loss = F.cross_entropy(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-    return losses
+    return train_losses(model, x, y, steps, lr=0.1)
 
 
 def _run_threads(*targets) -> None:

@@ -59,13 +59,19 @@ def is_grad_enabled() -> bool:
 
 
 @contextmanager
-def _grad_mode(enabled: bool) -> Iterator[None]:
+def _switch(name: str, value: Any) -> Iterator[None]:
+    """Set one of this thread's switches for the duration of a ``with`` block."""
     mode = _mode
-    previous, mode.grad_enabled = mode.grad_enabled, enabled
+    previous = getattr(mode, name)
+    setattr(mode, name, value)
     try:
         yield
     finally:
-        mode.grad_enabled = previous
+        setattr(mode, name, previous)
+
+
+def _grad_mode(enabled: bool):
+    return _switch("grad_enabled", enabled)
 
 
 def no_grad():
@@ -78,32 +84,19 @@ def enable_grad():
     return _grad_mode(True)
 
 
-@contextmanager
-def trace() -> Iterator[None]:
+def trace():
     """Context manager: record every op, even those whose inputs need no gradient.
 
     Plain training records only what backward needs; a forward pass run inside ``trace()``
     keeps the whole computation (e.g. the first conv's im2col on the image) for drawing.
     """
-    mode = _mode
-    previous, mode.trace_all = mode.trace_all, True
-    try:
-        yield
-    finally:
-        mode.trace_all = previous
+    return _switch("trace_all", True)
 
 
-@contextmanager
-def module_scope(module: Any) -> Iterator[None]:
+def module_scope(module: Any):
     """Context manager: ops run inside it record ``module`` (after the modules already running)
     as their scope, so a drawing can box each module's ops."""
-    mode = _mode
-    outer = mode.scope
-    mode.scope = outer + (module,)
-    try:
-        yield
-    finally:
-        mode.scope = outer
+    return _switch("scope", _mode.scope + (module,))
 
 
 def list_ops() -> list[str]:
