@@ -234,6 +234,8 @@ def _lock(array: Any) -> np.ndarray | None:
         root = root.base
     if root.base is not None:  # memory numpy does not own (bytes, mmap): its flag may not come back
         return None
+    if not root.flags.writeable and id(root) not in _locked:
+        return None  # read-only from birth (an operator's scalar, a broadcast): nothing to guard
     with _locked_guard:
         entry = _locked.get(id(root))
         if entry is not None:
@@ -241,8 +243,8 @@ def _lock(array: Any) -> np.ndarray | None:
             return root
         if not root.flags.writeable:
             return None
+        _locked[id(root)] = [root, 1]  # registered before the flag turns, for the check above
         root.setflags(write=False)
-        _locked[id(root)] = [root, 1]
     return root
 
 

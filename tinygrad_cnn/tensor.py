@@ -598,9 +598,9 @@ def binary_operands(a: Any, b: Any, elementwise: str | None = None) -> tuple[Ten
     the common ``tensor (op) scalar``. For an elementwise op (its symbol given) the shapes must
     broadcast, and bools may be added or multiplied but not subtracted, as numpy says."""
     if type(b) in _SCALARS and isinstance(a, Tensor) and a._data.dtype.kind == "f":
-        return a, Tensor._from_op(np.array(b, dtype=a._data.dtype), None, False)
+        return a, _scalar(b, a._data.dtype)
     if type(a) in _SCALARS and isinstance(b, Tensor) and b._data.dtype.kind == "f":
-        return Tensor._from_op(np.array(a, dtype=b._data.dtype), None, False), b
+        return _scalar(a, b._data.dtype), b
     a, b = as_operands(a, b)
     if elementwise:
         a_shape, b_shape = a._data.shape, b._data.shape
@@ -625,6 +625,14 @@ def _division_operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     if a._data.dtype.kind != "f" and b._data.dtype.kind != "f":
         return a.astype(np.float32), b.astype(np.float32)
     return a, b
+
+
+def _scalar(value: float, dtype: np.dtype) -> Tensor:
+    """A number as a 0-d constant, read-only from birth: no one writes it, so an op that saves
+    it needs no protection (and no lock) for it."""
+    array = np.array(value, dtype=dtype)
+    array.flags.writeable = False
+    return Tensor._from_op(array, None, False)
 
 
 def as_operands(*items: Any) -> list[Tensor]:
