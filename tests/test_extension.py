@@ -176,7 +176,7 @@ def test_create_graph_through_an_op_without_graph_backward_names_it():
         y.backward(create_graph=True)
     x2 = leaf(np.ones((1, 1, 4, 4)))
     cols = F.im2col(x2, 2).sum()
-    with pytest.raises(RuntimeError, match=r"op 'im2col' has no graph_backward.*ops that can: add, div"):
+    with pytest.raises(RuntimeError, match=r"op 'im2col' has no graph_backward.*ops that can: add, .*div"):
         cols.backward(create_graph=True)
 
 

@@ -235,6 +235,16 @@ class Sqrt(Function):
         (out,) = ctx.saved_tensors
         return grad / (2 * out)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.parents
+        return grad / (2.0 * a.sqrt())
+
+
+def _share_of_a(ctx, a: np.ndarray, b: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """1 where ``a`` was picked, 1/2 on a tie, 0 where ``b`` was: how the gradient splits."""
+    return ctx.wins(a, b).astype(dtype) + (a == b).astype(dtype) * dtype.type(0.5)
+
 
 class Maximum(Function):
     """max(a, b) elementwise. The gradient goes to the input that was picked; on a tie each
@@ -251,9 +261,14 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        half = grad.dtype.type(0.5)
-        share_of_a = ctx.wins(a, b).astype(grad.dtype) + (a == b).astype(grad.dtype) * half
+        share_of_a = _share_of_a(ctx, a, b, grad.dtype)
         return grad * share_of_a, grad * (1 - share_of_a)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        a, b = ctx.parents  # the split is piecewise constant: a constant in the gradient's graph
+        share_of_a = type(grad)._from_op(_share_of_a(ctx, a.data, b.data, grad.dtype), None, False)
+        return grad * share_of_a, grad * (1.0 - share_of_a)
 
 
 class Minimum(Maximum):
@@ -284,6 +299,12 @@ class Where(Function):
         return (None, np.where(condition, grad, zero) if need_a else None,
                 np.where(condition, zero, grad) if need_b else None)
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        condition = ctx.parents[0]
+        zero = type(grad)._from_op(np.zeros((), dtype=grad.dtype), None, False)
+        return None, Where.apply(condition, grad, zero), Where.apply(condition, zero, grad)
+
 
 class Astype(Function):
     """Cast to another floating dtype (float32 <-> float64); the gradient is cast back."""
@@ -296,3 +317,5 @@ class Astype(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.astype(ctx.input_dtype)
+
+    graph_backward = backward  # Tensor.astype records this op again

@@ -145,22 +145,43 @@ class Einsum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        inputs, output = ctx.subscripts.split("->")
-        letters = inputs.split(",")
-        operands = ctx.saved_tensors
         grads = []
-        for k, (own, operand) in enumerate(zip(letters, operands)):
+        for k, operand in enumerate(ctx.saved_tensors):
             if not ctx.needs_input_grad[k]:
                 grads.append(None)
                 continue
-            others = [(s, x) for i, (s, x) in enumerate(zip(letters, operands)) if i != k]
-            seen = set(output).union(*(s for s, _ in others))
-            kept = "".join(c for c in own if c in seen)
-            spec = ",".join([output, *(s for s, _ in others)]) + "->" + kept
-            partial = np.einsum(spec, grad, *(x for _, x in others), optimize=True)
-            summed_away = [i for i, c in enumerate(own) if c not in seen]
+            spec, others, summed_away, full = _gradient_plan(ctx, k)
+            partial = np.einsum(spec, grad, *(ctx.saved_tensors[i] for i in others), optimize=True)
             partial = np.expand_dims(partial, summed_away) if summed_away else partial
-            # to every letter's full size: along a summed-away letter the gradient is the same, and
-            # where this operand had size 1 against a longer axis the engine sums it back
-            grads.append(np.broadcast_to(partial, [ctx.sizes[c] for c in own]))
+            grads.append(np.broadcast_to(partial, full))
         return tuple(grads)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        grads = []
+        for k in range(len(ctx.parents)):
+            if not ctx.needs_input_grad[k]:
+                grads.append(None)
+                continue
+            spec, others, summed_away, full = _gradient_plan(ctx, k)
+            partial = Einsum.apply(grad, *(ctx.parents[i] for i in others), subscripts=spec)
+            partial = partial.expand_dims(tuple(summed_away)) if summed_away else partial
+            grads.append(partial.broadcast_to(full))
+        return tuple(grads)
+
+
+def _gradient_plan(ctx: Einsum, k: int) -> tuple[str, list[int], list[int], tuple[int, ...]]:
+    """How operand k's gradient is formed: the einsum spec (output gradient, then the other
+    operands, into k's letters that they name), those others' positions, the axes of k's letters
+    summed away in forward (re-inserted as size 1), and the full size every letter broadcasts to:
+    along a summed-away letter the gradient is the same, and where operand k had size 1 against
+    a longer axis the engine sums it back."""
+    inputs, output = ctx.subscripts.split("->")
+    letters = inputs.split(",")
+    own = letters[k]
+    others = [i for i in range(len(letters)) if i != k]
+    seen = set(output).union(*(letters[i] for i in others))
+    kept = "".join(c for c in own if c in seen)
+    spec = ",".join([output, *(letters[i] for i in others)]) + "->" + kept
+    summed_away = [i for i, c in enumerate(own) if c not in seen]
+    return spec, others, summed_away, tuple(ctx.sizes[c] for c in own)

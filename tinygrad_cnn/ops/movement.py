@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..engine import sum_to
 from ..function import Function
 
 
@@ -101,6 +102,11 @@ class Cat(Function):
     def backward(ctx, grad):
         return tuple(np.split(grad, ctx.bounds, axis=ctx.axis))
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        bounds = [0, *ctx.bounds, grad.shape[ctx.axis]]
+        return tuple(grad[_along(ctx.axis, slice(a, b))] for a, b in zip(bounds[:-1], bounds[1:]))
+
 
 class Expand(Function):
     """Broadcast to ``shape`` as a read-only view, no copy; the engine sums the gradient back."""
@@ -114,6 +120,8 @@ class Expand(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad
+
+    graph_backward = backward  # the engine's sum back works on Tensors too
 
 
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
@@ -146,6 +154,28 @@ def _unpad_axis(grad: np.ndarray, axis: int, before: int, after: int, mode: str)
     return inner
 
 
+def _unpad_axis_graph(grad, axis: int, before: int, after: int, mode: str):
+    """:func:`_unpad_axis` with Tensor ops, for second derivatives: the same slabs, each padded
+    with zeros to the inner block's length and added, instead of added in place."""
+    n = grad.shape[axis] - before - after
+    inner = grad[_along(axis, slice(before, before + n))]
+    if mode == "constant":
+        return inner
+    left, right = grad[_along(axis, slice(0, before))], grad[_along(axis, slice(before + n, None))]
+
+    def at(slab, start):  # the slab, placed at ``start`` of the inner block along the axis
+        widths = [(0, 0)] * grad.ndim
+        widths[axis] = (start, n - start - slab.shape[axis])
+        return Pad.apply(slab, widths=tuple(widths), mode="constant", value=0.0)
+
+    if mode == "reflect":
+        return inner + at(left.flip(axis), 1) + at(right.flip(axis), n - 1 - after)
+    if mode == "replicate":
+        edges = left.sum(axis=axis, keepdims=True), right.sum(axis=axis, keepdims=True)
+        return inner + at(edges[0], 0) + at(edges[1], n - 1)
+    return inner + at(left, n - before) + at(right, 0)  # circular
+
+
 class Pad(Function):
     """Pad axis i by ``widths[i] = (before, after)`` elements, as torch.nn.functional.pad:
     "constant" (``value``), "reflect" (mirror, edge not repeated), "replicate" (repeat the
@@ -169,6 +199,13 @@ class Pad(Function):
         for axis, (before, after) in enumerate(ctx.widths):
             if before or after:
                 grad = _unpad_axis(grad, axis, before, after, ctx.mode)
+        return grad
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        for axis, (before, after) in enumerate(ctx.widths):
+            if before or after:
+                grad = _unpad_axis_graph(grad, axis, before, after, ctx.mode)
         return grad
 
 
@@ -205,3 +242,16 @@ class Gather(Function):
     def backward(ctx, grad):
         (index,) = ctx.saved_tensors
         return scatter_add(_source_positions(ctx.shape, index, ctx.axis), grad, ctx.shape), None
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        # the same sums with Tensor ops: each output's gradient times a one-hot row that marks
+        # the element it came from, summed over the gathered axis; a constant of the new graph
+        (index,) = ctx.saved_tensors
+        axis, n = ctx.axis, ctx.shape[ctx.axis]
+        one_hot = (index[..., None] == np.arange(n)).astype(grad.dtype)
+        picks = type(grad)._from_op(one_hot, None, False)
+        spread = (grad.expand_dims(-1) * picks).sum(axis=axis)  # the gathered axis now last
+        order = list(range(spread.ndim - 1))
+        order.insert(axis, spread.ndim - 1)
+        return sum_to(spread.transpose(*order), ctx.shape), None

@@ -53,6 +53,12 @@ class Mean(Function):
         return _broadcast_tensor(grad, ctx.axis, ctx.keepdims, ctx.shape) / float(ctx.count)
 
 
+def _tie_shares(hit: np.ndarray, axis: tuple[int, ...] | None, dtype: np.dtype) -> np.ndarray:
+    """hit / count: 1 for a group's only maximum, 1/k for each of k tied ones, 0 elsewhere."""
+    hit = hit.astype(dtype)
+    return hit / hit.sum(axis=axis, keepdims=True)
+
+
 class Max(Function):
     """Maximum over ``axis``. Tied maxima share the gradient evenly, as torch.amax does.
 
@@ -78,9 +84,14 @@ class Max(Function):
     @staticmethod
     def backward(ctx, grad):
         (hit,) = ctx.saved_tensors
-        hit = hit.astype(grad.dtype)
-        count = hit.sum(axis=ctx.axis, keepdims=True)
-        return _expand_reduced(grad, ctx.axis, ctx.keepdims) * (hit / count)
+        shares = _tie_shares(hit, ctx.axis, grad.dtype)
+        return _expand_reduced(grad, ctx.axis, ctx.keepdims) * shares
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (hit,) = ctx.saved_tensors  # which elements won is a constant of the gradient's graph
+        shares = type(grad)._from_op(_tie_shares(hit, ctx.axis, grad.dtype), None, False)
+        return _broadcast_tensor(grad, ctx.axis, ctx.keepdims, hit.shape) * shares
 
 
 class Min(Max):
@@ -104,6 +115,10 @@ class Cumsum(Function):
     @staticmethod
     def backward(ctx, grad):
         return np.flip(np.cumsum(np.flip(grad, ctx.axis), axis=ctx.axis), ctx.axis)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return grad.flip(ctx.axis).cumsum(axis=ctx.axis).flip(ctx.axis)
 
 
 class LogSoftmax(Function):
