@@ -229,9 +229,7 @@ def _lock(array: Any) -> np.ndarray | None:
     """Make the memory behind a saved array read-only; returns the root array it locked."""
     if type(array) is not np.ndarray:
         return None
-    root = array
-    while type(root.base) is np.ndarray:
-        root = root.base
+    root = _root(array)
     if root.base is not None:  # memory numpy does not own (bytes, mmap): its flag may not come back
         return None
     if not root.flags.writeable and id(root) not in _locked:
@@ -250,10 +248,14 @@ def _lock(array: Any) -> np.ndarray | None:
 
 def is_saved(array: np.ndarray) -> bool:
     """Whether a recorded graph keeps this array's memory (its own or the one it views)."""
-    root = array
-    while type(root.base) is np.ndarray:
-        root = root.base
-    return id(root) in _locked
+    return id(_root(array)) in _locked
+
+
+def _root(array: np.ndarray) -> np.ndarray:
+    """The array at the end of a view's ``base`` chain: the one whose memory the view shows."""
+    while type(array.base) is np.ndarray:
+        array = array.base
+    return array
 
 
 def _unlock(root: np.ndarray) -> None:
