@@ -820,3 +820,9 @@ def test_the_callers_arrays_are_never_made_read_only():
     data[5], mask[1] = 1.0, True  # the caller's arrays stay writable while the graph lives
     y.backward()
     assert a.grad.tolist() == [1.0, 1.0]
+
+
+def test_maximum_and_minimum_name_shapes_that_do_not_broadcast():
+    for function in (tc.maximum, tc.minimum):
+        with pytest.raises(ValueError, match=rf"{function.__name__}: shapes \(3,\), \(2,\) do not broadcast"):
+            function(tc.ones(3), tc.ones(2))

@@ -91,16 +91,12 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 
 def maximum(a: Any, b: Any) -> Tensor:
     """Elementwise max(a, b), broadcasting; on ties each gets half the gradient (torch.maximum)."""
-    a, b = binary_operands(a, b)
-    broadcast_shape("maximum", a.shape, b.shape)
-    return ew.Maximum.apply(a, b)
+    return ew.Maximum.apply(*binary_operands(a, b, "maximum"))
 
 
 def minimum(a: Any, b: Any) -> Tensor:
     """Elementwise min(a, b), broadcasting; on ties each gets half the gradient (torch.minimum)."""
-    a, b = binary_operands(a, b)
-    broadcast_shape("minimum", a.shape, b.shape)
-    return ew.Minimum.apply(a, b)
+    return ew.Minimum.apply(*binary_operands(a, b, "minimum"))
 
 
 def einsum(subscripts: str, *operands: Any) -> Tensor:
