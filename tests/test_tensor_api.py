@@ -824,5 +824,94 @@ def test_the_callers_arrays_are_never_made_read_only():
 
 def test_maximum_and_minimum_name_shapes_that_do_not_broadcast():
     for function in (tc.maximum, tc.minimum):
-        with pytest.raises(ValueError, match=rf"{function.__name__}: shapes \(3,\), \(2,\) do not broadcast"):
+        with pytest.raises(
+            ValueError, match=rf"{function.__name__}: shapes \(3,\), \(2,\) do not broadcast"
+        ):
             function(tc.ones(3), tc.ones(2))
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (
+            lambda x: x.sum(keepdims=True, keepdim=False),
+            TypeError,
+            "sum: got keepdims=True .numpy. and keepdim=False",
+        ),
+        (
+            lambda x: x.transpose(1, 0, 2).transpose(0, 1),
+            ValueError,
+            "to swap two axes, as PyTorch's transpose",
+        ),
+        (lambda x: x.permute(), ValueError, "permute: give an order for all 3 axes"),
+        (lambda x: x.size(5), IndexError, r"size: dim 5 is out of range for shape \(2, 3, 4\)"),
+        (
+            lambda x: x.astype("not a dtype"),
+            TypeError,
+            "astype: 'not a dtype' is not a numpy dtype",
+        ),
+        (
+            lambda x: tc.einsum("ij->k", x[0]),
+            ValueError,
+            "einsum: output 'k' must name distinct indices",
+        ),
+        (lambda x: tc.einsum("ij", x), ValueError, r"einsum: operand 0 has shape \(2, 3, 4\)"),
+        (
+            lambda x: tc.cat(x),
+            TypeError,
+            "cat: expected a non-empty list or tuple of tensors, got Tensor",
+        ),
+        (
+            lambda x: tc.take_along_axis(x, np.zeros((2, 3, 1)), 2),
+            ValueError,
+            "take_along_axis: indices must be integers",
+        ),
+        (
+            lambda x: tc.one_hot(np.array([0, 5]), 3),
+            ValueError,
+            r"one_hot: labels must lie in \[0, 3\)",
+        ),
+        (lambda x: x.expand(4), ValueError, r"expand: 1 sizes \(4,\) for a tensor of 3 axes"),
+        (
+            lambda x: x.broadcast_to((5, 3, 4)),
+            ValueError,
+            "broadcast_to: shapes .* do not broadcast",
+        ),
+        (lambda x: x.repeat(2, 2), ValueError, "repeat: 2 counts .* give one per axis"),
+        (lambda x: x.repeat(2, axis=0), TypeError, "repeat: tiles the tensor, as PyTorch's repeat"),
+        (lambda x: x.tile(-1), ValueError, "tile: sizes must be non-negative ints"),
+        (lambda x: x.split(0), ValueError, "split: the piece size must be positive"),
+        (lambda x: x.chunk(0), ValueError, "chunk: chunks must be positive"),
+        (
+            lambda x: x.masked_fill(x > 0, [1.0, 2.0]),
+            TypeError,
+            "masked_fill: value must be one number",
+        ),
+        (
+            lambda x: x.masked_fill(np.ones((5,), bool), 0.0),
+            ValueError,
+            "masked_fill: shapes .* do not broadcast",
+        ),
+        (lambda x: x.clip(), ValueError, "clip: give min, max or both"),
+        (lambda x: x.clamp(2.0, 1.0), ValueError, r"clamp: min \(2.0\) is above max \(1.0\)"),
+        (lambda x: x.clip("a"), TypeError, "clip: min must be a number or None, got str"),
+        (lambda x: [0][x], TypeError, "only one-element integer tensors can be used as an index"),
+        (
+            lambda x: x.var(ddof=1, correction=0),
+            TypeError,
+            "var: got ddof=1 .numpy. and correction=0",
+        ),
+        (lambda x: tc.arange(0, 5, 0), ValueError, "arange: step must not be zero"),
+        (lambda x: tc.linspace(0, 1, -2), ValueError, "linspace: num must be a non-negative int"),
+        (lambda x: tc.randint(5, 5), ValueError, "randint: high must be above low"),
+        (lambda x: tc.rand(2, dtype=np.int64), TypeError, "rand: dtype must be float32 or float64"),
+        (
+            lambda x: x.max(dim=(0, 1)),
+            TypeError,
+            r"max: dim must be one int .PyTorch's max.dim. returns",
+        ),
+    ],
+)
+def test_more_errors_name_the_operation(call, error, message):
+    with pytest.raises(error, match=message):
+        call(Tensor(np.ones((2, 3, 4))))

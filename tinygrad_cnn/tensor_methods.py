@@ -43,6 +43,14 @@ def _constant(array: np.ndarray) -> "Tensor":
     return function.Tensor._from_op(array, None, False)
 
 
+def _check_one_dim(op: str, dim: Any) -> None:
+    if dim is not None and (isinstance(dim, bool) or not isinstance(dim, (int, np.integer))):
+        raise TypeError(
+            f"{op}: dim must be one int (PyTorch's {op}(dim) returns values and indices), "
+            f"got {dim!r}"
+        )
+
+
 def _own_memory(result: "Tensor", source: "Tensor") -> "Tensor":
     """``result`` if it owns writable memory, else a copy in the graph (``astype``): repeat and
     tile return new tensors, as numpy's and PyTorch's do, not views of ``source``."""
@@ -232,6 +240,7 @@ class TensorMethods:
         torch.max(dim) does."""
         if dim is None and keepdim is None:
             return self.amax(axis, keepdims, keepdim=keepdim)
+        _check_one_dim("max", dim)
         return MinMax(
             self.amax(axis, keepdims, dim=dim, keepdim=keepdim),
             self.argmax(axis if dim is None else None, keepdims, dim=dim, keepdim=keepdim),
@@ -248,6 +257,7 @@ class TensorMethods:
         """Minimum over ``axis``, as numpy's; ``dim=``/``keepdim=`` give ``(values, indices)``."""
         if dim is None and keepdim is None:
             return self.amin(axis, keepdims, keepdim=keepdim)
+        _check_one_dim("min", dim)
         return MinMax(
             self.amin(axis, keepdims, dim=dim, keepdim=keepdim),
             self.argmin(axis if dim is None else None, keepdims, dim=dim, keepdim=keepdim),
