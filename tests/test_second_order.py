@@ -1,6 +1,7 @@
 """Ops with a second-order rule (``graph_backward``): the gradient they build with
 create_graph=True is itself gradchecked in float64, on every case of tests/op_cases.py.
 Issue 13 extends this to every registered op; here, every op that has the rule."""
+
 import re
 
 import numpy as np
@@ -32,6 +33,7 @@ def gradient_dot(fn, count):
                     total = total + (g * v).sum()
             # a linear op's gradient does not depend on x: keep the scalar in the graph (slope 0)
             return total + 0.0 * sum(x.sum() for x in xs)
+
     return run
 
 
@@ -45,7 +47,9 @@ def _assert_graph_gradient_is_the_gradient(case, inputs):
     for g, expected in zip(with_graph, plain):
         assert (g is None) == (expected is None), case.label
         if g is not None:
-            np.testing.assert_allclose(g.numpy(), expected.numpy(), rtol=1e-10, atol=1e-12, err_msg=case.label)
+            np.testing.assert_allclose(
+                g.numpy(), expected.numpy(), rtol=1e-10, atol=1e-12, err_msg=case.label
+            )
 
 
 @pytest.mark.parametrize("name", SECOND_ORDER)
@@ -55,15 +59,32 @@ def test_second_derivatives(name, rng):
         try:
             _assert_graph_gradient_is_the_gradient(case, inputs)
             assert tc.gradcheck(gradient_dot(case.fn, len(inputs)), *inputs), case.label
-        except RuntimeError as err:  # the case also runs an op that issue 13 has still to give a rule
+        except (
+            RuntimeError
+        ) as err:  # the case also runs an op that issue 13 has still to give a rule
             missing = re.search(r"op '(\w+)' has no graph_backward", str(err))
             if missing is None and "create_graph=True supports" not in str(err):
                 raise
-            assert missing is None or missing[1] not in NEW_IN_ISSUE_12, f"{name} {case.label}: {err}"
+            assert missing is None or missing[1] not in NEW_IN_ISSUE_12, (
+                f"{name} {case.label}: {err}"
+            )
 
 
-NEW_IN_ISSUE_12 = {"sqrt", "maximum", "minimum", "where", "astype", "einsum", "cat", "expand", "pad",
-                   "gather", "min", "max", "cumsum"}
+NEW_IN_ISSUE_12 = {
+    "sqrt",
+    "maximum",
+    "minimum",
+    "where",
+    "astype",
+    "einsum",
+    "cat",
+    "expand",
+    "pad",
+    "gather",
+    "min",
+    "max",
+    "cumsum",
+}
 
 
 def test_every_op_added_for_the_tensor_api_has_a_second_order_rule():
