@@ -8,7 +8,7 @@ from . import functional, nn, optim
 from . import memory  # noqa: F401  (imported for its effect: freed memory is kept for reuse)
 from .function import Function, enable_grad, is_grad_enabled, list_ops, no_grad, registry, trace
 from .anomaly import AnomalyError, detect_anomaly
-from .engine import grad
+from .engine import ReleasedTensor, grad
 from .gradcheck import GradcheckError, gradcheck
 from .random import manual_seed
 from .serialization import CheckpointError, load, save
@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "Function", "registry", "list_ops", "no_grad", "enable_grad", "is_grad_enabled",
-    "trace", "detect_anomaly", "AnomalyError", "grad", "gradcheck", "GradcheckError", "manual_seed",
+    "trace", "detect_anomaly", "AnomalyError", "grad", "ReleasedTensor", "gradcheck", "GradcheckError", "manual_seed",
     "save", "load", "CheckpointError", "functional", "nn", "optim",
     *creation.__all__, *tensor_functions.__all__,
 ]

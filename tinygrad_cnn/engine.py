@@ -7,7 +7,9 @@ per tensor input. The engine, not the rules, does the bookkeeping:
 * reduces a gradient back to its input's shape for ops that broadcast (``broadcasting = True``)
   and names the op when a returned gradient has the wrong count, shape or dtype;
 * runs the hooks registered on tensors, then accumulates into the ``.grad`` of leaves;
-* releases each node's saved arrays once its backward has run, unless ``retain_graph``.
+* releases each node's saved arrays once its backward has run, unless ``retain_graph``, and
+  puts a :class:`ReleasedTensor` in place of each input whose values only the graph still held,
+  so a loss kept after backward (``losses.append(loss)``) costs bytes, not its activations.
 
 With ``create_graph=True`` gradients are Tensors and each op's ``graph_backward`` (its rule
 written with Tensor ops) runs in grad mode, so the gradient has a graph of its own.
@@ -23,6 +25,52 @@ from . import anomaly, function
 if TYPE_CHECKING:
     from .function import Function
     from .tensor import Tensor
+
+
+class ReleasedTensor:
+    """Stands in a released graph for a tensor whose values backward no longer needs.
+
+    It keeps what drawing the graph uses (shape, dtype, name, the op that produced it, any
+    ``.grad``) and drops the array. The tensor itself lives on wherever the user holds it.
+    """
+
+    __slots__ = ("shape", "dtype", "name", "grad", "requires_grad", "_ctx")
+
+    def __init__(self, tensor: "Tensor"):
+        self.shape, self.dtype, self.name = tensor.shape, tensor.dtype, tensor.name
+        self.grad, self.requires_grad, self._ctx = tensor.grad, tensor.requires_grad, tensor._ctx
+
+    @property
+    def ndim(self) -> int:
+        """Number of axes."""
+        return len(self.shape)
+
+    @property
+    def data(self) -> np.ndarray:
+        """Refused: the values were released by backward."""
+        raise RuntimeError(
+            f"the values of this {self.shape} {self.dtype} tensor were released by backward(); "
+            f"the graph keeps only shapes and ops for drawing. Keep a reference to the tensor "
+            f"itself, or pass retain_graph=True, to read them"
+        )
+
+    def __repr__(self) -> str:
+        return f"ReleasedTensor(shape={self.shape}, dtype={self.dtype})"
+
+
+def _release(ctx: "Function", stand_ins: dict[int, ReleasedTensor]) -> None:
+    """Free a node after its backward: its saved arrays, and its inputs' values unless they
+    are leaves that require grad (parameters) or one element (constants, drawn with value)."""
+    ctx.release()
+    parents = []
+    for parent in ctx.parents:
+        if not isinstance(parent, ReleasedTensor) and not (parent._ctx is None and parent.requires_grad) \
+                and parent._data.size > 1:
+            if id(parent) not in stand_ins:
+                stand_ins[id(parent)] = ReleasedTensor(parent)
+            parent = stand_ins[id(parent)]
+        parents.append(parent)
+    ctx.parents = tuple(parents)
 
 
 def topological_order(root: "Tensor") -> list["Tensor"]:
@@ -184,6 +232,7 @@ def _propagate(root: "Tensor", grad: Any, retain_graph: bool | None, create_grap
     pending: dict[int, Any] = {id(root): _as_gradient(_initial_gradient(root, grad), create_graph)}
     leaves: dict[int, Tensor] = {id(root): root} if root._ctx is None else {}
     reached: dict[int, tuple[Tensor, Any]] = {}
+    stand_ins: dict[int, ReleasedTensor] = {}
     with function._grad_mode(create_graph):
         for tensor in topological_order(root) if root._ctx is not None else ():
             ctx = tensor._ctx
@@ -205,7 +254,7 @@ def _propagate(root: "Tensor", grad: Any, retain_graph: bool | None, create_grap
                     if parent._ctx is None:
                         leaves[key] = parent
             if not retain_graph:
-                ctx.release()
+                _release(ctx, stand_ins)
         for key, leaf in leaves.items():
             grad = pending.pop(key)
             reached[key] = (leaf, _run_hooks(leaf, grad, create_graph) if leaf._hooks else grad)

@@ -10,6 +10,7 @@ records the ops backward needs, ``with tc.trace():`` records everything.
 """
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from typing import Any, Iterable, Mapping, NamedTuple
@@ -148,7 +149,7 @@ class _Drawing:
             return "intermediate"
         if i in self.params:
             return "parameter"
-        if t.data.size == 1 and not t.requires_grad:
+        if math.prod(t.shape) == 1 and not t.requires_grad:
             return "constant"
         return "leaf" if t.requires_grad else "input"
 
