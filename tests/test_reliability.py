@@ -211,7 +211,7 @@ def test_newer_format_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(serialization, "FORMAT_VERSION", 99)
     tc.save({"v": 1}, tmp_path / "c.npz")
     monkeypatch.undo()
-    with pytest.raises(tc.CheckpointError, match="written in checkpoint format 99; this version of tinygrad_cnn reads format 1"):
+    with pytest.raises(tc.CheckpointError, match="written in checkpoint format 99; this version of tinygrad_cnn reads format 2 and older"):
         tc.load(tmp_path / "c.npz")
 
 

@@ -80,3 +80,115 @@ def test_cli_stops_a_diverging_run_without_saving(tmp_path, capsys):
 def test_cli_names_a_negative_seed(capsys):
     code, line = _cli_error(["train", "--seed", "-1"], capsys, usage=True)
     assert code == 2 and "argument --seed: must be a non-negative integer, got -1" in line
+
+
+# ---- interrupted and resumed runs --------------------------------------------------------------
+def _stop_at_step(monkeypatch, step):
+    """Make optimizer step number ``step`` raise KeyboardInterrupt, as Ctrl-C inside a batch."""
+    calls = {"n": 0}
+    real_step = optim.Adam.step
+
+    def step_or_interrupt(self):
+        calls["n"] += 1
+        if calls["n"] == step:
+            raise KeyboardInterrupt
+        real_step(self)
+
+    monkeypatch.setattr(optim.Adam, "step", step_or_interrupt)
+
+
+def test_cli_interrupted_run_resumes_bit_exactly(tmp_path, capsys, monkeypatch):
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    args = ["train", "--epochs", "4", "--width", "4", "--quiet"]
+    assert main(args + ["--out", str(straight)]) == 0
+    _stop_at_step(monkeypatch, 100)  # 45 batches an epoch: inside epoch 3
+    code, line = _cli_error(args + ["--out", str(stopped)], capsys)
+    checkpoint = stopped / "checkpoint.npz"
+    assert code == 130 and line.endswith(f"interrupted in epoch 3; epoch 2 is saved in {checkpoint}; "
+                                          f"continue with: python -m tinygrad_cnn train --resume {checkpoint}")
+    monkeypatch.undo()
+    assert main(["train", "--resume", str(checkpoint), "--quiet"]) == 0
+    resumed, reference = tc.load(checkpoint), tc.load(straight / "checkpoint.npz")
+    for name, array in reference["model"].items():
+        assert np.array_equal(resumed["model"][name], array), name  # bit for bit
+    assert resumed["history"][2:] == [dict(r, seconds=s["seconds"]) for r, s in
+                                       zip(reference["history"][2:], resumed["history"][2:])]
+
+
+def test_cli_resume_refuses_changed_options_and_finished_runs(tmp_path, capsys):
+    assert main(["train", "--epochs", "1", "--width", "4", "--quiet", "--out", str(tmp_path)]) == 0
+    checkpoint = str(tmp_path / "checkpoint.npz")
+    code, line = _cli_error(["train", "--resume", checkpoint, "--lr", "0.1"], capsys)
+    assert code == 2 and "--lr 0.1: a resumed run keeps the options it started with (lr 0.003)" in line
+    code, line = _cli_error(["train", "--resume", checkpoint], capsys)
+    assert code == 2 and "all 1 epochs are done already" in line
+    tc.save({"model": {}, "config": {"in_channels": 1, "image_size": 8, "classes": 10, "width": 4}}, tmp_path / "old.npz")
+    code, line = _cli_error(["train", "--resume", str(tmp_path / "old.npz")], capsys)
+    assert code == 2 and "implies 666 parameters, but it holds 0" in line
+
+
+def test_cli_ctrl_c_saves_the_last_epoch_and_exits_130(tmp_path):
+    """A real SIGINT, from outside, while a 30-epoch run is in its second epoch or later."""
+    import signal
+    import subprocess
+    import sys
+
+    run = subprocess.Popen([sys.executable, "-m", "tinygrad_cnn", "train", "--width", "4", "--out", str(tmp_path)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in run.stdout:
+        if line.startswith("epoch   1/30"):
+            break
+    run.send_signal(signal.SIGINT)
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 130 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "is saved in" in err and "continue with: python -m tinygrad_cnn train --resume" in err
+    epochs_done = len(tc.load(tmp_path / "checkpoint.npz")["history"])
+    assert f"interrupted in epoch {epochs_done + 1}; epoch {epochs_done} is saved" in err
+
+
+# ---- hostile checkpoints and mismatched data --------------------------------------------------
+def test_cli_evaluate_checks_a_config_against_its_arrays_before_building(tmp_path, capsys):
+    path = tmp_path / "c.npz"
+    tc.save({"model": {"w": np.zeros(3, np.float32)},
+             "config": {"in_channels": 1, "image_size": 8, "classes": 10, "width": 4000}}, path)
+    assert path.stat().st_size < 1000
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        code, line = _cli_error(["evaluate", str(path)], capsys)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert code == 2 and "implies 288,368,010 parameters, but it holds 3" in line and peak < 2**22
+    for config in ({"width": 4}, {"in_channels": 1, "image_size": 8, "classes": 10, "width": -4}, [1]):
+        tc.save({"model": {}, "config": config}, path)
+        code, line = _cli_error(["evaluate", str(path)], capsys)
+        assert code == 2 and "its config is not four positive integers" in line
+
+
+def test_cli_evaluate_names_an_image_size_mismatch(tmp_path, capsys):
+    from tinygrad_cnn.data.idx import MNIST_FILES
+
+    assert main(["train", "--epochs", "1", "--width", "4", "--quiet", "--out", str(tmp_path)]) == 0
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for images, labels in MNIST_FILES.values():
+        write_idx(folder / images, np.zeros((5, 28, 28), np.uint8))
+        write_idx(folder / labels, np.arange(5, dtype=np.uint8))
+    code, line = _cli_error(["evaluate", str(tmp_path / "checkpoint.npz"), "--data", f"idx:{folder}"], capsys)
+    assert code == 2 and "was trained on 1x8x8 images; idx:" in line and "has 1x28x28" in line
+
+
+def write_idx(path, array):
+    """An IDX file (uint8 data) as MNIST ships them."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    path.write_bytes(header + array.tobytes())
+
+
+@pytest.mark.parametrize("config", [dict(), dict(in_channels=3, image_size=32, classes=100, width=16),
+                                    dict(in_channels=1, image_size=28, classes=10, width=32)])
+def test_lenet_parameter_count_matches_the_model(config):
+    from tinygrad_cnn.models import lenet_parameter_count
+
+    assert lenet_parameter_count(**config) == sum(p.size for p in lenet(**config).parameters())

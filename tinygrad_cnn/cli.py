@@ -18,10 +18,11 @@ from .function import registry, trace
 from .metrics import accuracy, confusion_matrix
 from .models import lenet
 from .nn import Module
-from .random import generator, manual_seed
+from .random import generator, manual_seed, set_state
+from .runs import check_model, check_resumable, run_checkpoint
 from .serialization import load, save
 from .tensor import Tensor
-from .train import TrainingDiverged, fit, predict_logits
+from .train import EpochResult, TrainingDiverged, fit, predict_logits
 
 
 class CommandError(Exception):
@@ -78,45 +79,105 @@ def load_data(spec: str):
     raise CommandError(f"--data must be 'digits' or 'idx:FOLDER', got {spec!r}")
 
 
+TRAIN_DEFAULTS = {"data": "digits", "epochs": 30, "batch_size": 32, "optimizer": "adam", "lr": 3e-3,
+                  "width": 32, "seed": 0}
+
+
+class Interrupted(Exception):
+    """Ctrl-C during training: the message says what was saved and how to continue."""
+
+
+def _options(args: argparse.Namespace) -> tuple[dict, dict | None]:
+    """The run's options, and the checkpoint it resumes (None for a new run). A resumed run
+    keeps its own options; one given again with another value is an error."""
+    given = {k: getattr(args, k) for k in TRAIN_DEFAULTS if getattr(args, k) is not None}
+    if not args.resume:
+        return {**TRAIN_DEFAULTS, **given}, None
+    try:
+        checkpoint = load(args.resume)
+        check_resumable(checkpoint, args.resume)
+    except (FileNotFoundError, ValueError) as err:
+        raise CommandError(f"--resume: {err}") from None
+    saved = checkpoint["options"]
+    for k, value in given.items():
+        if value != saved[k]:
+            raise CommandError(f"--{k.replace('_', '-')} {value}: a resumed run keeps the options it "
+                               f"started with ({k} {saved[k]})")
+    return saved, checkpoint
+
+
+def _restore(checkpoint: dict, model: Module, optimizer: optim.Optimizer, scheduler: optim.LRScheduler,
+             path: str) -> list[EpochResult]:
+    """Put a resumed run's weights, optimizer, schedule and random state back; its history."""
+    try:
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        scheduler.load_state_dict(checkpoint["scheduler"])
+        set_state(checkpoint["rng"])
+    except (ValueError, TypeError, KeyError) as err:
+        raise CommandError(f"--resume {path}: cannot restore its state: {err}") from None
+    return [EpochResult(**r) for r in checkpoint["history"]]
+
+
 def train(args: argparse.Namespace) -> int:
-    """Train the LeNet-style CNN, save a checkpoint, the graph of one step and a report."""
-    manual_seed(args.seed)
-    _writable_folder(args.out)
-    train_split, test_split = load_data(args.data)
+    """Train the LeNet-style CNN, saving a checkpoint after every epoch; then the graph of one
+    step and a report. Ctrl-C keeps the last finished epoch, which ``--resume`` continues."""
+    options, resumed = _options(args)
+    manual_seed(options["seed"])
+    out = _writable_folder(args.out or (os.path.dirname(os.path.abspath(args.resume)) if resumed else "runs/digits"))
+    train_split, test_split = load_data(options["data"])
     config = dict(in_channels=train_split.images.shape[1], image_size=train_split.images.shape[2],
-                  classes=int(max(train_split.labels.max(), test_split.labels.max()) + 1), width=args.width)
+                  classes=int(max(train_split.labels.max(), test_split.labels.max()) + 1), width=options["width"])
+    if resumed is not None and resumed["config"] != config:
+        raise CommandError(f"--resume {args.resume}: it was trained with {resumed['config']}, "
+                           f"but {options['data']} now gives {config}")
     try:
         model = lenet(**config)
     except ValueError as err:
         raise CommandError(str(err)) from None
-    optimizer = optim.create(args.optimizer, model.parameters(), args.lr)
-    scheduler = optim.CosineAnnealingLR(optimizer, T_max=args.epochs)
+    optimizer = optim.create(options["optimizer"], model.parameters(), options["lr"])
+    scheduler = optim.CosineAnnealingLR(optimizer, T_max=options["epochs"])
+    history = [] if resumed is None else _restore(resumed, model, optimizer, scheduler, args.resume)
+    if len(history) >= options["epochs"]:
+        raise CommandError(f"--resume {args.resume}: all {options['epochs']} epochs are done already")
     if not args.quiet:
         size = "x".join(map(str, train_split.images.shape[2:]))
-        print(f"{args.data}: {len(train_split.labels)} train / {len(test_split.labels)} test images of {size}")
-        print(model)
+        print(f"{options['data']}: {len(train_split.labels)} train / {len(test_split.labels)} test images of {size}")
+        print(model if resumed is None else f"resuming {args.resume} after epoch {len(history)}")
+    checkpoint = os.path.join(out, "checkpoint.npz")
+    saved = args.resume if resumed is not None else None
+
+    def end_epoch(result: EpochResult) -> None:
+        nonlocal saved
+        scheduler.step()
+        history.append(result)
+        save(run_checkpoint(model, optimizer, scheduler, history, options, config), checkpoint)
+        saved = checkpoint
+
     start = time.perf_counter()
     try:
-        history = fit(model, optimizer, train_split, test_split, args.epochs, args.batch_size,
-                      on_epoch_end=scheduler.step, quiet=args.quiet)
+        fit(model, optimizer, train_split, test_split, options["epochs"], options["batch_size"],
+            on_epoch_end=end_epoch, quiet=args.quiet, first_epoch=len(history) + 1)
     except TrainingDiverged as err:
-        raise CommandError(f"{err}; nothing was saved") from None
-    checkpoint = os.path.join(args.out, "checkpoint.npz")
-    save({"model": model.state_dict(), "config": config, "data": args.data,
-          "history": [r._asdict() for r in history]}, checkpoint)
-    print(f"test accuracy {history[-1].test_accuracy:.4f} after {args.epochs} epochs "
+        kept = f"epoch {len(history)} is kept in {saved}" if saved else "nothing was saved"
+        raise CommandError(f"{err}; {kept}") from None
+    except KeyboardInterrupt:
+        where = (f"epoch {len(history)} is saved in {saved}; continue with: python -m tinygrad_cnn train "
+                 f"--resume {saved}" if saved else "no epoch had finished, nothing was saved")
+        raise Interrupted(f"interrupted in epoch {len(history) + 1}; {where}") from None
+    print(f"test accuracy {history[-1].test_accuracy:.4f} after {options['epochs']} epochs "
           f"in {time.perf_counter() - start:.1f} s; checkpoint saved to {checkpoint}")
     loss = training_step(model, Tensor(train_split.images[:8]), train_split.labels[:8])
-    graph_file = write_graph(loss, model, os.path.join(args.out, "graph.svg"))
+    graph_file = write_graph(loss, model, os.path.join(out, "graph.svg"))
     print(f"graph of one training step: {graph_file}")
     try:
         from .report import write_report
     except ImportError:
         print("no report: matplotlib is not installed (pip install matplotlib)")
         return 0
-    graph = os.path.join(args.out, "graph.svg") if os.path.exists(os.path.join(args.out, "graph.svg")) else None
-    page = write_report(args.out, model, history, test_split.images, test_split.labels, graph,
-                        title=f"tinygrad_cnn: LeNet-style CNN on {args.data}")
+    graph = os.path.join(out, "graph.svg") if os.path.exists(os.path.join(out, "graph.svg")) else None
+    page = write_report(out, model, history, test_split.images, test_split.labels, graph,
+                        title=f"tinygrad_cnn: LeNet-style CNN on {options['data']}")
     print(f"report: {page}")
     return 0
 
@@ -125,17 +186,22 @@ def evaluate_checkpoint(args: argparse.Namespace) -> int:
     """Load a checkpoint written by ``train`` and report its accuracy on the test split."""
     try:
         checkpoint = load(args.checkpoint)
+        check_model(checkpoint, args.checkpoint)
     except (FileNotFoundError, ValueError) as err:
         raise CommandError(f"cannot read {args.checkpoint}: {err}") from None
-    if not isinstance(checkpoint, dict) or not {"model", "config"} <= set(checkpoint):
-        raise CommandError(f"{args.checkpoint} is not a checkpoint written by 'train' (no model and config)")
-    model = lenet(**checkpoint["config"])
+    config = checkpoint["config"]
+    model = lenet(**config)
     model.load_state_dict(checkpoint["model"])
-    _, test_split = load_data(args.data or checkpoint.get("data", "digits"))
+    data = args.data or checkpoint.get("data", "digits")
+    _, test_split = load_data(data if isinstance(data, str) else "digits")
+    expected = (config["in_channels"], config["image_size"], config["image_size"])
+    if test_split.images.shape[1:] != expected:
+        raise CommandError(f"{args.checkpoint} was trained on {'x'.join(map(str, expected))} images; "
+                           f"{data} has {'x'.join(map(str, test_split.images.shape[1:]))}")
     predictions = predict_logits(model, test_split.images).argmax(axis=1)
     print(f"test accuracy {accuracy(predictions, test_split.labels):.4f} on {len(test_split.labels)} images")
     print("confusion matrix (rows: true class, columns: predicted):")
-    print(confusion_matrix(predictions, test_split.labels, checkpoint["config"]["classes"]))
+    print(confusion_matrix(predictions, test_split.labels, config["classes"]))
     return 0
 
 
@@ -218,14 +284,19 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tinygrad_cnn", description="tinygrad_cnn command line")
     commands = p.add_subparsers(dest="command", required=True)
     t = commands.add_parser("train", help="train the LeNet-style CNN; write a checkpoint, the graph and a report")
-    t.add_argument("--data", default="digits", help="'digits' (bundled) or 'idx:FOLDER' with MNIST-format files")
-    t.add_argument("--epochs", type=_positive_int, default=30)
-    t.add_argument("--batch-size", type=_positive_int, default=32)
-    t.add_argument("--optimizer", choices=sorted(optim.OPTIMIZERS), default="adam")
-    t.add_argument("--lr", type=_positive_float, default=3e-3, help="initial learning rate (cosine schedule)")
-    t.add_argument("--width", type=_positive_int, default=32, help="channels of the first conv layer")
-    t.add_argument("--seed", type=_non_negative_int, default=0)
-    t.add_argument("--out", default="runs/digits", help="folder for the checkpoint, graph and report")
+    # training options default to None, so a resumed run can tell which were given again
+    d = TRAIN_DEFAULTS
+    t.add_argument("--data", help=f"'digits' (bundled) or 'idx:FOLDER' with MNIST-format files (default {d['data']})")
+    t.add_argument("--epochs", type=_positive_int, help=f"(default {d['epochs']})")
+    t.add_argument("--batch-size", type=_positive_int, help=f"(default {d['batch_size']})")
+    t.add_argument("--optimizer", choices=sorted(optim.OPTIMIZERS), help=f"(default {d['optimizer']})")
+    t.add_argument("--lr", type=_positive_float, help=f"initial learning rate, cosine schedule (default {d['lr']})")
+    t.add_argument("--width", type=_positive_int, help=f"channels of the first conv layer (default {d['width']})")
+    t.add_argument("--seed", type=_non_negative_int, help=f"(default {d['seed']})")
+    t.add_argument("--out", help="folder for the checkpoint, graph and report (default runs/digits, or the "
+                                 "resumed checkpoint's folder)")
+    t.add_argument("--resume", metavar="CHECKPOINT", help="continue an interrupted run from its checkpoint, "
+                                                          "exactly as if it had not stopped")
     t.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bar")
     t.set_defaults(run=train)
     e = commands.add_parser("evaluate", help="test accuracy and confusion matrix of a saved checkpoint")
@@ -253,6 +324,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except (CommandError, ValueError, TypeError) as err:
         p.exit(2, f"{p.prog} {args.command}: error: {err}\n")
+    except Interrupted as err:
+        p.exit(130, f"{p.prog} {args.command}: {err}\n")
+    except KeyboardInterrupt:
+        p.exit(130, f"{p.prog} {args.command}: interrupted\n")
     except MemoryError as err:  # numpy's message names the size and shape it could not allocate
         p.exit(1, f"{p.prog} {args.command}: out of memory: {err or 'an allocation failed'}\n")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from . import nn
 
-__all__ = ["lenet"]
+__all__ = ["lenet", "lenet_parameter_count"]
 
 
 def lenet(in_channels: int = 1, image_size: int = 8, classes: int = 10, width: int = 8) -> nn.Sequential:
@@ -19,3 +19,11 @@ def lenet(in_channels: int = 1, image_size: int = 8, classes: int = 10, width: i
         nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(2 * width * (image_size // 4) ** 2, classes),
     )
+
+
+def lenet_parameter_count(in_channels: int = 1, image_size: int = 8, classes: int = 10, width: int = 8) -> int:
+    """How many numbers :func:`lenet` with these arguments holds, computed without building it
+    (to check a checkpoint's config against its arrays before allocating anything)."""
+    conv1 = width * in_channels * 9 + width
+    conv2 = 2 * width * width * 9 + 2 * width
+    return conv1 + conv2 + classes * 2 * width * (image_size // 4) ** 2 + classes

@@ -62,44 +62,60 @@ def _progress(total: int, description: str, quiet: bool):
 
 def fit(model: Module, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray],
         test: tuple[np.ndarray, np.ndarray], epochs: int, batch_size: int = 32,
-        on_epoch_end: Callable[[], None] | None = None, quiet: bool = False) -> list[EpochResult]:
+        on_epoch_end: Callable[[EpochResult], None] | None = None, quiet: bool = False,
+        first_epoch: int = 1) -> list[EpochResult]:
     """Train with cross-entropy, printing a line per epoch (and a tqdm bar while it runs).
 
-    ``on_epoch_end`` runs after each epoch (e.g. a scheduler's ``step``). A loss that is NaN or
-    infinite raises :class:`TrainingDiverged` before its step.
+    Runs epochs ``first_epoch`` to ``epochs`` (a later first epoch continues a resumed run).
+    ``on_epoch_end(result)`` runs after each epoch is evaluated (a scheduler's step, a
+    checkpoint). A loss that is NaN or infinite raises :class:`TrainingDiverged` before its
+    step, and before ``on_epoch_end`` sees an epoch that ended with one.
     """
     history = []
-    for epoch in range(1, epochs + 1):
-        start, seen, loss_sum, correct = time.perf_counter(), 0, 0.0, 0
+    for epoch in range(first_epoch, epochs + 1):
+        start = time.perf_counter()
         bar = _progress(len(train[1]), f"epoch {epoch}/{epochs}", quiet)
-        model.train()
-        for batch, (xb, yb) in enumerate(DataLoader(*train, batch_size=batch_size), start=1):
-            logits = model(Tensor(xb))
-            loss = F.cross_entropy(logits, yb)
-            if not np.isfinite(loss.item()):  # stop before the step writes NaN into every weight
-                raise TrainingDiverged(f"the loss is {loss.item()} at epoch {epoch}, batch {batch}; "
-                                       f"training diverged (try a smaller learning rate)")
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            seen += len(yb)
-            loss_sum += loss.item() * len(yb)
-            correct += int((logits.data.argmax(axis=1) == yb).sum())
+        try:
+            seen, loss_sum, correct = _train_epoch(model, optimizer, train, batch_size, epoch, bar)
+        finally:
             if bar is not None:
-                bar.update(len(yb))
-                bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}")
-        if bar is not None:
-            bar.close()
-        if on_epoch_end is not None:
-            on_epoch_end()
+                bar.close()
         seconds = time.perf_counter() - start
         logits = predict_logits(model, test[0])
         with no_grad():
             test_loss = F.cross_entropy(Tensor(logits), test[1]).item()
+        if not np.isfinite(test_loss):
+            raise TrainingDiverged(f"the test loss is {test_loss} after epoch {epoch}; training diverged "
+                                   f"(try a smaller learning rate)")
         result = EpochResult(epoch, loss_sum / seen, correct / seen, test_loss,
                              accuracy(logits.argmax(axis=1), test[1]), seconds)
         history.append(result)
+        if on_epoch_end is not None:
+            on_epoch_end(result)
         if not quiet:
             print(f"epoch {epoch:3d}/{epochs}  loss {result.train_loss:.4f}  train acc {result.train_accuracy:.3f}  "
                   f"test loss {test_loss:.4f}  test acc {result.test_accuracy:.3f}  ({seen / seconds:,.0f} img/s)", flush=True)
     return history
+
+
+def _train_epoch(model: Module, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray], batch_size: int,
+                 epoch: int, bar) -> tuple[int, float, int]:
+    """One pass over the shuffled training data; returns (images seen, summed loss, correct)."""
+    seen, loss_sum, correct = 0, 0.0, 0
+    model.train()
+    for batch, (xb, yb) in enumerate(DataLoader(*train, batch_size=batch_size), start=1):
+        logits = model(Tensor(xb))
+        loss = F.cross_entropy(logits, yb)
+        if not np.isfinite(loss.item()):  # stop before the step writes NaN into every weight
+            raise TrainingDiverged(f"the loss is {loss.item()} at epoch {epoch}, batch {batch}; "
+                                   f"training diverged (try a smaller learning rate)")
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        seen += len(yb)
+        loss_sum += loss.item() * len(yb)
+        correct += int((logits.data.argmax(axis=1) == yb).sum())
+        if bar is not None:
+            bar.update(len(yb))
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}")
+    return seen, loss_sum, correct
