@@ -168,14 +168,8 @@ def test_cli_evaluate_checks_a_config_against_its_arrays_before_building(tmp_pat
 
 
 def test_cli_evaluate_names_an_image_size_mismatch(tmp_path, capsys):
-    from tinygrad_cnn.data.idx import MNIST_FILES
-
     assert main(["train", "--epochs", "1", "--width", "4", "--quiet", "--out", str(tmp_path)]) == 0
-    folder = tmp_path / "mnist"
-    folder.mkdir()
-    for images, labels in MNIST_FILES.values():
-        write_idx(folder / images, np.zeros((5, 28, 28), np.uint8))
-        write_idx(folder / labels, np.arange(5, dtype=np.uint8))
+    folder = mnist_folder(tmp_path)
     code, line = _cli_error(["evaluate", str(tmp_path / "checkpoint.npz"), "--data", f"idx:{folder}"], capsys)
     assert code == 2 and "was trained on 1x8x8 images; idx:" in line and "has 1x28x28" in line
 
@@ -192,3 +186,37 @@ def test_lenet_parameter_count_matches_the_model(config):
     from tinygrad_cnn.models import lenet_parameter_count
 
     assert lenet_parameter_count(**config) == sum(p.size for p in lenet(**config).parameters())
+
+
+def mnist_folder(tmp_path, test_images=5):
+    from tinygrad_cnn.data.idx import MNIST_FILES
+
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for (images, labels), count in zip(MNIST_FILES.values(), (8, test_images)):
+        write_idx(folder / images, np.zeros((count, 28, 28), np.uint8))
+        write_idx(folder / labels, np.arange(count, dtype=np.uint8) % 10)
+    return folder
+
+
+def test_idx_files_with_hostile_or_damaged_contents_get_one_line(tmp_path, capsys):
+    import gzip
+
+    from tinygrad_cnn.data.idx import load_idx
+
+    huge = tmp_path / "huge"
+    huge.write_bytes(bytes([0, 0, 0x08, 3]) + (2**32 - 1).to_bytes(4, "big") * 3 + bytes(10))
+    with pytest.raises(ValueError, match=r"has 26 bytes, its header \(4294967295, 4294967295, 4294967295\) implies 79228162458924105385300197391"):
+        load_idx(huge)
+    folder = mnist_folder(tmp_path)
+    train_images = folder / "train-images-idx3-ubyte"
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(train_images.read_bytes())[:-30])
+    train_images.unlink()
+    code, line = _cli_error(["train", "--data", f"idx:{folder}", "--out", str(tmp_path / "run")], capsys)
+    assert code == 2 and "train-images-idx3-ubyte.gz is a damaged or truncated gzip file" in line
+
+
+def test_an_empty_test_split_gets_one_line(tmp_path, capsys):
+    folder = mnist_folder(tmp_path, test_images=0)
+    code, line = _cli_error(["train", "--data", f"idx:{folder}", "--out", str(tmp_path / "run")], capsys)
+    assert code == 2 and "t10k-images-idx3-ubyte holds no images" in line

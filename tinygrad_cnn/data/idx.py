@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import gzip
+import math
 import os
+import zlib
 
 import numpy as np
 
@@ -22,7 +24,10 @@ def load_idx(path: str | os.PathLike) -> np.ndarray:
     with open(path, "rb") as f:
         raw = f.read()
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as err:  # EOFError: the download stopped early
+            raise ValueError(f"load_idx: {path} is a damaged or truncated gzip file ({err})") from None
     if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] not in _IDX_TYPES:
         raise ValueError(f"load_idx: {path} is not an IDX file (bad magic number {raw[:4].hex()})")
     dtype, ndim = np.dtype(_IDX_TYPES[raw[2]]), raw[3]
@@ -30,7 +35,7 @@ def load_idx(path: str | os.PathLike) -> np.ndarray:
     if len(raw) < header:
         raise ValueError(f"load_idx: {path} is truncated inside its header")
     shape = tuple(int(n) for n in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    expected = header + int(np.prod(shape)) * dtype.itemsize
+    expected = header + math.prod(shape) * dtype.itemsize  # Python ints: a hostile shape cannot overflow
     if len(raw) != expected:
         raise ValueError(f"load_idx: {path} has {len(raw)} bytes, its header {shape} implies {expected}")
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
@@ -59,5 +64,7 @@ def load_mnist(folder: str | os.PathLike):
         images, labels = load_idx(_find(folder, images_name)), load_idx(_find(folder, labels_name))
         if images.ndim != 3 or labels.shape != (len(images),):
             raise ValueError(f"load_mnist: {folder}: images {images.shape} and labels {labels.shape} do not match")
+        if len(images) == 0:
+            raise ValueError(f"load_mnist: {folder}: {images_name} holds no images")
         splits.append(Split((images.astype(np.float32) / 255.0)[:, None], labels.astype(np.int64)))
     return tuple(splits)
