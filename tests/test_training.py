@@ -220,3 +220,15 @@ def test_an_empty_test_split_gets_one_line(tmp_path, capsys):
     folder = mnist_folder(tmp_path, test_images=0)
     code, line = _cli_error(["train", "--data", f"idx:{folder}", "--out", str(tmp_path / "run")], capsys)
     assert code == 2 and "t10k-images-idx3-ubyte holds no images" in line
+
+
+def test_cli_out_of_memory_is_one_line(tmp_path, capsys, monkeypatch):
+    import tinygrad_cnn.cli as cli
+
+    def exhausted(*args, **kwargs):  # numpy's own message when an allocation fails
+        raise MemoryError("Unable to allocate 9.00 GiB for an array with shape (4096, 3, 448, 448) and data type float32")
+
+    monkeypatch.setattr(cli, "fit", exhausted)
+    code, line = _cli_error(["train", "--quiet", "--out", str(tmp_path)], capsys)
+    assert code == 1 and line.endswith("train: out of memory: Unable to allocate 9.00 GiB for an array with "
+                                       "shape (4096, 3, 448, 448) and data type float32")

@@ -16,7 +16,8 @@ OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "api.md"
 # (module, names shown); None means the module's __all__.
 SECTIONS = [
     ("tinygrad_cnn", ["Tensor", "Function", "no_grad", "enable_grad", "trace", "list_ops", "grad",
-                      "gradcheck", "detect_anomaly", "manual_seed", "save", "load", "draw_graph", "render_graph"]),
+                      "gradcheck", "detect_anomaly", "manual_seed", "save", "load", "CheckpointError", "ReleasedTensor",
+                      "draw_graph", "render_graph"]),
     ("tinygrad_cnn.tensor_methods", ["TensorMethods", "MinMax"]),
     ("tinygrad_cnn.creation", None),
     ("tinygrad_cnn.tensor_functions", None),
@@ -25,6 +26,7 @@ SECTIONS = [
     ("tinygrad_cnn.optim", [n for n in importlib.import_module("tinygrad_cnn.optim").__all__ if n != "OPTIMIZERS"]),
     ("tinygrad_cnn.data", None),
     ("tinygrad_cnn.train", None),
+    ("tinygrad_cnn.runs", None),
     ("tinygrad_cnn.metrics", None),
     ("tinygrad_cnn.report", None),
     ("tinygrad_cnn.testing", None),
