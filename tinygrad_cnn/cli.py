@@ -87,17 +87,23 @@ class Interrupted(Exception):
     """Ctrl-C during training: the message says what was saved and how to continue."""
 
 
+def _read_checkpoint(path: str, check, context: str) -> dict:
+    """``tc.load`` and ``check`` a checkpoint; any problem becomes one line after ``context``."""
+    try:
+        checkpoint = load(path)
+        check(checkpoint, path)
+    except (FileNotFoundError, ValueError) as err:
+        raise CommandError(f"{context}: {err}") from None
+    return checkpoint
+
+
 def _options(args: argparse.Namespace) -> tuple[dict, dict | None]:
     """The run's options, and the checkpoint it resumes (None for a new run). A resumed run
     keeps its own options; one given again with another value is an error."""
     given = {k: getattr(args, k) for k in TRAIN_DEFAULTS if getattr(args, k) is not None}
     if not args.resume:
         return {**TRAIN_DEFAULTS, **given}, None
-    try:
-        checkpoint = load(args.resume)
-        check_resumable(checkpoint, args.resume)
-    except (FileNotFoundError, ValueError) as err:
-        raise CommandError(f"--resume: {err}") from None
+    checkpoint = _read_checkpoint(args.resume, check_resumable, "--resume")
     saved = checkpoint["options"]
     for k, value in given.items():
         if value != saved[k]:
@@ -184,11 +190,7 @@ def train(args: argparse.Namespace) -> int:
 
 def evaluate_checkpoint(args: argparse.Namespace) -> int:
     """Load a checkpoint written by ``train`` and report its accuracy on the test split."""
-    try:
-        checkpoint = load(args.checkpoint)
-        check_model(checkpoint, args.checkpoint)
-    except (FileNotFoundError, ValueError) as err:
-        raise CommandError(f"cannot read {args.checkpoint}: {err}") from None
+    checkpoint = _read_checkpoint(args.checkpoint, check_model, f"cannot read {args.checkpoint}")
     config = checkpoint["config"]
     model = lenet(**config)
     model.load_state_dict(checkpoint["model"])
