@@ -11,6 +11,7 @@ import numpy as np
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn.ops.linalg import BiasAdd
+from tinygrad_cnn.ops.movement import ScatterAdd
 from tinygrad_cnn.ops.window import WindowMax, WindowMean
 
 from helpers import leaf, randn, torch
@@ -36,6 +37,13 @@ def tf():
     return torch.nn.functional
 
 
+def fold_twin(cols, input_shape, kernel, stride, padding, dilation=1):
+    """torch's fold of im2col columns (rows (b, o_h, o_w), columns (c, k_h, k_w))."""
+    b = input_shape[0]
+    blocks = cols.reshape(b, -1, cols.shape[1]).transpose(1, 2)  # (B, C*K, L)
+    return tf().fold(blocks, input_shape[2:], kernel, dilation=dilation, padding=padding, stride=stride)
+
+
 def large(rng, *shape):
     """Values far into both tails, where naive formulas overflow (an even count: never 0)."""
     return leaf(np.linspace(-700.0, 700.0, int(np.prod(shape))).reshape(shape))
@@ -58,6 +66,7 @@ ACTIVATIONS = {
     "mish": (lambda a: F.mish(a), lambda a: tf().mish(a), randn),
     "tanhexp": (lambda a: F.tanhexp(a), lambda a: a * torch.tanh(torch.exp(a)), randn),
     "gelu": (lambda a: F.gelu(a), lambda a: tf().gelu(a), randn),
+    "erf": (lambda a: a.erf(), lambda a: a.erf(), randn),
 }
 STABLE_IN_TAILS = ["elu", "softplus", "logsigmoid", "softsign", "silu", "mish", "tanhexp", "step", "leaky_relu"]
 
@@ -217,6 +226,17 @@ CASES = {
              lambda x: tf().unfold(x, (2, 3), stride=(2, 1), padding=1).transpose(1, 2).reshape(-1, 18)),
         Case("stride_gt_kernel", lambda x: F.im2col(x, 2, stride=3), lambda r: (randn(r, 1, 2, 7, 8),),
              lambda x: tf().unfold(x, 2, stride=3).transpose(1, 2).reshape(-1, 8)),
+    ],
+    "col2im": [
+        Case("overlap_padded", lambda c: F.col2im(c, (2, 3, 5, 6), (2, 3), stride=(2, 1), padding=1),
+             lambda r: (randn(r, 2 * 3 * 6, 18),), lambda c: fold_twin(c, (2, 3, 5, 6), (2, 3), (2, 1), 1)),
+        Case("dilated", lambda c: F.col2im(c, (1, 2, 7, 8), 2, stride=2, dilation=2),
+             lambda r: (randn(r, 9, 8),), lambda c: fold_twin(c, (1, 2, 7, 8), 2, 2, 0, 2)),
+    ],
+    "scatter_add": [
+        Case("repeated", lambda v: ScatterAdd.apply(v, np.array([[0, 4, 4], [1, 0, 5]]), (2, 3)),
+             lambda r: (randn(r, 2, 3),),
+             lambda v: torch.zeros(6, dtype=v.dtype).index_add(0, torch.tensor([0, 4, 4, 1, 0, 5]), v.reshape(-1)).reshape(2, 3)),
     ],
     "window_max": [
         Case("columns", lambda c: WindowMax.apply(c, channels=3), lambda r: (distinct(r, 10, 12),),

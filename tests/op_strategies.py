@@ -11,10 +11,11 @@ from hypothesis.extra import numpy as hnp
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn.ops.linalg import BiasAdd
-from tinygrad_cnn.ops.window import Im2col, WindowMax, WindowMean
+from tinygrad_cnn.ops.movement import ScatterAdd
+from tinygrad_cnn.ops.window import Im2col, WindowMax, WindowMean, window_geometry
 
 from helpers import leaf, torch
-from op_cases import ACTIVATIONS, Case
+from op_cases import ACTIVATIONS, Case, fold_twin
 
 SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
 PAIRS = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=4)
@@ -272,6 +273,30 @@ def pad_case(draw):
 
 
 @st.composite
+def col2im_case(draw):
+    """Columns of random values (not an im2col result) folded back onto (B, C, H, W)."""
+    shape, kernel, stride, padding, dilation = draw(window())
+    g = window_geometry("col2im", shape, kernel, stride, padding, dilation)
+    rows = shape[0] * g.out_size[0] * g.out_size[1]
+    cols = values(draw, (rows, shape[1] * kernel[0] * kernel[1]))
+    return Case(f"{shape} k{kernel} s{stride} p{padding} d{dilation}",
+                lambda c: F.col2im(c, shape, kernel, stride, padding, dilation), lambda r: (cols,),
+                lambda c: fold_twin(c, shape, kernel, stride, padding, dilation))
+
+
+@st.composite
+def scatter_add_case(draw):
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=4))
+    count = int(np.prod(shape))
+    value_shape = draw(hnp.array_shapes(min_dims=1, max_dims=2, max_side=5))
+    positions = np.random.default_rng(draw(st.integers(0, 99))).integers(0, count, value_shape)  # repeats add
+    v = values(draw, value_shape)
+    return Case(f"{value_shape} into {shape}", lambda a: ScatterAdd.apply(a, positions, shape), lambda r: (v,),
+                lambda a: torch.zeros(count, dtype=a.dtype).index_add(
+                    0, torch.tensor(positions.ravel()), a.reshape(-1)).reshape(shape))
+
+
+@st.composite
 def gather_case(draw):
     shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
     axis = draw(st.integers(0, len(shape) - 1))
@@ -324,6 +349,8 @@ STRATEGIES = {
     "gather": gather_case(),
     "log_softmax": log_softmax_case(),
     "im2col": im2col_case(),
+    "col2im": col2im_case(),
+    "scatter_add": scatter_add_case(),
     "window_max": pool_case(WindowMax, F.max_pool2d, lambda *a: tf().max_pool2d(*a), "distinct"),
     "window_mean": pool_case(WindowMean, F.avg_pool2d, lambda *a: tf().avg_pool2d(*a), "normal"),
     **{name: unary(fn, torch_fn=twin, scale=3.0) for name, (fn, twin, _) in ACTIVATIONS.items()},

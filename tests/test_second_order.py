@@ -1,18 +1,16 @@
-"""Ops with a second-order rule (``graph_backward``): the gradient they build with
-create_graph=True is itself gradchecked in float64, on every case of tests/op_cases.py.
-Issue 13 extends this to every registered op; here, every op that has the rule."""
-
-import re
+"""Second derivatives through every registered op: the gradient each builds with
+create_graph=True equals its first-order gradient, and is itself gradchecked in float64, on
+every case of tests/op_cases.py."""
 
 import numpy as np
 import pytest
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor
+from tinygrad_cnn.engine import supports_create_graph
 
 from op_cases import CASES
 
-SECOND_ORDER = [name for name, op in tc.registry.items() if hasattr(op, "graph_backward")]
 
 
 def gradient_dot(fn, count):
@@ -52,40 +50,15 @@ def _assert_graph_gradient_is_the_gradient(case, inputs):
             )
 
 
-@pytest.mark.parametrize("name", SECOND_ORDER)
+@pytest.mark.parametrize("name", list(tc.registry))
 def test_second_derivatives(name, rng):
+    """Every registered op: its rule on Tensors gives the numpy rule's numbers, and the
+    gradient it builds is itself gradchecked in float64 on every case of op_cases.py."""
+    assert supports_create_graph(tc.registry[name]), (
+        f"op {name!r} cannot be differentiated twice: give it differentiable_backward = True "
+        f"or a graph_backward"
+    )
     for case in CASES[name]:
         inputs = case.make_inputs(rng)
-        try:
-            _assert_graph_gradient_is_the_gradient(case, inputs)
-            assert tc.gradcheck(gradient_dot(case.fn, len(inputs)), *inputs), case.label
-        except (
-            RuntimeError
-        ) as err:  # the case also runs an op that issue 13 has still to give a rule
-            missing = re.search(r"op '(\w+)' has no graph_backward", str(err))
-            if missing is None and "create_graph=True supports" not in str(err):
-                raise
-            assert missing is None or missing[1] not in NEW_IN_ISSUE_12, (
-                f"{name} {case.label}: {err}"
-            )
-
-
-NEW_IN_ISSUE_12 = {
-    "sqrt",
-    "maximum",
-    "minimum",
-    "where",
-    "astype",
-    "einsum",
-    "cat",
-    "expand",
-    "pad",
-    "gather",
-    "min",
-    "max",
-    "cumsum",
-}
-
-
-def test_every_op_added_for_the_tensor_api_has_a_second_order_rule():
-    assert NEW_IN_ISSUE_12 <= set(SECOND_ORDER)
+        _assert_graph_gradient_is_the_gradient(case, inputs)
+        assert tc.gradcheck(gradient_dot(case.fn, len(inputs)), *inputs), case.label

@@ -11,8 +11,9 @@ per tensor input. The engine, not the rules, does the bookkeeping:
   puts a :class:`ReleasedTensor` in place of each input whose values only the graph still held,
   so a loss kept after backward (``losses.append(loss)``) costs bytes, not its activations.
 
-With ``create_graph=True`` gradients are Tensors and each op's ``graph_backward`` (its rule
-written with Tensor ops) runs in grad mode, so the gradient has a graph of its own.
+With ``create_graph=True`` gradients are Tensors and each op's rule runs on Tensors in grad
+mode, so the gradient has a graph of its own: its ``backward`` itself, when the op declares
+``differentiable_backward``, or its ``graph_backward`` where the fast numpy rule must differ.
 """
 from __future__ import annotations
 
@@ -146,24 +147,42 @@ def _fit_gradient(ctx: "Function", index: int, parent: "Tensor", grad: Any, crea
     return grad
 
 
-def _input_gradients(ctx: "Function", grad: Any, create_graph: bool) -> tuple:
+def supports_create_graph(op: type["Function"]) -> bool:
+    """Whether backward(create_graph=True) can differentiate through ``op``."""
+    return op.differentiable_backward or hasattr(op, "graph_backward")
+
+
+def _graph_rule(ctx: "Function", output: "Tensor", grad: "Tensor") -> Any:
+    """The op's gradient built from Tensor ops. A ``differentiable_backward`` runs with each
+    saved input and the saved output replaced by its Tensor, so the gradient's graph reaches
+    them; other saved arrays (masks, indices) are constants of that graph."""
+    op = type(ctx)
+    if hasattr(op, "graph_backward"):
+        return op.graph_backward(ctx, grad)
+    if not op.differentiable_backward:
+        supported = sorted(n for n, known in function.registry.items() if supports_create_graph(known))
+        raise RuntimeError(
+            f"op {ctx.name!r} has no graph_backward, so backward(create_graph=True) cannot "
+            f"differentiate through it; ops that can: {', '.join(supported)}"
+        )
+    tensors = {id(p._data): p for p in ctx.parents}
+    tensors[id(output._data)] = output
+    saved = ctx.saved_tensors
+    ctx.saved_tensors = tuple(tensors.get(id(a), a) for a in saved)
+    try:
+        return op.backward(ctx, grad)
+    finally:
+        ctx.saved_tensors = saved
+
+
+def _input_gradients(ctx: "Function", output: "Tensor", grad: Any, create_graph: bool) -> tuple:
     """Run one node's backward rule and check how many gradients it returned."""
     if ctx.freed:
         raise RuntimeError(
             f"op {ctx.name!r}: trying to backward through the graph a second time; its saved "
             f"arrays were freed by the first backward. Pass retain_graph=True to the first call."
         )
-    if create_graph:
-        rule = getattr(type(ctx), "graph_backward", None)
-        if rule is None:
-            supported = sorted(n for n, op in function.registry.items() if hasattr(op, "graph_backward"))
-            raise RuntimeError(
-                f"op {ctx.name!r} has no graph_backward, so backward(create_graph=True) cannot "
-                f"differentiate through it; ops that can: {', '.join(supported)}"
-            )
-        grads = rule(ctx, grad)
-    else:
-        grads = ctx.backward(ctx, grad)
+    grads = _graph_rule(ctx, output, grad) if create_graph else ctx.backward(ctx, grad)
     if not isinstance(grads, tuple):
         grads = (grads,)
     if len(grads) != len(ctx.parents):
@@ -242,7 +261,7 @@ def _propagate(root: "Tensor", grad: Any, retain_graph: bool | None, create_grap
                     out_grad = _run_hooks(tensor, out_grad, create_graph)
                 if id(tensor) in capture:
                     reached[id(tensor)] = (tensor, out_grad)
-                grads = _input_gradients(ctx, out_grad, create_graph)
+                grads = _input_gradients(ctx, tensor, out_grad, create_graph)
                 if anomaly.enabled:
                     anomaly.check_backward(ctx, grads)
                 for index, (parent, parent_grad) in enumerate(zip(ctx.parents, grads)):

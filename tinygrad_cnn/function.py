@@ -117,6 +117,13 @@ class Function:
                     gradient back to its input's shape, so backward rules never un-broadcast.
       register:     False to keep a helper subclass out of the registry.
       override:     True to replace an op already registered under the same name.
+      differentiable_backward:
+                    True when ``backward`` uses only operations Tensors support too, and
+                    every array it saves is an input, the output, or piecewise constant in
+                    them (a mask, an index). Under ``create_graph`` the engine then runs that
+                    same ``backward`` with the inputs and the output as Tensors, so the rule
+                    is written once. An op whose fast rule must differ defines
+                    ``graph_backward(ctx, grad)`` instead, on ``ctx.parents``.
 
     Instance attributes, set by :meth:`apply`:
       parents:          the input tensors, in order.
@@ -128,6 +135,7 @@ class Function:
 
     name: str = "function"
     broadcasting: bool = False
+    differentiable_backward: bool = False
     __slots__ = ("parents", "needs_input_grad", "attrs", "scope", "saved_tensors", "freed", "_locks", "__dict__")
 
     def __init_subclass__(cls, register: bool = True, override: bool = False, **kwargs: Any):

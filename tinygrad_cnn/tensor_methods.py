@@ -145,6 +145,10 @@ class TensorMethods:
         """Hyperbolic tangent, elementwise."""
         return ew.Tanh.apply(self._floating())
 
+    def erf(self) -> "Tensor":
+        """The error function, elementwise (torch.erf)."""
+        return activation.Erf.apply(self._floating())
+
     def maximum(self, other: Any) -> "Tensor":
         """Elementwise max(x, other), broadcasting; ties share the gradient evenly."""
         from .tensor_functions import maximum

@@ -5,7 +5,7 @@ Each is a registered op (see :mod:`tinygrad_cnn.ops.activation`) or a compositio
 """
 from __future__ import annotations
 
-from ..ops.activation import (Abs, Clamp, Elu, Gelu, Hardshrink, LeakyRelu, Logsigmoid, Mish, Silu, Softplus,
+from ..ops.activation import (Abs, Clamp, Elu, Erf, Gelu, Hardshrink, LeakyRelu, Logsigmoid, Mish, Silu, Softplus,
                               Softshrink, Softsign, Step, Tanhexp, Threshold)
 from ..tensor import Tensor
 from .common import as_tensor
@@ -14,7 +14,7 @@ __all__ = [
     "identity", "step", "bent_identity", "hardshrink", "softshrink", "threshold", "sigmoid", "hardsigmoid",
     "logsigmoid", "tanh", "tanhshrink", "hardtanh", "relu", "relu6", "leaky_relu", "elu", "selu", "celu",
     "gelu", "softplus", "softsign", "silu", "swish", "mish", "tanhexp", "softmax", "softmin", "log_softmax",
-    "clamp", "abs",
+    "clamp", "abs", "erf",
 ]
 
 # SELU's constants (Klambauer et al., 2017), as in PyTorch.
@@ -179,3 +179,9 @@ def clamp(x: Tensor, min: float | None = None, max: float | None = None) -> Tens
 def abs(x: Tensor) -> Tensor:
     """|x|; the gradient is sign(x)."""
     return Abs.apply(as_tensor("abs", "input", x))
+
+
+def erf(x: Tensor) -> Tensor:
+    """The error function, 2/sqrt(pi) * integral of e^(-t^2) from 0 to x; the gradient is
+    2/sqrt(pi) * e^(-x^2)."""
+    return Erf.apply(as_tensor("erf", "input", x))

@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops.linalg import BiasAdd
-from ..ops.window import Im2col, WindowMax, WindowMean, window_geometry
+from ..ops.window import Col2im, Im2col, WindowMax, WindowMean, window_geometry
 from ..tensor import Tensor
 from .common import as_tensor
 
-__all__ = ["im2col", "conv2d", "max_pool2d", "avg_pool2d", "linear"]
+__all__ = ["im2col", "col2im", "conv2d", "max_pool2d", "avg_pool2d", "linear"]
 
 
 def im2col(x: Tensor, kernel_size, stride=1, padding=0, dilation=1, rows: str = "bhw") -> Tensor:
@@ -23,6 +23,18 @@ def im2col(x: Tensor, kernel_size, stride=1, padding=0, dilation=1, rows: str = 
     g = window_geometry("im2col", x.shape, kernel_size, stride, padding, dilation)
     order = {} if rows == "bhw" else {"rows": rows}  # the usual graph stays uncluttered
     return Im2col.apply(x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding, **_dilation(g), **order)
+
+
+def col2im(cols: Tensor, input_shape: tuple[int, int, int, int], kernel_size, stride=1, padding=0,
+           dilation=1) -> Tensor:
+    """The adjoint of :func:`im2col`: (B*O_h*O_w, C*K_h*K_w) -> (B, C, H, W) for ``input_shape``
+    (B, C, H, W). Each row's values are added onto the pixels its window read, so pixels in
+    overlapping windows sum (torch.nn.functional.fold, with rows and columns as im2col's)."""
+    cols = as_tensor("col2im", "cols", cols)
+    if len(tuple(input_shape)) != 4:
+        raise ValueError(f"col2im: input_shape must be (B, C, H, W), got {input_shape!r}")
+    g = window_geometry("col2im", tuple(input_shape), kernel_size, stride, padding, dilation)
+    return Col2im.apply(cols, tuple(input_shape), g.kernel_size, stride=g.stride, padding=g.padding, **_dilation(g))
 
 
 def _dilation(g) -> dict:

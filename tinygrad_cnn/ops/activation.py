@@ -4,6 +4,11 @@ Each is stable for large positive and negative inputs: exponentials are only tak
 non-positive numbers (or clipped), and logs go through ``logaddexp``/``log1p``. Activations
 that are plain compositions (ReLU6 = clamp, SELU = scale * ELU, softmin, ...) live in
 :mod:`tinygrad_cnn.functional` and have no op of their own.
+
+Second derivatives: a rule that saves only the input, or masks, is written once and marked
+``differentiable_backward``. A rule that reuses what forward computed (SiLU's sigmoid, GELU's
+erf) keeps that fast numpy form, with a ``graph_backward`` beside it that recomputes those
+values with Tensor ops, so their own derivatives reach the input.
 """
 from __future__ import annotations
 
@@ -11,8 +16,24 @@ import math
 
 import numpy as np
 
+from .. import function
 from ..function import Function
-from .elementwise import stable_sigmoid
+from .elementwise import Minimum, Where, stable_sigmoid
+
+
+def _constant(array: np.ndarray):
+    """An array as a Tensor without gradient, for a graph rule."""
+    return function.Tensor._from_op(array, None, False)
+
+
+def tensor_where(condition: np.ndarray, a, b):
+    """Tensor ``a`` where the (constant) condition holds, else ``b``, as the where op."""
+    return Where.apply(_constant(condition), a, b)
+
+
+def tensor_minimum(a, bound: float):
+    """min(a, bound) of a Tensor, as the minimum op."""
+    return Minimum.apply(a, _constant(np.asarray(bound, dtype=a.dtype)))
 
 
 def _where(condition: np.ndarray, grad: np.ndarray) -> np.ndarray:
@@ -25,28 +46,32 @@ class Clamp(Function):
     and 0 outside. At a bound it is 1 with ``inclusive=True`` (torch.clamp) and 0 without (the
     hard tanh, ReLU6 and hard sigmoid built on it, as PyTorch's)."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, low=None, high=None, inclusive=False):
-        ctx.save_for_backward(a)
         # numpy scalars as bounds would promote float32 to their own dtype
-        ctx.low, ctx.high = (None if b is None else a.dtype.type(b) for b in (low, high))
-        ctx.inclusive = inclusive
-        return np.clip(a, ctx.low, ctx.high)
+        low, high = (None if b is None else a.dtype.type(b) for b in (low, high))
+        if not ctx.freed:  # the mask of elements the gradient passes
+            above, below = (np.greater_equal, np.less_equal) if inclusive else (np.greater, np.less)
+            inside = np.ones(a.shape, dtype=bool)
+            if low is not None:
+                inside &= above(a, low)
+            if high is not None:
+                inside &= below(a, high)
+            ctx.save_for_backward(inside)
+        return np.clip(a, low, high)
 
     @staticmethod
     def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        above, below = (np.greater_equal, np.less_equal) if ctx.inclusive else (np.greater, np.less)
-        inside = np.ones(a.shape, dtype=bool)
-        if ctx.low is not None:
-            inside &= above(a, ctx.low)
-        if ctx.high is not None:
-            inside &= below(a, ctx.high)
+        (inside,) = ctx.saved_tensors
         return _where(inside, grad)
 
 
 class Abs(Function):
     """|a|, with gradient sign(a) (0 at 0)."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, a):
@@ -62,6 +87,8 @@ class Abs(Function):
 class Step(Function):
     """Heaviside step: 1 where a > 0, else 0. Its gradient is zero everywhere."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a):
         return (a > 0).astype(a.dtype)
@@ -73,6 +100,8 @@ class Step(Function):
 
 class Hardshrink(Function):
     """a where |a| > lambd, else 0."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, a, lambd=0.5):
@@ -89,6 +118,8 @@ class Hardshrink(Function):
 class Softshrink(Function):
     """a - lambd where a > lambd, a + lambd where a < -lambd, else 0."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, lambd=0.5):
         keep = np.abs(a) > lambd
@@ -104,6 +135,8 @@ class Softshrink(Function):
 class Threshold(Function):
     """a where a > threshold, else value."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, threshold, value):
         keep = a > threshold
@@ -118,6 +151,8 @@ class Threshold(Function):
 
 class LeakyRelu(Function):
     """a where a > 0, else negative_slope * a."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, a, negative_slope=0.01):
@@ -148,9 +183,16 @@ class Elu(Function):
         # d/da alpha*(e^a - 1) = alpha*e^a = negative_part + alpha
         return np.where(a > 0, grad, grad * (negative_part + grad.dtype.type(ctx.alpha)))
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.parents
+        return tensor_where(a.data > 0, grad, grad * tensor_minimum(a, 0.0).exp() * ctx.alpha)
+
 
 class Softplus(Function):
     """log(1 + e^(beta*a)) / beta, as logaddexp(0, beta*a): no overflow."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, a, beta=1.0):
@@ -167,6 +209,8 @@ class Softplus(Function):
 class Logsigmoid(Function):
     """log(sigmoid(a)) = -log(1 + e^-a), as -logaddexp(0, -a)."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -180,6 +224,8 @@ class Logsigmoid(Function):
 
 class Softsign(Function):
     """a / (1 + |a|)."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, a):
@@ -206,6 +252,12 @@ class Silu(Function):
         a, s = ctx.saved_tensors
         return grad * (s + a * s * (1 - s))
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.parents
+        s = a.sigmoid()
+        return grad * (s + a * s * (1 - s))
+
 
 class Mish(Function):
     """a * tanh(softplus(a)). d/da = t + a * (1 - t^2) * sigmoid(a), t = tanh(softplus(a))."""
@@ -220,6 +272,12 @@ class Mish(Function):
     def backward(ctx, grad):
         a, t = ctx.saved_tensors
         return grad * (t + a * (1 - t * t) * stable_sigmoid(a))
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.parents
+        t = Softplus.apply(a).tanh()
+        return grad * (t + a * (1 - t * t) * a.sigmoid())
 
 
 class Tanhexp(Function):
@@ -237,6 +295,13 @@ class Tanhexp(Function):
         a, e, t = ctx.saved_tensors
         return grad * (t + a * e * (1 - t * t))
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.parents
+        e = tensor_minimum(a, 20.0).exp()
+        t = e.tanh()
+        return grad * (t + a * e * (1 - t * t))
+
 
 _erf = np.frompyfunc(math.erf, 1, 1)
 
@@ -244,6 +309,23 @@ _erf = np.frompyfunc(math.erf, 1, 1)
 def erf(a: np.ndarray) -> np.ndarray:
     """The error function, elementwise, from the standard library (float64-accurate)."""
     return np.asarray(_erf(a.astype(np.float64)), dtype=np.float64).astype(a.dtype)
+
+
+class Erf(Function):
+    """The error function: d/da erf(a) = 2/sqrt(pi) * e^(-a^2). Exact GELU's derivative
+    needs it as an op, so that it can be differentiated once more."""
+
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return erf(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        return grad * np.exp(-a * a) * (2 / math.sqrt(math.pi))
 
 
 class Gelu(Function):
@@ -272,3 +354,14 @@ class Gelu(Function):
             return grad * (kept + a * pdf)
         k, t = a.dtype.type(math.sqrt(2 / math.pi)), kept
         return grad * ((1 + t) / 2 + a * (1 - t * t) * k * (1 + a.dtype.type(3 * 0.044715) * a * a) / 2)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        (a,) = ctx.parents
+        if ctx.approximate == "none":
+            cdf = (1 + Erf.apply(a * (1 / math.sqrt(2)))) / 2
+            pdf = (-a * a / 2).exp() * (1 / math.sqrt(2 * math.pi))
+            return grad * (cdf + a * pdf)
+        k = math.sqrt(2 / math.pi)
+        t = ((a + 0.044715 * a ** 3) * k).tanh()
+        return grad * ((1 + t) / 2 + a * (1 - t * t) * k * (1 + 3 * 0.044715 * a * a) / 2)

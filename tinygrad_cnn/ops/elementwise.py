@@ -1,8 +1,9 @@
 """Elementwise ops. Binary ones broadcast; the engine sums their gradients back to shape.
 
-Each op has two backward rules side by side: ``backward`` on numpy arrays, used by every
-ordinary backward pass, and ``graph_backward``, the same math with Tensor ops on the inputs
-(``ctx.parents``), used by ``backward(create_graph=True)`` for second derivatives.
+Most rules are written once: ``differentiable_backward = True`` says the same ``backward``
+also runs on Tensors (the inputs and output it saved become Tensors), which is how
+``backward(create_graph=True)`` differentiates it again. Maximum, minimum and where keep a
+``graph_backward`` beside it: their numpy rule uses numpy-only calls.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ..function import Function
 
 class Add(Function):
     broadcasting = True
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -22,13 +24,10 @@ class Add(Function):
     def backward(ctx, grad):
         return grad, grad
 
-    @staticmethod
-    def graph_backward(ctx, grad):
-        return grad, grad
-
 
 class Sub(Function):
     broadcasting = True
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -38,13 +37,10 @@ class Sub(Function):
     def backward(ctx, grad):
         return grad, -grad
 
-    @staticmethod
-    def graph_backward(ctx, grad):
-        return grad, -grad
-
 
 class Mul(Function):
     broadcasting = True
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -58,14 +54,10 @@ class Mul(Function):
         need_a, need_b = ctx.needs_input_grad
         return (grad * b if need_a else None), (grad * a if need_b else None)
 
-    @staticmethod
-    def graph_backward(ctx, grad):
-        a, b = ctx.parents
-        return grad * b, grad * a
-
 
 class Div(Function):
     broadcasting = True
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -79,13 +71,10 @@ class Div(Function):
         grad_b = grad / b
         return (grad_b if da else None), (-grad_b * a / b if db else None)
 
-    @staticmethod
-    def graph_backward(ctx, grad):
-        a, b = ctx.parents
-        return grad / b, -grad * a / (b * b)
-
 
 class Neg(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a):
         return -a
@@ -94,13 +83,11 @@ class Neg(Function):
     def backward(ctx, grad):
         return -grad
 
-    @staticmethod
-    def graph_backward(ctx, grad):
-        return -grad
-
 
 class Pow(Function):
     """``a ** exponent`` for a scalar exponent: d/da = exponent * a ** (exponent - 1)."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, a, exponent):
@@ -116,15 +103,10 @@ class Pow(Function):
             return np.zeros_like(grad)
         return grad * p * a ** (p - 1)
 
-    @staticmethod
-    def graph_backward(ctx, grad):
-        (a,) = ctx.parents
-        if ctx.exponent == 0:
-            return grad * 0.0
-        return grad * ctx.exponent * a ** (ctx.exponent - 1)
-
 
 class Exp(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a):
         out = np.exp(a)
@@ -136,13 +118,10 @@ class Exp(Function):
         (out,) = ctx.saved_tensors
         return grad * out
 
-    @staticmethod
-    def graph_backward(ctx, grad):
-        (a,) = ctx.parents
-        return grad * a.exp()
-
 
 class Log(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
@@ -153,13 +132,10 @@ class Log(Function):
         (a,) = ctx.saved_tensors
         return grad / a
 
-    @staticmethod
-    def graph_backward(ctx, grad):
-        (a,) = ctx.parents
-        return grad / a
-
 
 class Relu(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a):
         out = np.maximum(a, 0)
@@ -171,11 +147,6 @@ class Relu(Function):
         (out,) = ctx.saved_tensors
         return grad * (out > 0)
 
-    @staticmethod
-    def graph_backward(ctx, grad):
-        (a,) = ctx.parents
-        return grad * (a.data > 0).astype(a.dtype)
-
 
 def stable_sigmoid(a: np.ndarray) -> np.ndarray:
     """1 / (1 + e^-a) without overflow: only e^-|a| is ever computed."""
@@ -184,6 +155,8 @@ def stable_sigmoid(a: np.ndarray) -> np.ndarray:
 
 
 class Sigmoid(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a):
         out = stable_sigmoid(a)
@@ -195,14 +168,10 @@ class Sigmoid(Function):
         (out,) = ctx.saved_tensors
         return grad * out * (1 - out)
 
-    @staticmethod
-    def graph_backward(ctx, grad):
-        (a,) = ctx.parents
-        s = a.sigmoid()
-        return grad * s * (1 - s)
-
 
 class Tanh(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a):
         out = np.tanh(a)
@@ -214,15 +183,11 @@ class Tanh(Function):
         (out,) = ctx.saved_tensors
         return grad * (1 - out * out)
 
-    @staticmethod
-    def graph_backward(ctx, grad):
-        (a,) = ctx.parents
-        t = a.tanh()
-        return grad * (1 - t * t)
-
 
 class Sqrt(Function):
     """sqrt(a): d/da = 1 / (2 sqrt(a))."""
+
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, a):
@@ -234,11 +199,6 @@ class Sqrt(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return grad / (2 * out)
-
-    @staticmethod
-    def graph_backward(ctx, grad):
-        (a,) = ctx.parents
-        return grad / (2.0 * a.sqrt())
 
 
 def _share_of_a(ctx, a: np.ndarray, b: np.ndarray, dtype: np.dtype) -> np.ndarray:
@@ -309,6 +269,8 @@ class Where(Function):
 class Astype(Function):
     """Cast to another floating dtype (float32 <-> float64); the gradient is cast back."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, dtype):
         ctx.input_dtype = a.dtype
@@ -317,5 +279,3 @@ class Astype(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.astype(ctx.input_dtype)
-
-    graph_backward = backward  # Tensor.astype records this op again

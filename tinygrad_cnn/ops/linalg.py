@@ -79,10 +79,22 @@ class Matmul(Function):
     @staticmethod
     def graph_backward(ctx, grad):
         a, b = ctx.parents
-        if a.ndim < 2 or b.ndim < 2:
-            raise RuntimeError("matmul: create_graph=True supports operands of 2 or more dimensions only")
-        swap = lambda t: t.transpose(*range(t.ndim - 2), t.ndim - 1, t.ndim - 2)  # noqa: E731
-        return grad @ swap(b), swap(a) @ grad
+        if a.ndim == b.ndim == 1:
+            return grad * b, grad * a
+        # 1-D operands as a row (a) or column (b) matrix, as in forward; then back to 1-D
+        a2 = a.reshape(1, -1) if a.ndim == 1 else a
+        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+        grad = grad.reshape(*grad.shape[:-1], 1, grad.shape[-1]) if a.ndim == 1 else grad
+        grad = grad.reshape(*grad.shape, 1) if b.ndim == 1 else grad
+        grad_a, grad_b = grad @ _swap_last(b2), _swap_last(a2) @ grad
+        grad_a = grad_a.reshape(*grad_a.shape[:-2], grad_a.shape[-1]) if a.ndim == 1 else grad_a
+        grad_b = grad_b.reshape(*grad_b.shape[:-1]) if b.ndim == 1 else grad_b
+        return grad_a, grad_b
+
+
+def _swap_last(t):
+    """The last two axes of a Tensor swapped (a batched transpose)."""
+    return t.transpose(*range(t.ndim - 2), t.ndim - 1, t.ndim - 2)
 
 
 class BiasAdd(Function):
@@ -118,6 +130,10 @@ class BiasAdd(Function):
         elif need_bias:
             grad_bias = grad.sum(axis=tuple(i for i in range(grad.ndim) if i != ctx.axis))
         return (grad if need_x else None), grad_bias
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return grad, grad.sum(axis=tuple(i for i in range(grad.ndim) if i != ctx.axis))
 
 
 class Einsum(Function):

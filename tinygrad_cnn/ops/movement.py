@@ -6,11 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import sum_to
 from ..function import Function
 
 
 class Reshape(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, shape):
         ctx.input_shape = a.shape
@@ -20,10 +21,10 @@ class Reshape(Function):
     def backward(ctx, grad):
         return grad.reshape(ctx.input_shape)
 
-    graph_backward = backward  # the same call works on a Tensor
-
 
 class Transpose(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, axes):
         ctx.axes = axes
@@ -32,8 +33,6 @@ class Transpose(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.transpose(tuple(int(a) for a in np.argsort(ctx.axes)))
-
-    graph_backward = backward  # the same call works on a Tensor
 
 
 def resolve_index(index: Any) -> Any:
@@ -63,6 +62,30 @@ def scatter_add(positions: np.ndarray, grad: np.ndarray, shape: tuple[int, ...])
     return summed.astype(grad.dtype).reshape(shape)
 
 
+class ScatterAdd(Function):
+    """An array of ``shape``, zero but for ``values`` added at the flat (C-order) ``positions``
+    (an integer array that broadcasts to ``values``): repeated positions accumulate. The
+    adjoint of reading ``positions``, so it is getitem's and gather's backward; and its own
+    backward reads ``positions`` back: the gradient at each position it wrote to.
+    """
+
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx, values, positions, shape):
+        ctx.positions = np.broadcast_to(positions, values.shape)
+        return scatter_add(ctx.positions, values, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(-1)[ctx.positions]
+
+
+def _element_positions(shape: tuple[int, ...], index: Any) -> np.ndarray:
+    """The flat position in an array of ``shape`` of each element ``array[index]`` reads."""
+    return np.arange(int(np.prod(shape))).reshape(shape)[index]
+
+
 class Getitem(Function):
     """``a[index]`` for basic and advanced indices; repeated indices accumulate their gradients."""
 
@@ -83,7 +106,11 @@ class Getitem(Function):
             return out
         # Advanced indices may repeat: find which flat element each output came from, then
         # sum the gradients per element.
-        return scatter_add(np.arange(int(np.prod(shape))).reshape(shape)[index], grad, shape)
+        return scatter_add(_element_positions(shape, index), grad, shape)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        return ScatterAdd.apply(grad, _element_positions(ctx.input_shape, ctx.index), ctx.input_shape)
 
 
 class Cat(Function):
@@ -112,6 +139,7 @@ class Expand(Function):
     """Broadcast to ``shape`` as a read-only view, no copy; the engine sums the gradient back."""
 
     broadcasting = True
+    differentiable_backward = True
 
     @staticmethod
     def forward(ctx, a, shape):
@@ -119,9 +147,7 @@ class Expand(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad
-
-    graph_backward = backward  # the engine's sum back works on Tensors too
+        return grad  # the engine sums it back to the input's shape, on Tensors too
 
 
 PAD_MODES = ("constant", "reflect", "replicate", "circular")
@@ -245,13 +271,5 @@ class Gather(Function):
 
     @staticmethod
     def graph_backward(ctx, grad):
-        # the same sums with Tensor ops: each output's gradient times a one-hot row that marks
-        # the element it came from, summed over the gathered axis; a constant of the new graph
         (index,) = ctx.saved_tensors
-        axis, n = ctx.axis, ctx.shape[ctx.axis]
-        one_hot = (index[..., None] == np.arange(n)).astype(grad.dtype)
-        picks = type(grad)._from_op(one_hot, None, False)
-        spread = (grad.expand_dims(-1) * picks).sum(axis=axis)  # the gathered axis now last
-        order = list(range(spread.ndim - 1))
-        order.insert(axis, spread.ndim - 1)
-        return sum_to(spread.transpose(*order), ctx.shape), None
+        return ScatterAdd.apply(grad, _source_positions(ctx.shape, index, ctx.axis), ctx.shape), None

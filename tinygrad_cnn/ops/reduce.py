@@ -124,6 +124,8 @@ class Cumsum(Function):
 class LogSoftmax(Function):
     """log(softmax(a)) along ``axis``, computed as a - max - log(sum(exp(a - max)))."""
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, axis=-1):
         shifted = a - a.max(axis=axis, keepdims=True, initial=-np.inf)  # initial: allows an empty axis

@@ -1,4 +1,5 @@
-"""Sliding-window ops: im2col (backward: col2im) and the max / mean over each window.
+"""Sliding-window ops: im2col and col2im (each the other's backward) and the max / mean over
+each window.
 
 Notation, used in names and shapes throughout:
   B batch, C input channels, H x W input size, M output channels (filters),
@@ -19,6 +20,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ..anomaly import user_stacklevel
 from ..function import Function
 from .linalg import column_major
+from .movement import ScatterAdd
 
 
 class Geometry(NamedTuple):
@@ -192,7 +194,11 @@ def col2im_array(cols: np.ndarray, input_shape: tuple[int, ...], geometry: Geome
 
 
 class Im2col(Function):
-    """Gather every window of a (B, C, H, W) input into a row; backward is col2im."""
+    """Gather every window of a (B, C, H, W) input into a row; backward is col2im.
+
+    The two are an adjoint pair of ops: each one's backward is the other (the numpy array
+    function for a plain backward, the op itself under create_graph).
+    """
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride=1, padding=0, pad_value=0.0, columns="chw", dilation=1, rows="bhw"):
@@ -204,6 +210,42 @@ class Im2col(Function):
     @staticmethod
     def backward(ctx, grad):
         return col2im_array(grad, ctx.input_shape, ctx.geometry, ctx.columns, ctx.rows)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        g = ctx.geometry
+        return Col2im.apply(grad, ctx.input_shape, g.kernel_size, stride=g.stride, padding=g.padding,
+                            dilation=g.dilation, columns=ctx.columns, rows=ctx.rows)
+
+
+class Col2im(Function):
+    """Add every row of im2col columns back onto the pixels its window read:
+    (B*O_h*O_w, C*K_h*K_w) -> (B, C, H, W) for ``input_shape`` (B, C, H, W). Pixels shared by
+    overlapping windows sum; padding is dropped. The adjoint of im2col, so backward is im2col
+    (with zero padding); ConvTranspose2d is col2im of a matmul.
+    """
+
+    @staticmethod
+    def forward(ctx, cols, input_shape, kernel_size, stride=1, padding=0, dilation=1, columns="chw", rows="bhw"):
+        _check_orders("col2im", columns, rows)
+        ctx.geometry = window_geometry("col2im", tuple(input_shape), kernel_size, stride, padding, dilation)
+        (kh, kw), (oh, ow) = ctx.geometry.kernel_size, ctx.geometry.out_size
+        expected = (input_shape[0] * oh * ow, input_shape[1] * kh * kw)
+        if cols.shape != expected:
+            raise ValueError(f"col2im: columns must have shape (B*O_h*O_w, C*K_h*K_w) = {expected} for input "
+                             f"shape {tuple(input_shape)} and kernel {(kh, kw)}, got {cols.shape}")
+        ctx.columns, ctx.rows = columns, rows
+        return col2im_array(cols, tuple(input_shape), ctx.geometry, columns, rows)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return im2col_array(grad, ctx.geometry, 0.0, ctx.columns, ctx.rows)
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        g = ctx.geometry
+        return Im2col.apply(grad, g.kernel_size, stride=g.stride, padding=g.padding, columns=ctx.columns,
+                            dilation=g.dilation, rows=ctx.rows)
 
 
 def _windows(op: str, cols: np.ndarray, channels: int, columns: str) -> np.ndarray:
@@ -270,6 +312,16 @@ class WindowMax(Function):
             np.multiply(grad, index == k, out=windows[:, k])
         return cols
 
+    @staticmethod
+    def graph_backward(ctx, grad):
+        # the same routing as a scatter to each window's chosen element, whose own backward
+        # reads the gradient back from there
+        (index,) = ctx.saved_tensors
+        n, c = index.shape
+        column = np.arange(c) * ctx.window + index if ctx.columns == "chw" else index * c + np.arange(c)
+        positions = np.arange(n)[:, None] * (c * ctx.window) + column
+        return ScatterAdd.apply(grad, positions, (n, c * ctx.window))
+
 
 class WindowMean(Function):
     """Mean over each window of im2col columns: (N, C*K) -> (N, C). The avg-pool op.
@@ -290,3 +342,11 @@ class WindowMean(Function):
                                             grad.dtype)
         windows[...] = (grad / grad.dtype.type(ctx.window))[:, None, :]
         return cols
+
+    @staticmethod
+    def graph_backward(ctx, grad):
+        n, c, k = *grad.shape, ctx.window
+        share = grad * (1.0 / k)
+        if ctx.columns == "chw":  # column c*K + k
+            return share.reshape(n, c, 1).expand(n, c, k).reshape(n, c * k)
+        return share.reshape(n, 1, c).expand(n, k, c).reshape(n, k * c)  # column k*C + c
