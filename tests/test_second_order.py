@@ -13,28 +13,6 @@ from op_cases import CASES
 
 
 
-def gradient_dot(fn, count):
-    """x -> sum_i <d(sum(fn(x) * w)) / dx_i, v_i>: a scalar of the first gradient, built with
-    create_graph=True, so gradcheck differentiates the gradient itself."""
-    rng = np.random.default_rng(1)
-    cache = {}
-
-    def run(*xs):
-        with tc.enable_grad():  # gradcheck evaluates under no_grad
-            out = fn(*xs)
-            w = cache.setdefault("w", Tensor(rng.standard_normal(out.shape), dtype=np.float64))
-            grads = tc.grad((out * w).sum(), list(xs), create_graph=True)
-            total = Tensor(0.0, dtype=np.float64)
-            for i, (x, g) in enumerate(zip(xs, grads)):
-                if g is not None:
-                    v = cache.setdefault(i, Tensor(rng.standard_normal(x.shape), dtype=np.float64))
-                    total = total + (g * v).sum()
-            # a linear op's gradient does not depend on x: keep the scalar in the graph (slope 0)
-            return total + 0.0 * sum(x.sum() for x in xs)
-
-    return run
-
-
 def _assert_graph_gradient_is_the_gradient(case, inputs):
     """The rule written with Tensor ops gives the numbers the numpy rule gives (a linear op's
     gradient does not depend on x, so the gradcheck below could not tell)."""
@@ -61,4 +39,25 @@ def test_second_derivatives(name, rng):
     for case in CASES[name]:
         inputs = case.make_inputs(rng)
         _assert_graph_gradient_is_the_gradient(case, inputs)
-        assert tc.gradcheck(gradient_dot(case.fn, len(inputs)), *inputs), case.label
+        assert tc.gradgradcheck(case.fn, *inputs), case.label
+
+
+def test_gradgradcheck_names_a_wrong_second_derivative():
+    class Cube(tc.Function, register=False):
+        @staticmethod
+        def forward(ctx, a):
+            return a ** 3
+
+        @staticmethod
+        def backward(ctx, grad):
+            raise AssertionError("unused: the graph rule runs")
+
+        @staticmethod
+        def graph_backward(ctx, grad):
+            (a,) = ctx.parents
+            return grad * 3 * a * a.detach()  # drops half of d/da 3a^2: the first derivative is right
+
+    x = Tensor([0.5, -1.5, 2.0], requires_grad=True, dtype=np.float64)
+    with pytest.raises(tc.GradcheckError, match=r"gradgradcheck: input 0 \(shape \(3,\)\) has a wrong second derivative"):
+        tc.gradgradcheck(lambda a: Cube.apply(a), x)
+    assert tc.gradgradcheck(lambda a: a ** 3, x)

@@ -9,7 +9,7 @@ from . import memory  # noqa: F401  (imported for its effect: freed memory is ke
 from .function import Function, enable_grad, is_grad_enabled, list_ops, no_grad, registry, trace
 from .anomaly import AnomalyError, detect_anomaly
 from .engine import ReleasedTensor, grad
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .random import manual_seed
 from .serialization import CheckpointError, load, save
 from .tensor import Tensor
@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Tensor", "Function", "registry", "list_ops", "no_grad", "enable_grad", "is_grad_enabled",
-    "trace", "detect_anomaly", "AnomalyError", "grad", "ReleasedTensor", "gradcheck", "GradcheckError", "manual_seed",
+    "trace", "detect_anomaly", "AnomalyError", "grad", "ReleasedTensor", "gradcheck", "gradgradcheck", "GradcheckError", "manual_seed",
     "save", "load", "CheckpointError", "functional", "nn", "optim",
     *creation.__all__, *tensor_functions.__all__,
 ]

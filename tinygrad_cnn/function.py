@@ -1,4 +1,4 @@
-"""Op base class, its context, the op registry and the grad-mode switch.
+"""Op base class, its context, the op registry and the grad-mode switch (per thread).
 
 An op is a subclass of :class:`Function` with two static methods on numpy arrays::
 
@@ -29,6 +29,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from . import anomaly
+from .write_guard import lock, unlock
 
 __all__ = ["Function", "registry", "list_ops", "no_grad", "enable_grad", "is_grad_enabled", "trace",
            "module_scope"]
@@ -163,7 +164,7 @@ class Function:
         self.saved_tensors = arrays
         locks = []
         for array in arrays:
-            root = _lock(array)
+            root = lock(array)
             if root is not None:
                 locks.append(root)
         self._locks = locks
@@ -214,7 +215,7 @@ class Function:
     def release(self) -> None:
         """Drop the saved arrays after backward; a later backward through this node raises."""
         for root in self._locks:
-            _unlock(root)
+            unlock(root)
         self._locks = self.saved_tensors = ()
         self.freed = True
 
@@ -226,53 +227,6 @@ class Function:
     def __repr__(self) -> str:
         attrs = ", ".join(f"{k}={v!r}" for k, v in self.attrs.items()) if hasattr(self, "attrs") else ""
         return f"<op {self.name}({attrs})>"
-
-
-# Root array (the one owning the memory) -> [root, number of unreleased nodes saving it].
-_locked: dict[int, list] = {}
-_locked_guard = threading.Lock()  # threads may save, and release, views of the same array
-
-
-def _lock(array: Any) -> np.ndarray | None:
-    """Make the memory behind a saved array read-only; returns the root array it locked."""
-    if type(array) is not np.ndarray:
-        return None
-    root = _root(array)
-    if root.base is not None:  # memory numpy does not own (bytes, mmap): its flag may not come back
-        return None
-    if not root.flags.writeable and id(root) not in _locked:
-        return None  # read-only from birth (an operator's scalar, a broadcast): nothing to guard
-    with _locked_guard:
-        entry = _locked.get(id(root))
-        if entry is not None:
-            entry[1] += 1
-            return root
-        if not root.flags.writeable:
-            return None
-        _locked[id(root)] = [root, 1]  # registered before the flag turns, for the check above
-        root.setflags(write=False)
-    return root
-
-
-def is_saved(array: np.ndarray) -> bool:
-    """Whether a recorded graph keeps this array's memory (its own or the one it views)."""
-    return id(_root(array)) in _locked
-
-
-def _root(array: np.ndarray) -> np.ndarray:
-    """The array at the end of a view's ``base`` chain: the one whose memory the view shows."""
-    while type(array.base) is np.ndarray:
-        array = array.base
-    return array
-
-
-def _unlock(root: np.ndarray) -> None:
-    with _locked_guard:
-        entry = _locked[id(root)]
-        entry[1] -= 1
-        if entry[1] == 0:
-            del _locked[id(root)]
-            root.setflags(write=True)
 
 
 def _attributes(args: tuple, attrs: dict) -> dict:

@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from . import engine, function
+from . import engine, function, write_guard
 from .arguments import broadcast_shape
 from .ops import elementwise as ew
 from .ops import linalg, movement
@@ -115,7 +115,7 @@ class Tensor(TensorMethods):
         a float32 tensor are cast). Assigning a Tensor is a TypeError, since it would hide a
         graph inside the array. While a graph keeps the memory for backward, the array handed
         out is a read-only view, even for a tensor that views memory saved through another."""
-        if self._data.flags.writeable and function.is_saved(self._data):
+        if self._data.flags.writeable and write_guard.is_saved(self._data):
             view = self._data.view()
             view.setflags(write=False)
             return view
@@ -455,7 +455,7 @@ class Tensor(TensorMethods):
         """Refuse to write memory a graph saved, even through a view taken before it was saved
         (numpy's read-only flag does not reach such views); a view taken while it was saved
         is read-only by itself, so it is made writable again."""
-        if function.is_saved(self._data):
+        if write_guard.is_saved(self._data):
             raise ValueError(
                 f"in-place {symbol}: the array is read-only: a graph still alive saved it (or "
                 f"the array it views) for its backward, e.g. a loss computed outside "
