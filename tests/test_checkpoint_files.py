@@ -8,6 +8,7 @@ import io
 import json
 import os
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -141,10 +142,47 @@ def test_a_writer_killed_mid_save_leaves_a_temporary_the_next_save_removes(tmp_p
     child.wait(timeout=30)
     stale = list(tmp_path.glob(".c.npz.*.tmp"))
     assert len(stale) == 1 and stale[0].stat().st_size == 100000
-    live = tmp_path / f".c.npz.{os.getppid()}-0000.tmp"  # a writer that is still running
-    live.write_bytes(b"partial")
+    host = socket.gethostname()
+    live = tmp_path / f".c.npz.{os.getppid()}-0000.{host}.tmp"  # a writer that is still running
+    dead_pid = stale[0].name.split(".")[3].partition("-")[0]
+    elsewhere = tmp_path / f".c.npz.{dead_pid}-0000.another-host.tmp"  # a pid means nothing on another host
+    odd = [tmp_path / f".c.npz.{pid}-x.{host}.tmp" for pid in ("9" * 30, "\u00b2", "")]
+    unremovable = tmp_path / f".c.npz.{dead_pid}-0000.{host}.tmp"  # a dead writer's, but a folder
+    for leftover in (live, elsewhere, *odd):
+        leftover.write_bytes(b"partial")
+    unremovable.mkdir()
+    (unremovable / "inside").write_bytes(b"")
     tc.save({"v": 3}, path)
-    assert not stale[0].exists() and live.exists() and tc.load(path) == {"v": 3}
+    assert not stale[0].exists() and tc.load(path) == {"v": 3}
+    assert all(p.exists() for p in (live, elsewhere, *odd, unremovable))
+
+
+def test_save_refuses_folder_paths_and_loops_and_takes_long_names(tmp_path):
+    with pytest.raises(tc.CheckpointError, match="names a folder"):
+        tc.save({"v": 1}, str(tmp_path / "new") + "/")
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(tc.CheckpointError, match="save: .*a: Too many levels of symbolic links"):
+        tc.save({"v": 1}, tmp_path / "a")
+    long = tmp_path / ("n" * 240 + ".npz")
+    tc.save({"v": 1}, long)
+    assert tc.load(long) == {"v": 1}
+
+
+def test_a_replaced_file_is_never_more_readable_than_it_was(tmp_path, monkeypatch):
+    path = tmp_path / "private.npz"
+    tc.save({"v": 1}, path)
+    os.chmod(path, 0o600)
+    modes = []
+    real_savez = np.savez
+
+    def watching(f, **members):
+        modes.append(stat.S_IMODE(os.fstat(f.fileno()).st_mode))  # the temporary, while written
+        real_savez(f, **members)
+
+    monkeypatch.setattr(np, "savez", watching)
+    tc.save({"v": 2}, path)
+    assert modes == [0o600] and stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
 # ---- malformed files (item 5) --------------------------------------------------------------------
@@ -208,6 +246,35 @@ def test_deep_structures_are_refused_on_both_sides(tmp_path, valid):
         tc.save(nested, tmp_path / "deep.npz")
 
 
+@pytest.mark.parametrize("descr", ["|V0", "<U0", "<M8[s]", "<U3", "|S4"])
+def test_arrays_that_are_not_numbers_are_refused(tmp_path, valid, descr):
+    """Zero-size elements would let an array declare any shape in no bytes."""
+    members = members_of(valid)
+    text = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': (3,), }}".encode()
+    body = b"\x93NUMPY\x01\x00" + (len(text) + 1).to_bytes(2, "little") + text + b"\n"
+    members["a0.npy"] = body + bytes(3 * np.dtype(descr).itemsize)
+    with pytest.raises(tc.CheckpointError, match=r"member 'a0.npy' has dtype .*; checkpoints hold numeric arrays only"):
+        load_bytes(tmp_path, archive_of(members))
+
+
+def test_folders_and_pipes_are_not_read(tmp_path):
+    os.mkfifo(tmp_path / "pipe")
+    for target, kind in ((tmp_path, "a folder"), (tmp_path / "pipe", "a named pipe")):
+        with pytest.raises(tc.CheckpointError, match=f"is {kind}, not a checkpoint file"):
+            tc.load(target)
+
+
+def test_headers_too_large_or_with_huge_numbers_are_refused(tmp_path, valid):
+    header = header_of(valid)
+    with pytest.raises(tc.CheckpointError, match="not JSON: Exceeds the limit"):
+        load_bytes(tmp_path, with_header(valid, json.dumps(header).encode()[:-1] + b', "n": ' + b"1" * 5000 + b"}"))
+    padded = json.dumps(header).encode() + b" " * (17 * 2**20)
+    members = members_of(valid)
+    members["__header__.npy"] = npy(np.frombuffer(padded, dtype=np.uint8))
+    err, _ = load_measuring_memory(tmp_path, archive_of(members, zipfile.ZIP_DEFLATED))
+    assert f"has a header of {len(padded)} bytes, more than 16777216" in str(err)
+
+
 @pytest.mark.parametrize("data, message", [
     (b"", "is empty"),
     (bytes(range(256)) * 4, "not a zip archive"),
@@ -259,6 +326,20 @@ def test_a_deflate_bomb_is_refused_before_expanding(tmp_path):
     assert len(buffer.getvalue()) < 1_000_000  # under 1 MB on disk, 300 MB expanded
     err, peak = load_measuring_memory(tmp_path, buffer.getvalue())
     assert "compressed member 'bomb.npy' would expand" in str(err) and peak < 2**20
+
+
+def test_members_cannot_claim_bytes_outside_the_file_or_together_expand_too_far(tmp_path, valid):
+    data = bytearray(archive_of(members_of(valid), zipfile.ZIP_DEFLATED))
+    entry = data.index(b"PK\x01\x02")  # the central directory's compressed size (offset 20)
+    data[entry + 20:entry + 24] = (len(data) * 4).to_bytes(4, "little")
+    err, _ = load_measuring_memory(tmp_path, bytes(data))
+    assert "claims" in str(err) and "of a" in str(err)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:  # eight members of 40 MiB zeros
+        for k in range(8):
+            archive.writestr(f"a{k}.npy", npy(np.zeros(40 * 2**20, np.uint8)))
+    err, peak = load_measuring_memory(tmp_path, buffer.getvalue())
+    assert "would expand" in str(err) and peak < 100 * 2**20
 
 
 def test_a_stored_member_cannot_claim_more_bytes_than_it_takes(tmp_path, valid):

@@ -128,16 +128,20 @@ def viz_tensors(root):
     return found
 
 
-def test_a_tensor_the_user_holds_keeps_its_values_after_backward():
-    x = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
-    hidden = x * 2
-    loss = (hidden * hidden).sum()
+def test_a_tensor_the_user_holds_stays_itself_in_a_released_graph():
+    x = Tensor(np.arange(600.0).reshape(20, 30), requires_grad=True)  # large enough to be worth releasing
+    hidden = x * 2  # the user holds it, to read or to label in a drawing
+    hidden.name = "hidden"
+    squares = hidden * hidden  # nobody holds this one
+    weak = weakref.ref(squares)
+    loss = squares.sum()
+    del squares
     loss.backward()
-    np.testing.assert_array_equal(hidden.data, np.arange(6.0).reshape(2, 3) * 2)
-    weak = weakref.ref(hidden)
-    del hidden
-    assert weak() is None, "the released graph still holds the intermediate tensor"
-    assert loss._ctx.parents[0].shape == (2, 3) and loss._ctx.parents[0]._ctx is not None
+    stand_in = loss._ctx.parents[0]
+    assert isinstance(stand_in, tc.ReleasedTensor) and weak() is None, "the graph alone held it: released"
+    assert stand_in.shape == (20, 30) and stand_in._ctx.parents == (hidden, hidden)
+    np.testing.assert_array_equal(hidden.data, np.arange(600.0).reshape(20, 30) * 2)
+    assert "hidden" in tc.draw_graph(loss).source
     with pytest.raises(RuntimeError, match="second time"):
         loss.backward()
     retained = (x * 3).sum()

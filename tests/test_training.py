@@ -104,7 +104,7 @@ def test_cli_interrupted_run_resumes_bit_exactly(tmp_path, capsys, monkeypatch):
     _stop_at_step(monkeypatch, 100)  # 45 batches an epoch: inside epoch 3
     code, line = _cli_error(args + ["--out", str(stopped)], capsys)
     checkpoint = stopped / "checkpoint.npz"
-    assert code == 130 and line.endswith(f"interrupted in epoch 3; epoch 2 is saved in {checkpoint}; "
+    assert code == 130 and line.endswith(f"interrupted; epoch 2 is saved in {checkpoint}; "
                                           f"continue with: python -m tinygrad_cnn train --resume {checkpoint}")
     monkeypatch.undo()
     assert main(["train", "--resume", str(checkpoint), "--quiet"]) == 0
@@ -113,6 +113,29 @@ def test_cli_interrupted_run_resumes_bit_exactly(tmp_path, capsys, monkeypatch):
         assert np.array_equal(resumed["model"][name], array), name  # bit for bit
     assert resumed["history"][2:] == [dict(r, seconds=s["seconds"]) for r, s in
                                        zip(reference["history"][2:], resumed["history"][2:])]
+
+
+def test_an_interrupt_while_saving_names_the_epoch_the_file_holds(tmp_path, capsys, monkeypatch):
+    """Ctrl-C inside the second epoch's save: the file still holds epoch 1, and says so."""
+    import tinygrad_cnn.cli as cli
+
+    (tmp_path / "checkpoint.npz").write_bytes(b"a previous run's file")
+    saves = {"n": 0}
+    real_save = cli.save
+
+    def save_then_interrupt(obj, path):
+        saves["n"] += 1
+        if saves["n"] == 2:
+            raise KeyboardInterrupt
+        real_save(obj, path)
+
+    monkeypatch.setattr(cli, "save", save_then_interrupt)
+    code, line = _cli_error(["train", "--epochs", "3", "--width", "4", "--quiet", "--out", str(tmp_path)], capsys)
+    assert code == 130 and f"interrupted; epoch 1 is saved in {tmp_path / 'checkpoint.npz'}" in line
+    (tmp_path / "checkpoint.npz").write_bytes(b"a previous run's file")
+    saves["n"] = 1
+    code, line = _cli_error(["train", "--epochs", "3", "--width", "4", "--quiet", "--out", str(tmp_path)], capsys)
+    assert code == 130 and "no epoch had finished, nothing was saved" in line  # the old file is not this run's
 
 
 def test_cli_resume_refuses_changed_options_and_finished_runs(tmp_path, capsys):
@@ -143,7 +166,7 @@ def test_cli_ctrl_c_saves_the_last_epoch_and_exits_130(tmp_path):
     assert run.returncode == 130 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert "is saved in" in err and "continue with: python -m tinygrad_cnn train --resume" in err
     epochs_done = len(tc.load(tmp_path / "checkpoint.npz")["history"])
-    assert f"interrupted in epoch {epochs_done + 1}; epoch {epochs_done} is saved" in err
+    assert f"interrupted; epoch {epochs_done} is saved" in err
 
 
 # ---- hostile checkpoints and mismatched data --------------------------------------------------
@@ -232,3 +255,14 @@ def test_cli_out_of_memory_is_one_line(tmp_path, capsys, monkeypatch):
     code, line = _cli_error(["train", "--quiet", "--out", str(tmp_path)], capsys)
     assert code == 1 and line.endswith("train: out of memory: Unable to allocate 9.00 GiB for an array with "
                                        "shape (4096, 3, 448, 448) and data type float32")
+
+
+def test_fit_calls_a_scheduler_step_and_a_result_callback_each_epoch():
+    train, test = load_digits()
+    model = lenet(width=4)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    scheduler = optim.StepLR(opt, step_size=1, gamma=0.5)
+    seen = []
+    history = fit(model, opt, (train.images[:64], train.labels[:64]), (test.images[:32], test.labels[:32]), 2,
+                  on_epoch_end=scheduler.step, quiet=True, after_epoch=seen.append)
+    assert scheduler.last_epoch == 2 and opt.lr == 0.025 and seen == history

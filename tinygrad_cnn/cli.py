@@ -5,6 +5,7 @@ import argparse
 import importlib.util
 import inspect
 import os
+import shlex
 import sys
 import tempfile
 import time
@@ -125,6 +126,31 @@ def _restore(checkpoint: dict, model: Module, optimizer: optim.Optimizer, schedu
     return [EpochResult(**r) for r in checkpoint["history"]]
 
 
+def _file_identity(path: str) -> tuple | None:
+    """What tells one version of a file from the next (an atomic save makes a new inode)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_ino, info.st_mtime_ns
+
+
+def _what_is_saved(checkpoint: str, before: tuple | None, resumed: str | None, resumable: bool = False) -> str:
+    """Which epoch this run's checkpoint holds, read from the file itself (an interrupt may
+    have landed while it was being written), and how to continue from it. A checkpoint that
+    was there before the run started (``before``) is not this run's."""
+    ours = checkpoint if _file_identity(checkpoint) not in (None, before) else None
+    for path in (ours, resumed):
+        try:
+            epochs = len(load(path)["history"]) if path else 0
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if epochs:
+            how = f"; continue with: python -m tinygrad_cnn train --resume {shlex.quote(path)}" if resumable else ""
+            return f"epoch {epochs} is saved in {path}{how}"
+    return "no epoch had finished, nothing was saved"
+
+
 def train(args: argparse.Namespace) -> int:
     """Train the LeNet-style CNN, saving a checkpoint after every epoch; then the graph of one
     step and a report. Ctrl-C keeps the last finished epoch, which ``--resume`` continues."""
@@ -151,26 +177,20 @@ def train(args: argparse.Namespace) -> int:
         print(f"{options['data']}: {len(train_split.labels)} train / {len(test_split.labels)} test images of {size}")
         print(model if resumed is None else f"resuming {args.resume} after epoch {len(history)}")
     checkpoint = os.path.join(out, "checkpoint.npz")
-    saved = args.resume if resumed is not None else None
+    before = _file_identity(checkpoint)
 
-    def end_epoch(result: EpochResult) -> None:
-        nonlocal saved
-        scheduler.step()
+    def save_epoch(result: EpochResult) -> None:
         history.append(result)
         save(run_checkpoint(model, optimizer, scheduler, history, options, config), checkpoint)
-        saved = checkpoint
 
     start = time.perf_counter()
     try:
         fit(model, optimizer, train_split, test_split, options["epochs"], options["batch_size"],
-            on_epoch_end=end_epoch, quiet=args.quiet, first_epoch=len(history) + 1)
+            on_epoch_end=scheduler.step, quiet=args.quiet, first_epoch=len(history) + 1, after_epoch=save_epoch)
     except TrainingDiverged as err:
-        kept = f"epoch {len(history)} is kept in {saved}" if saved else "nothing was saved"
-        raise CommandError(f"{err}; {kept}") from None
+        raise CommandError(f"{err}; {_what_is_saved(checkpoint, before, args.resume)}") from None
     except KeyboardInterrupt:
-        where = (f"epoch {len(history)} is saved in {saved}; continue with: python -m tinygrad_cnn train "
-                 f"--resume {saved}" if saved else "no epoch had finished, nothing was saved")
-        raise Interrupted(f"interrupted in epoch {len(history) + 1}; {where}") from None
+        raise Interrupted(f"interrupted; {_what_is_saved(checkpoint, before, args.resume, resumable=True)}") from None
     print(f"test accuracy {history[-1].test_accuracy:.4f} after {options['epochs']} epochs "
           f"in {time.perf_counter() - start:.1f} s; checkpoint saved to {checkpoint}")
     loss = training_step(model, Tensor(train_split.images[:8]), train_split.labels[:8])

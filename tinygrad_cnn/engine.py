@@ -8,8 +8,8 @@ per tensor input. The engine, not the rules, does the bookkeeping:
   and names the op when a returned gradient has the wrong count, shape or dtype;
 * runs the hooks registered on tensors, then accumulates into the ``.grad`` of leaves;
 * releases each node's saved arrays once its backward has run, unless ``retain_graph``, and
-  puts a :class:`ReleasedTensor` in place of each input whose values only the graph still held,
-  so a loss kept after backward (``losses.append(loss)``) costs bytes, not its activations.
+  then puts a :class:`ReleasedTensor` in place of each input that only the graph still holds,
+  so a loss kept after backward (``losses.append(loss)``) keeps shapes, not activations.
 
 With ``create_graph=True`` gradients are Tensors and each op's rule runs on Tensors in grad
 mode, so the gradient has a graph of its own: its ``backward`` itself, when the op declares
@@ -17,6 +17,7 @@ mode, so the gradient has a graph of its own: its ``backward`` itself, when the 
 """
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,15 +32,17 @@ if TYPE_CHECKING:
 class ReleasedTensor:
     """Stands in a released graph for a tensor whose values backward no longer needs.
 
-    It keeps what drawing the graph uses (shape, dtype, name, the op that produced it, any
-    ``.grad``) and drops the array. The tensor itself lives on wherever the user holds it.
+    It keeps what drawing the graph uses (shape, dtype, name, the op that produced it, the
+    ``.grad`` it had at release) and drops the array. Only a tensor nothing else refers to is
+    replaced, so a tensor the user holds stays in the graph as itself.
     """
 
     __slots__ = ("shape", "dtype", "name", "grad", "requires_grad", "_ctx")
 
     def __init__(self, tensor: "Tensor"):
-        self.shape, self.dtype, self.name = tensor.shape, tensor.dtype, tensor.name
-        self.grad, self.requires_grad, self._ctx = tensor.grad, tensor.requires_grad, tensor._ctx
+        data = tensor._data
+        self.shape, self.dtype, self.name = data.shape, data.dtype, tensor.name
+        self.grad, self.requires_grad, self._ctx = tensor._grad, tensor._requires_grad, tensor._ctx
 
     @property
     def ndim(self) -> int:
@@ -59,19 +62,46 @@ class ReleasedTensor:
         return f"ReleasedTensor(shape={self.shape}, dtype={self.dtype})"
 
 
-def _release(ctx: "Function", stand_ins: dict[int, ReleasedTensor]) -> None:
-    """Free a node after its backward: its saved arrays, and its inputs' values unless they
-    are leaves that require grad (parameters) or one element (constants, drawn with value)."""
-    ctx.release()
-    parents = []
-    for parent in ctx.parents:
-        if not isinstance(parent, ReleasedTensor) and not (parent._ctx is None and parent.requires_grad) \
-                and parent._data.size > 1:
-            if id(parent) not in stand_ins:
-                stand_ins[id(parent)] = ReleasedTensor(parent)
-            parent = stand_ins[id(parent)]
-        parents.append(parent)
-    ctx.parents = tuple(parents)
+_WORTH_RELEASING = 512
+"""Bytes an input's array must exceed for a stand-in to save memory (a Tensor and its array
+object alone take about 250), which also keeps constants, drawn with their value, as they are."""
+
+
+def _stand_in_for_unheld_inputs(released: list["Function"]) -> None:
+    """After a backward that released these nodes: put a ReleasedTensor in place of each
+    input that nothing but the released graph still refers to, so its array is freed.
+
+    An input the user still holds (a variable, a label for drawing, another graph) stays
+    itself, values and all. What holds a tensor is read from its reference count: every
+    reference the released nodes make is counted, and anything beyond them is someone else's.
+    """
+    uses = _input_uses(released)
+    stand_ins = {}
+    for key, entry in uses.items():
+        # references: one per use in a released node's inputs, the entry list, getrefcount's argument
+        if sys.getrefcount(entry[0]) == entry[1] + 2:
+            stand_ins[key] = ReleasedTensor(entry[0])
+    uses.clear()
+    if stand_ins:
+        for ctx in released:
+            ctx.parents = tuple([stand_ins.get(id(p), p) for p in ctx.parents])
+
+
+def _input_uses(released: list["Function"]) -> dict[int, list]:
+    """{id: [tensor, uses]} for the inputs of the released nodes that would be worth freeing:
+    not parameters (leaves that require grad), not stand-ins already, not tiny."""
+    uses: dict[int, list] = {}
+    for ctx in released:
+        for parent in ctx.parents:
+            if type(parent) is ReleasedTensor or parent._data.nbytes <= _WORTH_RELEASING \
+                    or (parent._ctx is None and parent._requires_grad):
+                continue
+            entry = uses.get(id(parent))
+            if entry is None:
+                uses[id(parent)] = [parent, 1]
+            else:
+                entry[1] += 1
+    return uses
 
 
 def topological_order(root: "Tensor") -> list["Tensor"]:
@@ -251,33 +281,44 @@ def _propagate(root: "Tensor", grad: Any, retain_graph: bool | None, create_grap
     pending: dict[int, Any] = {id(root): _as_gradient(_initial_gradient(root, grad), create_graph)}
     leaves: dict[int, Tensor] = {id(root): root} if root._ctx is None else {}
     reached: dict[int, tuple[Tensor, Any]] = {}
-    stand_ins: dict[int, ReleasedTensor] = {}
+    released: list[Function] = []
     with function._grad_mode(create_graph):
-        for tensor in topological_order(root) if root._ctx is not None else ():
-            ctx = tensor._ctx
-            out_grad = pending.pop(id(tensor), None)
-            if out_grad is not None:  # else every path to it returned None: no gradient flows here
-                if tensor._hooks:
-                    out_grad = _run_hooks(tensor, out_grad, create_graph)
-                if id(tensor) in capture:
-                    reached[id(tensor)] = (tensor, out_grad)
-                grads = _input_gradients(ctx, tensor, out_grad, create_graph)
-                if anomaly.enabled:
-                    anomaly.check_backward(ctx, grads)
-                for index, (parent, parent_grad) in enumerate(zip(ctx.parents, grads)):
-                    if parent_grad is None or not parent.requires_grad:
-                        continue
-                    parent_grad = _fit_gradient(ctx, index, parent, parent_grad, create_graph)
-                    key = id(parent)
-                    pending[key] = pending[key] + parent_grad if key in pending else parent_grad
-                    if parent._ctx is None:
-                        leaves[key] = parent
-            if not retain_graph:
-                _release(ctx, stand_ins)
+        _walk(root, pending, leaves, capture, reached, create_graph, None if retain_graph else released)
         for key, leaf in leaves.items():
             grad = pending.pop(key)
             reached[key] = (leaf, _run_hooks(leaf, grad, create_graph) if leaf._hooks else grad)
+    if released:
+        _stand_in_for_unheld_inputs(released)
     return reached
+
+
+def _walk(root: "Tensor", pending: dict, leaves: dict, capture: dict, reached: dict, create_graph: bool,
+          released: list | None) -> None:
+    """Run every node's rule once, in reverse topological order, summing what reaches each
+    tensor in ``pending`` and noting the leaves; release each node after its rule, into
+    ``released``, unless that is None (retain_graph)."""
+    for tensor in topological_order(root) if root._ctx is not None else ():
+        ctx = tensor._ctx
+        out_grad = pending.pop(id(tensor), None)
+        if out_grad is not None:  # else every path to it returned None: no gradient flows here
+            if tensor._hooks:
+                out_grad = _run_hooks(tensor, out_grad, create_graph)
+            if id(tensor) in capture:
+                reached[id(tensor)] = (tensor, out_grad)
+            grads = _input_gradients(ctx, tensor, out_grad, create_graph)
+            if anomaly.enabled:
+                anomaly.check_backward(ctx, grads)
+            for index, (parent, parent_grad) in enumerate(zip(ctx.parents, grads)):
+                if parent_grad is None or not parent.requires_grad:
+                    continue
+                parent_grad = _fit_gradient(ctx, index, parent, parent_grad, create_graph)
+                key = id(parent)
+                pending[key] = pending[key] + parent_grad if key in pending else parent_grad
+                if parent._ctx is None:
+                    leaves[key] = parent
+        if released is not None:
+            ctx.release()
+            released.append(ctx)
 
 
 def backward(root: "Tensor", grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:

@@ -8,9 +8,11 @@ gigabytes, and every malformation becomes a :class:`CheckpointError` that says w
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import secrets
+import socket
 import stat
 import zipfile
 from typing import BinaryIO
@@ -23,6 +25,7 @@ __all__ = ["CheckpointError", "write_atomically", "read_arrays"]
 # SMALL_MEMBER bytes, whichever is larger: enough for any real array, not for a deflate bomb.
 EXPANSION_LIMIT = 32
 SMALL_MEMBER = 64 * 2**20
+NUMERIC_KINDS = "biufc"  # bool, integers, floats, complex: what save writes
 
 
 class CheckpointError(ValueError):
@@ -37,27 +40,33 @@ def write_atomically(path: str, members: dict[str, np.ndarray]) -> None:
 
     A new file gets the mode the umask gives; an existing one keeps its mode.
     """
-    target = os.path.realpath(path)
+    if path.endswith(("/", os.sep)):
+        raise CheckpointError(f"save: {path} names a folder; give a file name")
     try:
+        target = os.path.realpath(path, strict=False)
         existing = os.stat(target)
     except FileNotFoundError:
         existing = None
+    except OSError as err:  # a symlink loop, a path through a file, ...
+        raise CheckpointError(f"save: {path}: {err.strerror or err}") from None
     if existing is not None and not stat.S_ISREG(existing.st_mode):
         raise CheckpointError(f"save: {path} is {_kind(existing.st_mode)}, not a regular file; "
                               f"checkpoints are written only to regular files")
     folder, name = os.path.split(target)
     os.makedirs(folder, exist_ok=True)
     _remove_stale_temporaries(folder, name)
-    temporary = os.path.join(folder, f".{name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
-    # os.open with 0o666 lets the umask decide, as for any new file (mkstemp would force 0o600)
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    temporary = os.path.join(folder, f"{_temporary_prefix(name)}{os.getpid()}-{secrets.token_hex(4)}{_HOST_SUFFIX}")
+    # A new file gets 0o666 less the umask, as any new file (mkstemp would force 0o600); a
+    # replaced one its own mode, from the start, so the new bytes are never more readable
+    mode = 0o666 if existing is None else stat.S_IMODE(existing.st_mode)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **members)
             f.flush()
             os.fsync(f.fileno())
         if existing is not None:
-            os.chmod(temporary, stat.S_IMODE(existing.st_mode))
+            os.chmod(temporary, mode)  # the umask may have dropped bits the old file had
         os.replace(temporary, target)
     except BaseException:
         os.unlink(temporary)
@@ -71,20 +80,35 @@ def _kind(mode: int) -> str:
     return next((text for test, text in kinds.items() if test(mode)), "not a regular file")
 
 
+# Temporaries are named .NAME.PID-RANDOM.HOST.tmp: a writer that dies leaves one, and only a
+# writer on the same host can tell, from the process id, that its owner is gone.
+_HOST_SUFFIX = f".{socket.gethostname() or 'host'}.tmp"
+_MAX_PID = 1 << 22  # Linux's ceiling; anything larger is not a process id
+
+
+def _temporary_prefix(name: str) -> str:
+    """``.NAME.``, or a digest of a name too long to take the temporary's extra characters."""
+    if len(name) > 150:
+        name = hashlib.sha256(name.encode()).hexdigest()[:32]
+    return f".{name}."
+
+
 def _remove_stale_temporaries(folder: str, name: str) -> None:
-    """Delete temporaries of ``name`` left by writers that died (SIGKILL mid-save); a live
-    writer's temporary, recognised by its process id, is left alone."""
+    """Delete temporaries of ``name`` left on this host by writers that died (SIGKILL
+    mid-save); a live writer's is left alone, and so is anything that cannot be removed."""
     if os.name != "posix":
         return
-    prefix = f".{name}."
+    prefix = _temporary_prefix(name)
     for entry in os.listdir(folder):
-        if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+        if not (entry.startswith(prefix) and entry.endswith(_HOST_SUFFIX)):
             continue
-        pid = entry[len(prefix):-len(".tmp")].partition("-")[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        pid = entry[len(prefix):-len(_HOST_SUFFIX)].partition("-")[0]
+        if not (pid.isascii() and pid.isdecimal() and int(pid) < _MAX_PID) or int(pid) == os.getpid():
+            continue
+        if not _alive(int(pid)):
             try:
                 os.unlink(os.path.join(folder, entry))
-            except FileNotFoundError:  # another writer cleaned it up first
+            except OSError:  # another writer cleaned it up first, or it is someone else's
                 pass
 
 
@@ -112,6 +136,9 @@ def _sync_folder(folder: str) -> None:
 # ---- reading ---------------------------------------------------------------------------------
 def read_arrays(path: str) -> dict[str, np.ndarray]:
     """The arrays of the .npz at ``path``, by name; CheckpointError for anything malformed."""
+    kind = os.stat(path).st_mode  # FileNotFoundError is the caller's to handle
+    if not stat.S_ISREG(kind):
+        raise CheckpointError(f"load: {path} is {_kind(kind)}, not a checkpoint file")
     with open(path, "rb") as f:
         _check_magic(path, f.read(4))
         f.seek(0)
@@ -140,9 +167,11 @@ def _check_magic(path: str, magic: bytes) -> None:
 
 def _read_members(path: str, f: BinaryIO) -> dict[str, np.ndarray]:
     arrays: dict[str, np.ndarray] = {}
+    f.seek(0, os.SEEK_END)
+    budget = _Budget(path, f.tell())
     with zipfile.ZipFile(f) as archive:
         infos = archive.infolist()
-        _check_entry_count(path, f, len(infos))
+        _check_entry_count(path, f, len(infos), len(archive.comment))
         if any(info.filename.endswith("data.pkl") for info in infos):
             raise CheckpointError(
                 f"load: {path} is a PyTorch file (torch.save); load it with torch.load, then convert "
@@ -154,7 +183,7 @@ def _read_members(path: str, f: BinaryIO) -> dict[str, np.ndarray]:
             if not name.endswith(".npy") or name[:-4] in arrays:
                 raise CheckpointError(f"load: {path} is not a checkpoint: member {name!r} is "
                                       f"{'repeated' if name[:-4] in arrays else 'not an .npy array'}")
-            _check_member_size(path, info)
+            budget.take(info)
             with archive.open(info) as member:
                 _check_array_header(path, info, member)
             with archive.open(info) as member:
@@ -162,30 +191,47 @@ def _read_members(path: str, f: BinaryIO) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _check_entry_count(path: str, f: BinaryIO, found: int) -> None:
+def _check_entry_count(path: str, f: BinaryIO, found: int, comment: int) -> None:
     """The end record's count of members must match the directory zipfile read: a damaged
     directory entry can otherwise hide the members after it (the header among them)."""
     f.seek(0, os.SEEK_END)
-    f.seek(max(0, f.tell() - 22 - 65535))  # the end record: 22 bytes and a comment of up to 64 KiB
-    tail = f.read()
-    end = tail.rfind(b"PK\x05\x06")
-    declared = int.from_bytes(tail[end + 10:end + 12], "little")
-    if declared != 0xFFFF and declared != found:  # 0xFFFF: the count is in the zip64 record
+    size = f.tell()
+    f.seek(max(0, size - 22 - comment))  # the end record: 22 bytes, then the archive's comment
+    record = f.read(22)
+    declared = int.from_bytes(record[10:12], "little")
+    if record[:4] == b"PK\x05\x06" and declared != 0xFFFF and declared != found:  # 0xFFFF: see zip64
         raise CheckpointError(f"load: {path} is corrupted: its zip directory lists {found} members, "
                               f"its end record {declared}")
 
 
-def _check_member_size(path: str, info: zipfile.ZipInfo) -> None:
-    """The bytes a member will expand to are bounded by the bytes it takes in the file."""
-    if info.compress_type == zipfile.ZIP_STORED:
-        if info.file_size != info.compress_size:
-            raise CheckpointError(f"load: {path} is corrupted: stored member {info.filename!r} declares "
-                                  f"{info.file_size} bytes but takes {info.compress_size}")
-        return
-    limit = max(SMALL_MEMBER, EXPANSION_LIMIT * info.compress_size)
-    if info.file_size > limit:
-        raise CheckpointError(f"load: {path} is refused: compressed member {info.filename!r} would expand "
-                              f"from {info.compress_size} to {info.file_size} bytes (more than {limit})")
+class _Budget:
+    """What the members of one archive may expand to, checked before each is read.
+
+    A member's bytes must lie inside the file. A stored member expands to exactly its bytes;
+    a compressed one at most EXPANSION_LIMIT times them, and all compressed members together
+    to at most EXPANSION_LIMIT times the file (or SMALL_MEMBER bytes), so neither one bomb nor
+    many small ones can make the reader allocate much more than the file's size.
+    """
+
+    def __init__(self, path: str, file_size: int):
+        self.path, self.file_size = path, file_size
+        self.left = max(SMALL_MEMBER, EXPANSION_LIMIT * file_size)
+
+    def take(self, info: zipfile.ZipInfo) -> None:
+        name, packed, size = info.filename, info.compress_size, info.file_size
+        if info.header_offset + packed > self.file_size:
+            raise CheckpointError(f"load: {self.path} is corrupted: member {name!r} claims {packed} bytes "
+                                  f"at offset {info.header_offset} of a {self.file_size}-byte file")
+        if info.compress_type == zipfile.ZIP_STORED:
+            if size != packed:
+                raise CheckpointError(f"load: {self.path} is corrupted: stored member {name!r} declares "
+                                      f"{size} bytes but takes {packed}")
+            return
+        if size > EXPANSION_LIMIT * max(packed, 1) and size > SMALL_MEMBER or size > self.left:
+            raise CheckpointError(f"load: {self.path} is refused: compressed member {name!r} would expand "
+                                  f"from {packed} to {size} bytes (more than this {self.file_size}-byte "
+                                  f"file may unpack to)")
+        self.left -= size
 
 
 def _check_array_header(path: str, info: zipfile.ZipInfo, member: BinaryIO) -> None:
@@ -199,6 +245,9 @@ def _check_array_header(path: str, info: zipfile.ZipInfo, member: BinaryIO) -> N
     shape, _, dtype = read_header(member)
     if dtype.hasobject:
         raise CheckpointError(f"load: {path} holds pickled objects, which are refused")
+    if dtype.kind not in NUMERIC_KINDS or dtype.itemsize == 0:
+        raise CheckpointError(f"load: {path}: member {info.filename!r} has dtype {dtype}; checkpoints hold "
+                              f"numeric arrays only (np.load reads other .npz files)")
     declared = math.prod(shape) * dtype.itemsize
     if member.tell() + declared != info.file_size:
         raise CheckpointError(f"load: {path} is corrupted: member {info.filename!r} declares shape {shape} "

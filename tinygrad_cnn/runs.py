@@ -63,8 +63,9 @@ def check_resumable(checkpoint: Any, path: str) -> None:
         raise CheckpointError(f"{path}: its training options are invalid: {options!r:.200}")
     history = checkpoint["history"]
     if not (isinstance(history, list) and all(isinstance(r, dict) and set(r) == set(EpochResult._fields)
+                                              and all(type(v) in (int, float) for v in r.values())
                                               for r in history)):
-        raise CheckpointError(f"{path}: its history is not a list of epoch results")
+        raise CheckpointError(f"{path}: its history is not a list of epoch results (numbers)")
 
 
 def _valid_options(options: dict[str, Any]) -> bool:

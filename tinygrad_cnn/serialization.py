@@ -25,6 +25,8 @@ __all__ = ["save", "load", "CheckpointError", "FORMAT_VERSION", "MAX_DEPTH"]
 FORMAT_VERSION = 2
 MAX_DEPTH = 100
 """Deepest nesting of dicts, lists and tuples a checkpoint may hold."""
+MAX_HEADER_BYTES = 16 * 2**20
+"""Largest JSON header (the structure and every non-array value) a checkpoint may have."""
 _HEADER = "__header__"
 
 
@@ -134,11 +136,13 @@ def _parse_header(path: str, raw: np.ndarray) -> dict:
     """The JSON header, checked field by field."""
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise CheckpointError(f"load: {path} has an unknown header (an array of {raw.dtype} {raw.shape})")
+    if raw.size > MAX_HEADER_BYTES:  # parsed JSON takes up to ~30 times its text in memory
+        raise CheckpointError(f"load: {path} has a header of {raw.size} bytes, more than {MAX_HEADER_BYTES}")
     try:
         header = json.loads(raw.tobytes().decode("utf-8"))
     except UnicodeDecodeError:
         raise CheckpointError(f"load: {path} has an unknown header (not UTF-8 text)") from None
-    except json.JSONDecodeError as err:
+    except ValueError as err:  # not JSON, or a number past Python's digit limit
         raise CheckpointError(f"load: {path} has an unknown header (not JSON: {err})") from None
     except RecursionError:
         raise CheckpointError(f"load: {path} has a header nested too deeply to read") from None

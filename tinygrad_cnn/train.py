@@ -62,14 +62,15 @@ def _progress(total: int, description: str, quiet: bool):
 
 def fit(model: Module, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray],
         test: tuple[np.ndarray, np.ndarray], epochs: int, batch_size: int = 32,
-        on_epoch_end: Callable[[EpochResult], None] | None = None, quiet: bool = False,
-        first_epoch: int = 1) -> list[EpochResult]:
+        on_epoch_end: Callable[[], None] | None = None, quiet: bool = False, first_epoch: int = 1,
+        after_epoch: Callable[[EpochResult], None] | None = None) -> list[EpochResult]:
     """Train with cross-entropy, printing a line per epoch (and a tqdm bar while it runs).
 
     Runs epochs ``first_epoch`` to ``epochs`` (a later first epoch continues a resumed run).
-    ``on_epoch_end(result)`` runs after each epoch is evaluated (a scheduler's step, a
-    checkpoint). A loss that is NaN or infinite raises :class:`TrainingDiverged` before its
-    step, and before ``on_epoch_end`` sees an epoch that ended with one.
+    ``on_epoch_end()`` runs after each epoch's training (e.g. a scheduler's ``step``);
+    ``after_epoch(result)`` after its evaluation (e.g. saving a checkpoint). A loss that is
+    NaN or infinite raises :class:`TrainingDiverged` before its step, and before
+    ``after_epoch`` sees an epoch that ended with one.
     """
     history = []
     for epoch in range(first_epoch, epochs + 1):
@@ -80,6 +81,8 @@ def fit(model: Module, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray
         finally:
             if bar is not None:
                 bar.close()
+        if on_epoch_end is not None:
+            on_epoch_end()
         seconds = time.perf_counter() - start
         logits = predict_logits(model, test[0])
         with no_grad():
@@ -90,8 +93,8 @@ def fit(model: Module, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray
         result = EpochResult(epoch, loss_sum / seen, correct / seen, test_loss,
                              accuracy(logits.argmax(axis=1), test[1]), seconds)
         history.append(result)
-        if on_epoch_end is not None:
-            on_epoch_end(result)
+        if after_epoch is not None:
+            after_epoch(result)
         if not quiet:
             print(f"epoch {epoch:3d}/{epochs}  loss {result.train_loss:.4f}  train acc {result.train_accuracy:.3f}  "
                   f"test loss {test_loss:.4f}  test acc {result.test_accuracy:.3f}  ({seen / seconds:,.0f} img/s)", flush=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+
 from .optimizer import Optimizer, check_hyper
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR"]
@@ -32,9 +34,13 @@ class LRScheduler:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
+        name = f"{type(self).__name__}.load_state_dict"
         if set(state) != {"base_lr", "last_epoch"}:
-            raise ValueError(f"{type(self).__name__}.load_state_dict: unexpected keys {sorted(state)}")
-        self.base_lr, self.last_epoch = state["base_lr"], state["last_epoch"]
+            raise ValueError(f"{name}: unexpected keys {sorted(state)}")
+        epoch = state["last_epoch"]
+        if not isinstance(epoch, (int, np.integer)) or isinstance(epoch, bool) or epoch < 0:
+            raise ValueError(f"{name}: last_epoch must be a non-negative integer, got {epoch!r}")
+        self.base_lr, self.last_epoch = check_hyper(name, "base_lr", state["base_lr"]), int(epoch)
 
 
 class StepLR(LRScheduler):
