@@ -167,3 +167,19 @@ def test_third_derivative_of_an_elementwise_chain_matches_torch():
     ours = third(Tensor(values, requires_grad=True, dtype=np.float64), tc.grad)
     theirs = third(torch.tensor(values, requires_grad=True), torch.autograd.grad)
     assert_close(ours.numpy(), theirs.numpy(), atol=1e-9)
+
+
+def test_gradient_penalty_example_trains_and_agrees_with_torch(capsys):
+    import runpy
+    from pathlib import Path
+
+    example = runpy.run_path(str(Path(__file__).resolve().parents[1] / "examples" / "gradient_penalty.py"))
+    example["main"](steps=3, batch=8)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("step")]
+    assert len(lines) == 3
+    for line in lines:
+        fields = line.split()
+        ours = float(fields[fields.index("ours") + 1])
+        assert ours > 0
+        if torch is not None:
+            assert abs(ours - float(fields[fields.index("torch") + 1])) < 1e-5 * max(1.0, ours), line
