@@ -1,9 +1,9 @@
 """Elementwise ops. Binary ones broadcast; the engine sums their gradients back to shape.
 
-Most rules are written once: ``differentiable_backward = True`` says the same ``backward``
-also runs on Tensors (the inputs and output it saved become Tensors), which is how
-``backward(create_graph=True)`` differentiates it again. Maximum, minimum and where keep a
-``graph_backward`` beside it: their numpy rule uses numpy-only calls.
+Every rule here is written once: ``differentiable_backward = True`` says the same
+``backward`` also runs on Tensors (the inputs and output it saved become Tensors; masks such
+as maximum's split stay constants), which is how ``backward(create_graph=True)``
+differentiates it again.
 """
 from __future__ import annotations
 
@@ -210,6 +210,8 @@ class Maximum(Function):
     """max(a, b) elementwise. The gradient goes to the input that was picked; on a tie each
     gets half of it, as torch.maximum."""
 
+    differentiable_backward = True
+
     broadcasting = True
     pick, wins = staticmethod(np.maximum), staticmethod(np.greater)
 
@@ -223,12 +225,6 @@ class Maximum(Function):
         a, b = ctx.saved_tensors
         share_of_a = _share_of_a(ctx, a, b, grad.dtype)
         return grad * share_of_a, grad * (1 - share_of_a)
-
-    @staticmethod
-    def graph_backward(ctx, grad):
-        a, b = ctx.parents  # the split is piecewise constant: a constant in the gradient's graph
-        share_of_a = type(grad)._from_op(_share_of_a(ctx, a.data, b.data, grad.dtype), None, False)
-        return grad * share_of_a, grad * (1.0 - share_of_a)
 
 
 class Minimum(Maximum):
@@ -244,6 +240,8 @@ class Where(Function):
     was picked, ``b`` the rest.
     """
 
+    differentiable_backward = True
+
     broadcasting = True
 
     @staticmethod
@@ -258,12 +256,6 @@ class Where(Function):
         _, need_a, need_b = ctx.needs_input_grad
         return (None, np.where(condition, grad, zero) if need_a else None,
                 np.where(condition, zero, grad) if need_b else None)
-
-    @staticmethod
-    def graph_backward(ctx, grad):
-        condition = ctx.parents[0]
-        zero = type(grad)._from_op(np.zeros((), dtype=grad.dtype), None, False)
-        return None, Where.apply(condition, grad, zero), Where.apply(condition, zero, grad)
 
 
 class Astype(Function):

@@ -146,6 +146,8 @@ class Einsum(Function):
     then broadcast back.
     """
 
+    differentiable_backward = True
+
     broadcasting = True  # a size-1 axis that met a longer one gets its gradient summed back
 
     @staticmethod
@@ -170,19 +172,6 @@ class Einsum(Function):
             partial = np.einsum(spec, grad, *(ctx.saved_tensors[i] for i in others), optimize=True)
             partial = np.expand_dims(partial, summed_away) if summed_away else partial
             grads.append(np.broadcast_to(partial, full))
-        return tuple(grads)
-
-    @staticmethod
-    def graph_backward(ctx, grad):
-        grads = []
-        for k in range(len(ctx.parents)):
-            if not ctx.needs_input_grad[k]:
-                grads.append(None)
-                continue
-            spec, others, summed_away, full = _gradient_plan(ctx, k)
-            partial = Einsum.apply(grad, *(ctx.parents[i] for i in others), subscripts=spec)
-            partial = partial.expand_dims(tuple(summed_away)) if summed_away else partial
-            grads.append(partial.broadcast_to(full))
         return tuple(grads)
 
 

@@ -119,6 +119,8 @@ class Cat(Function):
     Backward hands each input its own slice of the gradient (views, no copies).
     """
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, *arrays, axis=0):
         ctx.axis = axis
@@ -128,11 +130,6 @@ class Cat(Function):
     @staticmethod
     def backward(ctx, grad):
         return tuple(np.split(grad, ctx.bounds, axis=ctx.axis))
-
-    @staticmethod
-    def graph_backward(ctx, grad):
-        bounds = [0, *ctx.bounds, grad.shape[ctx.axis]]
-        return tuple(grad[_along(ctx.axis, slice(a, b))] for a, b in zip(bounds[:-1], bounds[1:]))
 
 
 class Expand(Function):

@@ -13,15 +13,9 @@ def _expand_reduced(grad: np.ndarray, axis: tuple[int, ...] | None, keepdims: bo
     return np.expand_dims(grad, axis)
 
 
-def _broadcast_tensor(grad, axis, keepdims, shape):
-    """Tensor version of broadcasting a reduced gradient back: reshape to keep the reduced
-    axes as size 1, then add zeros of the full shape (the add op broadcasts)."""
-    kept = [1 if axis is None or i in axis else n for i, n in enumerate(shape)]
-    zeros = type(grad)._from_op(np.zeros(shape, dtype=grad.dtype), None, False)
-    return grad.reshape(*kept) + zeros
-
-
 class Sum(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
         ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
@@ -31,12 +25,10 @@ class Sum(Function):
     def backward(ctx, grad):
         return np.broadcast_to(_expand_reduced(grad, ctx.axis, ctx.keepdims), ctx.shape)
 
-    @staticmethod
-    def graph_backward(ctx, grad):
-        return _broadcast_tensor(grad, ctx.axis, ctx.keepdims, ctx.shape)
-
 
 class Mean(Function):
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
         ctx.shape, ctx.axis, ctx.keepdims = a.shape, axis, keepdims
@@ -47,10 +39,6 @@ class Mean(Function):
     def backward(ctx, grad):
         grad = _expand_reduced(grad, ctx.axis, ctx.keepdims) / grad.dtype.type(ctx.count)
         return np.broadcast_to(grad, ctx.shape)
-
-    @staticmethod
-    def graph_backward(ctx, grad):
-        return _broadcast_tensor(grad, ctx.axis, ctx.keepdims, ctx.shape) / float(ctx.count)
 
 
 def _tie_shares(hit: np.ndarray, axis: tuple[int, ...] | None, dtype: np.dtype) -> np.ndarray:
@@ -65,6 +53,8 @@ class Max(Function):
     Backward: grad * hit / count, with hit marking the elements equal to their group's
     maximum and count the number of them in each group.
     """
+
+    differentiable_backward = True
 
     extremum = staticmethod(np.max)
 
@@ -87,12 +77,6 @@ class Max(Function):
         shares = _tie_shares(hit, ctx.axis, grad.dtype)
         return _expand_reduced(grad, ctx.axis, ctx.keepdims) * shares
 
-    @staticmethod
-    def graph_backward(ctx, grad):
-        (hit,) = ctx.saved_tensors  # which elements won is a constant of the gradient's graph
-        shares = type(grad)._from_op(_tie_shares(hit, ctx.axis, grad.dtype), None, False)
-        return _broadcast_tensor(grad, ctx.axis, ctx.keepdims, hit.shape) * shares
-
 
 class Min(Max):
     """Minimum over ``axis``. Tied minima share the gradient evenly, as torch.amin does."""
@@ -107,6 +91,8 @@ class Cumsum(Function):
     of the output gradient taken from the end: flip, cumsum, flip.
     """
 
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, axis):
         ctx.axis = axis
@@ -115,10 +101,6 @@ class Cumsum(Function):
     @staticmethod
     def backward(ctx, grad):
         return np.flip(np.cumsum(np.flip(grad, ctx.axis), axis=ctx.axis), ctx.axis)
-
-    @staticmethod
-    def graph_backward(ctx, grad):
-        return grad.flip(ctx.axis).cumsum(axis=ctx.axis).flip(ctx.axis)
 
 
 class LogSoftmax(Function):
