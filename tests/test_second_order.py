@@ -9,6 +9,7 @@ import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor
 from tinygrad_cnn.engine import supports_create_graph
 
+from helpers import needs_torch, torch, torch_leaf
 from op_cases import CASES
 
 
@@ -61,3 +62,42 @@ def test_gradgradcheck_names_a_wrong_second_derivative():
     with pytest.raises(tc.GradcheckError, match=r"gradgradcheck: input 0 \(shape \(3,\)\) has a wrong second derivative"):
         tc.gradgradcheck(lambda a: Cube.apply(a), x)
     assert tc.gradgradcheck(lambda a: a ** 3, x)
+
+
+def _hessian_vector(fn, xs, grad, tensor, seed=3):
+    """d/dx of sum_i <d sum(fn(x) * w) / dx_i, v_i>: a Hessian-vector product, in either
+    framework (``grad``: tc.grad or torch.autograd.grad; ``tensor`` makes a constant). None
+    for an input whose gradient does not depend on any input."""
+    rng = np.random.default_rng(seed)
+    out = fn(*xs)
+    w = tensor(rng.standard_normal(tuple(out.shape)))
+    first = grad((out * w).sum(), list(xs), create_graph=True)
+    total = None
+    for x, g in zip(xs, first):
+        if g is not None and g.requires_grad:
+            term = (g * tensor(rng.standard_normal(tuple(x.shape)))).sum()
+            total = term if total is None else total + term
+    if total is None:
+        return [None] * len(xs)
+    return list(grad(total, list(xs)))
+
+
+@needs_torch
+@pytest.mark.parametrize("name", list(tc.registry))
+def test_second_derivatives_match_torch(name, rng):
+    """Every op with a torch twin: the same Hessian-vector product as torch's double backward."""
+    for case in CASES[name]:
+        if case.torch_fn is None:
+            continue
+        inputs = case.make_inputs(rng)
+        ours = _hessian_vector(case.fn, inputs, tc.grad, lambda a: Tensor(a, dtype=np.float64))
+        twins = [torch_leaf(x) for x in inputs]
+
+        def torch_grad(y, xs, create_graph=False):
+            return torch.autograd.grad(y, xs, create_graph=create_graph, allow_unused=True)
+
+        theirs = _hessian_vector(case.torch_fn, twins, torch_grad, torch.tensor)
+        for k, (a, b) in enumerate(zip(ours, theirs)):
+            a = np.zeros(inputs[k].shape) if a is None else a.numpy()
+            b = np.zeros(inputs[k].shape) if b is None else b.detach().numpy(force=True)  # force: a ZeroTensor
+            np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9, err_msg=f"{name} {case.label} input {k}")
