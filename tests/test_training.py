@@ -156,8 +156,11 @@ def test_cli_ctrl_c_saves_the_last_epoch_and_exits_130(tmp_path):
     import subprocess
     import sys
 
+    # a shell that starts jobs in the background (as `cmd &` in CI) ignores SIGINT, and Python
+    # then installs no KeyboardInterrupt handler: give the child the default disposition back
     run = subprocess.Popen([sys.executable, "-m", "tinygrad_cnn", "train", "--width", "4", "--out", str(tmp_path)],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in run.stdout:
         if line.startswith("epoch   1/30"):
             break
