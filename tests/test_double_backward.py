@@ -183,3 +183,62 @@ def test_gradient_penalty_example_trains_and_agrees_with_torch(capsys):
         assert ours > 0
         if torch is not None:
             assert abs(ours - float(fields[fields.index("torch") + 1])) < 1e-5 * max(1.0, ours), line
+
+
+# ---- edge cases found by review ------------------------------------------------------------------
+def hessian_diagonal_sum(fn, x):
+    (g,) = tc.grad(fn(x), [x], create_graph=True)
+    second = tc.grad(g.sum(), [x]) if g.requires_grad else (None,)
+    return g, second[0]
+
+
+def test_zero_dimensional_results_keep_their_second_derivative():
+    x = Tensor([1.0, 2.0], requires_grad=True, dtype=np.float64)
+    # y = 3 sqrt(mean(x^2)) = 3 sqrt(2.5); d/dx0 of dy/dx0 = 3 (1/(2 r) - x0^2 / (4 r^3)), r = sqrt(2.5)
+    (g,) = tc.grad((x * x).mean().sqrt() * 3.0, [x], create_graph=True)
+    (h,) = tc.grad(g[0], [x])
+    r = np.sqrt(2.5)
+    assert_close(h.numpy(), [3 * (1 / (2 * r) - 1 / (4 * r ** 3)), -3 * 2 / (4 * r ** 3)])
+    _, second = hessian_diagonal_sum(lambda t: t.sum().exp(), x)
+    assert_close(second.numpy(), [2 * np.exp(3.0)] * 2)  # d/dx_i of sum_j e^(x0 + x1)
+
+
+def test_a_detached_copy_of_an_input_is_a_constant_at_second_order():
+    x = Tensor([1.0, 2.0], requires_grad=True, dtype=np.float64)
+    g, second = hessian_diagonal_sum(lambda t: (t.detach() * t).sum(), x)
+    assert_close(g.numpy(), [1.0, 2.0]) and (second is None or not second.numpy().any())
+    g, second = hessian_diagonal_sum(lambda t: (t.detach() / t).sum(), x)
+    assert_close(second.numpy(), 2 * x.numpy() / x.numpy() ** 3)  # d/dx (-c/x^2) = 2c/x^3, c = x
+
+
+def test_leaves_get_gradients_of_their_own_under_create_graph():
+    x, y = (Tensor([1.0, 2.0], requires_grad=True, dtype=np.float64) for _ in range(2))
+    (x + y).sum().backward(create_graph=True)
+    assert x.grad is not y.grad
+    (x * 2).sum().backward()
+    assert_close(x.grad.numpy(), [3.0, 3.0]) and assert_close(y.grad.numpy(), [1.0, 1.0])
+
+
+def test_hooks_under_create_graph_get_a_copy():
+    x, y = (Tensor([1.0, 2.0], requires_grad=True, dtype=np.float64) for _ in range(2))
+
+    def scale_in_place(g):
+        with tc.no_grad():
+            g *= 10.0
+
+    x.register_hook(scale_in_place)
+    (x + y).sum().backward(create_graph=True)  # a .sum() gradient is a read-only broadcast view
+    assert_close(x.grad.numpy(), [10.0, 10.0]) and assert_close(y.grad.numpy(), [1.0, 1.0])
+
+
+def test_an_input_reassigned_after_forward_is_refused_at_second_order():
+    a = Tensor([[1.0, 2.0]], requires_grad=True, dtype=np.float64)
+    w = Tensor([[3.0], [4.0]], requires_grad=True, dtype=np.float64)
+    y = (a @ w).sum()
+    w.data = w.data * 100  # an optimizer step between forward and backward
+    with pytest.raises(RuntimeError, match=r"op 'matmul': input 1 \(2, 1\) had its .data replaced after the op ran"):
+        y.backward(create_graph=True)
+    z = (a @ w).sum()  # the first derivative still uses the values forward saw
+    w.data = w.data / 100
+    z.backward()
+    assert_close(a.grad.numpy(), [[300.0, 400.0]])

@@ -187,6 +187,13 @@ def _graph_rule(ctx: "Function", output: "Tensor", grad: "Tensor") -> Any:
     saved input and the saved output replaced by its Tensor, so the gradient's graph reaches
     them; other saved arrays (masks, indices) are constants of that graph."""
     op = type(ctx)
+    for index, parent in enumerate(ctx.parents):
+        if getattr(parent, "_version", 0) > ctx.recorded_at:
+            raise RuntimeError(
+                f"op {ctx.name!r}: input {index} {tuple(parent.shape)} had its .data replaced after the op "
+                f"ran; backward(create_graph=True) builds the gradient from the inputs' current values, "
+                f"so it would differentiate the wrong ones. Run the forward again after changing it"
+            )
     if hasattr(op, "graph_backward"):
         return op.graph_backward(ctx, grad)
     if not op.differentiable_backward:
@@ -195,14 +202,30 @@ def _graph_rule(ctx: "Function", output: "Tensor", grad: "Tensor") -> Any:
             f"op {ctx.name!r} has no graph_backward, so backward(create_graph=True) cannot "
             f"differentiate through it; ops that can: {', '.join(supported)}"
         )
-    tensors = {id(p._data): p for p in ctx.parents}
-    tensors[id(output._data)] = output
-    saved = ctx.saved_tensors
-    ctx.saved_tensors = tuple(tensors.get(id(a), a) for a in saved)
-    try:
-        return op.backward(ctx, grad)
-    finally:
-        ctx.saved_tensors = saved
+    return op.backward(_OnTensors(ctx, output), grad)
+
+
+class _OnTensors:
+    """A node as its ``differentiable_backward`` sees it under create_graph: the same
+    attributes, but each saved input or output array as its Tensor. An array saved in the
+    position of the input it is (``save_for_backward(a, b)``) maps to that input even when two
+    inputs share one array (``x.detach() * x``); any other match goes by identity. The node
+    itself is left untouched, so threads may differentiate one graph at once."""
+
+    __slots__ = ("_node", "saved_tensors")
+
+    def __init__(self, ctx: "Function", output: "Tensor"):
+        parents = ctx.parents
+        by_identity = {id(p._data): p for p in parents}
+        by_identity[id(output._data)] = output
+        self._node = ctx
+        self.saved_tensors = tuple(
+            parents[i] if i < len(parents) and a is parents[i]._data else by_identity.get(id(a), a)
+            for i, a in enumerate(ctx.saved_tensors)
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._node, name)
 
 
 def _input_gradients(ctx: "Function", output: "Tensor", grad: Any, create_graph: bool) -> tuple:
@@ -228,11 +251,11 @@ def _run_hooks(tensor: "Tensor", grad: Any, create_graph: bool) -> Any:
     for hook in tensor._hooks:
         # a copy: the array may be shared with a sibling input (add hands both the same one),
         # so a hook that changes it in place changes this tensor's gradient only
-        wrapped = grad if create_graph else function.Tensor._from_op(grad.copy(), None, False)
+        wrapped = grad.clone() if create_graph else function.Tensor._from_op(grad.copy(), None, False)
         result = hook(wrapped)
-        if result is None and not create_graph:
-            grad = wrapped._data
-        elif result is not None:
+        if result is None:  # the copy, as the hook may have left it
+            grad = wrapped if create_graph else wrapped._data
+        else:
             result = _as_gradient(result, create_graph)
             if result.shape != grad.shape:
                 raise ValueError(f"hook {hook!r} returned a gradient of shape {result.shape}, expected {grad.shape}")
@@ -242,7 +265,9 @@ def _run_hooks(tensor: "Tensor", grad: Any, create_graph: bool) -> Any:
 
 def _accumulate_leaf(leaf: "Tensor", grad: Any) -> None:
     if isinstance(grad, function.Tensor):  # create_graph: .grad is part of the new graph
-        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+        # a node of its own: add hands both inputs the same gradient Tensor, and two leaves
+        # sharing one .grad would see each other's later accumulation
+        leaf.grad = grad.reshape(grad.shape) if leaf.grad is None else leaf.grad + grad
     elif leaf.grad is None:
         # A copy: the rule may have returned a view of another gradient or a saved array.
         leaf.grad = function.Tensor._from_op(np.array(grad, dtype=leaf._data.dtype), None, False)

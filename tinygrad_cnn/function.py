@@ -100,6 +100,18 @@ def module_scope(module: Any):
     return _switch("scope", _mode.scope + (module,))
 
 
+_data_version = 0
+
+
+def next_data_version() -> int:
+    """A new stamp for a ``Tensor.data`` assignment. A node remembers the stamp current when it
+    was recorded, so backward(create_graph=True), whose rules read the inputs' current values,
+    can tell an input that was reassigned after the op ran."""
+    global _data_version
+    _data_version += 1
+    return _data_version
+
+
 def list_ops() -> list[str]:
     """Names of all registered ops, in registration order."""
     return list(registry)
@@ -137,7 +149,7 @@ class Function:
     name: str = "function"
     broadcasting: bool = False
     differentiable_backward: bool = False
-    __slots__ = ("parents", "needs_input_grad", "attrs", "scope", "saved_tensors", "freed", "_locks", "__dict__")
+    __slots__ = ("parents", "needs_input_grad", "attrs", "scope", "saved_tensors", "freed", "_locks", "recorded_at", "__dict__")
 
     def __init_subclass__(cls, register: bool = True, override: bool = False, **kwargs: Any):
         super().__init_subclass__(**kwargs)
@@ -201,6 +213,8 @@ class Function:
         ctx.needs_input_grad = needs  # set before forward, so it can save only what backward will use
         ctx.freed = not record  # save_for_backward keeps nothing for a node never recorded
         out = cls.forward(ctx, *arrays, **attrs)
+        if type(out) is not np.ndarray:  # numpy gives scalars for 0-d results: keep the saved one
+            out = _as_output(ctx, out)
         if anomaly.enabled:
             anomaly.check_forward(cls.name, parents, out)
             if record:
@@ -209,6 +223,7 @@ class Function:
             ctx.parents = tuple(parents)
             ctx.attrs = attrs if len(parents) == len(args) else _attributes(args, attrs)
             ctx.scope = mode.scope
+            ctx.recorded_at = _data_version
             return Tensor._from_op(out, ctx, True in needs)
         return Tensor._from_op(out, None, False)
 
@@ -227,6 +242,15 @@ class Function:
     def __repr__(self) -> str:
         attrs = ", ".join(f"{k}={v!r}" for k, v in self.attrs.items()) if hasattr(self, "attrs") else ""
         return f"<op {self.name}({attrs})>"
+
+
+def _as_output(ctx: Function, out: Any) -> np.ndarray:
+    """A 0-d array for a scalar result; if forward saved that scalar, the array replaces it, so
+    the saved output stays the output's own array (create_graph matches the two by identity)."""
+    array = np.asarray(out)
+    if any(s is out for s in ctx.saved_tensors):
+        ctx.saved_tensors = tuple(array if s is out else s for s in ctx.saved_tensors)
+    return array
 
 
 def _attributes(args: tuple, attrs: dict) -> dict:

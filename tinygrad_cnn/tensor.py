@@ -84,7 +84,7 @@ class Tensor(TensorMethods):
     ``repeat`` is ``repeat_interleave``. docs/tensor.md lists every method.
     """
 
-    __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "name", "_hooks", "__weakref__")
+    __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "name", "_hooks", "_version", "__weakref__")
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None):
         self._data: np.ndarray = as_array(data, dtype, copy=True)
@@ -92,6 +92,7 @@ class Tensor(TensorMethods):
         self._ctx: function.Function | None = None
         self.name: str | None = None
         self._hooks: list = []
+        self._version = 0  # when .data was last assigned (see function.next_data_version)
         self._requires_grad = False
         self.requires_grad = requires_grad
 
@@ -105,6 +106,7 @@ class Tensor(TensorMethods):
         tensor._requires_grad = requires_grad
         tensor.name = None
         tensor._hooks = ()
+        tensor._version = 0
         return tensor
 
     # ---- the array ---------------------------------------------------------------------------
@@ -149,6 +151,7 @@ class Tensor(TensorMethods):
             )
             raise TypeError(f"Tensor.data: expected {wanted}, got dtype {value.dtype}")
         self._data = value
+        self._version = function.next_data_version()
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -259,7 +262,7 @@ class Tensor(TensorMethods):
             state["grad"],
             state["name"],
         )
-        self._ctx, self._hooks = None, []
+        self._ctx, self._hooks, self._version = None, [], 0
 
     # ---- gradient bookkeeping -----------------------------------------------------------
     @property
