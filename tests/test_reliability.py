@@ -329,3 +329,12 @@ def test_conv_and_pool_of_an_empty_batch():
         assert out.shape == shape
         out.sum().backward()
     assert x.grad.shape == x.shape and conv.weight.grad.numpy().sum() == 0
+
+
+def test_float_activations_of_integers_compute_in_float32():
+    x = Tensor(np.array([-5, 1, 2], dtype=np.int64))
+    for name in ("gelu", "erf", "leaky_relu", "elu", "selu", "softplus", "silu", "mish", "softsign", "logsigmoid"):
+        out = getattr(F, name)(x)
+        assert out.dtype == np.float32, name
+    np.testing.assert_allclose(F.leaky_relu(x, 0.1).numpy(), [-0.5, 1.0, 2.0])
+    np.testing.assert_allclose(F.erf(x).numpy(), [-1.0, 0.8427008, 0.9953223], rtol=1e-6)
