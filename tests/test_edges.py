@@ -131,7 +131,7 @@ def test_checksum_mismatch_is_reported(tmp_path, monkeypatch):
     from tinygrad_cnn import serialization
 
     tc.save({"v": np.arange(4.0)}, tmp_path / "c.npz")
-    monkeypatch.setattr(serialization, "_digest", lambda array, version: "0" * 64)
+    monkeypatch.setattr(serialization, "array_digest", lambda array, version: "0" * 64)
     with pytest.raises(tc.CheckpointError, match="is corrupted: member 'a0' does not match its checksum"):
         tc.load(tmp_path / "c.npz")
 

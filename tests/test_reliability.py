@@ -300,7 +300,7 @@ def test_state_dict_from_a_different_architecture_is_refused_whole():
 def test_loading_a_pytorch_file_says_what_it_is(tmp_path):
     path = tmp_path / "model.pt"
     torch.save({"weight": torch.ones(2)}, path)
-    with pytest.raises(tc.CheckpointError, match="is a PyTorch file .torch.save.; load it with torch.load"):
+    with pytest.raises(tc.CheckpointError, match="is a PyTorch file .torch.save.; load it with torch.load and write its state_dict with safetensors"):
         tc.load(path)
 
 

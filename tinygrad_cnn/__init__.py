@@ -12,6 +12,7 @@ from .engine import ReleasedTensor, grad
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .random import manual_seed
 from .serialization import CheckpointError, load, save
+from .weights import load_weights, save_weights
 from .tensor import Tensor
 from .creation import (arange, eye, full, full_like, linspace, ones, ones_like, rand, rand_like,
                        randint, randn, randn_like, zeros, zeros_like)
@@ -24,7 +25,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "Function", "registry", "list_ops", "no_grad", "enable_grad", "is_grad_enabled",
     "trace", "detect_anomaly", "AnomalyError", "grad", "ReleasedTensor", "gradcheck", "gradgradcheck", "GradcheckError", "manual_seed",
-    "save", "load", "CheckpointError", "functional", "nn", "optim",
+    "save", "load", "CheckpointError", "save_weights", "load_weights", "functional", "nn", "optim",
     *creation.__all__, *tensor_functions.__all__,
 ]
 

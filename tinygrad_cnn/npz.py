@@ -15,11 +15,11 @@ import secrets
 import socket
 import stat
 import zipfile
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 import numpy as np
 
-__all__ = ["CheckpointError", "write_atomically", "read_arrays"]
+__all__ = ["CheckpointError", "write_atomically", "replace_file", "read_arrays"]
 
 # A compressed member may expand to this many times its compressed size, or to
 # SMALL_MEMBER bytes, whichever is larger: enough for any real array, not for a deflate bomb.
@@ -36,7 +36,13 @@ class CheckpointError(ValueError):
 # ---- writing ---------------------------------------------------------------------------------
 def write_atomically(path: str, members: dict[str, np.ndarray]) -> None:
     """Write ``members`` as an .npz at ``path`` (or at the file a symlink there points to), so
-    that a reader sees the old file or the new one, never a mix.
+    that a reader sees the old file or the new one, never a mix (see :func:`replace_file`)."""
+    replace_file(path, lambda f: np.savez(f, **members))
+
+
+def replace_file(path: str, write: Callable[[BinaryIO], None]) -> None:
+    """Replace the file at ``path`` (or the one a symlink there points to) with what ``write``
+    writes to a file object: through a temporary beside it, fsynced and renamed over it.
 
     A new file gets the mode the umask gives; an existing one keeps its mode.
     """
@@ -62,7 +68,7 @@ def write_atomically(path: str, members: dict[str, np.ndarray]) -> None:
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, **members)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         if existing is not None:
@@ -174,9 +180,9 @@ def _read_members(path: str, f: BinaryIO) -> dict[str, np.ndarray]:
         _check_entry_count(path, f, len(infos), len(archive.comment))
         if any(info.filename.endswith("data.pkl") for info in infos):
             raise CheckpointError(
-                f"load: {path} is a PyTorch file (torch.save); load it with torch.load, then convert "
-                f"each tensor with .numpy() (tc.Tensor(t.detach().numpy()), or a state_dict of arrays "
-                f"for Module.load_state_dict)"
+                f"load: {path} is a PyTorch file (torch.save); load it with torch.load and write its "
+                f"state_dict with safetensors.torch.save_file(state_dict, 'model.safetensors'), then "
+                f"tc.load_weights(model, 'model.safetensors') (docs/interop.md)"
             )
         for info in infos:
             name = info.filename

@@ -20,7 +20,7 @@ import numpy as np
 
 from .npz import CheckpointError, read_arrays, write_atomically
 
-__all__ = ["save", "load", "CheckpointError", "FORMAT_VERSION", "MAX_DEPTH"]
+__all__ = ["save", "load", "array_digest", "CheckpointError", "FORMAT_VERSION", "MAX_DEPTH"]
 
 FORMAT_VERSION = 2
 MAX_DEPTH = 100
@@ -30,7 +30,7 @@ MAX_HEADER_BYTES = 16 * 2**20
 _HEADER = "__header__"
 
 
-def _digest(array: np.ndarray, version: int = 2) -> str:
+def array_digest(array: np.ndarray, version: int = 2) -> str:
     """SHA-256 of an array's dtype, shape and bytes (format 1 hashed the bytes alone, so a
     reshaped array passed its check)."""
     digest = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode() if version >= 2 else b"")
@@ -108,7 +108,7 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     arrays: dict[str, np.ndarray] = {}
     tree = _encode(obj, arrays, "obj")
     header = {"format": "tinygrad_cnn", "version": FORMAT_VERSION, "tree": tree,
-              "sha256": {name: _digest(a) for name, a in arrays.items()}}
+              "sha256": {name: array_digest(a) for name, a in arrays.items()}}
     members = {**arrays, _HEADER: np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)}
     write_atomically(os.fspath(path), members)
 
@@ -127,7 +127,7 @@ def load(path: str | os.PathLike) -> Any:
             text for text in (missing and f"members {missing} are missing",
                               unexpected and f"members {unexpected} have no checksum") if text))
     for name, digest in header["sha256"].items():
-        if _digest(members[name], header["version"]) != digest:
+        if array_digest(members[name], header["version"]) != digest:
             raise CheckpointError(f"load: {path} is corrupted: member {name!r} does not match its checksum")
     return _decode(header["tree"], members, path)
 

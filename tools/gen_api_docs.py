@@ -16,7 +16,8 @@ OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "api.md"
 # (module, names shown); None means the module's __all__.
 SECTIONS = [
     ("tinygrad_cnn", ["Tensor", "Function", "no_grad", "enable_grad", "trace", "list_ops", "grad",
-                      "gradcheck", "detect_anomaly", "manual_seed", "save", "load", "CheckpointError", "ReleasedTensor",
+                      "gradcheck", "gradgradcheck", "detect_anomaly", "manual_seed", "save", "load",
+                      "save_weights", "load_weights", "CheckpointError", "ReleasedTensor",
                       "draw_graph", "render_graph"]),
     ("tinygrad_cnn.tensor_methods", ["TensorMethods", "MinMax"]),
     ("tinygrad_cnn.creation", None),
