@@ -35,4 +35,7 @@ def __getattr__(name: str):
     if name in ("draw_graph", "render_graph", "memory_report"):
         from . import viz
         return getattr(viz, name)
+    if name == "onnx":  # ONNX export needs the optional onnx package: imported when asked for
+        import importlib
+        return importlib.import_module(".onnx", __name__)
     raise AttributeError(f"module 'tinygrad_cnn' has no attribute {name!r}")

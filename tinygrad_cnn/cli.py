@@ -293,6 +293,28 @@ def graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def export(args: argparse.Namespace) -> int:
+    """Write a checkpoint's model as ONNX (and/or its weights as safetensors for PyTorch)."""
+    if not (args.onnx or args.safetensors):
+        raise CommandError("give --onnx FILE, --safetensors FILE, or both")
+    checkpoint = _read_checkpoint(args.checkpoint, check_model, f"cannot read {args.checkpoint}")
+    config = checkpoint["config"]
+    model = lenet(**config)
+    model.load_state_dict(checkpoint["model"])
+    if args.safetensors:
+        from .weights import save_weights
+
+        save_weights(model, args.safetensors)
+        print(f"weights for PyTorch: {args.safetensors}")
+    if args.onnx:
+        from .onnx import export as onnx_export
+
+        example = np.zeros((1, config["in_channels"], config["image_size"], config["image_size"]), np.float32)
+        onnx_export(model, example, args.onnx)
+        print(f"ONNX model (any batch size): {args.onnx}")
+    return 0
+
+
 def list_ops(args: argparse.Namespace) -> int:
     """Print every registered op: its forward's arguments (arrays, then attributes) and summary."""
     for name, cls in registry.items():
@@ -334,6 +356,11 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--rankdir", choices=["TB", "LR"], default="TB")
     g.add_argument("--seed", type=_non_negative_int, default=0)
     g.set_defaults(run=graph)
+    x = commands.add_parser("export", help="a checkpoint's model as ONNX, or its weights as safetensors")
+    x.add_argument("checkpoint", help="checkpoint.npz written by train")
+    x.add_argument("--onnx", help="write an ONNX model here (needs the onnx package)")
+    x.add_argument("--safetensors", help="write the weights here, for PyTorch (needs safetensors)")
+    x.set_defaults(run=export)
     o = commands.add_parser("ops", help="list the registered ops")
     o.set_defaults(run=list_ops)
     return p
@@ -344,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         return args.run(args)
-    except (CommandError, ValueError, TypeError) as err:
+    except (CommandError, ValueError, TypeError, ImportError) as err:
         p.exit(2, f"{p.prog} {args.command}: error: {err}\n")
     except Interrupted as err:
         p.exit(130, f"{p.prog} {args.command}: {err}\n")

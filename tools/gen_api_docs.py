@@ -28,6 +28,7 @@ SECTIONS = [
     ("tinygrad_cnn.data", None),
     ("tinygrad_cnn.train", None),
     ("tinygrad_cnn.runs", None),
+    ("tinygrad_cnn.onnx", None),
     ("tinygrad_cnn.metrics", None),
     ("tinygrad_cnn.report", None),
     ("tinygrad_cnn.testing", None),

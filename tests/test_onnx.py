@@ -1,0 +1,97 @@
+"""ONNX export: the recorded graph becomes Conv, MaxPool, Gemm, ... nodes that onnxruntime runs
+with our numbers, for any batch size."""
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tc
+from tinygrad_cnn import Tensor, nn
+from tinygrad_cnn.cli import main
+from tinygrad_cnn.data import load_digits
+from tinygrad_cnn.models import lenet
+from tinygrad_cnn.train import predict_logits
+
+onnx = pytest.importorskip("onnx", reason="onnx is not installed (pip install onnx)")
+ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install onnxruntime)")
+
+
+def mixed_model():
+    """Dilation, groups, asymmetric padding ("same" with an even kernel), batch norm, avg-pool
+    with padding, an overlapping max-pool, and activations with arguments."""
+    return nn.Sequential(
+        nn.Conv2d(3, 6, 4, padding="same"), nn.BatchNorm2d(6), nn.LeakyReLU(0.1),
+        nn.Conv2d(6, 6, 3, stride=1, padding=2, dilation=2, groups=3), nn.ELU(0.5),
+        nn.AvgPool2d(2, padding=1), nn.MaxPool2d(3, stride=1), nn.Flatten(), nn.Linear(54, 5), nn.Tanh(),
+    )
+
+
+def runtime_outputs(path, x):
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {"input": x})[0]
+
+
+@pytest.mark.parametrize("make, shape, layers", [
+    (lambda: lenet(width=4), (3, 1, 8, 8), ["Conv", "Relu", "MaxPool", "Conv", "Relu", "MaxPool", "Flatten", "Gemm"]),
+    (mixed_model, (2, 3, 9, 9), ["Conv", "BatchNormalization", "LeakyRelu", "Conv", "Elu", "AveragePool", "MaxPool",
+                                 "Flatten", "Gemm", "Tanh"]),
+])
+def test_onnxruntime_gives_our_outputs_for_two_batch_sizes(tmp_path, make, shape, layers):
+    rng = np.random.default_rng(0)
+    model = make()
+    model(Tensor(rng.standard_normal(shape).astype(np.float32)))  # a training step moves batch-norm statistics
+    proto = tc.onnx.export(model, rng.standard_normal(shape).astype(np.float32), str(tmp_path / "m.onnx"))
+    assert [node.op_type for node in proto.graph.node][:-1] == layers  # each layer one node, then the output
+    onnx.checker.check_model(onnx.load(str(tmp_path / "m.onnx")), full_check=True)
+    for batch in (1, 7):
+        x = rng.standard_normal((batch, *shape[1:])).astype(np.float32)
+        np.testing.assert_allclose(runtime_outputs(tmp_path / "m.onnx", x), predict_logits(model, x),
+                                   rtol=1e-5, atol=1e-6)
+    assert model.training, "export leaves the model in the mode it found"
+
+
+def test_an_op_without_conversion_names_itself_and_its_module(tmp_path):
+    class Odd(nn.Module):
+        def forward(self, x):
+            return x.cumsum(axis=1)
+
+    with pytest.raises(ValueError, match=r"op 'cumsum' \(in Odd\) has no ONNX conversion; register one with "
+                                         r"tc.onnx.register\('cumsum'\)"):
+        tc.onnx.export(nn.Sequential(nn.Flatten(), Odd()), np.ones((2, 1, 2, 2), np.float32), str(tmp_path / "m.onnx"))
+
+
+def test_a_custom_op_registers_its_converter(tmp_path, clean_registry):
+    class Twice(tc.Function):  # a user's op: a + a, gradient 2
+        forward = staticmethod(lambda ctx, a: a + a)
+        backward = staticmethod(lambda ctx, grad: 2 * grad)
+
+    @tc.onnx.register("twice")
+    def twice_to_onnx(builder, ctx, inputs):
+        return builder.node("Add", [inputs[0], inputs[0]])
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x):
+            return Twice.apply(self.fc(x)) + 1.0
+
+    model = Model()
+    x = np.random.default_rng(1).standard_normal((5, 4)).astype(np.float32)
+    try:
+        tc.onnx.export(model, x, str(tmp_path / "m.onnx"))
+    finally:
+        tc.onnx.OP_CONVERTERS.pop("twice")
+    np.testing.assert_allclose(runtime_outputs(tmp_path / "m.onnx", x), model(Tensor(x)).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_cli_exports_a_trained_checkpoint_that_predicts_the_same(tmp_path, capsys):
+    assert main(["train", "--epochs", "2", "--width", "4", "--quiet", "--out", str(tmp_path)]) == 0
+    assert main(["export", str(tmp_path / "checkpoint.npz"), "--onnx", str(tmp_path / "digits.onnx")]) == 0
+    checkpoint = tc.load(tmp_path / "checkpoint.npz")
+    model = lenet(**checkpoint["config"])
+    model.load_state_dict(checkpoint["model"])
+    _, test = load_digits()
+    ours = predict_logits(model, test.images)
+    theirs = runtime_outputs(tmp_path / "digits.onnx", test.images)
+    assert (ours.argmax(1) == theirs.argmax(1)).all()
+    np.testing.assert_allclose(theirs, ours, rtol=1e-5, atol=1e-5)

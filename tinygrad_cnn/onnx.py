@@ -1,0 +1,241 @@
+"""ONNX export: run the model once, then convert the graph it recorded.
+
+    tc.onnx.export(model, example_input, "model.onnx")
+
+Every op records the modules whose forward ran it, so the graph is read in layers: the ops one
+call of a Conv2d ran (im2col, matmul, bias_add, reshape, transpose) become one ONNX Conv with
+that module's weights and its stride, padding, dilation and groups; a MaxPool2d's or
+AvgPool2d's become one MaxPool or AveragePool, a Linear's one Gemm, a BatchNorm2d's (in eval
+mode) one BatchNormalization, an activation module's its ONNX activation. Ops run outside
+such a module (a residual ``+``, a ``relu()`` in a custom forward) are converted one by one.
+Anything else fails with an error naming the op and its module; a custom op can register
+a converter with :func:`register`. Needs the ``onnx`` package (``pip install onnx``).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from . import functional as F
+from . import nn
+from .engine import topological_order
+from .function import trace
+from .ops.window import window_geometry
+from .tensor import Tensor
+
+__all__ = ["export", "register", "Builder"]
+
+OP_CONVERTERS: dict[str, Callable] = {}
+"""Op name -> converter(builder, ctx, input names) returning the output's name."""
+
+
+def register(op_name: str) -> Callable:
+    """Decorator: convert op ``op_name`` (run outside a known module) with
+    ``fn(builder, ctx, inputs) -> output name``; ``inputs`` are the names of its tensor inputs
+    and ``ctx`` is its graph node (attributes in ``ctx.attrs``)."""
+    def decorate(fn: Callable) -> Callable:
+        OP_CONVERTERS[op_name] = fn
+        return fn
+    return decorate
+
+
+class Builder:
+    """Collects ONNX nodes and initializers, and names tensors."""
+
+    def __init__(self, helper: Any, numpy_helper: Any):
+        self.helper, self.numpy_helper = helper, numpy_helper
+        self.nodes: list = []
+        self.initializers: list = []
+        self.count = 0
+
+    def fresh(self, hint: str) -> str:
+        """A new unique name."""
+        self.count += 1
+        return f"{hint}_{self.count}"
+
+    def constant(self, array: Any, hint: str = "const") -> str:
+        """An initializer holding ``array``; returns its name."""
+        name = self.fresh(hint)
+        self.initializers.append(self.numpy_helper.from_array(np.asarray(array), name))
+        return name
+
+    def node(self, op_type: str, inputs: list[str], **attrs: Any) -> str:
+        """One ONNX node with one output; returns the output's name."""
+        output = self.fresh(op_type.lower())
+        self.nodes.append(self.helper.make_node(op_type, inputs, [output], **attrs))
+        return output
+
+
+# ---- layers -----------------------------------------------------------------------------------
+def _pads(g) -> list[int]:
+    (pt, pb), (pl, pr) = g.padding
+    return [pt, pl, pb, pr]
+
+
+def _conv(b: Builder, m: nn.Conv2d, x: str, shape: tuple) -> str:
+    g = window_geometry("Conv2d", shape, m.kernel_size, m.stride, m.padding, m.dilation)
+    inputs = [x, b.constant(m.weight.data, "weight")] + ([b.constant(m.bias.data, "bias")] if m.bias is not None else [])
+    return b.node("Conv", inputs, kernel_shape=list(g.kernel_size), strides=list(g.stride), pads=_pads(g),
+                  dilations=list(g.dilation), group=m.groups)
+
+
+def _pool(op_type: str, **extra: Any) -> Callable:
+    def convert(b: Builder, m: Any, x: str, shape: tuple) -> str:
+        stride = m.kernel_size if m.stride is None else m.stride
+        g = window_geometry(type(m).__name__, shape, m.kernel_size, stride, m.padding)
+        return b.node(op_type, [x], kernel_shape=list(g.kernel_size), strides=list(g.stride), pads=_pads(g), **extra)
+    return convert
+
+
+def _linear(b: Builder, m: nn.Linear, x: str, shape: tuple) -> str:
+    if len(shape) != 2:  # (..., in) @ (in, out) + (out,)
+        product = b.node("MatMul", [x, b.constant(np.ascontiguousarray(m.weight.data.T), "weight")])
+        return product if m.bias is None else b.node("Add", [product, b.constant(m.bias.data, "bias")])
+    inputs = [x, b.constant(m.weight.data, "weight")] + ([b.constant(m.bias.data, "bias")] if m.bias is not None else [])
+    return b.node("Gemm", inputs, transB=1)
+
+
+def _batch_norm(b: Builder, m: Any, x: str, shape: tuple) -> str:
+    if m.running_mean is None:  # the export runs in eval mode, which needs them
+        raise ValueError(f"onnx.export: {type(m).__name__} has no running statistics (track_running_stats=False)")
+    n = m.num_features
+    scale = m.weight.data if m.weight is not None else np.ones(n, np.float32)
+    shift = m.bias.data if m.bias is not None else np.zeros(n, np.float32)
+    return b.node("BatchNormalization", [x, b.constant(scale, "scale"), b.constant(shift, "shift"),
+                                         b.constant(m.running_mean.data, "mean"), b.constant(m.running_var.data, "var")],
+                  epsilon=float(m.eps))
+
+
+def _flatten(b: Builder, m: nn.Flatten, x: str, shape: tuple) -> str:
+    if m.end_dim not in (-1, len(shape) - 1):
+        raise ValueError("onnx.export: Flatten with an end_dim other than the last axis is not converted")
+    return b.node("Flatten", [x], axis=m.start_dim % len(shape))
+
+
+def _activation(b: Builder, m: Any, x: str, shape: tuple) -> str:
+    fn, args, kwargs = type(m).function, m.args, m.kwargs
+    bound = {**dict(zip(_PARAMETERS.get(fn, ()), args)), **kwargs}
+    if fn is F.leaky_relu:
+        return b.node("LeakyRelu", [x], alpha=float(bound.get("negative_slope", 0.01)))
+    if fn is F.elu:
+        return b.node("Elu", [x], alpha=float(bound.get("alpha", 1.0)))
+    if fn in (F.softmax, F.log_softmax):
+        return b.node("Softmax" if fn is F.softmax else "LogSoftmax", [x], axis=int(bound.get("axis", -1)))
+    if fn is F.silu:
+        return b.node("Mul", [x, b.node("Sigmoid", [x])])
+    if fn is F.relu6:
+        return b.node("Clip", [x, b.constant(np.float32(0), "low"), b.constant(np.float32(6), "high")])
+    if fn in _PLAIN and not bound:
+        return b.node(_PLAIN[fn], [x])
+    raise ValueError(f"onnx.export: no ONNX conversion for {type(m).__name__}{args or ''}")
+
+
+_PARAMETERS = {F.leaky_relu: ("negative_slope",), F.elu: ("alpha",), F.softmax: ("axis",), F.log_softmax: ("axis",)}
+_PLAIN = {F.relu: "Relu", F.sigmoid: "Sigmoid", F.tanh: "Tanh", F.identity: "Identity", F.softsign: "Softsign",
+          F.softplus: "Softplus", F.selu: "Selu"}
+
+MODULE_CONVERTERS: dict[type, Callable] = {
+    nn.Conv2d: _conv, nn.MaxPool2d: _pool("MaxPool"), nn.AvgPool2d: _pool("AveragePool", count_include_pad=1),
+    nn.Linear: _linear, nn.BatchNorm2d: _batch_norm, nn.Flatten: _flatten,
+}
+
+
+def _module_converter(module: Any) -> Callable | None:
+    if isinstance(module, nn.Dropout):
+        return lambda b, m, x, shape: b.node("Identity", [x])
+    if hasattr(type(module), "function") and hasattr(module, "kwargs"):  # an activation module
+        return _activation
+    return MODULE_CONVERTERS.get(type(module))
+
+
+# ---- single ops ---------------------------------------------------------------------------------
+for _name, _onnx in {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "matmul": "MatMul", "neg": "Neg",
+                     "exp": "Exp", "log": "Log", "sqrt": "Sqrt", "relu": "Relu", "sigmoid": "Sigmoid",
+                     "tanh": "Tanh", "abs": "Abs"}.items():
+    register(_name)(lambda b, ctx, inputs, _onnx=_onnx: b.node(_onnx, inputs))
+
+
+@register("transpose")
+def _transpose(b: Builder, ctx: Any, inputs: list[str]) -> str:
+    return b.node("Transpose", inputs, perm=[int(a) for a in ctx.attrs.get("axes", ctx.attrs.get("arg1"))])
+
+
+# ---- the export ---------------------------------------------------------------------------------
+def _constant(b: Builder, t: Tensor) -> str:
+    """A leaf the model used that is not its input (a constant, a free tensor) as an initializer."""
+    if t._ctx is not None:
+        raise AssertionError(f"onnx.export: a {t.shape} result was used before it was converted")
+    return b.constant(t._data)
+
+
+def _layers(output: Tensor, source: Tensor) -> list[tuple[Any, Any, list[Tensor], Tensor]]:
+    """The recorded graph from ``source`` to ``output`` in forward order, as (module or None,
+    op or None, inputs, output): the ops of one call of a convertible module folded into one
+    entry, whose input is the tensor that flows into it (its weights, buffers and the
+    constants it derives from them belong to the module)."""
+    entries: list = []
+    open_calls: dict[int, list] = {}
+    forward = list(reversed(topological_order(output)))
+    position = {id(t): i for i, t in enumerate(forward)}
+    for tensor in forward:
+        ctx = tensor._ctx
+        module = next((m for m in reversed(ctx.scope) if _module_converter(m) is not None), None)
+        if module is None:
+            entries.append([None, ctx, list(ctx.parents), tensor])
+            continue
+        call = open_calls.get(id(ctx.scope))
+        if call is None:
+            call = open_calls[id(ctx.scope)] = [module, None, [], tensor, set()]
+            entries.append(call)
+        call[3] = tensor
+        call[4].add(id(tensor))
+        for p in ctx.parents:  # the call's data input: the model's input or a result made before the call
+            if (p is source or p._ctx is not None) and id(p) not in call[4] and all(p is not q for q in call[2]):
+                call[2].append(p)
+    # a call's weight reshapes may run before its input exists: place it where its output is made
+    entries.sort(key=lambda entry: position[id(entry[3])])
+    return [(m, ctx, inputs, out) for m, ctx, inputs, out, *_ in entries]
+
+
+def export(model: Any, example_input: Any, path: str, opset_version: int = 17, dynamic_batch: bool = True) -> Any:
+    """Convert ``model`` (run once, in eval mode, on ``example_input`` (B, ...)) to ONNX and
+    write it to ``path``; returns the ModelProto, checked with ``onnx.checker`` (full check).
+    With ``dynamic_batch`` the first axis of the input and output is named "batch"."""
+    try:
+        import onnx
+        from onnx import helper, numpy_helper
+    except ImportError:
+        raise ImportError("onnx.export needs the onnx package: pip install onnx (or tinygrad_cnn[interop])") from None
+    x = example_input if isinstance(example_input, Tensor) else Tensor(np.asarray(example_input, dtype=np.float32))
+    was_training = model.training
+    model.eval()
+    try:
+        with trace():
+            out = model(x)
+    finally:
+        model.train(was_training)
+    b = Builder(helper, numpy_helper)
+    names = {id(x): "input"}
+    for module, ctx, inputs, result in _layers(out, x) if out._ctx is not None else []:
+        sources = [names[id(t)] if id(t) in names else _constant(b, t) for t in inputs]
+        if module is not None:
+            if len(inputs) != 1:
+                raise ValueError(f"onnx.export: {type(module).__name__} received {len(inputs)} tensor inputs, expected 1")
+            names[id(result)] = _module_converter(module)(b, module, sources[0], inputs[0].shape)
+        elif ctx.name in OP_CONVERTERS:
+            names[id(result)] = OP_CONVERTERS[ctx.name](b, ctx, sources)
+        else:
+            where = type(ctx.scope[-1]).__name__ if ctx.scope else "the model's forward"
+            raise ValueError(f"onnx.export: op {ctx.name!r} (in {where}) has no ONNX conversion; register one "
+                             f"with tc.onnx.register({ctx.name!r})")
+    b.nodes.append(helper.make_node("Identity", [names[id(out)]], ["output"]))
+    batch = "batch" if dynamic_batch else None
+    graph = helper.make_graph(
+        b.nodes, "tinygrad_cnn", [helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, [batch or x.shape[0], *x.shape[1:]])],
+        [helper.make_tensor_value_info("output", onnx.TensorProto.FLOAT, [batch or out.shape[0], *out.shape[1:]])],
+        b.initializers)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset_version)], producer_name="tinygrad_cnn")
+    onnx.checker.check_model(proto, full_check=True)
+    onnx.save(proto, path)
+    return proto
