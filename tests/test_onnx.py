@@ -95,3 +95,45 @@ def test_cli_exports_a_trained_checkpoint_that_predicts_the_same(tmp_path, capsy
     theirs = runtime_outputs(tmp_path / "digits.onnx", test.images)
     assert (ours.argmax(1) == theirs.argmax(1)).all()
     np.testing.assert_allclose(theirs, ours, rtol=1e-5, atol=1e-5)
+
+
+ACTIVATIONS = [nn.Softmax(dim=1), nn.LogSoftmax(dim=0), nn.Softmax(1), nn.Softmin(dim=1), nn.Softplus(2.0),
+               nn.Softplus(), nn.GELU(), nn.Hardtanh(-0.5, 0.3), nn.ReLU6(), nn.CELU(0.5), nn.Mish(), nn.Hardsigmoid(),
+               nn.SiLU(), nn.ELU(alpha=0.3), nn.LeakyReLU(negative_slope=0.2), nn.SELU(), nn.Softsign()]
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS, ids=repr)
+def test_activation_modules_keep_their_arguments(tmp_path, activation):
+    model = nn.Sequential(nn.Linear(5, 4), activation)
+    x = np.random.default_rng(2).standard_normal((3, 5)).astype(np.float32) * 2
+    tc.onnx.export(model, x, str(tmp_path / "m.onnx"))
+    np.testing.assert_allclose(runtime_outputs(tmp_path / "m.onnx", x), predict_logits(model, x), rtol=1e-5, atol=1e-6)
+
+
+def test_subclasses_with_their_own_forward_are_not_taken_for_their_parents(tmp_path):
+    class Doubled(nn.ReLU):
+        def forward(self, x):
+            return super().forward(x) * 2.0
+
+    class Tripled(nn.Dropout):
+        def forward(self, x):
+            return x * 3.0
+
+    model = nn.Sequential(nn.Linear(4, 4), Doubled(), Tripled())
+    x = np.random.default_rng(3).standard_normal((2, 4)).astype(np.float32)
+    tc.onnx.export(model, x, str(tmp_path / "m.onnx"))
+    np.testing.assert_allclose(runtime_outputs(tmp_path / "m.onnx", x), predict_logits(model, x), rtol=1e-5, atol=1e-6)
+
+
+def test_export_keeps_each_modules_mode_and_makes_the_folder(tmp_path):
+    model = nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5), nn.Linear(4, 2))
+    model.train()
+    model[1].eval()
+    tc.onnx.export(model, np.ones((2, 4), np.float32), str(tmp_path / "new" / "m.onnx"))
+    assert model.training and not model[1].training and model[2].training
+    assert (tmp_path / "new" / "m.onnx").is_file()
+
+
+def test_a_flatten_that_drops_the_batch_axis_is_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"only Flatten\(1, -1\), which keeps the batch axis"):
+        tc.onnx.export(nn.Sequential(nn.Flatten(2)), np.ones((2, 3, 4, 5), np.float32), str(tmp_path / "m.onnx"))

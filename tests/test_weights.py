@@ -108,3 +108,29 @@ def test_fuzzed_weight_files_load_as_saved_or_raise_checkpoint_error(tmp_path, f
         return
     expected = model.state_dict()
     assert arrays.keys() == expected.keys() and all(np.array_equal(arrays[k], expected[k]) for k in expected)
+
+
+def test_big_endian_arrays_round_trip(tmp_path):
+    weights = np.arange(6, dtype=">f4").reshape(2, 3)
+    tc.save_weights({"w": weights}, tmp_path / "m.safetensors")
+    back = read_weights(tmp_path / "m.safetensors")["w"]
+    assert np.array_equal(back, weights) and back.dtype == np.float32
+
+
+def test_our_files_without_their_checksums_are_refused(tmp_path):
+    """A flipped byte in the checksum key's name must not switch verification off."""
+    path = tmp_path / "m.safetensors"
+    tc.save_weights(lenet(width=2), path)
+    raw = path.read_bytes().replace(b"tinygrad_cnn.sha256", b"tinygrad_cnn.sha25X")
+    path.write_bytes(raw)
+    with pytest.raises(tc.CheckpointError, match="written by tinygrad_cnn but its checksums are missing"):
+        read_weights(path)
+
+
+@needs_torch
+def test_bfloat16_files_say_what_to_do(tmp_path):
+    from safetensors.torch import save_file
+
+    save_file({"w": torch.ones(3, dtype=torch.bfloat16)}, str(tmp_path / "bf16.safetensors"))
+    with pytest.raises(tc.CheckpointError, match="holds dtype 'BF16' that numpy cannot represent"):
+        read_weights(tmp_path / "bf16.safetensors")

@@ -13,6 +13,8 @@ a converter with :func:`register`. Needs the ``onnx`` package (``pip install onn
 """
 from __future__ import annotations
 
+import inspect
+import os
 from typing import Any, Callable
 
 import numpy as np
@@ -21,6 +23,7 @@ from . import functional as F
 from . import nn
 from .engine import topological_order
 from .function import trace
+from .npz import replace_file
 from .ops.window import window_geometry
 from .tensor import Tensor
 
@@ -108,32 +111,53 @@ def _batch_norm(b: Builder, m: Any, x: str, shape: tuple) -> str:
 
 
 def _flatten(b: Builder, m: nn.Flatten, x: str, shape: tuple) -> str:
-    if m.end_dim not in (-1, len(shape) - 1):
-        raise ValueError("onnx.export: Flatten with an end_dim other than the last axis is not converted")
-    return b.node("Flatten", [x], axis=m.start_dim % len(shape))
+    if m.start_dim % len(shape) != 1 or m.end_dim % len(shape) != len(shape) - 1:
+        raise ValueError(f"onnx.export: {m!r}: only Flatten(1, -1), which keeps the batch axis, has an ONNX twin")
+    return b.node("Flatten", [x], axis=1)
 
 
 def _activation(b: Builder, m: Any, x: str, shape: tuple) -> str:
-    fn, args, kwargs = type(m).function, m.args, m.kwargs
-    bound = {**dict(zip(_PARAMETERS.get(fn, ()), args)), **kwargs}
+    """An activation module as ONNX, from its function's arguments bound as its forward binds
+    them (positional or keyword, defaults filled in); anything not representable is refused."""
+    fn = type(m).function
+    bound = inspect.signature(fn).bind(None, *m.args, **m.kwargs)
+    bound.apply_defaults()
+    p = dict(list(bound.arguments.items())[1:])  # without the input
+    if fn in _PLAIN and not p:
+        return b.node(_PLAIN[fn], [x])
     if fn is F.leaky_relu:
-        return b.node("LeakyRelu", [x], alpha=float(bound.get("negative_slope", 0.01)))
-    if fn is F.elu:
-        return b.node("Elu", [x], alpha=float(bound.get("alpha", 1.0)))
-    if fn in (F.softmax, F.log_softmax):
-        return b.node("Softmax" if fn is F.softmax else "LogSoftmax", [x], axis=int(bound.get("axis", -1)))
+        return b.node("LeakyRelu", [x], alpha=float(p["negative_slope"]))
+    if fn in (F.elu, F.celu):
+        return b.node("Elu" if fn is F.elu else "Celu", [x], alpha=float(p["alpha"]))
+    if fn in (F.softmax, F.log_softmax, F.softmin):
+        axis = p["axis"] if p.get("dim") is None else p["dim"]
+        if isinstance(axis, int):
+            source = b.node("Neg", [x]) if fn is F.softmin else x
+            return b.node("LogSoftmax" if fn is F.log_softmax else "Softmax", [source], axis=axis)
+    if fn is F.softplus:  # log(1 + e^(beta x)) / beta
+        beta = float(p["beta"])
+        if beta == 1.0:
+            return b.node("Softplus", [x])
+        scaled = b.node("Softplus", [b.node("Mul", [x, b.constant(np.float32(beta), "beta")])])
+        return b.node("Div", [scaled, b.constant(np.float32(beta), "beta")])
+    if fn in (F.hardtanh, F.relu6):
+        low, high = (0.0, 6.0) if fn is F.relu6 else (p["min_val"], p["max_val"])
+        return b.node("Clip", [x, b.constant(np.float32(low), "low"), b.constant(np.float32(high), "high")])
+    if fn is F.hardsigmoid:
+        return b.node("HardSigmoid", [x], alpha=1 / 6, beta=0.5)
     if fn is F.silu:
         return b.node("Mul", [x, b.node("Sigmoid", [x])])
-    if fn is F.relu6:
-        return b.node("Clip", [x, b.constant(np.float32(0), "low"), b.constant(np.float32(6), "high")])
-    if fn in _PLAIN and not bound:
-        return b.node(_PLAIN[fn], [x])
-    raise ValueError(f"onnx.export: no ONNX conversion for {type(m).__name__}{args or ''}")
+    if fn is F.mish:
+        return b.node("Mul", [x, b.node("Tanh", [b.node("Softplus", [x])])])
+    if fn is F.gelu and p["approximate"] == "none":  # x * (1 + erf(x / sqrt 2)) / 2
+        erf = b.node("Erf", [b.node("Mul", [x, b.constant(np.float32(1 / np.sqrt(2)), "inv_sqrt2")])])
+        half = b.node("Mul", [x, b.constant(np.float32(0.5), "half")])
+        return b.node("Mul", [half, b.node("Add", [erf, b.constant(np.float32(1), "one")])])
+    raise ValueError(f"onnx.export: no ONNX conversion for {m!r}")
 
 
-_PARAMETERS = {F.leaky_relu: ("negative_slope",), F.elu: ("alpha",), F.softmax: ("axis",), F.log_softmax: ("axis",)}
 _PLAIN = {F.relu: "Relu", F.sigmoid: "Sigmoid", F.tanh: "Tanh", F.identity: "Identity", F.softsign: "Softsign",
-          F.softplus: "Softplus", F.selu: "Selu"}
+          F.selu: "Selu"}
 
 MODULE_CONVERTERS: dict[type, Callable] = {
     nn.Conv2d: _conv, nn.MaxPool2d: _pool("MaxPool"), nn.AvgPool2d: _pool("AveragePool", count_include_pad=1),
@@ -142,11 +166,14 @@ MODULE_CONVERTERS: dict[type, Callable] = {
 
 
 def _module_converter(module: Any) -> Callable | None:
-    if isinstance(module, nn.Dropout):
+    """The converter for exactly this module class: a subclass may have its own forward, so
+    its ops are converted one by one instead."""
+    kind = type(module)
+    if kind is nn.Dropout:
         return lambda b, m, x, shape: b.node("Identity", [x])
-    if hasattr(type(module), "function") and hasattr(module, "kwargs"):  # an activation module
+    if kind.__module__ == nn.activations.__name__ and hasattr(kind, "function"):  # nn's own activations
         return _activation
-    return MODULE_CONVERTERS.get(type(module))
+    return MODULE_CONVERTERS.get(kind)
 
 
 # ---- single ops ---------------------------------------------------------------------------------
@@ -208,13 +235,14 @@ def export(model: Any, example_input: Any, path: str, opset_version: int = 17, d
     except ImportError:
         raise ImportError("onnx.export needs the onnx package: pip install onnx (or tinygrad_cnn[interop])") from None
     x = example_input if isinstance(example_input, Tensor) else Tensor(np.asarray(example_input, dtype=np.float32))
-    was_training = model.training
+    modes = [(module, module.training) for _, module in model.named_modules()]
     model.eval()
     try:
         with trace():
             out = model(x)
     finally:
-        model.train(was_training)
+        for module, training in modes:  # each module's own mode back (a frozen batch norm stays frozen)
+            module.training = training
     b = Builder(helper, numpy_helper)
     names = {id(x): "input"}
     for module, ctx, inputs, result in _layers(out, x) if out._ctx is not None else []:
@@ -237,5 +265,5 @@ def export(model: Any, example_input: Any, path: str, opset_version: int = 17, d
         b.initializers)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset_version)], producer_name="tinygrad_cnn")
     onnx.checker.check_model(proto, full_check=True)
-    onnx.save(proto, path)
+    replace_file(os.fspath(path), lambda f: f.write(proto.SerializeToString()))
     return proto

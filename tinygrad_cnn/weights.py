@@ -51,6 +51,8 @@ def save_weights(weights: Any, path: str | os.PathLike) -> None:
         array = np.asarray(getattr(value, "data", value))
         if array.dtype.kind not in "biuf":
             raise TypeError(f"save_weights: {name!r} has dtype {array.dtype}; safetensors holds numbers")
+        if array.dtype.byteorder == ">":  # safetensors stores little-endian: digest what it will hold
+            array = array.astype(array.dtype.newbyteorder("<"))
         arrays[name] = array if array.flags.c_contiguous else array.copy(order="C")  # 0-d stays 0-d
     metadata = {"format": "pt", "tinygrad_cnn": __version__,
                 _DIGESTS: json.dumps({name: array_digest(a) for name, a in arrays.items()})}
@@ -68,8 +70,13 @@ def read_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
     try:
         arrays = library.numpy.load(raw)
         metadata = _metadata(raw)
+    except KeyError as err:  # a dtype numpy has no twin for, such as BF16
+        raise CheckpointError(f"load_weights: {path} holds dtype {err} that numpy cannot represent; convert "
+                              f"it in PyTorch first (state_dict values .float())") from None
     except (library.SafetensorError, ValueError, AttributeError, TypeError, OverflowError) as err:
         raise CheckpointError(f"load_weights: {path} is not a readable safetensors file: {err}") from None
+    if "tinygrad_cnn" in metadata and _DIGESTS not in metadata:
+        raise CheckpointError(f"load_weights: {path} was written by tinygrad_cnn but its checksums are missing")
     if _DIGESTS in metadata:
         try:
             digests = json.loads(metadata[_DIGESTS])
