@@ -1,0 +1,133 @@
+"""Containers and the Module API real models need: ModuleList, ModuleDict, Sequential from an
+OrderedDict, plain lists of modules refused, cycles, apply, freezing, buffers, strict loading."""
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+from tinygrad_cnn import Tensor, nn, optim
+
+from helpers import needs_torch, torch
+
+
+class Tower(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 2, 3, padding=1)
+        self.blocks = nn.ModuleList([nn.Conv2d(2, 2, 3, padding=1) for _ in range(2)])
+        self.heads = nn.ModuleDict({"digit": nn.Linear(8, 10), "parity": nn.Linear(8, 2)})
+
+    def forward(self, x):
+        x = self.stem(x)
+        for block in self.blocks:
+            x = block(x).relu()
+        x = x.mean(axis=(2, 3)).reshape(len(x), -1)
+        x = x.reshape(len(x), 2).repeat(1, 4)  # (B, 8)
+        return {name: head(x) for name, head in self.heads.items()}
+
+
+def test_containers_own_their_modules_parameters_and_train():
+    model = Tower()
+    names = [name for name, _ in model.named_parameters()]
+    assert names == ["stem.weight", "stem.bias", "blocks.0.weight", "blocks.0.bias", "blocks.1.weight",
+                     "blocks.1.bias", "heads.digit.weight", "heads.digit.bias", "heads.parity.weight",
+                     "heads.parity.bias"]
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    out = model(Tensor(np.ones((2, 1, 4, 4), np.float32)))
+    (out["digit"].sum() + out["parity"].sum()).backward()
+    before = model.blocks[1].weight.data.copy()
+    opt.step()
+    assert not np.array_equal(before, model.blocks[1].weight.data)
+
+
+@needs_torch
+def test_state_dict_keys_match_pytorch_containers():
+    class TorchTower(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stem = torch.nn.Conv2d(1, 2, 3, padding=1)
+            self.blocks = torch.nn.ModuleList([torch.nn.Conv2d(2, 2, 3, padding=1) for _ in range(2)])
+            self.heads = torch.nn.ModuleDict({"digit": torch.nn.Linear(8, 10), "parity": torch.nn.Linear(8, 2)})
+
+    assert list(Tower().state_dict()) == list(TorchTower().state_dict())
+    ours = nn.Sequential(OrderedDict([("conv", nn.Conv2d(1, 2, 3)), ("act", nn.ReLU()), ("bn", nn.BatchNorm2d(2))]))
+    theirs = torch.nn.Sequential(OrderedDict([("conv", torch.nn.Conv2d(1, 2, 3)), ("act", torch.nn.ReLU()),
+                                              ("bn", torch.nn.BatchNorm2d(2))]))
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert isinstance(ours.conv, nn.Conv2d) and ours[2] is ours.bn
+
+
+def test_module_list_edits_renumber_as_pytorch():
+    a, b, c = nn.ReLU(), nn.Tanh(), nn.Sigmoid()
+    layers = nn.ModuleList([a, b])
+    layers.insert(1, c)
+    assert list(layers) == [a, c, b] and [n for n, _ in layers.named_children()] == ["0", "1", "2"]
+    del layers[0]
+    assert list(layers) == [c, b] and [n for n, _ in layers.named_children()] == ["0", "1"]
+    layers[1] = a
+    layers.append(b).extend([c])
+    assert list(layers) == [c, a, b, c] and len(layers) == 4
+    assert isinstance(layers[1:3], nn.ModuleList) and list(layers[1:3]) == [a, b]
+    with pytest.raises(TypeError, match=r"ModuleList: item 4 must be a Module, got int"):
+        layers.append(3)
+
+
+def test_module_dict_behaves_as_a_dict():
+    heads = nn.ModuleDict([("a", nn.ReLU())])
+    heads["b"] = nn.Tanh()
+    assert heads.keys() == ["a", "b"] and "b" in heads and len(heads) == 2 and list(heads) == ["a", "b"]
+    del heads["a"]
+    assert heads.keys() == ["b"]
+    with pytest.raises(KeyError, match="must be a Python name not already used"):
+        heads["training"] = nn.ReLU()
+
+
+@pytest.mark.parametrize("container", [list, tuple, dict])
+def test_a_plain_container_of_modules_is_refused_with_the_fix(container):
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            layers = [nn.Linear(2, 2), nn.ReLU()]
+            self.layers = dict(enumerate(layers)) if container is dict else container(layers)
+
+    holder = "nn.ModuleDict" if container is dict else "nn.ModuleList"
+    with pytest.raises(TypeError, match=rf"Model.layers: a {container.__name__} of Modules hides their parameters .* use {holder}"):
+        Model()
+
+
+def test_cycles_and_shared_modules_are_visited_once():
+    shared = nn.Linear(3, 3)
+    model = nn.Sequential(shared, nn.ReLU(), shared)
+    assert len(model.parameters()) == 2 and len(list(model.modules())) == 3
+    loop = nn.Sequential(nn.Linear(2, 2))
+    loop[0].parent = loop  # a module that refers back to its owner
+    assert len(list(loop.modules())) == 2 and len(loop.parameters()) == 2
+    assert "(parent): ..." in repr(loop)
+
+
+def test_apply_freezing_buffers_and_recurse():
+    model = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1))
+    seen = []
+    model.apply(lambda m: seen.append(type(m).__name__))
+    assert seen == ["Linear", "Linear", "Sequential"]  # children first
+    model[0].requires_grad_(False)
+    assert [p.requires_grad for p in model.parameters()] == [False, False, True, True]
+    model[1].register_buffer("scale", np.ones(1, np.float32))
+    assert list(model.state_dict())[-1] == "1.scale" and len(model.buffers()) == 1
+    assert model.parameters(recurse=False) == [] and len(model[1].parameters(recurse=False)) == 2
+
+
+def test_load_state_dict_strict_and_not():
+    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    state = model.state_dict()
+    state.pop("1.running_var")
+    state["extra"] = np.zeros(1)
+    with pytest.raises(ValueError, match=r"missing keys \['1.running_var'\]; unexpected keys \['extra'\]"):
+        model.load_state_dict(state)
+    state["0.weight"] = np.full((2, 2), 7.0)
+    result = model.load_state_dict(state, strict=False)
+    assert result.missing_keys == ["1.running_var"] and result.unexpected_keys == ["extra"]
+    assert (model[0].weight.data == 7.0).all()
+    state["0.bias"] = np.zeros(3)
+    with pytest.raises(ValueError, match=r"shape mismatch: 0.bias: expected \(2,\), got \(3,\)"):
+        model.load_state_dict(state, strict=False)
