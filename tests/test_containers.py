@@ -131,3 +131,44 @@ def test_load_state_dict_strict_and_not():
     state["0.bias"] = np.zeros(3)
     with pytest.raises(ValueError, match=r"shape mismatch: 0.bias: expected \(2,\), got \(3,\)"):
         model.load_state_dict(state, strict=False)
+
+
+# ---- optimizers with frozen parameters, zero_grad, clipping ------------------------------------
+def test_an_optimizer_takes_frozen_parameters_and_skips_them():
+    model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 1))
+    model[0].requires_grad_(False)
+    opt = optim.SGD(model.parameters(), lr=0.5)  # PyTorch accepts them; so do we
+    frozen = model[0].weight.data.copy()
+    model(Tensor(np.ones((3, 2), np.float32))).sum().backward()
+    opt.step()
+    assert np.array_equal(model[0].weight.data, frozen) and model[1].weight.grad is not None
+    opt.zero_grad(set_to_none=False)
+    assert model[1].weight.grad is not None and not model[1].weight.grad.data.any()
+    opt.zero_grad()
+    assert model[1].weight.grad is None
+
+
+@needs_torch
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
+def test_clip_grad_norm_matches_pytorch(norm_type):
+    rng = np.random.default_rng(4)
+    grads = [rng.standard_normal((3, 4)), rng.standard_normal(5)]
+    ours = [Tensor(np.zeros(g.shape), requires_grad=True, dtype=np.float64) for g in grads]
+    theirs = [torch.zeros(g.shape, dtype=torch.float64, requires_grad=True) for g in grads]
+    for o, t, g in zip(ours, theirs, grads):
+        o.grad, t.grad = Tensor(g, dtype=np.float64), torch.tensor(g)
+    total = nn.utils.clip_grad_norm_(ours, 0.5, norm_type)
+    expected = torch.nn.utils.clip_grad_norm_(theirs, 0.5, norm_type)
+    assert abs(total.item() - expected.item()) < 1e-5 * expected.item()
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-6)
+
+
+def test_clip_grad_norm_names_a_nonfinite_norm_and_clip_value_clips():
+    p = Tensor(np.zeros(3), requires_grad=True, dtype=np.float64)
+    p.grad = Tensor([1.0, np.inf, -3.0], dtype=np.float64)
+    with pytest.raises(RuntimeError, match="the total norm of the gradients is inf"):
+        nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
+    p.grad = Tensor([1.0, 5.0, -3.0], dtype=np.float64)
+    nn.utils.clip_grad_value_((q for q in [p]), 2.0)
+    np.testing.assert_array_equal(p.grad.numpy(), [1.0, 2.0, -2.0])

@@ -159,8 +159,10 @@ def test_adam_betas():
 def test_optimizer_needs_parameters():
     with pytest.raises(ValueError, match=r"Adam: got an empty parameter list"):
         tc.optim.Adam([])
-    with pytest.raises(TypeError, match=r"SGD: parameter 0 must be a Tensor that requires grad"):
-        tc.optim.SGD([Tensor([1.0])], lr=0.1)
+    with pytest.raises(TypeError, match=r"SGD: parameter 1 must be a Tensor, got ndarray"):
+        tc.optim.SGD([Tensor([1.0]), np.ones(2)], lr=0.1)
+    with pytest.raises(TypeError, match=r"SGD: parameter 0 \(2,\) has dtype int64; only floating tensors"):
+        tc.optim.SGD([Tensor(np.arange(2))], lr=0.1)
 
 
 def test_layer_arguments():

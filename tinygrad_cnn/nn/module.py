@@ -142,10 +142,14 @@ class Module:
         """Every Buffer below this module, each once."""
         return [b for _, b in self.named_buffers(recurse)]
 
-    def zero_grad(self) -> None:
-        """Forget every parameter's accumulated gradient."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's accumulated gradient: None (the default, as PyTorch), or
+        zeros in place with ``set_to_none=False``."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad.data = np.zeros_like(p.grad.data)
 
     def train(self, mode: bool = True) -> "Module":
         """Set training mode on this module and all below it."""

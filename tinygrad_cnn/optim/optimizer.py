@@ -34,15 +34,24 @@ class Optimizer:
         if not self.params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
         for i, p in enumerate(self.params):
-            if not isinstance(p, Tensor) or not p.requires_grad:
-                raise TypeError(f"{type(self).__name__}: parameter {i} must be a Tensor that requires grad, got {p!r:.60}")
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{type(self).__name__}: parameter {i} must be a Tensor, got {type(p).__name__}")
+            if p.dtype.kind != "f":
+                raise TypeError(f"{type(self).__name__}: parameter {i} {p.shape} has dtype {p.dtype}; "
+                                f"only floating tensors can be optimized")
+        # a frozen parameter (requires_grad=False) is kept, as in PyTorch: it has no gradient,
+        # so step() skips it, and unfreezing it later needs no new optimizer
         self.lr = check_hyper(type(self).__name__, "lr", lr)
         self.state: list[dict[str, Any]] = [{} for _ in self.params]
 
-    def zero_grad(self) -> None:
-        """Forget every parameter's accumulated gradient."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's accumulated gradient: None (the default, as PyTorch), or
+        zeros in place with ``set_to_none=False``."""
         for p in self.params:
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                p.grad.data = np.zeros_like(p.grad.data)
 
     def step(self) -> None:
         """Update every parameter that has a gradient.
