@@ -172,3 +172,59 @@ def test_clip_grad_norm_names_a_nonfinite_norm_and_clip_value_clips():
     p.grad = Tensor([1.0, 5.0, -3.0], dtype=np.float64)
     nn.utils.clip_grad_value_((q for q in [p]), 2.0)
     np.testing.assert_array_equal(p.grad.numpy(), [1.0, 2.0, -2.0])
+
+
+# ---- nn.init -------------------------------------------------------------------------------------
+@needs_torch
+@pytest.mark.parametrize("nonlinearity, param", [("linear", None), ("relu", None), ("tanh", None), ("selu", None),
+                                                 ("leaky_relu", None), ("leaky_relu", 0.2), ("sigmoid", None)])
+def test_calculate_gain_matches_pytorch(nonlinearity, param):
+    assert nn.init.calculate_gain(nonlinearity, param) == pytest.approx(torch.nn.init.calculate_gain(nonlinearity, param))
+
+
+@pytest.mark.parametrize("init, spread", [
+    # (call, the bound of a uniform or the std of a normal for a (64, 32, 3, 3) weight)
+    (lambda t: nn.init.xavier_uniform_(t, gain=2.0), ("uniform", 2.0 * np.sqrt(6 / (32 * 9 + 64 * 9)))),
+    (lambda t: nn.init.xavier_normal_(t), ("normal", np.sqrt(2 / (32 * 9 + 64 * 9)))),
+    (lambda t: nn.init.kaiming_uniform_(t, nonlinearity="relu"), ("uniform", np.sqrt(2) * np.sqrt(3 / (32 * 9)))),
+    (lambda t: nn.init.kaiming_normal_(t, mode="fan_out", nonlinearity="relu"), ("normal", np.sqrt(2 / (64 * 9)))),
+    (lambda t: nn.init.kaiming_uniform_(t, a=np.sqrt(5)), ("uniform", 1 / np.sqrt(32 * 9))),  # Conv2d's default
+    (lambda t: nn.init.normal_(t, 0.0, 0.02), ("normal", 0.02)),
+])
+def test_initialisers_draw_from_pytorchs_distributions(init, spread):
+    kind, scale = spread
+    weight = init(Tensor(np.zeros((64, 32, 3, 3), np.float32), requires_grad=True))
+    values = weight.numpy()
+    assert weight.dtype == np.float32 and weight.requires_grad
+    if kind == "uniform":
+        assert np.abs(values).max() <= scale and np.abs(values).max() > 0.99 * scale
+        assert values.std() == pytest.approx(scale / np.sqrt(3), rel=0.03)
+    else:
+        assert values.std() == pytest.approx(scale, rel=0.03) and abs(values.mean()) < 0.05 * scale
+
+
+def test_default_layer_init_is_pytorchs():
+    """Conv2d and Linear draw U(-1/sqrt(fan_in), 1/sqrt(fan_in)), which is PyTorch's
+    kaiming_uniform_(a=sqrt(5)) for the weight and its bias rule."""
+    conv = nn.Conv2d(32, 64, 3)
+    bound = 1 / np.sqrt(32 * 9)
+    assert np.abs(conv.weight.numpy()).max() <= bound and np.abs(conv.bias.numpy()).max() <= bound
+    assert conv.weight.numpy().std() == pytest.approx(bound / np.sqrt(3), rel=0.05)
+
+
+def test_trunc_normal_orthogonal_constant_and_seeding():
+    import tinygrad_cnn as tc
+
+    t = nn.init.trunc_normal_(Tensor(np.zeros(5000, np.float32)), std=1.0, a=-0.5, b=0.5)
+    assert t.numpy().min() >= -0.5 and t.numpy().max() <= 0.5
+    for shape in ((6, 4), (4, 6), (8, 2, 3)):
+        q = nn.init.orthogonal_(Tensor(np.zeros(shape)), gain=2.0).numpy().reshape(shape[0], -1)
+        small = q @ q.T if shape[0] <= q.shape[1] else q.T @ q
+        np.testing.assert_allclose(small, 4.0 * np.eye(len(small)), atol=1e-6)
+    assert (nn.init.ones_(Tensor(np.zeros(3))).numpy() == 1).all() and not nn.init.zeros_(Tensor(np.ones(3))).numpy().any()
+    tc.manual_seed(7)
+    first = nn.init.kaiming_normal_(Tensor(np.zeros((4, 4)))).numpy()
+    tc.manual_seed(7)
+    assert np.array_equal(first, nn.init.kaiming_normal_(Tensor(np.zeros((4, 4)))).numpy())
+    with pytest.raises(ValueError, match=r"xavier_uniform_: fan in and fan out need a tensor of 2 or more dimensions"):
+        nn.init.xavier_uniform_(Tensor(np.zeros(3)))

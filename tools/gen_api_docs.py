@@ -25,6 +25,7 @@ SECTIONS = [
     ("tinygrad_cnn.functional", None),
     ("tinygrad_cnn.nn", None),
     ("tinygrad_cnn.nn.utils", None),
+    ("tinygrad_cnn.nn.init", None),
     ("tinygrad_cnn.optim", [n for n in importlib.import_module("tinygrad_cnn.optim").__all__ if n != "OPTIMIZERS"]),
     ("tinygrad_cnn.data", None),
     ("tinygrad_cnn.train", None),
