@@ -210,3 +210,43 @@ def test_every_optimizer_state_round_trips_and_is_validated(name):
     with pytest.raises(ValueError, match=r"load_state_dict: .*lr must be a number in \[0.0, inf\), got -5"):
         twin.load_state_dict(state)
     assert twin.lr == opt.lr  # unchanged by the refused state
+
+
+@needs_torch
+@pytest.mark.parametrize("name, kwargs", [
+    ("LambdaLR", dict(lr_lambda=lambda e: 0.9 ** e + 0.01 * (e % 3))),
+    ("MultiplicativeLR", dict(lr_lambda=lambda e: 0.97 if e % 2 else 1.01)),
+    ("MultiStepLR", dict(milestones=[10, 35, 35, 70], gamma=0.5)),
+    ("LinearLR", dict(start_factor=0.2, end_factor=0.9, total_iters=30)),
+    ("OneCycleLR", dict(max_lr=0.5, total_steps=101, pct_start=0.25)),
+    ("OneCycleLR", dict(max_lr=0.5, total_steps=101, anneal_strategy="linear", div_factor=10, final_div_factor=100)),
+    ("CosineAnnealingWarmRestarts", dict(T_0=7, T_mult=2, eta_min=0.001)),
+    ("CosineAnnealingWarmRestarts", dict(T_0=9)),
+])
+def test_more_schedules_match_torchs_learning_rates_over_100_steps(name, kwargs):
+    w, t = Tensor([1.0], requires_grad=True), torch.zeros(1, requires_grad=True)
+    ours_opt, torch_opt = optim.SGD([w], lr=0.1), torch.optim.SGD([t], lr=0.1)
+    extra = {"cycle_momentum": False} if name == "OneCycleLR" else {}
+    ours = getattr(optim, name)(ours_opt, **kwargs)
+    theirs = getattr(torch.optim.lr_scheduler, name)(torch_opt, **kwargs, **extra)
+    for step in range(100):
+        assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr(), rel=1e-12, abs=1e-15), f"step {step}"
+        torch_opt.step()
+        ours.step()
+        theirs.step()
+
+
+@needs_torch
+@pytest.mark.parametrize("kwargs", [dict(), dict(mode="max", factor=0.5, patience=2, threshold_mode="abs", threshold=0.01,
+                                                 cooldown=3, min_lr=0.002)])
+def test_reduce_on_plateau_matches_torch(kwargs):
+    w, t = Tensor([1.0], requires_grad=True), torch.zeros(1, requires_grad=True)
+    ours_opt, torch_opt = optim.SGD([w], lr=0.1), torch.optim.SGD([t], lr=0.1)
+    ours = optim.ReduceLROnPlateau(ours_opt, **kwargs)
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(torch_opt, **kwargs)
+    metrics = np.concatenate([np.linspace(1.0, 0.5, 20), np.full(30, 0.5), np.linspace(0.5, 0.49, 20), np.full(30, 0.7)])
+    for step, metric in enumerate(metrics):
+        ours.step(metric)
+        theirs.step(metric)
+        assert ours_opt.lr == pytest.approx(torch_opt.param_groups[0]["lr"], rel=1e-12), f"step {step}"
+    assert ours_opt.lr < 0.1  # it did reduce

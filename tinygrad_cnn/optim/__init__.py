@@ -12,13 +12,15 @@ from typing import Callable, Iterable
 from ..tensor import Tensor
 from .adam import AdaBelief, AdaBound, Adam, Adamax, AdamW, AMSBound, NAdam
 from .adaptive import SMORMS3, Adadelta, Adagrad, RMSprop, RMSpropGraves
-from .lr_scheduler import CosineAnnealingLR, ExponentialLR, LRScheduler, StepLR
+from .lr_scheduler import (CosineAnnealingLR, CosineAnnealingWarmRestarts, ExponentialLR, LambdaLR, LinearLR, LRScheduler,
+                           MultiplicativeLR, MultiStepLR, OneCycleLR, ReduceLROnPlateau, StepLR)
 from .optimizer import Optimizer
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "RMSpropGraves", "Adadelta", "Adam", "AdamW", "Adamax",
            "NAdam", "AdaBound", "AMSBound", "AdaBelief", "SMORMS3", "LRScheduler", "StepLR", "ExponentialLR",
-           "CosineAnnealingLR", "OPTIMIZERS", "create"]
+           "CosineAnnealingLR", "LambdaLR", "MultiplicativeLR", "MultiStepLR", "LinearLR", "OneCycleLR",
+           "CosineAnnealingWarmRestarts", "ReduceLROnPlateau", "OPTIMIZERS", "create"]
 
 OPTIMIZERS: dict[str, Callable[[Iterable[Tensor], float], Optimizer]] = {
     "sgd": lambda params, lr: SGD(params, lr),
