@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 
 import tinygrad_cnn as tc
-import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor, nn, optim
 from tinygrad_cnn.testing import check_op, ops_defined_in
 

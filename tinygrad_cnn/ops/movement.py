@@ -219,17 +219,19 @@ class Pad(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        for axis, (before, after) in enumerate(ctx.widths):
-            if before or after:
-                grad = _unpad_axis(grad, axis, before, after, ctx.mode)
-        return grad
+        return _unpad(grad, ctx.widths, ctx.mode, _unpad_axis)
 
     @staticmethod
     def graph_backward(ctx, grad):
-        for axis, (before, after) in enumerate(ctx.widths):
-            if before or after:
-                grad = _unpad_axis_graph(grad, axis, before, after, ctx.mode)
-        return grad
+        return _unpad(grad, ctx.widths, ctx.mode, _unpad_axis_graph)
+
+
+def _unpad(grad, widths, mode: str, unpad_axis) -> Any:
+    """Undo the padding one padded axis at a time, with ``unpad_axis`` (on arrays or Tensors)."""
+    for axis, (before, after) in enumerate(widths):
+        if before or after:
+            grad = unpad_axis(grad, axis, before, after, mode)
+    return grad
 
 
 def _source_positions(shape: tuple[int, ...], index: np.ndarray, axis: int) -> np.ndarray:
