@@ -228,3 +228,93 @@ def test_trunc_normal_orthogonal_constant_and_seeding():
     assert np.array_equal(first, nn.init.kaiming_normal_(Tensor(np.zeros((4, 4)))).numpy())
     with pytest.raises(ValueError, match=r"xavier_uniform_: fan in and fan out need a tensor of 2 or more dimensions"):
         nn.init.xavier_uniform_(Tensor(np.zeros(3)))
+
+
+# ---- Module.to, float, double ------------------------------------------------------------------
+def _small_net():
+    return nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.Flatten(), nn.Linear(8, 2))
+
+
+def _train_step(model, optimizer, dtype):
+    images = np.random.default_rng(1).standard_normal((3, 1, 4, 4))
+    loss = ((model(Tensor(images, dtype=dtype)) - 1.0) ** 2).mean()
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss
+
+
+def test_to_converts_in_place_keeping_parameters_grads_and_optimizer():
+    model = _small_net()
+    params = model.parameters()
+    optimizer = optim.SGD(params, lr=0.1, momentum=0.9)  # made before: it must keep training them
+    _train_step(model, optimizer, np.float32)
+    before = [p.data.copy() for p in params]
+    assert model.double() is model
+    assert all(a is b for a, b in zip(model.parameters(), params))
+    assert all(p.dtype == p.grad.dtype == np.float64 for p in params)
+    assert all(np.array_equal(p.data, old) for p, old in zip(params, before))  # float32 -> float64 is exact
+    bn = model[1]
+    assert bn.running_mean.dtype == bn.running_var.dtype == np.float64
+    assert bn.num_batches_tracked.dtype == np.int64 and bn.num_batches_tracked.item() == 1
+    loss = _train_step(model, optimizer, np.float64)
+    assert loss.dtype == np.float64 and all(p.dtype == np.float64 for p in params)
+    assert not any(np.array_equal(p.data, old) for p, old in zip(params, before))  # the optimizer moved them
+    trained = [p.data.copy() for p in params]
+    assert model.float() is model and all(p.dtype == p.grad.dtype == np.float32 for p in params)
+    assert all(np.array_equal(p.data, old.astype(np.float32)) for p, old in zip(params, trained))
+    assert _train_step(model, optimizer, np.float32).dtype == np.float32
+
+
+@needs_torch
+def test_to_leaves_the_dtypes_torchs_to_leaves():
+    ours = _small_net().double()
+    theirs = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2), torch.nn.Flatten(),
+                                 torch.nn.Linear(8, 2)).double()
+    assert {k: str(v.dtype) for k, v in ours.state_dict().items()} == \
+        {k: str(v.dtype).replace("torch.", "") for k, v in theirs.state_dict().items()}
+
+
+def test_to_accepts_pytorchs_forms_and_refuses_other_dtypes():
+    model = _small_net()
+    weight = model[0].weight
+    assert model.to("cpu") is model and weight.dtype == np.float32
+    assert model.to("float64") is model and weight.dtype == np.float64
+    model.to(device="cpu", dtype=np.dtype("float16"))
+    assert weight.dtype == np.float16
+    model.to("cpu", np.float32)
+    assert weight.dtype == np.float32
+    with pytest.raises(TypeError, match="Sequential.to: only float16, float32 and float64 are accepted, got int64"):
+        model.to(np.int64)
+    with pytest.raises(TypeError, match="Sequential.to: only float16, float32 and float64 are accepted, got 'gpu'"):
+        model.to("gpu")
+    with pytest.raises(TypeError, match="Sequential.to: 'cuda': numpy runs on the CPU"):
+        model.to("cuda")
+    assert all(p.dtype == np.float32 for p in model.parameters())  # a refused call changes nothing
+
+
+def test_astype_in_place_refuses_op_results_and_integers():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="astype_: this tensor is the result of op 'mul' in a recorded graph"):
+        (x * 2.0).astype_(np.float64)
+    with pytest.raises(TypeError, match="astype_: only a float tensor converts in place, this one has dtype int64"):
+        Tensor(np.arange(3)).astype_(np.float32)
+    with pytest.raises(TypeError, match="astype_: only float16, float32 and float64 are accepted, got bool"):
+        x.astype_(bool)
+
+
+def test_a_leaf_converted_under_a_pending_graph_gets_gradients_in_its_new_dtype():
+    x = Tensor([1.0, -2.0, 3.0], requires_grad=True)
+    y = (x * x).sum()
+    assert x.astype_(np.float64) is x
+    y.backward()
+    assert x.grad.dtype == np.float64
+    np.testing.assert_array_equal(x.grad.data, [2.0, -4.0, 6.0])
+
+
+def test_a_gradient_with_a_graph_is_converted_within_it():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (x * x * x).sum().backward(create_graph=True)
+    x.astype_(np.float64)
+    assert x.grad.dtype == np.float64 and x.grad.requires_grad
+    np.testing.assert_array_equal(x.grad.data, [3.0, 12.0])

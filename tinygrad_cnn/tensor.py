@@ -17,9 +17,10 @@ from .ops import elementwise as ew
 from .ops import linalg, movement
 from .tensor_methods import TensorMethods
 
-__all__ = ["Tensor", "ElementCount", "as_array", "as_operands", "binary_operands"]
+__all__ = ["Tensor", "ElementCount", "as_array", "as_operands", "binary_operands", "float_dtype"]
 
 NUMERIC_KINDS = "fiub"
+FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 
 
 def as_array(data: Any, dtype: Any = None, copy: bool = False) -> np.ndarray:
@@ -47,6 +48,19 @@ def as_array(data: Any, dtype: Any = None, copy: bool = False) -> np.ndarray:
     if dtype is None and array.dtype.kind == "f" and array.dtype != np.float32:
         array = array.astype(np.float32, copy=False)
     return array
+
+
+def float_dtype(op: str, dtype: Any) -> np.dtype:
+    """``dtype`` (a numpy dtype or type, or its name) as float16, float32 or float64, the
+    dtypes a tensor converts to in place; anything else is a TypeError naming ``op``."""
+    try:
+        resolved = np.dtype(dtype) if dtype is not None else None
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved not in FLOAT_DTYPES:
+        shown = repr(dtype) if resolved is None else resolved
+        raise TypeError(f"{op}: only float16, float32 and float64 are accepted, got {shown}")
+    return resolved
 
 
 class ElementCount(int):
@@ -152,6 +166,29 @@ class Tensor(TensorMethods):
             raise TypeError(f"Tensor.data: expected {wanted}, got dtype {value.dtype}")
         self._data = value
         self._version = function.next_data_version()
+
+    def astype_(self, dtype: Any) -> "Tensor":
+        """Convert this float tensor, and its gradient, to the float ``dtype`` (float16, float32
+        or float64) in place, keeping the object: what ``Module.to(dtype)`` does to each
+        parameter and buffer, so an optimizer that holds them keeps working. Returns self.
+
+        A leaf may be converted while a graph still uses it (the graph kept its old array;
+        backward casts the gradients it brings to the new dtype), as PyTorch's ``Module.to``
+        converts parameters. An op result may not: its graph's backward expects its dtype;
+        ``astype`` gives a converted copy in the graph."""
+        dtype = float_dtype("astype_", dtype)
+        if self._data.dtype.kind != "f":
+            raise TypeError(f"astype_: only a float tensor converts in place, this one has dtype {self.dtype} "
+                            f"(astype gives a converted copy)")
+        if self._ctx is not None:
+            raise RuntimeError(f"astype_: this tensor is the result of op {self._ctx.name!r} in a recorded graph, "
+                               f"whose backward expects {self.dtype}; use astype({dtype}) for a converted copy")
+        if self._data.dtype != dtype:
+            self._data = self._data.astype(dtype)
+            self._version = function.next_data_version()
+        if self._grad is not None and self._grad.dtype != dtype:
+            self._grad = self._grad.astype(dtype)  # recorded when the gradient has a graph (create_graph)
+        return self
 
     @property
     def shape(self) -> tuple[int, ...]:

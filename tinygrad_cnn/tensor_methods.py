@@ -32,7 +32,7 @@ from .ops import movement
 if TYPE_CHECKING:
     from .tensor import Tensor
 
-__all__ = ["TensorMethods", "MinMax"]
+__all__ = ["TensorMethods", "MinMax", "requested_dtype"]
 
 MinMax = namedtuple("MinMax", ["values", "indices"])
 """What ``t.max(dim=d)`` and ``t.min(dim=d)`` return, as PyTorch: the values and their indices."""
@@ -60,6 +60,17 @@ def _own_memory(result: "Tensor", source: "Tensor") -> "Tensor":
     return result.clone()
 
 
+def requested_dtype(op: str, args: tuple, device: str | None = None, dtype: Any = None) -> Any:
+    """The dtype PyTorch's ``to(*args, device=, dtype=)`` asks for (None: unchanged). Device
+    names may stand among ``args``; the CPU is the only device, any other is a TypeError."""
+    for arg in args:
+        is_device = isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta")
+        device, dtype = (arg, dtype) if is_device else (device, arg)
+    if device is not None and device != "cpu":
+        raise TypeError(f"{op}: {device!r}: numpy runs on the CPU, the only device here")
+    return dtype
+
+
 class TensorMethods:
     """The methods of :class:`tinygrad_cnn.Tensor` beyond its operators; see docs/tensor.md."""
 
@@ -82,17 +93,7 @@ class TensorMethods:
     def to(self, *args: Any, device: str | None = None, dtype: Any = None) -> "Tensor":
         """PyTorch's ``to``: ``t.to(np.float64)``, ``t.to("cpu")``, ``t.to(device=..., dtype=...)``.
         The CPU is the only device: moving there returns the tensor itself."""
-        for arg in args:
-            is_device = isinstance(arg, str) and arg.split(":")[0] in (
-                "cpu",
-                "cuda",
-                "mps",
-                "xpu",
-                "meta",
-            )
-            device, dtype = (arg, dtype) if is_device else (device, arg)
-        if device is not None and device != "cpu":
-            raise TypeError(f"to: {device!r}: numpy runs on the CPU, the only device here")
+        dtype = requested_dtype("to", args, device, dtype)
         return self if dtype is None else self.astype(dtype)
 
     def float(self) -> "Tensor":

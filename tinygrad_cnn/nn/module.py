@@ -7,7 +7,8 @@ from typing import Any, Callable, Iterable, Iterator, NamedTuple
 import numpy as np
 
 from .. import function
-from ..tensor import HookHandle, Tensor
+from ..tensor import HookHandle, Tensor, float_dtype
+from ..tensor_methods import requested_dtype
 
 __all__ = ["Parameter", "Buffer", "Module", "Sequential", "ModuleList", "ModuleDict", "IncompatibleKeys"]
 
@@ -150,6 +151,30 @@ class Module:
                 p.grad = None
             else:
                 p.grad.data = np.zeros_like(p.grad.data)
+
+    def to(self, *args: Any, device: str | None = None, dtype: Any = None) -> "Module":
+        """PyTorch's ``to``: ``model.to(np.float64)``, ``model.to("float32")``, ``model.to("cpu")``
+        (the only device: nothing moves), ``model.to(device=..., dtype=...)``. Converts every
+        floating parameter and buffer, with its gradient, in place to float16, float32 or
+        float64 (:meth:`Tensor.astype_`): the same Parameter objects, so an optimizer made
+        before keeps training them. Integer buffers (``num_batches_tracked``) stay integers.
+        Returns the module."""
+        dtype = requested_dtype(f"{type(self).__name__}.to", args, device, dtype)
+        if dtype is None:
+            return self
+        dtype = float_dtype(f"{type(self).__name__}.to", dtype)  # checked before anything changes
+        for tensor in (*self.parameters(), *self.buffers()):
+            if tensor.dtype.kind == "f":
+                tensor.astype_(dtype)
+        return self
+
+    def float(self) -> "Module":
+        """Every floating parameter and buffer as float32, in place (``to(np.float32)``)."""
+        return self.to(np.float32)
+
+    def double(self) -> "Module":
+        """Every floating parameter and buffer as float64, in place (``to(np.float64)``)."""
+        return self.to(np.float64)
 
     def train(self, mode: bool = True) -> "Module":
         """Set training mode on this module and all below it."""
