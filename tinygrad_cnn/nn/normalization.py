@@ -1,14 +1,16 @@
-"""Dropout, batch normalisation and global average pooling layers."""
+"""Dropout, normalisation (batch, instance, group, layer) and global average pooling layers."""
 from __future__ import annotations
 
 import numpy as np
 
 from .. import functional as F
+from ..arguments import sizes
 from ..tensor import Tensor
 from .layers import _positive_int
 from .module import Buffer, Module, Parameter
 
-__all__ = ["Dropout", "BatchNorm1d", "BatchNorm2d", "GlobalAvgPool2d"]
+__all__ = ["Dropout", "Dropout2d", "BatchNorm1d", "BatchNorm2d", "InstanceNorm2d", "GroupNorm", "LayerNorm",
+           "GlobalAvgPool2d"]
 
 
 class Dropout(Module):
@@ -17,7 +19,7 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5):
         super().__init__()
         if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must lie in [0, 1], got {p!r}")
+            raise ValueError(f"{type(self).__name__}: p must lie in [0, 1], got {p!r}")
         self.p = p
 
     def forward(self, x: Tensor) -> Tensor:
@@ -28,26 +30,50 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-class _BatchNorm(Module):
-    """Per-channel normalisation with learned scale and shift and running statistics, with
-    PyTorch's parameter and buffer names (weight, bias, running_mean, running_var,
-    num_batches_tracked), so a state_dict loads into the same PyTorch model."""
+class Dropout2d(Dropout):
+    """Zero whole channels of (B, C, H, W) with probability p (scaling the rest by 1 / (1 - p))
+    in training mode only."""
 
-    dims: tuple[int, ...] = ()
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, C, H, W) -> the same shape."""
+        return F.dropout2d(x, self.p, self.training)
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
-                 track_running_stats: bool = True):
+
+def _filled(shape: int | tuple[int, ...], value: float) -> Parameter:
+    """A float32 Parameter full of ``value``: PyTorch's initial scale (1) or shift (0)."""
+    return Parameter(np.full(shape, value, dtype=np.float32))
+
+
+class _NormBase(Module):
+    """Per-channel scale and shift and running statistics, with PyTorch's parameter and buffer
+    names (weight, bias, running_mean, running_var, num_batches_tracked), so a state_dict
+    loads into the same PyTorch model."""
+
+    def __init__(self, num_features: int, eps: float, momentum: float, affine: bool, track_running_stats: bool,
+                 bias: bool):
         super().__init__()
         self.num_features = _positive_int(type(self).__name__, "num_features", num_features)
         self.eps, self.momentum = eps, momentum
-        self.weight = Parameter(np.ones(num_features, dtype=np.float32)) if affine else None
-        self.bias = Parameter(np.zeros(num_features, dtype=np.float32)) if affine else None
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.weight = _filled(num_features, 1.0) if affine else None
+        self.bias = _filled(num_features, 0.0) if affine and bias else None
         if track_running_stats:
             self.running_mean = Buffer(np.zeros(num_features, dtype=np.float32))
             self.running_var = Buffer(np.ones(num_features, dtype=np.float32))
             self.num_batches_tracked = Buffer(np.array(0, dtype=np.int64))
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
+
+
+class _BatchNorm(_NormBase):
+    """Batch normalisation: each channel normalised with the batch's statistics in training,
+    the running ones in evaluation."""
+
+    dims: tuple[int, ...] = ()
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, *, bias: bool = True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, bias)
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, C, ...) -> the same shape, each channel normalised."""
@@ -74,6 +100,83 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalisation of (B, C, H, W) inputs, over B, H and W."""
 
     dims = (4,)
+
+
+class InstanceNorm2d(_NormBase):
+    """Instance normalisation of (B, C, H, W): each channel of each sample normalised over its
+    own H x W, as PyTorch's. With ``track_running_stats`` the running statistics move in
+    training and normalise in evaluation; ``affine`` adds a learned per-channel scale and
+    shift."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = False,
+                 track_running_stats: bool = False, *, bias: bool = True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, C, H, W) -> the same shape."""
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise ValueError(f"InstanceNorm2d: expected a 4-D input (B, C, H, W) with {self.num_features} channels "
+                             f"on axis 1, got shape {x.shape}")
+        return F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                               self.training or not self.track_running_stats, self.momentum, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+class GroupNorm(Module):
+    """Group normalisation of (B, C, ...): each sample's channels normalised in ``num_groups``
+    groups of C/G consecutive channels, with a learned per-channel weight and bias (``affine``),
+    as PyTorch's."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, *,
+                 bias: bool = True):
+        super().__init__()
+        self.num_groups = _positive_int("GroupNorm", "num_groups", num_groups)
+        self.num_channels = _positive_int("GroupNorm", "num_channels", num_channels)
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_groups={num_groups} must divide num_channels={num_channels}")
+        self.eps, self.affine = eps, affine
+        self.weight = _filled(num_channels, 1.0) if affine else None
+        self.bias = _filled(num_channels, 0.0) if affine and bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, C, ...) -> the same shape."""
+        if x.ndim < 2 or x.shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm: expected a (B, C, ...) input with {self.num_channels} channels on axis 1, "
+                             f"got shape {x.shape}")
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
+
+
+class LayerNorm(Module):
+    """Layer normalisation: each sample normalised over its trailing axes ``normalized_shape``
+    N, with a learned elementwise weight and bias of shape N (``elementwise_affine``), as
+    PyTorch's: (*, *N) -> (*, *N)."""
+
+    def __init__(self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True):
+        super().__init__()
+        self.normalized_shape = sizes("LayerNorm", (normalized_shape,))
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.weight = _filled(self.normalized_shape, 1.0) if elementwise_affine else None
+        self.bias = _filled(self.normalized_shape, 0.0) if elementwise_affine and bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(*, *N) -> the same shape."""
+        shape = self.normalized_shape
+        if x.shape[x.ndim - len(shape):] != shape:
+            raise ValueError(f"LayerNorm: expected an input whose trailing axes are normalized_shape {shape}, "
+                             f"got shape {x.shape}")
+        return F.layer_norm(x, shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
 
 
 class GlobalAvgPool2d(Module):

@@ -1,0 +1,253 @@
+"""Layer, group and instance normalisation and Dropout2d: PyTorch cross-checks of values,
+gradients, running statistics, state_dict keys and reprs; first and second gradchecks."""
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tc
+import tinygrad_cnn.functional as F
+from tinygrad_cnn import Tensor, nn
+
+from helpers import assert_close, assert_matches_torch, leaf, needs_torch, torch
+
+
+def _inputs(shape, affine_shape, seed=0):
+    """x (float64, spread and offset so that normalising matters), weight and bias."""
+    rng = np.random.default_rng(seed)
+    return (leaf(rng.standard_normal(shape) * 3 + 2), leaf(rng.uniform(0.5, 2, affine_shape)),
+            leaf(rng.standard_normal(affine_shape)))
+
+
+FUNCTIONS = {  # name: (ours, torch's, input shape, weight shape)
+    "layer_norm_last": (lambda x, w, b: F.layer_norm(x, 5, w, b),
+                        lambda x, w, b: torch.nn.functional.layer_norm(x, [5], w, b), (4, 5), (5,)),
+    "layer_norm_two_axes": (lambda x, w, b: F.layer_norm(x, (3, 4), w, b, eps=1e-3),
+                            lambda x, w, b: torch.nn.functional.layer_norm(x, [3, 4], w, b, eps=1e-3), (2, 3, 4), (3, 4)),
+    "group_norm_image": (lambda x, w, b: F.group_norm(x, 3, w, b),
+                         lambda x, w, b: torch.nn.functional.group_norm(x, 3, w, b), (3, 6, 4, 5), (6,)),
+    "group_norm_flat": (lambda x, w, b: F.group_norm(x, 2, w, b, eps=1e-2),
+                        lambda x, w, b: torch.nn.functional.group_norm(x, 2, w, b, eps=1e-2), (4, 6), (6,)),
+    "group_norm_per_channel": (lambda x, w, b: F.group_norm(x, 4, w, b),
+                               lambda x, w, b: torch.nn.functional.group_norm(x, 4, w, b), (2, 4, 7), (4,)),
+    "instance_norm_image": (lambda x, w, b: F.instance_norm(x, weight=w, bias=b),
+                            lambda x, w, b: torch.nn.functional.instance_norm(x, weight=w, bias=b), (3, 4, 5, 6), (4,)),
+    "instance_norm_sequence": (lambda x, w, b: F.instance_norm(x, None, None, w, b, eps=1e-3),
+                               lambda x, w, b: torch.nn.functional.instance_norm(x, None, None, w, b, eps=1e-3),
+                               (2, 3, 7), (3,)),
+}
+
+
+@needs_torch
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_functional_norms_match_torch(name):
+    ours, theirs, shape, affine = FUNCTIONS[name]
+    assert_matches_torch(ours, theirs, *_inputs(shape, affine))
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_functional_norms_gradcheck(name):
+    ours, _, shape, affine = FUNCTIONS[name]
+    assert tc.gradcheck(ours, *_inputs(shape, affine, seed=1))
+
+
+@pytest.mark.parametrize("name", list(FUNCTIONS))
+def test_functional_norms_differentiate_twice(name):
+    ours, _, shape, affine = FUNCTIONS[name]
+    assert tc.gradgradcheck(ours, *_inputs(shape, affine, seed=2))
+
+
+def test_norms_without_affine_are_standardised():
+    x = _inputs((3, 4, 5), (4,))[0]
+    for out, axes in ((F.layer_norm(x, (4, 5)), (1, 2)), (F.instance_norm(x), (2,)),
+                      (F.group_norm(x, 2).reshape(3, 2, 10), (2,))):
+        assert_close(out.data.mean(axis=axes), 0, atol=1e-12)
+        assert_close(out.data.var(axis=axes), 1, atol=1e-4)  # the biased variance, eps aside
+
+
+def test_dropout2d_gradchecks_with_a_fixed_mask():
+    x = _inputs((2, 5, 3, 3), (5,))[0]
+
+    def dropped(x):
+        tc.manual_seed(3)  # the same channels each call
+        return F.dropout2d(x, 0.4)
+
+    assert tc.gradcheck(dropped, x) and tc.gradgradcheck(dropped, x)
+
+
+# ---- modules ----------------------------------------------------------------------------------------
+MODULES = {  # name: (ours, torch's, input shape)
+    "LayerNorm": (lambda: nn.LayerNorm((3, 4), eps=1e-4), lambda: torch.nn.LayerNorm((3, 4), eps=1e-4), (5, 2, 3, 4)),
+    "LayerNorm_no_bias": (lambda: nn.LayerNorm(4, bias=False), lambda: torch.nn.LayerNorm(4, bias=False), (5, 4)),
+    "GroupNorm": (lambda: nn.GroupNorm(2, 6), lambda: torch.nn.GroupNorm(2, 6), (3, 6, 4, 4)),
+    "InstanceNorm2d_affine": (lambda: nn.InstanceNorm2d(3, affine=True), lambda: torch.nn.InstanceNorm2d(3, affine=True),
+                              (2, 3, 4, 5)),
+}
+
+
+def _torch_twin(ours, theirs):
+    """theirs, in float64, with ours's values (random, so that the parameters matter)."""
+    rng = np.random.default_rng(7)
+    for p in ours.parameters():
+        p.data = rng.uniform(0.5, 2, p.shape).astype(p.dtype)
+    theirs.double().load_state_dict({k: torch.tensor(v).double() if v.dtype.kind == "f" else torch.tensor(v)
+                                     for k, v in ours.state_dict().items()})
+    return theirs
+
+
+@needs_torch
+@pytest.mark.parametrize("name", list(MODULES))
+def test_modules_match_torch_in_float64(name):
+    make, make_theirs, shape = MODULES[name]
+    ours = make().double()
+    theirs = _torch_twin(ours, make_theirs())
+    x = _inputs(shape, (1,))[0]
+    x_twin = torch.tensor(x.data, requires_grad=True)
+    out, expected = ours(x), theirs(x_twin)
+    assert out.dtype == np.float64
+    assert_close(out.data, expected.detach().numpy())
+    grad = np.random.default_rng(8).standard_normal(shape)
+    out.backward(grad)
+    expected.backward(torch.tensor(grad))
+    assert_close(x.grad.data, x_twin.grad.numpy())
+    for (key, p), (their_key, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert key == their_key and p.grad.dtype == np.float64
+        assert_close(p.grad.data, q.grad.numpy())
+
+
+@pytest.mark.parametrize("name", list(MODULES))
+def test_modules_stay_float32(name):
+    make, _, shape = MODULES[name]
+    layer = make()
+    x = Tensor(np.random.default_rng(0).standard_normal(shape), requires_grad=True)
+    out = layer(x)
+    out.sum().backward()
+    assert out.dtype == x.grad.dtype == np.float32
+    assert all(p.dtype == p.grad.dtype == np.float32 for p in layer.parameters())
+
+
+CONFIGURATIONS = [  # the same arguments for ours and torch's
+    ("LayerNorm", (4,), {}), ("LayerNorm", ([3, 4],), {"elementwise_affine": False}),
+    ("LayerNorm", (4,), {"bias": False, "eps": 1e-3}),
+    ("GroupNorm", (2, 6), {}), ("GroupNorm", (3, 6), {"affine": False}), ("GroupNorm", (2, 4), {"bias": False}),
+    ("InstanceNorm2d", (3,), {}), ("InstanceNorm2d", (3,), {"affine": True, "track_running_stats": True}),
+    ("InstanceNorm2d", (3,), {"affine": True, "bias": False, "momentum": 0.3}),
+    ("InstanceNorm2d", (5,), {"track_running_stats": True}),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("cls,args,kwargs", CONFIGURATIONS)
+def test_state_dict_keys_and_repr_are_torchs(cls, args, kwargs):
+    ours, theirs = getattr(nn, cls)(*args, **kwargs), getattr(torch.nn, cls)(*args, **kwargs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    assert repr(ours) == repr(theirs)
+    for key, value in theirs.state_dict().items():
+        assert_close(ours.state_dict()[key], value.numpy())  # initial values too
+
+
+@needs_torch
+@pytest.mark.parametrize("affine", [False, True])
+def test_instance_norm_running_statistics_follow_torch_in_train_and_eval(affine):
+    ours = nn.InstanceNorm2d(3, momentum=0.25, affine=affine, track_running_stats=True).double()
+    theirs = _torch_twin(ours, torch.nn.InstanceNorm2d(3, momentum=0.25, affine=affine, track_running_stats=True))
+    rng = np.random.default_rng(2)
+    for mode in ("train", "train", "eval", "train", "eval"):
+        getattr(ours, mode)()
+        getattr(theirs, mode)()
+        x = rng.standard_normal((4, 3, 5, 3)) * rng.uniform(0.5, 3, (4, 3, 1, 1)) + rng.standard_normal((4, 3, 1, 1))
+        ours_x, theirs_x = leaf(x), torch.tensor(x, requires_grad=True)
+        out, expected = ours(ours_x), theirs(theirs_x)
+        assert_close(out.data, expected.detach().numpy())
+        out.backward(x)
+        expected.backward(torch.tensor(x))
+        assert_close(ours_x.grad.data, theirs_x.grad.numpy())
+        for key, value in theirs.state_dict().items():
+            assert_close(ours.state_dict()[key], value.numpy())
+    assert not np.allclose(ours.running_var.data, 1)  # the statistics did move
+
+
+@needs_torch
+def test_functional_instance_norm_with_running_statistics_matches_torch():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 2, 4, 4)) * 2 + 1
+    ours_stats = [Tensor(np.zeros(2), dtype=np.float64), Tensor(np.ones(2), dtype=np.float64)]
+    their_stats = [torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64)]
+    for use_input_stats in (True, False):
+        out = F.instance_norm(leaf(x), *ours_stats, use_input_stats=use_input_stats, momentum=0.4)
+        expected = torch.nn.functional.instance_norm(torch.tensor(x), *their_stats, use_input_stats=use_input_stats,
+                                                     momentum=0.4)
+        assert_close(out.data, expected.numpy())
+        for ours, theirs in zip(ours_stats, their_stats):
+            assert_close(ours.data, theirs.numpy())
+
+
+def test_running_statistics_keep_their_dtype():
+    layer = nn.InstanceNorm2d(2, track_running_stats=True)
+    layer(Tensor(np.random.default_rng(0).standard_normal((2, 2, 3, 3)), dtype=np.float64))
+    assert layer.running_mean.dtype == layer.running_var.dtype == np.float32
+    assert layer.num_batches_tracked.dtype == np.int64
+
+
+# ---- Dropout2d -----------------------------------------------------------------------------------------
+def test_dropout2d_zeroes_whole_channels_and_scales_the_rest():
+    layer = nn.Dropout2d(0.3)
+    x = Tensor(np.ones((200, 50, 3, 3)), requires_grad=True)
+    y = layer(x)
+    per_channel = y.data.reshape(200, 50, 9)
+    kept = per_channel[:, :, 0] != 0
+    assert np.all(per_channel == per_channel[:, :, :1])  # a channel is dropped or kept as a whole
+    assert 0.67 < kept.mean() < 0.73
+    assert_close(per_channel[kept], 1 / 0.7, rtol=1e-6)
+    y.sum().backward()
+    assert_close(x.grad.data, np.broadcast_to(kept[:, :, None, None] / 0.7, x.shape), rtol=1e-6)
+    assert layer.eval()(x) is x
+
+
+def test_dropout2d_is_reproducible_with_manual_seed():
+    x = Tensor(np.ones((8, 16, 2, 2)))
+    tc.manual_seed(5)
+    first = F.dropout2d(x, 0.5).data
+    tc.manual_seed(5)
+    assert np.array_equal(first, F.dropout2d(x, 0.5).data)
+    assert not np.array_equal(first, F.dropout2d(x, 0.5).data)  # the generator moved on
+
+
+def test_dropout2d_edges_and_repr():
+    x = Tensor(np.ones((2, 3, 4, 4)))
+    assert np.all(F.dropout2d(x, 1.0).data == 0) and F.dropout2d(x, 0.0) is x
+    assert F.dropout2d(x, 0.5, training=False) is x
+    assert repr(nn.Dropout2d(0.2)) == "Dropout2d(p=0.2)"
+    assert F.dropout2d(x.astype(np.float32), 0.5).dtype == np.float32
+
+
+# ---- errors -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("call,error,message", [
+    (lambda: nn.LayerNorm(4)(Tensor(np.ones((2, 3)))), ValueError,
+     r"LayerNorm: expected an input whose trailing axes are normalized_shape \(4,\), got shape \(2, 3\)"),
+    (lambda: F.layer_norm(Tensor(np.ones((2, 3))), (2, 3, 1)), ValueError,
+     r"layer_norm: normalized_shape \(2, 3, 1\) must be the trailing axes of input \(2, 3\)"),
+    (lambda: F.layer_norm(Tensor(np.ones((2, 3))), 3, Tensor(np.ones(2))), ValueError,
+     r"layer_norm: weight must have the normalized_shape \(3,\), got \(2,\)"),
+    (lambda: F.layer_norm(Tensor(np.ones((2, 3))), ()), ValueError, "layer_norm: normalized_shape must name at least one axis"),
+    (lambda: nn.GroupNorm(4, 6), ValueError, "GroupNorm: num_groups=4 must divide num_channels=6"),
+    (lambda: nn.GroupNorm(0, 6), ValueError, "GroupNorm: num_groups must be a positive int, got 0"),
+    (lambda: nn.GroupNorm(2, 6)(Tensor(np.ones((2, 4, 3)))), ValueError,
+     r"GroupNorm: expected a \(B, C, ...\) input with 6 channels on axis 1, got shape \(2, 4, 3\)"),
+    (lambda: F.group_norm(Tensor(np.ones((2, 6, 3))), 4), ValueError,
+     r"group_norm: num_groups must be a positive int dividing the 6 channels of input \(2, 6, 3\), got 4"),
+    (lambda: F.group_norm(Tensor(np.ones((2, 6))), 2, bias=Tensor(np.ones(3))), ValueError,
+     r"group_norm: bias must have shape \(6,\) for input \(2, 6\), got \(3,\)"),
+    (lambda: nn.InstanceNorm2d(3)(Tensor(np.ones((2, 3, 4)))), ValueError,
+     r"InstanceNorm2d: expected a 4-D input \(B, C, H, W\) with 3 channels on axis 1, got shape \(2, 3, 4\)"),
+    (lambda: nn.InstanceNorm2d(3)(Tensor(np.ones((2, 4, 5, 5)))), ValueError, "with 3 channels on axis 1"),
+    (lambda: F.instance_norm(Tensor(np.ones((2, 3)))), ValueError, "instance_norm: input must be \\(B, C, ...\\) with at least one spatial axis"),
+    (lambda: F.instance_norm(Tensor(np.ones((2, 3, 1, 1)))), ValueError,
+     r"instance_norm: expected more than 1 spatial element per channel, got input \(2, 3, 1, 1\)"),
+    (lambda: F.instance_norm(Tensor(np.ones((2, 3, 4))), use_input_stats=False), ValueError,
+     "use_input_stats=False needs running_mean and running_var"),
+    (lambda: F.dropout2d(Tensor(np.ones((2, 3, 4))), 0.5), ValueError, r"dropout2d: input must be \(B, C, H, W\), got shape \(2, 3, 4\)"),
+    (lambda: nn.Dropout2d(1.5), ValueError, r"Dropout2d: p must lie in \[0, 1\], got 1.5"),
+])
+def test_errors_name_the_layer_argument_and_shapes(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
