@@ -1,5 +1,6 @@
 """Loss functions, with ``torch.nn.functional``'s names, arguments and ``reduction``
-("mean", the default, "sum" or "none"). All are compositions of registered ops."""
+("mean", the default, "sum" or "none"; kl_div also "batchmean"). All are compositions of
+registered ops."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,11 +8,12 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
+from ..tensor_functions import where
 from .activations import abs, clamp, log_softmax, softplus
 from .common import as_tensor, reduce_loss
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss",
-           "binary_cross_entropy", "binary_cross_entropy_with_logits"]
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div"]
 
 
 def _pair(op: str, prediction: Any, target: Any) -> tuple[Tensor, Tensor]:
@@ -43,38 +45,58 @@ def _class_targets(op: str, scores: Tensor, targets: Any, ignore_index: int) -> 
     return targets
 
 
-def nll_loss(log_probs: Tensor, targets: Any, ignore_index: int = -100, reduction: str = "mean",
+def _weight(op: str, name: str, weight: Any, like: Tensor, shape: tuple[int, ...] | None = None) -> Tensor:
+    """``weight`` as a tensor in ``like``'s dtype, of ``shape`` if given, else of a shape that
+    broadcasts to ``like``'s."""
+    weight = as_tensor(op, name, weight, dtype=like.dtype)
+    if shape is not None and weight.shape != shape:
+        raise ValueError(f"{op}: {name} must have shape {shape} for input {like.shape}, got {weight.shape}")
+    if shape is None and (weight.ndim > like.ndim or any(
+            w not in (1, n) for w, n in zip(weight.shape[::-1], like.shape[::-1]))):
+        raise ValueError(f"{op}: {name} of shape {weight.shape} must broadcast to the input's shape {like.shape}")
+    return weight if weight.dtype == like.dtype else weight.astype(like.dtype)
+
+
+def nll_loss(log_probs: Tensor, targets: Any, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
              label_smoothing: float = 0.0) -> Tensor:
     """Negative log-likelihood of integer targets given log-probabilities (B, K).
 
-    ``label_smoothing`` eps mixes in the uniform distribution: loss = (1 - eps) * nll + eps *
-    mean_k(-log p_k). Targets equal to ``ignore_index`` contribute nothing, and "mean" divides
-    by the number of the others.
+    ``weight`` (K,) scales each sample's loss by its target's weight, and "mean" divides by
+    the sum of those weights, as PyTorch. ``label_smoothing`` eps mixes in the uniform
+    distribution: loss = (1 - eps) * w_t * nll + eps * mean_k(-w_k * log p_k). Targets equal
+    to ``ignore_index`` contribute nothing, to the sum or to the mean's divisor.
     """
     log_probs = as_tensor("nll_loss", "input", log_probs)
     targets = _class_targets("nll_loss", log_probs, targets, ignore_index)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"nll_loss: label_smoothing must lie in [0, 1], got {label_smoothing}")
     used = targets != ignore_index
-    picked = log_probs[np.arange(len(targets)), np.where(used, targets, 0)]
-    losses = -picked
+    classes = np.where(used, targets, 0)
+    losses = -log_probs[np.arange(len(targets)), classes]
+    spread, shares = log_probs, used.astype(log_probs.dtype)  # shares: each sample's part of the mean's divisor
+    if weight is not None:
+        weight = _weight("nll_loss", "weight", weight, log_probs, (log_probs.shape[1],))
+        picked_weight = weight[classes]
+        losses, spread, shares = losses * picked_weight, log_probs * weight, picked_weight * shares
     if label_smoothing:
-        losses = losses * (1.0 - label_smoothing) - log_probs.mean(axis=1) * label_smoothing
+        losses = losses * (1.0 - label_smoothing) - spread.mean(axis=1) * label_smoothing
     if not used.all():
         losses = losses * used.astype(log_probs.dtype)
-        if reduction == "mean":
-            return losses.sum() / float(used.sum())
+    if reduction == "mean" and (weight is not None or not used.all()):
+        return losses.sum() / shares.sum()
     return reduce_loss("nll_loss", losses, reduction)
 
 
-def cross_entropy(logits: Tensor, targets: Any, ignore_index: int = -100, reduction: str = "mean",
+def cross_entropy(logits: Tensor, targets: Any, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
                   label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross-entropy of integer class targets: logits (B, K), targets (B,) in [0, K).
 
     nll_loss(log_softmax(logits)); see :func:`nll_loss` for the options."""
     logits = as_tensor("cross_entropy", "logits", logits)
     _class_targets("cross_entropy", logits, targets, ignore_index)
-    return nll_loss(log_softmax(logits, axis=1), targets, ignore_index, reduction, label_smoothing)
+    if weight is not None:
+        weight = _weight("cross_entropy", "weight", weight, logits, (logits.shape[1],))
+    return nll_loss(log_softmax(logits, axis=1), targets, weight, ignore_index, reduction, label_smoothing)
 
 
 def mse_loss(prediction: Tensor, target: Any, reduction: str = "mean") -> Tensor:
@@ -115,9 +137,10 @@ def smooth_l1_loss(prediction: Tensor, target: Any, reduction: str = "mean", bet
     return reduce_loss("smooth_l1_loss", losses, reduction)
 
 
-def binary_cross_entropy(probabilities: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(probabilities: Tensor, target: Any, weight: Any = None, reduction: str = "mean") -> Tensor:
     """-(y log p + (1 - y) log(1 - p)) for probabilities p in [0, 1]; each log is clamped at
-    -100, as PyTorch does, so p = 0 or 1 gives a finite loss."""
+    -100, as PyTorch does, so p = 0 or 1 gives a finite loss. ``weight`` (broadcast to the
+    input's shape) scales each element's loss."""
     probabilities, target = _pair("binary_cross_entropy", probabilities, target)
     p = probabilities.data
     if p.min() < 0 or p.max() > 1:
@@ -125,10 +148,50 @@ def binary_cross_entropy(probabilities: Tensor, target: Any, reduction: str = "m
                          " (for raw scores use binary_cross_entropy_with_logits)")
     with np.errstate(divide="ignore"):
         log_p, log_not_p = clamp(probabilities.log(), min=-100.0), clamp((1.0 - probabilities).log(), min=-100.0)
-    return reduce_loss("binary_cross_entropy", -(target * log_p + (1.0 - target) * log_not_p), reduction)
+    losses = -(target * log_p + (1.0 - target) * log_not_p)
+    if weight is not None:
+        losses = losses * _weight("binary_cross_entropy", "weight", weight, probabilities)
+    return reduce_loss("binary_cross_entropy", losses, reduction)
 
 
-def binary_cross_entropy_with_logits(logits: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """binary_cross_entropy(sigmoid(x), y) computed stably as softplus(x) - x * y."""
-    logits, target = _pair("binary_cross_entropy_with_logits", logits, target)
-    return reduce_loss("binary_cross_entropy_with_logits", softplus(logits) - logits * target, reduction)
+def binary_cross_entropy_with_logits(logits: Tensor, target: Any, weight: Any = None, reduction: str = "mean",
+                                     pos_weight: Any = None) -> Tensor:
+    """binary_cross_entropy(sigmoid(x), y) computed stably as softplus(x) - x * y.
+
+    ``pos_weight`` p (broadcast to the input's shape, e.g. one per class) weighs the positive
+    term: -(p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))) = (1 + (p - 1) y) softplus(x)
+    - p y x. ``weight`` (broadcast likewise) scales each element's loss."""
+    op = "binary_cross_entropy_with_logits"
+    logits, target = _pair(op, logits, target)
+    if pos_weight is None:
+        losses = softplus(logits) - logits * target
+    else:
+        positive = target * _weight(op, "pos_weight", pos_weight, logits)
+        losses = softplus(logits) * (positive - target + 1.0) - logits * positive
+    if weight is not None:
+        losses = losses * _weight(op, "weight", weight, logits)
+    return reduce_loss(op, losses, reduction)
+
+
+def kl_div(log_probs: Tensor, target: Any, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence of the input log-probabilities from the target
+    probabilities, pointwise target * (log target - log_probs), 0 where the target is 0;
+    with ``log_target`` the target is log-probabilities too: exp(target) * (target - log_probs).
+
+    ``reduction`` as PyTorch's: "batchmean" divides the sum by the batch size (axis 0), the
+    true KL divergence per sample; "mean" (the default) divides by the element count.
+    """
+    log_probs, target = _pair("kl_div", log_probs, target)
+    if reduction not in ("mean", "batchmean", "sum", "none"):
+        raise ValueError(f"kl_div: reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r}")
+    if log_target:
+        losses = target.exp() * (target - log_probs)
+    else:
+        if target.data.min() < 0:
+            raise ValueError(f"kl_div: target must be probabilities, got values down to {target.data.min()} "
+                             "(for log-probabilities pass log_target=True)")
+        # log(1) = 0 where the target is 0, so 0 * log 0 counts as 0 (and no nan reaches the gradient)
+        losses = target * (where(target.data > 0, target, 1.0).log() - log_probs)
+    if reduction == "batchmean":
+        return losses.sum() / float(losses.shape[0]) if losses.ndim else losses.sum()
+    return reduce_loss("kl_div", losses, reduction)
