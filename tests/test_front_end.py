@@ -28,8 +28,8 @@ def test_each_layer_has_its_own_optimizer():
     lm.append(name="c", I_shape=(1, 4, 4), F_shape=(2, 3, 3), opt="RMSpropGraves", opt_dic={"lr": 1e-3, "momentum": 0.8})
     lm.append(name="p", pool=2)
     lm.append(name="o", n=2)
-    assert isinstance(lm[0].optimizer, optim.RMSpropGraves) and lm[0].optimizer.momentum == 0.8
-    assert lm[1].optimizer is None and isinstance(lm[2].optimizer, optim.SGD) and lm[2].optimizer.lr == 0.1
+    assert isinstance(lm[0].optimizer, optim.RMSpropGraves) and lm[0].optimizer.param_groups[0]["momentum"] == 0.8
+    assert lm[1].optimizer is None and isinstance(lm[2].optimizer, optim.SGD) and lm[2].optimizer.param_groups[0]["lr"] == 0.1
     assert lm[0].optimizer.params == lm[0].parameters()
 
 
@@ -51,6 +51,8 @@ def test_training_learns_a_separable_problem():
     (lambda: activation("sparkle"), "unknown activation 'sparkle'"),
     (lambda: ConvLayer((1, 4, 4), (2, 3, 3), opt="Adamm"), "unknown optimizer 'Adamm'"),
     (lambda: ConvLayer((1, 4, 4), (2, 3, 3), opt="Adam", opt_dic={"momentum": 0.9}), "Adam has no setting 'momentum'"),
+    (lambda: ConvLayer((1, 4, 4), (2, 3, 3), opt="RMSpropGraves", opt_dic={"momentum": 2.0}),
+     r"RMSpropGraves parameter group 0: momentum must be a number in \[0.0, 1.0\), got 2.0"),
 ])
 def test_errors(call, message):
     with pytest.raises(ValueError, match=message):

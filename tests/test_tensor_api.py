@@ -772,7 +772,7 @@ def test_numpy_style_initialisation_keeps_a_float32_model_float32():
     layer = nn.Linear(3, 2)
     layer.weight.data = np.random.default_rng(0).standard_normal((2, 3)) * np.sqrt(2 / 3)
     optimizer = tc.optim.SGD(layer.parameters(), lr=0.1)
-    optimizer.lr = np.linspace(0.1, 0.01, 5)[0]  # a numpy float64
+    optimizer.param_groups[0]["lr"] = np.linspace(0.1, 0.01, 5)[0]  # a numpy float64
     F.mse_loss(layer(tc.ones(4, 3)), tc.zeros(4, 2)).backward()
     optimizer.step()
     assert layer.weight.dtype == np.float32 and layer(tc.ones(1, 3)).dtype == np.float32

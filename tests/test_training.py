@@ -270,4 +270,4 @@ def test_fit_calls_a_scheduler_step_and_a_result_callback_each_epoch():
     seen = []
     history = fit(model, opt, (train.images[:64], train.labels[:64]), (test.images[:32], test.labels[:32]), 2,
                   on_epoch_end=scheduler.step, quiet=True, after_epoch=seen.append)
-    assert scheduler.last_epoch == 2 and opt.lr == 0.025 and seen == history
+    assert scheduler.last_epoch == 2 and opt.param_groups[0]["lr"] == 0.025 and seen == history

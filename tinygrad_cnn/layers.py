@@ -69,11 +69,12 @@ class _Layer(Module):
             return
         settings = dict(opt_dic or {})
         lr = settings.pop("lr", 1e-3)
-        self.optimizer = optim.create(opt, params, lr)
-        for key, value in settings.items():
-            if key not in self.optimizer.hyper_parameters:
-                raise ValueError(f"{type(self).__name__}: {opt} has no setting {key!r}; it has {self.optimizer.hyper_parameters}")
-            setattr(self.optimizer, key, value)
+        # the settings as a parameter group's options, so the optimizer checks them as its constructor's
+        self.optimizer = optim.create(opt, [{**settings, "params": params}], lr)
+        unknown = [key for key in settings if key not in self.optimizer.defaults]
+        if unknown:
+            raise ValueError(f"{type(self).__name__}: {opt} has no setting {unknown[0]!r}; "
+                             f"it has {tuple(self.optimizer.defaults)}")
 
     def extra_repr(self) -> str:
         return f"I_shape={self.I_shape}, O_shape={self.O_shape}"

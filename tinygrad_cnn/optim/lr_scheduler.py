@@ -1,57 +1,111 @@
-"""Learning-rate schedules, stepped once per epoch, as torch.optim.lr_scheduler's."""
+"""Learning-rate schedules, stepped once per epoch, as torch.optim.lr_scheduler's: each sets
+every parameter group's lr from that group's initial lr."""
 from __future__ import annotations
 
 import bisect
 import math
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
 from .optimizer import Optimizer, check_hyper
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR", "MultiplicativeLR", "MultiStepLR",
-           "LinearLR", "OneCycleLR", "CosineAnnealingWarmRestarts", "ReduceLROnPlateau"]
+           "LinearLR", "OneCycleLR", "CosineAnnealingWarmRestarts", "SequentialLR", "ReduceLROnPlateau"]
+
+
+def _check_optimizer(owner: str, optimizer: Any) -> None:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{owner}: expected an Optimizer, got {type(optimizer).__name__}")
+
+
+def _per_group(owner: str, name: str, value: Any, optimizer: Optimizer) -> list[Any]:
+    """``value`` for each parameter group: a list or tuple gives one per group, as torch's,
+    anything else is repeated."""
+    count = len(optimizer.param_groups)
+    if not isinstance(value, (list, tuple)):
+        return [value] * count
+    if len(value) != count:
+        raise ValueError(f"{owner}: {name} has {len(value)} values, the optimizer has {count} parameter groups")
+    return list(value)
 
 
 class LRScheduler:
-    """Sets ``optimizer.lr`` from its initial value and the number of ``step()`` calls."""
+    """Sets each parameter group's lr from its initial lr (``base_lrs``, one per group) and the
+    number of ``step()`` calls.
+
+    As PyTorch's, the first scheduler of an optimizer records each group's lr as the group's
+    "initial_lr"; later schedulers start from it too, so several can be built on one optimizer
+    (see :class:`SequentialLR`).
+    """
 
     def __init__(self, optimizer: Optimizer):
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(self).__name__}: expected an Optimizer, got {type(optimizer).__name__}")
-        self.optimizer, self.base_lr, self.last_epoch = optimizer, optimizer.lr, 0
+        _check_optimizer(type(self).__name__, optimizer)
+        for group in optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+        self.optimizer = optimizer
+        self.base_lrs: list[float] = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = 0
 
     def _start(self) -> None:
-        """Set the learning rate of epoch 0, as PyTorch's constructors do (a warm-up starts low);
-        subclasses call it once their own arguments are set."""
-        self.optimizer.lr = self.lr_at(0)
+        """Set the learning rates of epoch 0, as PyTorch's constructors do (a warm-up starts
+        low); subclasses call it once their own arguments are set."""
+        self._set_lrs(self.lr_at(0))
+
+    def _set_lrs(self, lrs: list[float]) -> None:
+        groups = self.optimizer.param_groups
+        if len(lrs) != len(groups):
+            raise ValueError(f"{type(self).__name__}: the optimizer has {len(groups)} parameter groups, the scheduler "
+                             f"was built for {len(lrs)}; build it after add_param_group")
+        for group, lr in zip(groups, lrs):
+            group["lr"] = lr
 
     def get_last_lr(self) -> list[float]:
-        """The learning rate the last step set, one per parameter group (one here), as PyTorch."""
-        return [self.optimizer.lr]
+        """The learning rate the last step set, one per parameter group, as PyTorch."""
+        return [group["lr"] for group in self.optimizer.param_groups]
 
-    def lr_at(self, epoch: int) -> float:
-        """The learning rate after ``epoch`` steps."""
+    def lr_at(self, epoch: int) -> list[float]:
+        """The learning rates after ``epoch`` steps, one per parameter group."""
+        return [self._lr(base_lr, epoch) for base_lr in self.base_lrs]
+
+    def _lr(self, base_lr: float, epoch: int) -> float:
+        """One group's learning rate after ``epoch`` steps, from its initial ``base_lr``."""
         raise NotImplementedError
 
+    def _lrs(self) -> list[float]:
+        """The learning rates that stepping to ``last_epoch`` sets."""
+        return self.lr_at(self.last_epoch)
+
     def step(self) -> None:
-        """Advance one epoch and set the optimizer's lr."""
+        """Advance one epoch and set every group's lr."""
         self.last_epoch += 1
-        self.optimizer.lr = self.lr_at(self.last_epoch)
+        self._set_lrs(self._lrs())
 
     def state_dict(self) -> dict[str, Any]:
-        """The schedule's position and initial lr, for a checkpoint."""
-        return {"base_lr": self.base_lr, "last_epoch": self.last_epoch}
+        """The schedule's position and initial lrs, for a checkpoint."""
+        return {"base_lrs": list(self.base_lrs), "last_epoch": self.last_epoch}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned."""
+        """Restore what :meth:`state_dict` returned (or, for one group, what it returned before
+        parameter groups existed); nothing changes if the state is refused."""
+        self.__dict__.update(self._checked_state(state))
+
+    def _checked_state(self, state: Any) -> dict[str, Any]:
+        """The attributes ``state`` restores, checked."""
         name = f"{type(self).__name__}.load_state_dict"
-        if set(state) != {"base_lr", "last_epoch"}:
-            raise ValueError(f"{name}: unexpected keys {sorted(state)}")
-        epoch = state["last_epoch"]
+        if isinstance(state, dict) and set(state) == {"base_lr", "last_epoch"}:  # saved before parameter groups
+            state = {"base_lrs": [state["base_lr"]], "last_epoch": state["last_epoch"]}
+        if not isinstance(state, dict) or set(state) != {"base_lrs", "last_epoch"}:
+            raise ValueError(f"{name}: unexpected keys {sorted(state) if isinstance(state, dict) else state!r:.80}, "
+                             f"expected base_lrs, last_epoch")
+        epoch, base_lrs = state["last_epoch"], state["base_lrs"]
         if not isinstance(epoch, (int, np.integer)) or isinstance(epoch, bool) or epoch < 0:
             raise ValueError(f"{name}: last_epoch must be a non-negative integer, got {epoch!r}")
-        self.base_lr, self.last_epoch = check_hyper(name, "base_lr", state["base_lr"]), int(epoch)
+        if not isinstance(base_lrs, list) or len(base_lrs) != len(self.base_lrs):
+            raise ValueError(f"{name}: base_lrs must be a list of {len(self.base_lrs)} learning rates, one per "
+                             f"parameter group, got {base_lrs!r:.80}")
+        return {"base_lrs": [check_hyper(name, f"base_lrs[{i}]", lr) for i, lr in enumerate(base_lrs)],
+                "last_epoch": int(epoch)}
 
 
 class StepLR(LRScheduler):
@@ -63,8 +117,8 @@ class StepLR(LRScheduler):
             raise ValueError(f"StepLR: step_size must be a positive int, got {step_size!r}")
         self.step_size, self.gamma = step_size, check_hyper("StepLR", "gamma", gamma)
 
-    def lr_at(self, epoch: int) -> float:
-        return self.base_lr * self.gamma ** (epoch // self.step_size)
+    def _lr(self, base_lr: float, epoch: int) -> float:
+        return base_lr * self.gamma ** (epoch // self.step_size)
 
 
 class ExponentialLR(LRScheduler):
@@ -74,8 +128,8 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer)
         self.gamma = check_hyper("ExponentialLR", "gamma", gamma)
 
-    def lr_at(self, epoch: int) -> float:
-        return self.base_lr * self.gamma ** epoch
+    def _lr(self, base_lr: float, epoch: int) -> float:
+        return base_lr * self.gamma ** epoch
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -87,29 +141,49 @@ class CosineAnnealingLR(LRScheduler):
             raise ValueError(f"CosineAnnealingLR: T_max must be a positive int, got {T_max!r}")
         self.T_max, self.eta_min = T_max, check_hyper("CosineAnnealingLR", "eta_min", eta_min)
 
-    def lr_at(self, epoch: int) -> float:
-        return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+    def _lr(self, base_lr: float, epoch: int) -> float:
+        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+
+
+def _lambdas(owner: str, lr_lambda: Any, optimizer: Optimizer) -> list[Callable[[int], float]]:
+    """One function per parameter group: a list or tuple of them, or one shared by all."""
+    lambdas = _per_group(owner, "lr_lambda", lr_lambda, optimizer)
+    for i, fn in enumerate(lambdas):
+        if not callable(fn):
+            raise TypeError(f"{owner}: lr_lambda must be callable (or a list of callables), got "
+                            f"{type(fn).__name__}{f' at index {i}' if isinstance(lr_lambda, (list, tuple)) else ''}")
+    return lambdas
 
 
 class LambdaLR(LRScheduler):
-    """lr = base_lr * lr_lambda(epoch)."""
+    """lr = base_lr * lr_lambda(epoch); ``lr_lambda`` is one function, or a list of them, one per
+    parameter group."""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float]):
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]]):
         super().__init__(optimizer)
-        if not callable(lr_lambda):
-            raise TypeError(f"LambdaLR: lr_lambda must be callable, got {type(lr_lambda).__name__}")
-        self.lr_lambda = lr_lambda
+        self.lr_lambdas = _lambdas("LambdaLR", lr_lambda, optimizer)
         self._start()
 
-    def lr_at(self, epoch: int) -> float:
-        return self.base_lr * self.lr_lambda(epoch)
+    def lr_at(self, epoch: int) -> list[float]:
+        return [base_lr * fn(epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
 
-class MultiplicativeLR(LambdaLR):
-    """lr = base_lr * lr_lambda(1) * ... * lr_lambda(epoch): each step multiplies the last lr."""
+class MultiplicativeLR(LRScheduler):
+    """Each step multiplies every group's current lr by ``lr_lambda(epoch)`` (one function, or
+    one per group), as torch's: lr = base_lr * lr_lambda(1) * ... * lr_lambda(epoch) when
+    nothing else changes the lr."""
 
-    def lr_at(self, epoch: int) -> float:
-        return self.base_lr * math.prod(self.lr_lambda(k) for k in range(1, epoch + 1))
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]]):
+        super().__init__(optimizer)
+        self.lr_lambdas = _lambdas("MultiplicativeLR", lr_lambda, optimizer)
+
+    def lr_at(self, epoch: int) -> list[float]:
+        return [base_lr * math.prod(fn(k) for k in range(1, epoch + 1))
+                for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+
+    def _lrs(self) -> list[float]:
+        # the current lr, not base_lrs: what another scheduler (SequentialLR's previous one) set carries on
+        return [group["lr"] * fn(self.last_epoch) for fn, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
 
 
 class MultiStepLR(LRScheduler):
@@ -120,8 +194,8 @@ class MultiStepLR(LRScheduler):
         self.milestones = sorted(int(m) for m in milestones)
         self.gamma = check_hyper("MultiStepLR", "gamma", gamma)
 
-    def lr_at(self, epoch: int) -> float:
-        return self.base_lr * self.gamma ** bisect.bisect_right(self.milestones, epoch)
+    def _lr(self, base_lr: float, epoch: int) -> float:
+        return base_lr * self.gamma ** bisect.bisect_right(self.milestones, epoch)
 
 
 class LinearLR(LRScheduler):
@@ -138,18 +212,19 @@ class LinearLR(LRScheduler):
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
         self._start()
 
-    def lr_at(self, epoch: int) -> float:
+    def _lr(self, base_lr: float, epoch: int) -> float:
         done = min(epoch, self.total_iters) / self.total_iters
-        return self.base_lr * (self.start_factor + (self.end_factor - self.start_factor) * done)
+        return base_lr * (self.start_factor + (self.end_factor - self.start_factor) * done)
 
 
 class OneCycleLR(LRScheduler):
     """The 1cycle policy (Smith and Topin, 2017), stepped every batch: from max_lr/div_factor
-    up to ``max_lr`` over the first ``pct_start`` of ``total_steps``, then down to
-    max_lr/(div_factor*final_div_factor), by cosine ("cos") or linear ("linear") annealing, as
-    torch's with ``three_phase=False``. Momentum is not cycled (PyTorch's cycle_momentum)."""
+    up to ``max_lr`` (one, or a list with one per parameter group) over the first ``pct_start``
+    of ``total_steps``, then down to max_lr/(div_factor*final_div_factor), by cosine ("cos")
+    or linear ("linear") annealing, as torch's with ``three_phase=False``. Momentum is not
+    cycled (PyTorch's cycle_momentum). ``base_lrs`` are the starting lrs, max_lr/div_factor."""
 
-    def __init__(self, optimizer: Optimizer, max_lr: float, total_steps: int, pct_start: float = 0.3,
+    def __init__(self, optimizer: Optimizer, max_lr: float | Sequence[float], total_steps: int, pct_start: float = 0.3,
                  anneal_strategy: str = "cos", div_factor: float = 25.0, final_div_factor: float = 1e4):
         super().__init__(optimizer)
         if not isinstance(total_steps, int) or total_steps < 2:
@@ -157,9 +232,11 @@ class OneCycleLR(LRScheduler):
         if not 0 < pct_start < 1 or anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"OneCycleLR: pct_start must lie in (0, 1) and anneal_strategy be 'cos' or 'linear', "
                              f"got {pct_start}, {anneal_strategy!r}")
-        self.max_lr, self.total_steps, self.anneal_strategy = check_hyper("OneCycleLR", "max_lr", max_lr), total_steps, anneal_strategy
-        self.initial_lr = self.max_lr / div_factor
-        self.min_lr = self.initial_lr / final_div_factor
+        self.max_lrs = [check_hyper("OneCycleLR", "max_lr", lr)
+                        for lr in _per_group("OneCycleLR", "max_lr", max_lr, optimizer)]
+        self.base_lrs = [lr / div_factor for lr in self.max_lrs]
+        self.min_lrs = [lr / final_div_factor for lr in self.base_lrs]
+        self.total_steps, self.anneal_strategy = total_steps, anneal_strategy
         self.peak = float(pct_start * total_steps) - 1
         self._start()
 
@@ -168,12 +245,13 @@ class OneCycleLR(LRScheduler):
             return end + (start - end) / 2 * (math.cos(math.pi * fraction) + 1)
         return start + (end - start) * fraction
 
-    def lr_at(self, epoch: int) -> float:
+    def lr_at(self, epoch: int) -> list[float]:
         if epoch > self.total_steps:
             raise ValueError(f"OneCycleLR: stepped {epoch} times, beyond total_steps={self.total_steps}")
         if epoch <= self.peak:
-            return self._anneal(self.initial_lr, self.max_lr, epoch / self.peak)
-        return self._anneal(self.max_lr, self.min_lr, (epoch - self.peak) / (self.total_steps - 1 - self.peak))
+            return [self._anneal(start, peak, epoch / self.peak) for start, peak in zip(self.base_lrs, self.max_lrs)]
+        fraction = (epoch - self.peak) / (self.total_steps - 1 - self.peak)
+        return [self._anneal(peak, final, fraction) for peak, final in zip(self.max_lrs, self.min_lrs)]
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):
@@ -183,32 +261,110 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0):
         super().__init__(optimizer)
         if not isinstance(T_0, int) or T_0 < 1 or not isinstance(T_mult, int) or T_mult < 1:
-            raise ValueError(f"CosineAnnealingWarmRestarts: T_0 and T_mult must be positive ints, got {T_0!r}, {T_mult!r}")
+            raise ValueError(f"CosineAnnealingWarmRestarts: T_0 and T_mult must be positive ints, "
+                             f"got {T_0!r}, {T_mult!r}")
         self.T_0, self.T_mult = T_0, T_mult
         self.eta_min = check_hyper("CosineAnnealingWarmRestarts", "eta_min", eta_min)
 
-    def lr_at(self, epoch: int) -> float:
+    def _lr(self, base_lr: float, epoch: int) -> float:
         period, position = self.T_0, epoch
         while position >= period:  # which restart the epoch falls in
             position, period = position - period, period * self.T_mult
-        return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * position / period)) / 2
+        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * position / period)) / 2
+
+
+class SequentialLR(LRScheduler):
+    """Runs ``schedulers`` (built on the same optimizer) one after another: the first until
+    epoch ``milestones[0]``, the next until ``milestones[1]``, and so on, as torch's. At a
+    milestone the next scheduler starts over from its own epoch 0 (torch calls its step(0)),
+    so a warm-up then a decay reads::
+
+        warmup = LinearLR(optimizer, start_factor=0.1, total_iters=5)
+        decay = CosineAnnealingLR(optimizer, T_max=95)
+        scheduler = SequentialLR(optimizer, [warmup, decay], milestones=[5])
+    """
+
+    def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler], milestones: Sequence[int]):
+        super().__init__(optimizer)
+        schedulers, milestones = list(schedulers), list(milestones)
+        if not schedulers:
+            raise ValueError("SequentialLR: expected at least one scheduler, got none")
+        for i, scheduler in enumerate(schedulers):
+            if isinstance(scheduler, ReduceLROnPlateau):
+                raise ValueError(f"SequentialLR: scheduler {i} is a ReduceLROnPlateau, which steps on a metric, "
+                                 f"so it cannot be sequenced")
+            if not isinstance(scheduler, LRScheduler):
+                raise TypeError(f"SequentialLR: scheduler {i} must be an LRScheduler, got {type(scheduler).__name__}")
+            if scheduler.optimizer is not optimizer:
+                raise ValueError(f"SequentialLR: scheduler {i} ({type(scheduler).__name__}) is built on "
+                                 f"another optimizer")
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(f"SequentialLR: {len(schedulers)} schedulers need {len(schedulers) - 1} milestones, "
+                             f"got {len(milestones)}")
+        if not all(isinstance(m, int) and not isinstance(m, bool) for m in milestones) \
+                or milestones != sorted(set(milestones)) or (milestones and milestones[0] < 1):
+            raise ValueError(f"SequentialLR: milestones must be increasing positive ints, got {milestones!r}")
+        self.schedulers, self.milestones = schedulers, milestones
+        # as torch: each scheduler's construction set some lr; the first one's epoch 0 wins
+        schedulers[0].last_epoch = 0
+        self._set_lrs(schedulers[0].lr_at(0))
+
+    def _current(self, epoch: int) -> tuple[LRScheduler, int]:
+        """The scheduler in charge at ``epoch``, and the milestone it started at."""
+        index = bisect.bisect_right(self.milestones, epoch)
+        return self.schedulers[index], self.milestones[index - 1] if index else 0
+
+    def lr_at(self, epoch: int) -> list[float]:
+        scheduler, start = self._current(epoch)
+        return scheduler.lr_at(epoch - start)
+
+    def step(self) -> None:
+        """Advance one epoch: step the scheduler in charge, or start the next one at a milestone."""
+        self.last_epoch += 1
+        scheduler, start = self._current(self.last_epoch)
+        if start == self.last_epoch and start > 0:
+            scheduler.last_epoch = 0
+            scheduler._set_lrs(scheduler._lrs())
+        else:
+            scheduler.step()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The position, initial lrs and every scheduler's state, for a checkpoint."""
+        return {**super().state_dict(), "schedulers": [s.state_dict() for s in self.schedulers]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned, the schedulers' states too; all of it is
+        checked first, so nothing changes if any is refused."""
+        saved = state.get("schedulers") if isinstance(state, dict) else None
+        if not isinstance(saved, list) or len(saved) != len(self.schedulers):
+            raise ValueError(f"SequentialLR.load_state_dict: expected the states of {len(self.schedulers)} schedulers "
+                             f"under 'schedulers'")
+        checked = [s._checked_state(s_state) for s, s_state in zip(self.schedulers, saved)]
+        own = self._checked_state({k: v for k, v in state.items() if k != "schedulers"})
+        for scheduler, attributes in zip(self.schedulers, checked):
+            scheduler.__dict__.update(attributes)
+        self.__dict__.update(own)
 
 
 class ReduceLROnPlateau:
-    """Multiply the lr by ``factor`` when a metric has not improved for ``patience`` epochs,
-    as torch's: ``scheduler.step(val_loss)`` after each epoch. "Improved" means below
+    """Multiply every group's lr by ``factor`` when a metric has not improved for ``patience``
+    epochs, as torch's: ``scheduler.step(val_loss)`` after each epoch. "Improved" means below
     best * (1 - threshold) in "min" mode with the "rel" threshold (above best * (1 + threshold)
     in "max" mode; "abs" compares with best -/+ threshold). After a reduction, ``cooldown``
-    epochs pass before counting again; the lr never goes below ``min_lr``."""
+    epochs pass before counting again; a group's lr never goes below ``min_lr`` (one, or a list
+    with one per parameter group)."""
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0, min_lr: float = 0.0,
-                 eps: float = 1e-8):
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
+                 min_lr: float | Sequence[float] = 0.0, eps: float = 1e-8):
+        _check_optimizer("ReduceLROnPlateau", optimizer)
         if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
             raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max' and threshold_mode 'rel' or 'abs', "
                              f"got {mode!r}, {threshold_mode!r}")
         if not 0 <= factor < 1:
             raise ValueError(f"ReduceLROnPlateau: factor must lie in [0, 1), got {factor}")
+        for lr in _per_group("ReduceLROnPlateau", "min_lr", min_lr, optimizer):
+            check_hyper("ReduceLROnPlateau", "min_lr", lr)
         self.optimizer, self.mode, self.factor, self.patience = optimizer, mode, factor, patience
         self.threshold, self.threshold_mode, self.cooldown, self.min_lr, self.eps = (
             threshold, threshold_mode, cooldown, min_lr, eps)
@@ -223,7 +379,7 @@ class ReduceLROnPlateau:
         return value > bar
 
     def step(self, metric: float) -> None:
-        """Record this epoch's metric and lower the lr if it has stalled."""
+        """Record this epoch's metric and lower the lrs if it has stalled."""
         value = float(metric)
         self.last_epoch += 1
         if self._better(value):
@@ -234,14 +390,20 @@ class ReduceLROnPlateau:
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0
         if self.num_bad_epochs > self.patience:
-            new_lr = max(self.optimizer.lr * self.factor, self.min_lr)
-            if self.optimizer.lr - new_lr > self.eps:
-                self.optimizer.lr = new_lr
+            self._reduce()
             self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
 
+    def _reduce(self) -> None:
+        # a list of min_lr must still match the groups (one added since is an error, as torch's)
+        min_lrs = _per_group("ReduceLROnPlateau", "min_lr", self.min_lr, self.optimizer)
+        for group, min_lr in zip(self.optimizer.param_groups, min_lrs):
+            new_lr = max(group["lr"] * self.factor, min_lr)
+            if group["lr"] - new_lr > self.eps:
+                group["lr"] = new_lr
+
     def get_last_lr(self) -> list[float]:
-        """The current learning rate, one per parameter group (one here)."""
-        return [self.optimizer.lr]
+        """The current learning rates, one per parameter group."""
+        return [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self) -> dict[str, Any]:
         """The plateau bookkeeping, for a checkpoint."""

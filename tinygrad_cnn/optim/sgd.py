@@ -1,10 +1,9 @@
 """Stochastic gradient descent, with momentum and Nesterov momentum."""
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any
 
-from ..tensor import Tensor
-from .optimizer import Optimizer, check_hyper
+from .optimizer import Optimizer, ParamsT, check_flag, check_hyper
 
 __all__ = ["SGD"]
 
@@ -17,24 +16,27 @@ class SGD(Optimizer):
     p -= lr * (g + momentum * buf if nesterov else buf)   (plain g when momentum = 0)
     """
 
-    hyper_parameters = ("lr", "momentum", "weight_decay", "nesterov")
+    hyper_parameters = {"lr": check_hyper, "momentum": check_hyper, "weight_decay": check_hyper,
+                        "nesterov": check_flag}
 
-    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False):
-        super().__init__(params, lr)
-        self.momentum = check_hyper("SGD", "momentum", momentum)
-        self.weight_decay = check_hyper("SGD", "weight_decay", weight_decay)
-        if nesterov and self.momentum == 0:
-            raise ValueError("SGD: nesterov=True needs a momentum > 0")
-        self.nesterov = nesterov
+    def __init__(self, params: ParamsT, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
+                 nesterov: bool = False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov))
 
-    def _update(self, param, grad, state):
-        grad = self._l2(param, grad)
-        if self.momentum:
+    def _checked(self, options: dict[str, Any], owner: str) -> dict[str, Any]:
+        checked = super()._checked(options, owner)
+        if checked["nesterov"] and checked["momentum"] == 0:
+            raise ValueError(f"{owner}: nesterov=True needs a momentum > 0")
+        return checked
+
+    def _update(self, param, grad, state, group):
+        momentum = group["momentum"]
+        grad = self._l2(param, grad, group["weight_decay"])
+        if momentum:
             if "momentum_buffer" in state:
-                state["momentum_buffer"] = self.momentum * state["momentum_buffer"] + grad
+                state["momentum_buffer"] = momentum * state["momentum_buffer"] + grad
             else:
                 state["momentum_buffer"] = grad.copy()
             buf = state["momentum_buffer"]
-            grad = grad + self.momentum * buf if self.nesterov else buf
-        return param - self.lr * grad
+            grad = grad + momentum * buf if group["nesterov"] else buf
+        return param - group["lr"] * grad
