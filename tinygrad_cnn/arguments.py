@@ -21,6 +21,7 @@ __all__ = [
     "resolve_shape",
     "resolve_axes",
     "broadcast_shape",
+    "int_pair",
 ]
 
 Axes = Union[int, Iterable[int], None]
@@ -144,3 +145,14 @@ def broadcast_shape(op: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
         raise ValueError(
             f"{op}: shapes {', '.join(map(str, shapes))} do not broadcast together"
         ) from None
+
+
+def int_pair(op: str, name: str, value: Any, minimum: int) -> tuple[int, int]:
+    """``value`` (an int, or a pair of ints, each >= ``minimum``) as a pair: kernel sizes,
+    strides, paddings and dilations of 2-D windows."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) else value
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair):
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < minimum:
+        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
+    return int(pair[0]), int(pair[1])

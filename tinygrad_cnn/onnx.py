@@ -21,6 +21,7 @@ import numpy as np
 
 from . import functional as F
 from . import nn
+from .arguments import int_pair
 from .engine import topological_order
 from .function import trace
 from .npz import replace_file
@@ -78,17 +79,64 @@ def _pads(g) -> list[int]:
 
 def _conv(b: Builder, m: nn.Conv2d, x: str, shape: tuple) -> str:
     g = window_geometry("Conv2d", shape, m.kernel_size, m.stride, m.padding, m.dilation)
+    pads = _pads(g)
+    if m.padding_mode != "zeros":  # pad first, as the module does, then convolve unpadded
+        if m.padding_mode not in _PAD_MODES:
+            raise ValueError(f"onnx.export: {m!r}: padding_mode {m.padding_mode!r} has no ONNX Pad mode")
+        (pt, pb), (pl, pr) = g.padding
+        x = b.node("Pad", [x, b.constant(np.array([0, 0, pt, pl, 0, 0, pb, pr], np.int64), "pads")],
+                   mode=_PAD_MODES[m.padding_mode])
+        pads = [0, 0, 0, 0]
     inputs = [x, b.constant(m.weight.data, "weight")] + ([b.constant(m.bias.data, "bias")] if m.bias is not None else [])
-    return b.node("Conv", inputs, kernel_shape=list(g.kernel_size), strides=list(g.stride), pads=_pads(g),
+    return b.node("Conv", inputs, kernel_shape=list(g.kernel_size), strides=list(g.stride), pads=pads,
                   dilations=list(g.dilation), group=m.groups)
 
 
-def _pool(op_type: str, **extra: Any) -> Callable:
-    def convert(b: Builder, m: Any, x: str, shape: tuple) -> str:
-        stride = m.kernel_size if m.stride is None else m.stride
-        g = window_geometry(type(m).__name__, shape, m.kernel_size, stride, m.padding)
-        return b.node(op_type, [x], kernel_shape=list(g.kernel_size), strides=list(g.stride), pads=_pads(g), **extra)
-    return convert
+_PAD_MODES = {"reflect": "reflect", "replicate": "edge"}
+
+
+def _conv_transpose(b: Builder, m: nn.ConvTranspose2d, x: str, shape: tuple) -> str:
+    pads, out_pads = (int_pair("ConvTranspose2d", name, value, 0) for name, value in
+                      (("padding", m.padding), ("output_padding", m.output_padding)))
+    inputs = [x, b.constant(m.weight.data, "weight")] + ([b.constant(m.bias.data, "bias")] if m.bias is not None else [])
+    return b.node("ConvTranspose", inputs, kernel_shape=list(m.kernel_size), pads=[*pads, *pads],
+                  strides=list(int_pair("ConvTranspose2d", "stride", m.stride, 1)), output_padding=list(out_pads),
+                  dilations=list(int_pair("ConvTranspose2d", "dilation", m.dilation, 1)), group=m.groups)
+
+
+def _adaptive_avg_pool(b: Builder, m: nn.AdaptiveAvgPool2d, x: str, shape: tuple) -> str:
+    if m.output_size not in (1, (1, 1), [1, 1]):
+        raise ValueError(f"onnx.export: {m!r}: only output size 1 (GlobalAveragePool) has an ONNX twin")
+    return b.node("GlobalAveragePool", [x])
+
+
+_RESIZE = {"nearest": dict(mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+           "nearest-exact": dict(mode="nearest", coordinate_transformation_mode="half_pixel",
+                                 nearest_mode="round_prefer_ceil"),  # round(y - 1/2), ties up, is floor(y)
+           "bilinear": dict(mode="linear", coordinate_transformation_mode="half_pixel")}
+
+
+def _upsample(b: Builder, m: nn.Upsample, x: str, shape: tuple) -> str:
+    attrs = dict(_RESIZE[m.mode], **({"coordinate_transformation_mode": "align_corners"} if m.align_corners else {}))
+    if m.scale_factor is not None:  # scales, not sizes: source positions step by 1 / scale_factor, as in torch
+        factors = m.scale_factor if isinstance(m.scale_factor, (tuple, list)) else (m.scale_factor,) * 2
+        return b.node("Resize", [x, "", b.constant(np.array([1, 1, *factors], np.float32), "scales")], **attrs)
+    size = m.size if isinstance(m.size, (tuple, list)) else (m.size,) * 2
+    batch_and_channels = b.node("Slice", [b.node("Shape", [x]), b.constant(np.array([0], np.int64), "start"),
+                                          b.constant(np.array([2], np.int64), "end")])  # the batch size may vary
+    sizes = b.node("Concat", [batch_and_channels, b.constant(np.array(size, np.int64), "size")], axis=0)
+    return b.node("Resize", [x, "", "", sizes], **attrs)
+
+
+def _pool(b: Builder, m: Any, x: str, shape: tuple) -> str:
+    stride = m.kernel_size if m.stride is None else m.stride
+    g = window_geometry(type(m).__name__, shape, m.kernel_size, stride, m.padding, getattr(m, "dilation", 1))
+    attrs = dict(kernel_shape=list(g.kernel_size), strides=list(g.stride), pads=_pads(g), ceil_mode=int(m.ceil_mode))
+    if isinstance(m, nn.MaxPool2d):
+        return b.node("MaxPool", [x], dilations=list(g.dilation), **attrs)
+    if m.divisor_override is not None:
+        raise ValueError(f"onnx.export: {m!r}: divisor_override has no ONNX AveragePool attribute")
+    return b.node("AveragePool", [x], count_include_pad=int(m.count_include_pad), **attrs)
 
 
 def _linear(b: Builder, m: nn.Linear, x: str, shape: tuple) -> str:
@@ -160,7 +208,8 @@ _PLAIN = {F.relu: "Relu", F.sigmoid: "Sigmoid", F.tanh: "Tanh", F.identity: "Ide
           F.selu: "Selu"}
 
 MODULE_CONVERTERS: dict[type, Callable] = {
-    nn.Conv2d: _conv, nn.MaxPool2d: _pool("MaxPool"), nn.AvgPool2d: _pool("AveragePool", count_include_pad=1),
+    nn.Conv2d: _conv, nn.MaxPool2d: _pool, nn.AvgPool2d: _pool, nn.ConvTranspose2d: _conv_transpose,
+    nn.AdaptiveAvgPool2d: _adaptive_avg_pool, nn.Upsample: _upsample,
     nn.Linear: _linear, nn.BatchNorm2d: _batch_norm, nn.Flatten: _flatten,
 }
 

@@ -1,19 +1,17 @@
-"""Layer functions: convolution, pooling, linear. Composed from registered ops, no backward of their own.
+"""Layer functions: convolution, transposed convolution, linear. Composed from registered ops, no backward of their own.
 
 Notation: B batch, C input channels, H x W input size, M output channels, K_h x K_w kernel,
 O_h x O_w output size (see :mod:`tinygrad_cnn.ops.window`).
 """
 from __future__ import annotations
 
-
-import numpy as np
-
+from ..arguments import int_pair
 from ..ops.linalg import BiasAdd
-from ..ops.window import Col2im, Im2col, WindowMax, WindowMean, window_geometry
+from ..ops.window import Col2im, Im2col, window_geometry
 from ..tensor import Tensor
 from .common import as_tensor
 
-__all__ = ["im2col", "col2im", "conv2d", "max_pool2d", "avg_pool2d", "linear"]
+__all__ = ["im2col", "col2im", "conv2d", "conv_transpose2d", "linear"]
 
 
 def im2col(x: Tensor, kernel_size, stride=1, padding=0, dilation=1, rows: str = "bhw") -> Tensor:
@@ -91,31 +89,59 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     return out.reshape(*g.out_size, x.shape[0], m).transpose(2, 3, 0, 1)
 
 
-def _pool(op: str, window_op, x, kernel_size, stride, padding, pad_value: float) -> Tensor:
-    """im2col (O_h*O_w*B, K*C) -> window op (O_h*O_w*B, C) -> reshape (O_h, O_w, B, C) -> transpose (B, C, O_h, O_w)."""
-    x = as_tensor(op, "input", x)
-    if x.dtype.kind != "f":  # integers would turn the -inf padding into 0, and a mean into an integer
-        x = x.float()
-    g = window_geometry(op, x.shape, kernel_size, kernel_size if stride is None else stride, padding)
-    if any(2 * max(p) > k for p, k in zip(g.padding, g.kernel_size)):
-        raise ValueError(f"{op}: padding {g.padding} must be at most half the kernel size {g.kernel_size}")
-    cols = Im2col.apply(x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding, pad_value=pad_value,
-                        columns="hwc", rows="hwb")
-    pooled = window_op.apply(cols, channels=x.shape[1], columns="hwc")
-    return pooled.reshape(*g.out_size, *x.shape[:2]).transpose(2, 3, 0, 1)
+def _transposed_size(op: str, size: int, k: int, s: int, p: int, out_pad: int, d: int) -> int:
+    """O = (H - 1)*S - 2P + D*(K - 1) + output_padding + 1 along one axis."""
+    if not 0 <= out_pad < s:
+        raise ValueError(f"{op}: output_padding must be smaller than the stride ({s}) and >= 0, got {out_pad}")
+    out = (size - 1) * s - 2 * p + d * (k - 1) + out_pad + 1
+    if out < 1:
+        raise ValueError(f"{op}: padding {p} leaves no output for input size {size}, kernel {k}, stride {s}")
+    return out
 
 
-def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
-    """Max over each K_h x K_w window: (B, C, H, W) -> (B, C, O_h, O_w); stride defaults to the
-    kernel size, padding is -inf. The gradient goes to the first maximum of each window (to the
-    last NaN in a window holding one, as PyTorch's). Integer input is pooled as float32."""
-    return _pool("max_pool2d", WindowMax, x, kernel_size, stride, padding, -np.inf)
+def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, output_padding=0,
+                     groups: int = 1, dilation=1) -> Tensor:
+    """Transposed convolution, the adjoint of conv2d: (B, C, H, W) * (C, M/groups, K_h, K_w)
+    -> (B, M, O_h, O_w) with O = (H - 1)*S - 2P + D*(K - 1) + output_padding + 1.
 
-
-def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
-    """Mean over each window: (B, C, H, W) -> (B, C, O_h, O_w); padding zeros count (PyTorch's
-    count_include_pad=True)."""
-    return _pool("avg_pool2d", WindowMean, x, kernel_size, stride, padding, 0.0)
+    Where conv2d gathers each window into a row and multiplies, this multiplies each input
+    pixel's channels into a window's worth of values and adds the windows back with col2im:
+    x -> transpose (H, W, B, C) -> reshape (H*W*B, C) @ weight (C, M*K_h*K_w) = columns
+    (H*W*B, M*K_h*K_w) -> col2im (B, M, O_h, O_w) -> + bias (M,). Every input pixel is one
+    window position of the output, so the col2im geometry (padding P, ending P -
+    output_padding short) has exactly H x W windows. Arguments in torch's order.
+    """
+    op = "conv_transpose2d"
+    x, weight = as_tensor(op, "input", x), as_tensor(op, "weight", weight)
+    if weight.ndim != 4:
+        raise ValueError(f"{op}: weight must have shape (C, M/groups, K_h, K_w), got {weight.shape}")
+    c = weight.shape[0]
+    if not isinstance(groups, int) or groups < 1 or c % groups:
+        raise ValueError(f"{op}: groups must be a positive int dividing the {c} input channels, got {groups!r}")
+    if x.ndim != 4 or x.shape[1] != c:
+        raise ValueError(f"{op}: input of shape {x.shape} must be (B, C, H, W) with C = {c}, the weight's "
+                         f"first axis (weight shape {weight.shape})")
+    m = weight.shape[1] * groups
+    if bias is not None:
+        bias = as_tensor(op, "bias", bias)
+        if bias.shape != (m,):
+            raise ValueError(f"{op}: bias must have shape ({m},), got {bias.shape}")
+    kernel, strides = weight.shape[2:], int_pair(op, "stride", stride, 1)
+    pads, dilations = int_pair(op, "padding", padding, 0), int_pair(op, "dilation", dilation, 1)
+    out_pads = int_pair(op, "output_padding", output_padding, 0)
+    out_size = [_transposed_size(op, *axis) for axis in zip(x.shape[2:], kernel, strides, pads, out_pads, dilations)]
+    b, (h, w) = x.shape[0], x.shape[2:]
+    rows = x.transpose(2, 3, 0, 1).reshape(h * w * b, c)
+    if groups == 1:
+        cols = rows @ weight.reshape(c, -1)
+    else:  # (N, C) -> (G, N, C/G) @ (G, C/G, M/G*K) -> (G, N, M/G*K) -> (N, M*K)
+        grouped = rows.reshape(h * w * b, groups, c // groups).transpose(1, 0, 2)
+        cols = (grouped @ weight.reshape(groups, c // groups, -1)).transpose(1, 0, 2).reshape(h * w * b, -1)
+    # the end padding is P - output_padding: the extra rows past the last window get no value
+    padding = tuple((p, max(p - e, 0)) for p, e in zip(pads, out_pads))
+    out = Col2im.apply(cols, (b, m, *out_size), kernel, stride=strides, padding=padding, rows="hwb",
+                       **({} if dilations == (1, 1) else {"dilation": dilations}))
+    return out if bias is None else BiasAdd.apply(out, bias, axis=1)
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

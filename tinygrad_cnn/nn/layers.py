@@ -6,12 +6,15 @@ import math
 import numpy as np
 
 from .. import functional as F
-from ..ops.window import _pair
+from ..arguments import int_pair
+from ..ops.window import window_geometry
 from ..random import generator
 from ..tensor import Tensor
 from .module import Module, Parameter
 
-__all__ = ["Conv2d", "MaxPool2d", "AvgPool2d", "Linear", "Flatten"]
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+__all__ = ["Conv2d", "ConvTranspose2d", "Linear", "Flatten", "Upsample"]
 
 
 def _uniform(shape: tuple[int, ...], fan_in: int) -> Parameter:
@@ -24,6 +27,11 @@ def _uniform(shape: tuple[int, ...], fan_in: int) -> Parameter:
 def _arguments(**given) -> str:
     """Keyword arguments for a repr, as ``kernel_size=3, padding=1``."""
     return ", ".join(f"{k}={v!r}" for k, v in given.items())
+
+
+def _changed(**given: tuple) -> dict:
+    """The arguments whose value differs from their default, given as name=(value, default)."""
+    return {name: value for name, (value, default) in given.items() if value != default}
 
 
 def _positive_int(layer: str, name: str, value) -> int:
@@ -40,56 +48,74 @@ class Conv2d(Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 groups: int = 1, bias: bool = True):
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros"):
         super().__init__()
         self.in_channels = _positive_int("Conv2d", "in_channels", in_channels)
         self.out_channels = _positive_int("Conv2d", "out_channels", out_channels)
         self.groups = _positive_int("Conv2d", "groups", groups)
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv2d: groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}")
-        self.kernel_size = _pair("Conv2d", "kernel_size", kernel_size, 1)
-        self.stride, self.padding, self.dilation = stride, padding, dilation
-        optional = {"stride": (stride, 1), "padding": (padding, 0), "dilation": (dilation, 1), "groups": (groups, 1),
-                    "bias": (bias, True)}
-        self._given = _arguments(kernel_size=kernel_size, **{k: v for k, (v, default) in optional.items() if v != default})
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"Conv2d: padding_mode must be one of {', '.join(PADDING_MODES)}, got {padding_mode!r}")
+        self.kernel_size = int_pair("Conv2d", "kernel_size", kernel_size, 1)
+        self.stride, self.padding, self.dilation, self.padding_mode = stride, padding, dilation, padding_mode
+        self._given = _arguments(kernel_size=kernel_size, **_changed(stride=(stride, 1), padding=(padding, 0),
+                                 dilation=(dilation, 1), groups=(groups, 1), bias=(bias, True),
+                                 padding_mode=(padding_mode, "zeros")))
         fan_in = self.in_channels // groups * self.kernel_size[0] * self.kernel_size[1]
         self.weight = _uniform((self.out_channels, self.in_channels // groups, *self.kernel_size), fan_in)
         self.bias = _uniform((self.out_channels,), fan_in) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
-        """(B, C, H, W) -> (B, M, O_h, O_w)."""
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        """(B, C, H, W) -> (B, M, O_h, O_w). A padding_mode other than zeros pads first (F.pad)."""
+        if self.padding_mode == "zeros":
+            return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        shape = x.shape if isinstance(x, Tensor) else np.shape(x)
+        g = window_geometry("Conv2d", shape, self.kernel_size, self.stride, self.padding, self.dilation)
+        (top, bottom), (left, right) = g.padding
+        x = F.pad(x, (left, right, top, bottom), mode=self.padding_mode)
+        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, {self._given}"
 
 
-class _Pool2d(Module):
-    """Shared constructor and repr of the pooling layers; ``function`` is the pooling function."""
+class ConvTranspose2d(Module):
+    """Transposed convolution: (B, C, H, W) -> (B, M, O_h, O_w) with C = in_channels,
+    M = out_channels, O = (H - 1)*S - 2P + D*(K - 1) + output_padding + 1.
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    weight (C, M/groups, K_h, K_w), bias (M,), as PyTorch's (both drawn from
+    U(-1/sqrt(M/groups*K_h*K_w), +)). Composed of matmul -> col2im -> bias add (see
+    :func:`tinygrad_cnn.functional.conv_transpose2d`).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
+                 groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros"):
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        name = "ConvTranspose2d"
+        self.in_channels = _positive_int(name, "in_channels", in_channels)
+        self.out_channels = _positive_int(name, "out_channels", out_channels)
+        self.groups = _positive_int(name, "groups", groups)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}")
+        if padding_mode != "zeros":
+            raise ValueError(f"{name}: only padding_mode='zeros' is supported (as in PyTorch), got {padding_mode!r}")
+        self.kernel_size = int_pair(name, "kernel_size", kernel_size, 1)
+        self.stride, self.padding, self.output_padding, self.dilation = stride, padding, output_padding, dilation
+        self._given = _arguments(kernel_size=kernel_size, **_changed(stride=(stride, 1), padding=(padding, 0),
+                                 output_padding=(output_padding, 0), groups=(groups, 1), bias=(bias, True),
+                                 dilation=(dilation, 1)))
+        fan_in = self.out_channels // groups * self.kernel_size[0] * self.kernel_size[1]
+        self.weight = _uniform((self.in_channels, self.out_channels // groups, *self.kernel_size), fan_in)
+        self.bias = _uniform((self.out_channels,), fan_in) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
-        """(B, C, H, W) -> (B, C, O_h, O_w)."""
-        return self.function(x, self.kernel_size, self.stride, self.padding)
+        """(B, C, H, W) -> (B, M, O_h, O_w)."""
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+                                  self.groups, self.dilation)
 
     def extra_repr(self) -> str:
-        optional = {k: v for k, v in (("stride", self.stride), ("padding", self.padding)) if v not in (None, 0)}
-        return _arguments(kernel_size=self.kernel_size, **optional)
-
-
-class MaxPool2d(_Pool2d):
-    """Max over K_h x K_w windows: (B, C, H, W) -> (B, C, O_h, O_w); stride defaults to the kernel."""
-
-    function = staticmethod(F.max_pool2d)
-
-
-class AvgPool2d(_Pool2d):
-    """Mean over K_h x K_w windows (padding zeros included): (B, C, H, W) -> (B, C, O_h, O_w)."""
-
-    function = staticmethod(F.avg_pool2d)
+        return f"{self.in_channels}, {self.out_channels}, {self._given}"
 
 
 class Linear(Module):
@@ -123,3 +149,21 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Upsample(Module):
+    """Resize (B, C, H, W) -> (B, C, O_h, O_w) to ``size`` or by ``scale_factor``, with
+    :func:`tinygrad_cnn.functional.interpolate`'s modes ("nearest", "nearest-exact", "bilinear")."""
+
+    def __init__(self, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None):
+        super().__init__()
+        self.size, self.scale_factor, self.mode, self.align_corners = size, scale_factor, mode, align_corners
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, C, H, W) -> (B, C, O_h, O_w)."""
+        return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners)
+
+    def extra_repr(self) -> str:
+        given = {"size": self.size, "scale_factor": self.scale_factor, "mode": self.mode,
+                 "align_corners": self.align_corners}
+        return _arguments(**{k: v for k, v in given.items() if v is not None})

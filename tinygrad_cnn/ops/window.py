@@ -18,6 +18,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..anomaly import user_stacklevel
+from ..arguments import int_pair
 from ..function import Function
 from .linalg import column_major
 from .movement import ScatterAdd
@@ -35,15 +36,6 @@ class Geometry(NamedTuple):
     dilation: tuple[int, int] = (1, 1)
 
 
-def _pair(op: str, name: str, value, minimum: int) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, (int, np.integer)) else value
-    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair):
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    if min(pair) < minimum:
-        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
-    return int(pair[0]), int(pair[1])
-
-
 def _padding(op: str, padding, spans: tuple[int, int], stride: tuple[int, int]):
     """Padding as ((P_t, P_b), (P_l, P_r)). "same" pads span - 1 in all (whole pixels), the
     odd one at the end, as PyTorch does."""
@@ -54,17 +46,17 @@ def _padding(op: str, padding, spans: tuple[int, int], stride: tuple[int, int]):
             raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
         return tuple(((k - 1) // 2, k - 1 - (k - 1) // 2) for k in spans)
     if isinstance(padding, (tuple, list)) and len(padding) == 2 and all(isinstance(p, (tuple, list)) for p in padding):
-        return tuple(_pair(op, "padding", p, 0) for p in padding)
-    return tuple((p, p) for p in _pair(op, "padding", padding, 0))
+        return tuple(int_pair(op, "padding", p, 0) for p in padding)
+    return tuple((p, p) for p in int_pair(op, "padding", padding, 0))
 
 
 def window_geometry(op: str, input_shape: tuple[int, ...], kernel_size, stride, padding, dilation=1) -> Geometry:
     """Check and normalise window arguments for a (B, C, H, W) input; name ``op`` in errors."""
     if len(input_shape) != 4:
         raise ValueError(f"{op}: input must have shape (B, C, H, W), got {input_shape}")
-    kernel = _pair(op, "kernel_size", kernel_size, 1)
-    strides = _pair(op, "stride", stride, 1)
-    dilations = _pair(op, "dilation", dilation, 1)
+    kernel = int_pair(op, "kernel_size", kernel_size, 1)
+    strides = int_pair(op, "stride", stride, 1)
+    dilations = int_pair(op, "dilation", dilation, 1)
     spans = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilations))
     pads = _padding(op, padding, spans, strides)
     out = []
