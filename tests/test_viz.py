@@ -188,7 +188,8 @@ def test_cli_graph_errors_are_one_line(capsys):
     assert capsys.readouterr().err.strip() == "python -m tinygrad_cnn graph: error: --model: no such file 'missing.py'"
 
 
-@pytest.mark.parametrize("name", ["lenet_graph", "conv_pool_graph"])
+@pytest.mark.parametrize("name", ["lenet_graph", "conv_pool_graph", "model_lenet5", "model_resnet8", "model_resnet_block",
+                                  "model_unet", "model_generator", "model_discriminator"])
 def test_docs_graph_is_current(name):
     """docs/images/NAME.dot was produced by tools/render_docs_graphs.py from this code."""
     import importlib.util
@@ -212,3 +213,24 @@ def test_memory_report_lists_saved_arrays_largest_first():
     assert re.match(r"total: [0-9.]+ KiB in \d+ arrays saved by \d+ ops", lines[-1])
     loss.backward()
     assert tc.memory_report(loss).splitlines()[-1].startswith("total: 0.0 KiB in 0 arrays")
+
+
+def test_collapsed_modules_in_a_module_list_are_named_by_their_path_and_keep_their_constants():
+    class Quarter(nn.Module):
+        def forward(self, x):
+            return x * 0.25  # inside a collapsed block: part of its box
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList([nn.Sequential(nn.Linear(3, 3), Quarter()) for _ in range(2)])
+
+        def forward(self, x):
+            for block in self.blocks:
+                x = block(x) * 0.5  # Net's own op: its constant is drawn
+            return x
+
+    model = Net()
+    source = tc.draw_graph(model(Tensor(np.ones((2, 3)))), model=model, collapse=1).source
+    assert "blocks.0: Sequential" in source and "blocks.1: Sequential" in source
+    assert source.count("label=0.5") == 2 and "0.25" not in source

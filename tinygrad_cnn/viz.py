@@ -83,7 +83,9 @@ def _module_names(scopes: Iterable[tuple]) -> dict[tuple, str]:
                 names[prefix] = ""
                 continue
             parent, child = scope[depth - 2], scope[depth - 1]
-            attr = next((k for k, v in vars(parent).items() if v is child), type(child).__name__)
+            # named_modules also finds a child kept in a ModuleList or ModuleDict ("down.0")
+            below = parent.named_modules() if hasattr(parent, "named_modules") else vars(parent).items()
+            attr = next((k for k, v in below if v is child and k), type(child).__name__)
             names[prefix] = f"{names[scope[:depth - 1]]}.{attr}" if names[scope[:depth - 1]] else attr
     return names
 
@@ -112,9 +114,19 @@ def _parameter_names(recorded: _Recorded, names: dict[tuple, str], model: Any) -
     return found
 
 
+def _slice(s: slice) -> str:
+    """A slice as written in brackets: ``::2``, ``1:5``, ``:``."""
+    text = ":".join("" if v is None else str(v) for v in (s.start, s.stop, s.step))
+    return text[:-1] if text.endswith(":") and s.step is None else text
+
+
 def _short(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"array{value.shape}" if value.size > 4 else np.array2string(value, separator=",")
+    parts = value if isinstance(value, tuple) else (value,)
+    if any(isinstance(p, slice) for p in parts):  # an index, written as in brackets
+        value = "[" + ", ".join(_slice(p) if isinstance(p, slice) else _short(p) for p in parts) + "]"
+        return value if len(value) <= 40 else value[:37] + "..."
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
@@ -209,6 +221,8 @@ class _Drawing:
                 owner = ("module", rep) if rep else None
                 scope = rep[:-1] if rep else self.params[i][1]
             users = {op_node[o] for o in self.consumers[i]}
+            if owner is None and len(users) == 1 and self.tensor_kind(i) == "constant":
+                owner = next(iter(users))  # a number used only inside one collapsed module is part of it
             hidden = owner is not None and owner[0] == "module" and users <= {owner} and id(t) not in self.output_ids
             if not hidden:
                 tensor_node[i] = ("tensor", i)

@@ -5,11 +5,13 @@
 tests/test_viz.py checks that each docs/images/*.dot matches what this produces.
 """
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 import tinygrad_cnn as tc
 from tinygrad_cnn.cli import training_step
+from tinygrad_cnn import models
 from tinygrad_cnn.models import lenet
 
 IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
@@ -33,7 +35,27 @@ def conv_pool_graph():
     return tc.draw_graph(y, model=model, rankdir="LR")
 
 
-GRAPHS = {"lenet_graph": lenet_step_graph, "conv_pool_graph": conv_pool_graph}
+def model_graph(make: Callable, shape: tuple, collapse: int = 1) -> Callable:
+    """The forward graph of a zoo model on a zero input of ``shape``, each module at depth
+    ``collapse`` (or each named one) drawn as one box, top to bottom."""
+    def build():
+        tc.manual_seed(0)
+        model = make()
+        with tc.trace():
+            y = model(tc.Tensor(np.zeros(shape, dtype=np.float32)))
+        return tc.draw_graph(y, model=model, collapse=collapse)
+    return build
+
+
+MODEL_GRAPHS = {  # docs/models.md shows these
+    "model_lenet5": model_graph(models.lenet5, (1, 1, 32, 32)),
+    "model_resnet8": model_graph(models.resnet8, (1, 3, 32, 32)),
+    "model_resnet_block": model_graph(lambda: models.resnet8().layer2[0], (1, 16, 32, 32)),
+    "model_unet": model_graph(lambda: models.UNet(width=8), (1, 1, 32, 32)),
+    "model_generator": model_graph(lambda: models.Generator(32, 1, 32, 8), (1, 32), 2),
+    "model_discriminator": model_graph(lambda: models.Discriminator(1, 32, 8), (1, 1, 8, 8), 2),
+}
+GRAPHS = {"lenet_graph": lenet_step_graph, "conv_pool_graph": conv_pool_graph, **MODEL_GRAPHS}
 
 if __name__ == "__main__":
     for name, build in GRAPHS.items():

@@ -1,9 +1,9 @@
-"""Ready-made models."""
+"""LeNet: the small CNN the CLI trains on the bundled digits, and LeCun's LeNet-5."""
 from __future__ import annotations
 
-from . import nn
+from .. import nn
 
-__all__ = ["lenet", "lenet_parameter_count"]
+__all__ = ["lenet", "lenet_parameter_count", "lenet5"]
 
 
 def lenet(in_channels: int = 1, image_size: int = 8, classes: int = 10, width: int = 8) -> nn.Sequential:
@@ -27,3 +27,20 @@ def lenet_parameter_count(in_channels: int = 1, image_size: int = 8, classes: in
     conv1 = width * in_channels * 9 + width
     conv2 = 2 * width * width * 9 + 2 * width
     return conv1 + conv2 + classes * 2 * width * (image_size // 4) ** 2 + classes
+
+
+def lenet5(in_channels: int = 1, classes: int = 10, image_size: int = 32) -> nn.Sequential:
+    """LeNet-5 (LeCun et al., 1998) with tanh and average-pooling subsampling, every C3 map
+    reading all six S2 maps; 61,706 parameters for a 32 x 32 image, 10 classes.
+
+    (B, C, 32, 32) -> conv 5x5 (B, 6, 28, 28) -> pool (B, 6, 14, 14) -> conv 5x5 (B, 16, 10, 10)
+    -> pool (B, 16, 5, 5) -> flatten (B, 400) -> (B, 120) -> (B, 84) -> (B, classes).
+    A 28 x 28 image (MNIST) is padded by 2 in the first convolution to the same sizes.
+    """
+    if image_size not in (28, 32):
+        raise ValueError(f"lenet5: image_size must be 28 (padded to 32) or 32, got {image_size}")
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 6, 5, padding=(32 - image_size) // 2), nn.Tanh(), nn.AvgPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(2), nn.Flatten(),
+        nn.Linear(16 * 5 * 5, 120), nn.Tanh(), nn.Linear(120, 84), nn.Tanh(), nn.Linear(84, classes),
+    )
