@@ -6,7 +6,7 @@ import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor, nn
 
-from helpers import assert_close, assert_matches_torch, leaf, needs_torch, torch
+from helpers import assert_close, assert_matches_torch, leaf, needs_torch, torch, torch_leaf
 
 COMPOSED = {  # name: (ours, torch's)
     "identity": (F.identity, lambda a: a),
@@ -144,8 +144,12 @@ def test_bce_clamps_its_logs():
 
 @pytest.mark.parametrize("call,message", [
     (lambda: F.binary_cross_entropy(Tensor([1.5]), np.array([1.0])), r"binary_cross_entropy: input must lie in \[0, 1\], got values from 1.5"),
-    (lambda: F.cross_entropy(Tensor(np.zeros((2, 3))), [5, 5], ignore_index=5), "every target equals ignore_index=5"),
-    (lambda: F.cross_entropy(Tensor(np.zeros((2, 3))), [0, 1], label_smoothing=1.5), r"label_smoothing must lie in \[0, 1\]"),
+    (lambda: F.cross_entropy(Tensor(np.zeros((2, 3))), [0, 1], label_smoothing=1.5),
+     r"cross_entropy: label_smoothing must be a number in \[0, 1\], got 1.5"),
+    (lambda: F.cross_entropy(Tensor(np.zeros((2, 3))), [0, 1], label_smoothing="a"),
+     r"cross_entropy: label_smoothing must be a number in \[0, 1\], got 'a'"),
+    (lambda: F.cross_entropy(Tensor(np.zeros((2, 3))), [0, 1], reduction="avg"),
+     "cross_entropy: reduction must be 'mean', 'sum' or 'none', got 'avg'"),
     (lambda: F.mse_loss(Tensor([1.0]), np.array([1.0]), reduction="avg"), "mse_loss: reduction must be 'mean', 'sum' or 'none', got 'avg'"),
     (lambda: F.huber_loss(Tensor([1.0]), np.array([1.0]), delta=0), "huber_loss: delta must be positive"),
     (lambda: F.hardtanh(Tensor([1.0]), 1.0, 0.0), r"hardtanh: min_val \(1.0\) must be below max_val \(0.0\)"),
@@ -154,3 +158,22 @@ def test_bce_clamps_its_logs():
 def test_bad_arguments(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@needs_torch
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_with_every_target_ignored_is_torchs(reduction, weighted):
+    """A batch with no labelled sample (a segmentation crop of unlabelled pixels): mean 0/0 =
+    nan, sum 0, none zeros, and zero gradients for sum and none, as PyTorch."""
+    logits, targets = leaf(np.random.default_rng(0).standard_normal((3, 4))), np.array([-1, -1, -1])
+    weight = np.array([1.0, 2.0, 3.0, 4.0]) if weighted else None
+    with np.errstate(invalid="ignore"):  # 0/0, as PyTorch computes it
+        ours = F.cross_entropy(logits, targets, weight, ignore_index=-1, reduction=reduction)
+    theirs = torch.nn.functional.cross_entropy(torch_leaf(logits), torch.tensor(targets),
+                                               None if weight is None else torch.tensor(weight),
+                                               ignore_index=-1, reduction=reduction)
+    np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+    if reduction != "mean":
+        ours.sum().backward()
+        assert np.all(logits.grad.data == 0)

@@ -238,8 +238,9 @@ def test_dropout2d_edges_and_repr():
     (lambda: F.group_norm(Tensor(np.ones((2, 6))), 2, bias=Tensor(np.ones(3))), ValueError,
      r"group_norm: bias must have shape \(6,\) for input \(2, 6\), got \(3,\)"),
     (lambda: nn.InstanceNorm2d(3)(Tensor(np.ones((2, 3, 4)))), ValueError,
-     r"InstanceNorm2d: expected a 4-D input \(B, C, H, W\) with 3 channels on axis 1, got shape \(2, 3, 4\)"),
-    (lambda: nn.InstanceNorm2d(3)(Tensor(np.ones((2, 4, 5, 5)))), ValueError, "with 3 channels on axis 1"),
+     r"InstanceNorm2d: expected a 4-D input \(B, C, H, W\) or a 3-D \(C, H, W\) with 3 channels, got shape "
+     r"\(2, 3, 4\)"),
+    (lambda: nn.InstanceNorm2d(3)(Tensor(np.ones((2, 4, 5, 5)))), ValueError, "with 3 channels, got shape"),
     (lambda: F.instance_norm(Tensor(np.ones((2, 3)))), ValueError, "instance_norm: input must be \\(B, C, ...\\) with at least one spatial axis"),
     (lambda: F.instance_norm(Tensor(np.ones((2, 3, 1, 1)))), ValueError,
      r"instance_norm: expected more than 1 spatial element per channel, got input \(2, 3, 1, 1\)"),
@@ -251,3 +252,35 @@ def test_dropout2d_edges_and_repr():
 def test_errors_name_the_layer_argument_and_shapes(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@needs_torch
+@pytest.mark.parametrize("cls, shape", [("BatchNorm2d", (4, 3, 5, 5)), ("InstanceNorm2d", (4, 3, 5, 5)),
+                                        ("BatchNorm1d", (6, 3))])
+def test_momentum_none_follows_torch(cls, shape):
+    """BatchNorm's momentum=None is a cumulative average of every batch; InstanceNorm reads it as 0."""
+    options = dict(momentum=None, track_running_stats=True)
+    ours, theirs = getattr(nn, cls)(3, **options), getattr(torch.nn, cls)(3, **options).double()
+    ours.double()
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        x = rng.standard_normal(shape) * 2 + 1
+        ours(Tensor(x, dtype=np.float64)), theirs(torch.tensor(x))
+    for key, value in theirs.state_dict().items():
+        assert_close(ours.state_dict()[key], value.numpy(), atol=1e-12)
+    ours.eval(), theirs.eval()
+    x = rng.standard_normal(shape)
+    assert_close(ours(Tensor(x, dtype=np.float64)).data, theirs(torch.tensor(x)).detach().numpy(), atol=1e-12)
+
+
+@needs_torch
+def test_instance_norm_takes_one_unbatched_image_as_torch():
+    ours, theirs = nn.InstanceNorm2d(3, affine=True), torch.nn.InstanceNorm2d(3, affine=True).double()
+    x = leaf(np.random.default_rng(4).standard_normal((3, 5, 6)))
+    assert_matches_torch(ours.double(), theirs, x)
+
+
+def test_batch_norm_in_evaluation_needs_both_running_statistics():
+    x = Tensor(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"batch_norm: evaluation \(training=False\) needs both running_mean and "):
+        F.batch_norm(x, Tensor(np.zeros(3)), None)

@@ -37,9 +37,7 @@ def _class_targets(op: str, scores: Tensor, targets: Any, ignore_index: int) -> 
     if targets.shape != (scores.shape[0],):
         raise ValueError(f"{op}: targets must have shape ({scores.shape[0]},) to match input {scores.shape}, got {targets.shape}")
     used = targets[targets != ignore_index]
-    if used.size == 0:
-        raise ValueError(f"{op}: every target equals ignore_index={ignore_index}")
-    if used.min() < 0 or used.max() >= scores.shape[1]:
+    if used.size and (used.min() < 0 or used.max() >= scores.shape[1]):
         raise ValueError(f"{op}: targets must lie in [0, {scores.shape[1]}) for input {scores.shape}, "
                          f"got values from {used.min()} to {used.max()}")
     return targets
@@ -57,6 +55,15 @@ def _weight(op: str, name: str, weight: Any, like: Tensor, shape: tuple[int, ...
     return weight if weight.dtype == like.dtype else weight.astype(like.dtype)
 
 
+def _check_options(op: str, reduction: str, label_smoothing: float) -> None:
+    """The reduction is one PyTorch has, and label_smoothing a number in [0, 1]."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float, np.number)) \
+            or not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"{op}: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+
+
 def nll_loss(log_probs: Tensor, targets: Any, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
              label_smoothing: float = 0.0) -> Tensor:
     """Negative log-likelihood of integer targets given log-probabilities (B, K).
@@ -64,12 +71,12 @@ def nll_loss(log_probs: Tensor, targets: Any, weight: Any = None, ignore_index: 
     ``weight`` (K,) scales each sample's loss by its target's weight, and "mean" divides by
     the sum of those weights, as PyTorch. ``label_smoothing`` eps mixes in the uniform
     distribution: loss = (1 - eps) * w_t * nll + eps * mean_k(-w_k * log p_k). Targets equal
-    to ``ignore_index`` contribute nothing, to the sum or to the mean's divisor.
+    to ``ignore_index`` contribute nothing, to the sum or to the mean's divisor (so when every
+    target is ignored the mean is 0/0 = nan, the sum 0, as PyTorch).
     """
     log_probs = as_tensor("nll_loss", "input", log_probs)
     targets = _class_targets("nll_loss", log_probs, targets, ignore_index)
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"nll_loss: label_smoothing must lie in [0, 1], got {label_smoothing}")
+    _check_options("nll_loss", reduction, label_smoothing)
     used = targets != ignore_index
     classes = np.where(used, targets, 0)
     losses = -log_probs[np.arange(len(targets)), classes]
@@ -94,6 +101,7 @@ def cross_entropy(logits: Tensor, targets: Any, weight: Any = None, ignore_index
     nll_loss(log_softmax(logits)); see :func:`nll_loss` for the options."""
     logits = as_tensor("cross_entropy", "logits", logits)
     _class_targets("cross_entropy", logits, targets, ignore_index)
+    _check_options("cross_entropy", reduction, label_smoothing)
     if weight is not None:
         weight = _weight("cross_entropy", "weight", weight, logits, (logits.shape[1],))
     return nll_loss(log_softmax(logits, axis=1), targets, weight, ignore_index, reduction, label_smoothing)

@@ -65,13 +65,15 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
 
     Training uses the batch's statistics over every axis but 1, and moves the running ones
     towards them: running = (1 - momentum) * running + momentum * batch (the variance unbiased).
-    Evaluation uses the running statistics.
+    Evaluation uses the running statistics, which it needs.
     """
     x = as_tensor("batch_norm", "input", x)
     if x.ndim < 2:
         raise ValueError(f"batch_norm: input must be (B, C, ...), got shape {x.shape}")
     _check_channels("batch_norm", x, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias)
-    if not training and running_mean is not None and running_var is not None:
+    if not training:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: evaluation (training=False) needs both running_mean and running_var")
         return _channel_affine(_from_running(x, running_mean, running_var, eps), weight, bias)
     channels = x.shape[1]
     count = x.size // channels

@@ -81,10 +81,13 @@ class _BatchNorm(_NormBase):
         if x.ndim not in self.dims or x.shape[1] != self.num_features:
             raise ValueError(f"{name}: expected a {' or '.join(f'{d}-D' for d in self.dims)} input with "
                              f"{self.num_features} channels on axis 1, got shape {x.shape}")
+        momentum = self.momentum
         if self.training and self.num_batches_tracked is not None:
             self.num_batches_tracked.data = self.num_batches_tracked.data + 1
+            if momentum is None:  # PyTorch's cumulative moving average: the mean of every batch so far
+                momentum = 1.0 / float(self.num_batches_tracked.data)
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            self.training or self.running_mean is None, self.momentum, self.eps)
+                            self.training or self.running_mean is None, 0.0 if momentum is None else momentum, self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
@@ -113,12 +116,15 @@ class InstanceNorm2d(_NormBase):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        """(B, C, H, W) -> the same shape."""
+        """(B, C, H, W) -> the same shape; one unbatched image (C, H, W) too, as PyTorch."""
+        if x.ndim == 3 and x.shape[0] == self.num_features:
+            return self.forward(x.reshape(1, *x.shape)).reshape(*x.shape)
         if x.ndim != 4 or x.shape[1] != self.num_features:
-            raise ValueError(f"InstanceNorm2d: expected a 4-D input (B, C, H, W) with {self.num_features} channels "
-                             f"on axis 1, got shape {x.shape}")
+            raise ValueError(f"InstanceNorm2d: expected a 4-D input (B, C, H, W) or a 3-D (C, H, W) with "
+                             f"{self.num_features} channels, got shape {x.shape}")
+        momentum = 0.0 if self.momentum is None else self.momentum  # PyTorch reads None as 0 here
         return F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                               self.training or not self.track_running_stats, self.momentum, self.eps)
+                               self.training or not self.track_running_stats, momentum, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
