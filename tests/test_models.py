@@ -163,6 +163,15 @@ def test_bad_model_arguments_are_refused(make, message):
         make()
 
 
+@pytest.mark.parametrize("call, message", [
+    (lambda: models.Generator(16, 1, 8, 8)(tc.randn(2, 4, 2, 2)), r"Generator: codes must be \(B, 16\) or \(B, 16, 1, 1\)"),
+    (lambda: models.Discriminator(1, 8, 16)(tc.randn(2, 1, 8, 8)), r"Discriminator: images must be \(B, 1, 16, 16\)"),
+])
+def test_gan_inputs_of_the_wrong_shape_are_refused(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
 def test_unet_refuses_a_size_it_cannot_halve_twice():
     with pytest.raises(ValueError, match=r"UNet: .* divisible by 2\^depth = 4, got \(1, 1, 10, 12\)"):
         models.UNet()(Tensor(np.zeros((1, 1, 10, 12), np.float32)))

@@ -137,3 +137,41 @@ def test_export_keeps_each_modules_mode_and_makes_the_folder(tmp_path):
 def test_a_flatten_that_drops_the_batch_axis_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r"only Flatten\(1, -1\), which keeps the batch axis"):
         tc.onnx.export(nn.Sequential(nn.Flatten(2)), np.ones((2, 3, 4, 5), np.float32), str(tmp_path / "m.onnx"))
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: nn.MaxPool2d(2, padding=1, ceil_mode=True), (2, 3, 5, 5)),  # a last window PyTorch drops
+    (lambda: nn.AvgPool2d(2, 3, ceil_mode=True), (2, 3, 7, 9)),
+    (lambda: nn.AvgPool2d(3, 2, 1, ceil_mode=True), (2, 3, 6, 6)),  # padding counted, the ceil part not
+    (lambda: nn.MaxPool2d(3, 2, 1, dilation=2, ceil_mode=True), (2, 3, 9, 8)),
+    (lambda: nn.Upsample(scale_factor=0.7), (2, 3, 10, 10)),  # ONNX's Resize sizes this 6, PyTorch 7
+    (lambda: nn.Upsample(scale_factor=(1.1, 2.1), mode="bilinear"), (2, 3, 7, 9)),
+    (lambda: nn.Upsample(size=(9, 4), mode="nearest-exact"), (2, 3, 5, 6)),
+    (lambda: nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1, output_padding=1, groups=2, dilation=2), (2, 4, 5, 6)),
+    (lambda: nn.Conv2d(3, 4, 3, padding=2, padding_mode="replicate"), (2, 3, 6, 6)),
+    (lambda: nn.AdaptiveAvgPool2d(1), (2, 3, 5, 6)),
+    (lambda: tc.models.lenet5(), (2, 1, 32, 32)),
+    (lambda: tc.models.resnet8(), (2, 3, 16, 16)),  # slices and pads in the shortcuts
+    (lambda: tc.models.UNet(width=4), (2, 1, 16, 16)),  # cat
+    (lambda: tc.models.Generator(16, 1, 8, 16), (2, 16)),  # reshapes that keep the batch axis
+    (lambda: tc.models.Discriminator(1, 8, 16), (2, 1, 16, 16)),
+])
+def test_the_new_layers_and_the_zoo_run_in_onnxruntime_for_any_batch(tmp_path, make, shape):
+    rng = np.random.default_rng(0)
+    model = make()
+    tc.onnx.export(model, rng.standard_normal(shape).astype(np.float32), str(tmp_path / "m.onnx"))
+    model.eval()
+    for batch in (1, 5):
+        x = rng.standard_normal((batch, *shape[1:])).astype(np.float32)
+        with tc.no_grad():
+            expected = model(Tensor(x)).data
+        np.testing.assert_allclose(runtime_outputs(tmp_path / "m.onnx", x), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_layers_without_an_onnx_twin_are_refused_by_name(tmp_path):
+    x = np.ones((1, 3, 6, 6), np.float32)
+    for model, message in [(nn.AvgPool2d(2, divisor_override=3), "divisor_override has no ONNX"),
+                           (nn.AdaptiveAvgPool2d(2), "only output size 1"),
+                           (nn.Conv2d(3, 3, 3, padding=1, padding_mode="circular"), "padding_mode 'circular'")]:
+        with pytest.raises(ValueError, match=message):
+            tc.onnx.export(model, x, str(tmp_path / "m.onnx"))

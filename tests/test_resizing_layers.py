@@ -33,6 +33,8 @@ CONV_TRANSPOSE = [  # (in, out, kernel, arguments), input (2, in, 5, 4)
     (3, 2, (2, 3), dict(stride=(2, 1), padding=(0, 1), output_padding=(1, 0))),
     (3, 2, 4, dict(stride=3, output_padding=2)),  # output_padding beyond the end padding
     (3, 2, 4, dict(stride=3, padding=1, output_padding=2)),
+    (3, 2, 3, dict(dilation=2, output_padding=1)),  # output_padding >= stride, < dilation
+    (4, 2, 2, dict(stride=2, padding=1, dilation=3, output_padding=2, groups=2)),
 ]
 POOLS = [  # (function, arguments) on IMAGE
     ("max_pool2d", dict(kernel_size=3, stride=2, ceil_mode=True)),
@@ -45,6 +47,8 @@ POOLS = [  # (function, arguments) on IMAGE
     ("avg_pool2d", dict(kernel_size=3, stride=2, padding=1, count_include_pad=False)),
     ("avg_pool2d", dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)),
     ("avg_pool2d", dict(kernel_size=2, divisor_override=3)),
+    ("max_pool2d", dict(kernel_size=8, stride=2, ceil_mode=True)),  # larger than the 7 rows: ceil_mode fits one
+    ("avg_pool2d", dict(kernel_size=(8, 2), stride=3, padding=1, ceil_mode=True)),
 ]
 ADAPTIVE_SIZES = [1, 4, (1, 1), (3, 4), (7, 9), (5, 2), (None, 3), (10, 12)]
 INTERPOLATIONS = [
@@ -53,6 +57,9 @@ INTERPOLATIONS = [
     dict(size=(14, 20), mode="bilinear", align_corners=True), dict(scale_factor=2.5, mode="bilinear"),
     dict(size=(3, 4), mode="bilinear"), dict(size=(1, 1), mode="bilinear"),
     dict(size=(1, 1), mode="bilinear", align_corners=True), dict(scale_factor=(0.5, 1.5), mode="bilinear"),
+    # sizes that stay (7 * 1.1 -> 7) or double (9 * 2.1 -> 18): PyTorch copies, or reads i // 2
+    dict(scale_factor=1.1), dict(scale_factor=1.1, mode="bilinear"), dict(scale_factor=(1, 2.1)),
+    dict(scale_factor=(1.3, 0.7)), dict(scale_factor=(1.3, 0.7), mode="bilinear"),
 ]
 
 
@@ -189,7 +196,8 @@ def test_new_layers_are_composed_of_registered_ops_and_keep_float32():
     x = Tensor(rng.standard_normal((2, 4, 6, 6)).astype(np.float32), requires_grad=True)
     y = nn.Upsample(scale_factor=2, mode="bilinear")(nn.ConvTranspose2d(4, 2, 4, stride=2, padding=1)(x))
     z = nn.AdaptiveMaxPool2d(3)(nn.AdaptiveAvgPool2d(5)(y))
-    assert {"matmul", "col2im", "bias_add", "getitem", "window_max"} == set(op_names(z)) - {"reshape", "transpose"}
+    assert set(op_names(z)) == {"matmul", "col2im", "bias_add", "getitem", "window_max", "reshape", "transpose", "mul",
+                                "add", "where", "sum", "div"}  # no op of their own, all registered
     assert y.dtype == z.dtype == np.float32 and y.shape == (2, 2, 24, 24) and z.shape == (2, 2, 3, 3)
     z.sum().backward()
     assert x.grad.dtype == np.float32
@@ -201,12 +209,54 @@ def test_integer_images_are_resized_and_pooled_as_float32():
     assert F.adaptive_avg_pool2d(image, 2).data.ravel().tolist() == [2.5, 4.5, 10.5, 12.5]
 
 
+@needs_torch
+@pytest.mark.parametrize("fn", [lambda F, x: F.adaptive_avg_pool2d(x, (3, 2)), lambda F, x: F.adaptive_max_pool2d(x, 3),
+                                lambda F, x: F.interpolate(x, scale_factor=2),
+                                lambda F, x: F.interpolate(x, size=(9, 6), mode="bilinear")])
+def test_an_inf_or_nan_pixel_stays_where_torch_keeps_it(fn):
+    x = np.zeros((1, 2, 5, 4))
+    x[0, 0, 0, 0], x[0, 1, 4, 3] = np.inf, np.nan
+    ours, theirs = fn(F, Tensor(x, dtype=np.float64)).data, fn(torch.nn.functional, torch.tensor(x)).numpy()
+    np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("call, shape", [
+    (lambda x: F.adaptive_max_pool2d(x, 3), (0, 4, 3, 3)), (lambda x: F.adaptive_avg_pool2d(x, 3), (0, 4, 3, 3)),
+    (lambda x: F.interpolate(x, scale_factor=2, mode="bilinear"), (0, 4, 10, 12)),
+    (lambda x: F.conv_transpose2d(x, np.ones((4, 3, 3, 3)), groups=2), (0, 6, 7, 8)),
+    (lambda x: F.conv2d(x, np.ones((6, 2, 3, 3)), groups=2), (0, 6, 3, 4)),
+])
+def test_an_empty_batch_gives_an_empty_result(call, shape):
+    assert call(Tensor(np.zeros((0, 4, 5, 6), np.float32))).shape == shape
+
+
+@needs_torch
+def test_conv_transpose2d_output_size_picks_the_output_padding_as_torch():
+    ours, theirs = nn.ConvTranspose2d(4, 2, 3, stride=2, padding=1).double(), torch.nn.ConvTranspose2d(4, 2, 3, 2, 1)
+    theirs.double().load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+    x = leaf(rng.standard_normal((1, 4, 5, 5)))
+    for size in [(9, 10), (1, 2, 10, 9)]:
+        assert_matches_torch(lambda t: ours(t, output_size=size), lambda t: theirs(t, output_size=size), x)
+    with pytest.raises(ValueError, match=r"ConvTranspose2d: output_size \(11, 9\) is out of reach .* \[9, 11\)"):
+        ours(x, output_size=(11, 9))
+
+
+def test_layer_attributes_are_kept_as_pytorch_keeps_them():
+    assert nn.MaxPool2d(3).stride == 3 and nn.AvgPool2d(2, 1).stride == 1
+    conv = nn.Conv2d(1, 2, 3, stride=2, padding=1)
+    assert conv.stride == (2, 2) and conv.padding == (1, 1) and conv.dilation == (1, 1)
+    assert nn.Conv2d(1, 2, 3, padding="same").padding == "same"
+    assert nn.ConvTranspose2d(1, 2, 3, output_padding=0).output_padding == (0, 0)
+    assert nn.Upsample(scale_factor=2).scale_factor == 2.0 and isinstance(nn.Upsample(scale_factor=2).scale_factor, float)
+    assert not isinstance(nn.AdaptiveMaxPool2d(2), nn.AdaptiveAvgPool2d)
+
+
 # ---- errors ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("call, message", [
     (lambda: F.conv_transpose2d(np.ones((1, 3, 4, 4)), np.ones((4, 2, 3, 3))),
      r"conv_transpose2d: input of shape \(1, 3, 4, 4\) must be \(B, C, H, W\) with C = 4"),
     (lambda: F.conv_transpose2d(np.ones((1, 4, 4, 4)), np.ones((4, 2, 3, 3)), stride=2, output_padding=2),
-     r"conv_transpose2d: output_padding must be smaller than the stride \(2\)"),
+     r"conv_transpose2d: output_padding must be >= 0 and smaller than the stride \(2\) or the dilation \(1\)"),
     (lambda: F.conv_transpose2d(np.ones((1, 4, 1, 1)), np.ones((4, 2, 3, 3)), padding=2),
      r"conv_transpose2d: padding 2 leaves no output for input size 1, kernel 3"),
     (lambda: F.conv_transpose2d(np.ones((1, 4, 2, 2)), np.ones((4, 2, 3, 3)), np.ones(3)),
@@ -214,7 +264,7 @@ def test_integer_images_are_resized_and_pooled_as_float32():
     (lambda: F.interpolate(np.ones((1, 1, 4, 4)), size=3, scale_factor=2), "give exactly one of size and scale_factor"),
     (lambda: F.interpolate(np.ones((1, 1, 4, 4)), size=3, align_corners=True), "align_corners can only be set"),
     (lambda: F.interpolate(np.ones((1, 1, 4, 4)), size=3, mode="bicubic"), "mode must be one of"),
-    (lambda: F.interpolate(np.ones((1, 4, 4)), size=3), r"input must have shape \(B, C, H, W\), got \(1, 4, 4\)"),
+    (lambda: F.interpolate(np.ones((1, 4, 4)), size=3), r"input must have shape \(B, C, H, W\) with H, W >= 1, got \(1, 4, 4\)"),
     (lambda: F.interpolate(np.ones((1, 1, 4, 4)), scale_factor=0.1), "leaves no output for input size"),
     (lambda: F.adaptive_avg_pool2d(np.ones((1, 1, 4, 4)), (0, 2)), "output_size must be a positive int"),
     (lambda: F.avg_pool2d(np.ones((1, 1, 4, 4)), 2, divisor_override=0), "divisor_override must be a positive int"),
@@ -222,7 +272,17 @@ def test_integer_images_are_resized_and_pooled_as_float32():
     (lambda: nn.Conv2d(1, 1, 3, padding_mode="mirror"), "Conv2d: padding_mode must be one of zeros, reflect"),
     (lambda: nn.ConvTranspose2d(1, 1, 3, padding_mode="reflect"), "only padding_mode='zeros'"),
     (lambda: nn.ConvTranspose2d(4, 3, 3, groups=2), "groups=2 must divide in_channels=4 and out_channels=3"),
+    (lambda: F.conv_transpose2d(np.ones((1, 4, 4, 4)), np.ones((4, 2, 3, 3)), stride=2, dilation=2, output_padding=2),
+     r"output_padding must be >= 0 and smaller than the stride \(2\) or the dilation \(2\), got 2"),
+    (lambda: F.adaptive_avg_pool2d(np.ones((1, 1, 0, 4)), 2), r"adaptive_avg_pool2d: input \(1, 1, 0, 4\) has no pixels"),
+    (lambda: F.adaptive_max_pool2d(np.ones((1, 1, 4, 0)), 2), r"adaptive_max_pool2d: input \(1, 1, 4, 0\) has no pixels"),
+    (lambda: F.interpolate(np.ones((1, 1, 0, 4)), size=3), r"interpolate: input must have shape \(B, C, H, W\) with H, W"),
+    (lambda: F.interpolate(np.ones((1, 1, 4, 4)), scale_factor=np.inf), "scale_factor must be a positive number"),
+    (lambda: F.max_pool2d(np.ones((1, 1, 3, 3)), 4, 2), r"max_pool2d: kernel \(4, 4\) .* does not fit input"),
+    (lambda: F.avg_pool2d(np.ones((1, 1, 4, 4)), 4, 1, "same"), "avg_pool2d: padding must be an int or a pair"),
+    (lambda: F.avg_pool2d(np.ones((1, 1, 4, 4)), 2, 2, ((0, 1), (0, 1))), "avg_pool2d: padding must be an int or a pair"),
+    (lambda: F.avg_pool2d(np.ones((1, 1, 4, 4)), 2, divisor_override=True), "divisor_override must be a positive int"),
 ])
 def test_bad_arguments_name_the_function_and_the_shapes(call, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises((ValueError, TypeError), match=message):
         call()

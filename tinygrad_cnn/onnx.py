@@ -25,6 +25,8 @@ from .arguments import int_pair
 from .engine import topological_order
 from .function import trace
 from .npz import replace_file
+from .functional.pooling import pool_geometry
+from .functional.resampling import linear_source, nearest_source, target_size
 from .ops.window import window_geometry
 from .tensor import Tensor
 
@@ -63,6 +65,10 @@ class Builder:
         name = self.fresh(hint)
         self.initializers.append(self.numpy_helper.from_array(np.asarray(array), name))
         return name
+
+    def constants(self) -> set[str]:
+        """The names of the initializers so far."""
+        return {init.name for init in self.initializers}
 
     def node(self, op_type: str, inputs: list[str], **attrs: Any) -> str:
         """One ONNX node with one output; returns the output's name."""
@@ -110,33 +116,43 @@ def _adaptive_avg_pool(b: Builder, m: nn.AdaptiveAvgPool2d, x: str, shape: tuple
     return b.node("GlobalAveragePool", [x])
 
 
-_RESIZE = {"nearest": dict(mode="nearest", coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
-           "nearest-exact": dict(mode="nearest", coordinate_transformation_mode="half_pixel",
-                                 nearest_mode="round_prefer_ceil"),  # round(y - 1/2), ties up, is floor(y)
-           "bilinear": dict(mode="linear", coordinate_transformation_mode="half_pixel")}
-
-
 def _upsample(b: Builder, m: nn.Upsample, x: str, shape: tuple) -> str:
-    attrs = dict(_RESIZE[m.mode], **({"coordinate_transformation_mode": "align_corners"} if m.align_corners else {}))
-    if m.scale_factor is not None:  # scales, not sizes: source positions step by 1 / scale_factor, as in torch
-        factors = m.scale_factor if isinstance(m.scale_factor, (tuple, list)) else (m.scale_factor,) * 2
-        return b.node("Resize", [x, "", b.constant(np.array([1, 1, *factors], np.float32), "scales")], **attrs)
-    size = m.size if isinstance(m.size, (tuple, list)) else (m.size,) * 2
-    batch_and_channels = b.node("Slice", [b.node("Shape", [x]), b.constant(np.array([0], np.int64), "start"),
-                                          b.constant(np.array([2], np.int64), "end")])  # the batch size may vary
-    sizes = b.node("Concat", [batch_and_channels, b.constant(np.array(size, np.int64), "size")], axis=0)
-    return b.node("Resize", [x, "", "", sizes], **attrs)
+    """Gathers of rows and columns with the forward's own indices and weights (ONNX's Resize
+    computes sizes and source positions in ways PyTorch does not)."""
+    (h, w) = shape[2:]
+    (oh, ow), factors = target_size(m.size, m.scale_factor, (h, w))
+    if m.mode != "bilinear":
+        exact = m.mode == "nearest-exact"
+        rows = b.node("Gather", [x, b.constant(nearest_source(h, oh, factors[0], exact), "rows")], axis=2)
+        return b.node("Gather", [rows, b.constant(nearest_source(w, ow, factors[1], exact), "cols")], axis=3)
+    for axis, (n, o, f) in ((2, (h, oh, factors[0])), (3, (w, ow, factors[1]))):
+        left, right, t = linear_source(n, o, f, bool(m.align_corners))
+        weight = t.astype(np.float32).reshape((-1, 1) if axis == 2 else (-1,))
+        mixed = [b.node("Mul", [b.node("Gather", [x, b.constant(index, "index")], axis=axis), b.constant(share, "w")])
+                 for index, share in ((left, 1 - weight), (right, weight))]
+        x = b.node("Add", mixed)
+    return x
 
 
 def _pool(b: Builder, m: Any, x: str, shape: tuple) -> str:
-    stride = m.kernel_size if m.stride is None else m.stride
-    g = window_geometry(type(m).__name__, shape, m.kernel_size, stride, m.padding, getattr(m, "dilation", 1))
-    attrs = dict(kernel_shape=list(g.kernel_size), strides=list(g.stride), pads=_pads(g), ceil_mode=int(m.ceil_mode))
+    # the windows as we size them, ceil_mode's partial window folded into the end padding:
+    # ONNX's ceil_mode lacks PyTorch's rule that a last window must start inside the input
+    g = pool_geometry(type(m).__name__, shape, m.kernel_size, m.stride, m.padding, getattr(m, "dilation", 1),
+                      m.ceil_mode)
+    attrs = dict(kernel_shape=list(g.kernel_size), strides=list(g.stride), pads=_pads(g))
     if isinstance(m, nn.MaxPool2d):
         return b.node("MaxPool", [x], dilations=list(g.dilation), **attrs)
     if m.divisor_override is not None:
         raise ValueError(f"onnx.export: {m!r}: divisor_override has no ONNX AveragePool attribute")
-    return b.node("AveragePool", [x], count_include_pad=int(m.count_include_pad), **attrs)
+    (top, bottom), (left, right) = g.padding
+    (p_h, p_w) = int_pair("AvgPool2d", "padding", m.padding, 0)
+    if not m.count_include_pad or (bottom <= p_h and right <= p_w):
+        return b.node("AveragePool", [x], count_include_pad=int(m.count_include_pad), **attrs)
+    # the padding counts, but not what ceil_mode adds past it: pad with zeros that are data
+    # now, then average without counting the rest
+    padded = b.node("Pad", [x, b.constant(np.array([0, 0, p_h, p_w, 0, 0, p_h, p_w], np.int64), "pads")])
+    attrs["pads"] = [0, 0, max(bottom - p_h, 0), max(right - p_w, 0)]
+    return b.node("AveragePool", [padded], count_include_pad=0, **attrs)
 
 
 def _linear(b: Builder, m: nn.Linear, x: str, shape: tuple) -> str:
@@ -235,6 +251,50 @@ for _name, _onnx in {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "ma
 @register("transpose")
 def _transpose(b: Builder, ctx: Any, inputs: list[str]) -> str:
     return b.node("Transpose", inputs, perm=[int(a) for a in ctx.attrs.get("axes", ctx.attrs.get("arg1"))])
+
+
+@register("reshape")
+def _reshape(b: Builder, ctx: Any, inputs: list[str]) -> str:
+    shape = list(ctx.attrs["shape"])
+    source = ctx.parents[0].shape
+    if source and shape and shape[0] == source[0] and inputs[0] not in b.constants():
+        shape[0] = 0  # the batch axis stays: 0 copies the input's, whatever the batch size
+    return b.node("Reshape", [inputs[0], b.constant(np.array(shape, np.int64), "shape")])
+
+
+@register("cat")
+def _cat(b: Builder, ctx: Any, inputs: list[str]) -> str:
+    return b.node("Concat", inputs, axis=int(ctx.attrs["axis"]))
+
+
+@register("getitem")
+def _getitem(b: Builder, ctx: Any, inputs: list[str]) -> str:
+    """Slices (``x[:, :, ::2]``, ``x[..., 1:3]``) as ONNX Slice; other indices are refused."""
+    shape, index = ctx.parents[0].shape, ctx.attrs["index"]
+    parts = list(index) if isinstance(index, tuple) else [index]
+    if parts.count(Ellipsis) == 1:
+        at = parts.index(Ellipsis)
+        parts[at:at + 1] = [slice(None)] * (len(shape) - len(parts) + 1)
+    if not all(isinstance(p, slice) for p in parts):
+        raise ValueError(f"onnx.export: getitem {index!r} on shape {shape}: only slices have an ONNX conversion")
+    ranges = [p.indices(n) for p, n in zip(parts, shape)]
+    axes = [a for a, (start, stop, step) in enumerate(ranges) if (start, stop, step) != (0, shape[a], 1)]
+    starts, ends, steps = ([ranges[a][k] for a in axes] for k in range(3))
+    ends = [e if e >= 0 else -(2**62) for e in ends]  # a negative step's end before index 0
+    return b.node("Slice", [inputs[0]] + [b.constant(np.array(v, np.int64), name) for v, name in
+                                          ((starts, "starts"), (ends, "ends"), (axes, "axes"), (steps, "steps"))])
+
+
+@register("pad")
+def _pad(b: Builder, ctx: Any, inputs: list[str]) -> str:
+    widths, mode = ctx.attrs["widths"], ctx.attrs["mode"]
+    if mode not in ("constant", "reflect", "replicate"):
+        raise ValueError(f"onnx.export: pad mode {mode!r} has no ONNX Pad mode at opset 17")
+    pads = b.constant(np.array([w[0] for w in widths] + [w[1] for w in widths], np.int64), "pads")
+    if mode != "constant":
+        return b.node("Pad", [inputs[0], pads], mode={"reflect": "reflect", "replicate": "edge"}[mode])
+    value = b.constant(np.array(ctx.attrs.get("value", 0.0), dtype=ctx.parents[0].dtype), "value")
+    return b.node("Pad", [inputs[0], pads, value])
 
 
 # ---- the export ---------------------------------------------------------------------------------

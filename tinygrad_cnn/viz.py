@@ -125,7 +125,8 @@ def _short(value: Any) -> str:
         return f"array{value.shape}" if value.size > 4 else np.array2string(value, separator=",")
     parts = value if isinstance(value, tuple) else (value,)
     if any(isinstance(p, slice) for p in parts):  # an index, written as in brackets
-        value = "[" + ", ".join(_slice(p) if isinstance(p, slice) else _short(p) for p in parts) + "]"
+        value = "[" + ", ".join(_slice(p) if isinstance(p, slice) else "..." if p is Ellipsis else _short(p)
+                                for p in parts) + "]"
         return value if len(value) <= 40 else value[:37] + "..."
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."

@@ -5,10 +5,13 @@ O_h x O_w output size (see :mod:`tinygrad_cnn.ops.window`).
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..arguments import int_pair
 from ..ops.linalg import BiasAdd
 from ..ops.window import Col2im, Im2col, window_geometry
 from ..tensor import Tensor
+from ..tensor_functions import pad
 from .common import as_tensor
 
 __all__ = ["im2col", "col2im", "conv2d", "conv_transpose2d", "linear"]
@@ -60,7 +63,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     if weight.ndim != 4:
         raise ValueError(f"conv2d: weight must have shape (M, C/groups, K_h, K_w), got {weight.shape}")
     m = weight.shape[0]
-    if not isinstance(groups, int) or groups < 1 or m % groups:
+    if not isinstance(groups, (int, np.integer)) or groups < 1 or m % groups:
         raise ValueError(f"conv2d: groups must be a positive int dividing the {m} output channels, got {groups!r}")
     if x.ndim != 4 or x.shape[1] != weight.shape[1] * groups:
         raise ValueError(
@@ -79,7 +82,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     else:
         rows, taps, per_group = cols.shape[0], g.kernel_size[0] * g.kernel_size[1], x.shape[1] // groups
         # (N, K*C) -> (N, K, G, C/G) -> (G, N, K, C/G) -> (G, N, K*C/G)
-        grouped = cols.reshape(rows, taps, groups, per_group).transpose(2, 0, 1, 3).reshape(groups, rows, -1)
+        grouped = cols.reshape(rows, taps, groups, per_group).transpose(2, 0, 1, 3).reshape(groups, rows, taps * per_group)
         # (M, C/G, K_h, K_w) -> (G, M/G, C/G, K_h, K_w) -> (G, K_h, K_w, C/G, M/G) -> (G, K*C/G, M/G)
         kernels = weight.reshape(groups, m // groups, per_group, *g.kernel_size).transpose(0, 3, 4, 2, 1)
         # (G, N, M/G) -> (N, G, M/G) -> (N, M)
@@ -91,8 +94,9 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
 
 def _transposed_size(op: str, size: int, k: int, s: int, p: int, out_pad: int, d: int) -> int:
     """O = (H - 1)*S - 2P + D*(K - 1) + output_padding + 1 along one axis."""
-    if not 0 <= out_pad < s:
-        raise ValueError(f"{op}: output_padding must be smaller than the stride ({s}) and >= 0, got {out_pad}")
+    if not 0 <= out_pad < max(s, d):
+        raise ValueError(f"{op}: output_padding must be >= 0 and smaller than the stride ({s}) or the dilation "
+                         f"({d}), got {out_pad}")
     out = (size - 1) * s - 2 * p + d * (k - 1) + out_pad + 1
     if out < 1:
         raise ValueError(f"{op}: padding {p} leaves no output for input size {size}, kernel {k}, stride {s}")
@@ -116,7 +120,7 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
     if weight.ndim != 4:
         raise ValueError(f"{op}: weight must have shape (C, M/groups, K_h, K_w), got {weight.shape}")
     c = weight.shape[0]
-    if not isinstance(groups, int) or groups < 1 or c % groups:
+    if not isinstance(groups, (int, np.integer)) or groups < 1 or c % groups:
         raise ValueError(f"{op}: groups must be a positive int dividing the {c} input channels, got {groups!r}")
     if x.ndim != 4 or x.shape[1] != c:
         raise ValueError(f"{op}: input of shape {x.shape} must be (B, C, H, W) with C = {c}, the weight's "
@@ -126,7 +130,7 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
         bias = as_tensor(op, "bias", bias)
         if bias.shape != (m,):
             raise ValueError(f"{op}: bias must have shape ({m},), got {bias.shape}")
-    kernel, strides = weight.shape[2:], int_pair(op, "stride", stride, 1)
+    kernel, strides, k_size = weight.shape[2:], int_pair(op, "stride", stride, 1), weight.shape[2] * weight.shape[3]
     pads, dilations = int_pair(op, "padding", padding, 0), int_pair(op, "dilation", dilation, 1)
     out_pads = int_pair(op, "output_padding", output_padding, 0)
     out_size = [_transposed_size(op, *axis) for axis in zip(x.shape[2:], kernel, strides, pads, out_pads, dilations)]
@@ -136,11 +140,16 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
         cols = rows @ weight.reshape(c, -1)
     else:  # (N, C) -> (G, N, C/G) @ (G, C/G, M/G*K) -> (G, N, M/G*K) -> (N, M*K)
         grouped = rows.reshape(h * w * b, groups, c // groups).transpose(1, 0, 2)
-        cols = (grouped @ weight.reshape(groups, c // groups, -1)).transpose(1, 0, 2).reshape(h * w * b, -1)
-    # the end padding is P - output_padding: the extra rows past the last window get no value
+        cols = (grouped @ weight.reshape(groups, c // groups, -1)).transpose(1, 0, 2).reshape(h * w * b, m * k_size)
+    # the window geometry ends P - output_padding short of the output's end: its last H x W
+    # window then ends where the output does; output padding past the padding gets zeros after
+    beyond = [max(e - p, 0) for p, e in zip(pads, out_pads)]
     padding = tuple((p, max(p - e, 0)) for p, e in zip(pads, out_pads))
-    out = Col2im.apply(cols, (b, m, *out_size), kernel, stride=strides, padding=padding, rows="hwb",
+    size = (b, m, *(o - extra for o, extra in zip(out_size, beyond)))
+    out = Col2im.apply(cols, size, kernel, stride=strides, padding=padding, rows="hwb",
                        **({} if dilations == (1, 1) else {"dilation": dilations}))
+    if any(beyond):
+        out = pad(out, (0, beyond[1], 0, beyond[0]))
     return out if bias is None else BiasAdd.apply(out, bias, axis=1)
 
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops.window import Im2col, WindowMax, WindowMean, window_geometry
+from ..arguments import int_pair
+from ..ops.window import Geometry, Im2col, WindowMax, WindowMean, window_geometry
 from ..tensor import Tensor
+from ..tensor_functions import where
 from .common import as_tensor
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d"]
@@ -23,27 +25,33 @@ def _float_input(op: str, x) -> Tensor:
     return x
 
 
-def _ceil_extra(size: int, span: int, stride: int, pad: int) -> int:
-    """How many pixels ceil_mode adds after the end padding along one axis: enough for one more
-    window when the stride leaves a remainder, as long as that window starts inside the input
-    or the front padding (PyTorch's rule)."""
-    remainder = (size + 2 * pad - span) % stride
-    if remainder == 0 or (size + 2 * pad - span) // stride * stride + stride >= size + pad:
-        return 0
-    return stride - remainder
+def _pool_size(size: int, span: int, stride: int, pad: int, ceil_mode: bool) -> int:
+    """PyTorch's output size along one axis: (H + 2P - span) / S rounded down, or up with
+    ceil_mode as long as that last window starts inside the input or the front padding; + 1."""
+    reach = size + 2 * pad - span
+    out = (-(-reach // stride) if ceil_mode else reach // stride) + 1
+    return out - 1 if ceil_mode and (out - 1) * stride >= size + pad else out
 
 
-def _pool_geometry(op: str, x: Tensor, kernel_size, stride, padding, dilation, ceil_mode: bool):
-    """The windows' geometry, with ceil_mode's extra end padding folded into the padding."""
-    g = window_geometry(op, x.shape, kernel_size, kernel_size if stride is None else stride, padding, dilation)
-    if any(2 * max(p) > k for p, k in zip(g.padding, g.kernel_size)):
-        raise ValueError(f"{op}: padding {g.padding} must be at most half the kernel size {g.kernel_size}")
-    if not ceil_mode:
-        return g
-    spans = [d * (k - 1) + 1 for k, d in zip(g.kernel_size, g.dilation)]
-    extra = [_ceil_extra(n, span, s, p) for n, span, s, (p, _) in zip(x.shape[2:], spans, g.stride, g.padding)]
-    padding = tuple((p0, p1 + e) for (p0, p1), e in zip(g.padding, extra))
-    return window_geometry(op, x.shape, g.kernel_size, g.stride, padding, g.dilation)
+def pool_geometry(op: str, input_shape: tuple[int, ...], kernel_size, stride=None, padding=0, dilation=1,
+                  ceil_mode: bool = False) -> Geometry:
+    """The windows of a pool over a (B, C, H, W) input, as PyTorch sizes them: padding an int
+    or a pair, at most half the kernel; the end padding is what the last window needs, so it
+    includes the partial window ceil_mode adds (and is less than P where windows stop short)."""
+    if len(input_shape) != 4:
+        raise ValueError(f"{op}: input must have shape (B, C, H, W), got {input_shape}")
+    kernel = int_pair(op, "kernel_size", kernel_size, 1)
+    strides = kernel if stride is None else int_pair(op, "stride", stride, 1)
+    pads, dilations = int_pair(op, "padding", padding, 0), int_pair(op, "dilation", dilation, 1)
+    if any(2 * p > k for p, k in zip(pads, kernel)):
+        raise ValueError(f"{op}: padding {pads} must be at most half the kernel size {kernel}")
+    spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilations)]
+    outs = [_pool_size(n, span, s, p, ceil_mode) for n, span, s, p in zip(input_shape[2:], spans, strides, pads)]
+    if min(outs) < 1 or min(input_shape[2:]) < 1:
+        raise ValueError(f"{op}: kernel {kernel} (spanning {tuple(spans)} pixels) does not fit input {input_shape} "
+                         f"with padding {pads}")
+    ends = [max((o - 1) * s + span - p - n, 0) for o, s, span, p, n in zip(outs, strides, spans, pads, input_shape[2:])]
+    return window_geometry(op, input_shape, kernel, strides, tuple(zip(pads, ends)), dilations)
 
 
 def _pool(window_op, x: Tensor, g, pad_value: float) -> Tensor:
@@ -64,7 +72,7 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_
     NaN in a window holding one, as PyTorch's). Integer input is pooled as float32.
     """
     x = _float_input("max_pool2d", x)
-    g = _pool_geometry("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
+    g = pool_geometry("max_pool2d", x.shape, kernel_size, stride, padding, dilation, ceil_mode)
     return _pool(WindowMax, x, g, -np.inf).transpose(2, 3, 0, 1)
 
 
@@ -89,11 +97,12 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool =
     partial window; ``divisor_override`` divides every window's sum by that number instead.
     """
     x = _float_input("avg_pool2d", x)
-    g = _pool_geometry("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
+    g = pool_geometry("avg_pool2d", x.shape, kernel_size, stride, padding, 1, ceil_mode)
     out = _pool(WindowMean, x, g, 0.0)
     window = g.kernel_size[0] * g.kernel_size[1]
     if divisor_override is not None:
-        if not isinstance(divisor_override, (int, np.integer)) or divisor_override < 1:
+        if not isinstance(divisor_override, (int, np.integer)) or isinstance(divisor_override, bool) \
+                or divisor_override < 1:
             raise ValueError(f"avg_pool2d: divisor_override must be a positive int, got {divisor_override!r}")
         divisors = np.full(g.out_size, divisor_override)
     else:
@@ -103,48 +112,50 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool =
     return out.transpose(2, 3, 0, 1)
 
 
-def _output_size(op: str, output_size, input_size: tuple[int, int]) -> tuple[int, int]:
+def _output_size(op: str, output_size, input_shape: tuple[int, ...]) -> tuple[int, int]:
     """(O_h, O_w) from an int, a pair, or a pair with None (keep that input size), as torch."""
+    if min(input_shape[2:]) < 1:
+        raise ValueError(f"{op}: input {input_shape} has no pixels to pool")
     pair = (output_size, output_size) if not isinstance(output_size, (tuple, list)) else tuple(output_size)
     if len(pair) != 2 or not all(o is None or (isinstance(o, (int, np.integer)) and not isinstance(o, bool) and o >= 1)
                                  for o in pair):
         raise ValueError(f"{op}: output_size must be a positive int or a pair of positive ints or None, "
                          f"got {output_size!r}")
-    return tuple(n if o is None else int(o) for o, n in zip(pair, input_size))
+    return tuple(n if o is None else int(o) for o, n in zip(pair, input_shape[2:]))
 
 
-def _bins(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
-    """PyTorch's adaptive bins along one axis: output i covers input [floor(i*n/o), ceil((i+1)*n/o))."""
+def _bin_taps(size: int, out: int) -> tuple[np.ndarray, np.ndarray]:
+    """PyTorch's adaptive bins along one axis, output i covering input [floor(i*n/o),
+    ceil((i+1)*n/o)): (out, K) input positions, K the longest bin, and which of them are in
+    the bin. A shorter bin repeats its last position, so every tap reads inside its own bin."""
     i = np.arange(out)
-    return i * size // out, -(-(i + 1) * size // out)
+    start, end = i * size // out, -(-(i + 1) * size // out)
+    taps = start[:, None] + np.arange(np.max(end - start))
+    return np.minimum(taps, end[:, None] - 1), taps < end[:, None]
 
 
-def _averaging_matrix(size: int, out: int, dtype: np.dtype) -> np.ndarray:
-    """(out, size): row i holds 1/len over output i's bin, so matrix @ v averages each bin."""
-    start, end = _bins(size, out)
-    inside = (np.arange(size) >= start[:, None]) & (np.arange(size) < end[:, None])
-    return (inside / (end - start)[:, None]).astype(dtype)
+def _bin_windows(x: Tensor, oh: int, ow: int) -> tuple[Tensor, np.ndarray]:
+    """Every bin's pixels, gathered by index: (B, C, O_h, O_w, K_h, K_w), and (O_h, O_w, K_h, K_w)
+    True where a tap is one of the bin's own pixels rather than a repeat."""
+    (rows, row_inside), (cols, col_inside) = _bin_taps(x.shape[2], oh), _bin_taps(x.shape[3], ow)
+    windows = x[:, :, rows[:, None, :, None], cols[None, :, None, :]]
+    return windows, row_inside[:, None, :, None] & col_inside[None, :, None, :]
 
 
 def adaptive_avg_pool2d(x: Tensor, output_size) -> Tensor:
-    """Mean over PyTorch's adaptive bins: (B, C, H, W) -> (B, C, O_h, O_w) for any O.
+    """Mean over PyTorch's adaptive bins: (B, C, H, W) -> (B, C, O_h, O_w) for any O (bins
+    overlap where O does not divide H, as PyTorch's).
 
-    Averaging is linear and separable, so it is two matrix products: A_h (O_h, H) @ x
-    (B, C, H, W) @ A_w^T (W, O_w), where row i of A holds 1/len over bin i. Bins may overlap
-    (O not dividing H), as PyTorch's do. Output size 1 is the mean over H and W.
+    getitem (B, C, O_h, O_w, K_h, K_w) -> where (repeated taps -> 0) -> sum over the last two
+    axes -> / bin sizes (O_h, O_w). Output size 1 is the mean over H and W.
     """
     x = _float_input("adaptive_avg_pool2d", x)
-    (oh, ow), (h, w) = _output_size("adaptive_avg_pool2d", output_size, x.shape[2:]), x.shape[2:]
-    if (oh, ow) == (1, 1):  # global average pooling, the usual case: one mean, no matrices
+    oh, ow = _output_size("adaptive_avg_pool2d", output_size, x.shape)
+    if (oh, ow) == (1, 1):  # global pooling, the usual case
         return x.mean(axis=(2, 3), keepdims=True)
-    return _averaging_matrix(h, oh, x.dtype) @ (x @ _averaging_matrix(w, ow, x.dtype).T)
-
-
-def _bin_taps(size: int, out: int) -> np.ndarray:
-    """(out, K): the input positions of each bin, K the longest bin; a shorter bin repeats its
-    last position, which never changes a max and never takes its gradient (the first one does)."""
-    start, end = _bins(size, out)
-    return np.minimum(start[:, None] + np.arange(np.max(end - start)), end[:, None] - 1)
+    windows, inside = _bin_windows(x, oh, ow)
+    total = where(inside, windows, np.zeros((), dtype=x.dtype)).sum(axis=(4, 5))
+    return total / inside.sum(axis=(2, 3)).astype(x.dtype)
 
 
 def adaptive_max_pool2d(x: Tensor, output_size) -> Tensor:
@@ -153,11 +164,11 @@ def adaptive_max_pool2d(x: Tensor, output_size) -> Tensor:
     Bins differ in size, so the windows are gathered by index instead of im2col:
     getitem (B, C, O_h, O_w, K_h, K_w) -> transpose (B, O_h, O_w, C, K_h, K_w)
     -> reshape (B*O_h*O_w, C*K) -> window max (B*O_h*O_w, C) -> reshape (B, O_h, O_w, C)
-    -> transpose (B, C, O_h, O_w). The gradient goes to each bin's first maximum, as PyTorch's.
+    -> transpose (B, C, O_h, O_w). A repeated tap equals its bin's last pixel, so it never
+    changes the max, and the gradient goes to each bin's first maximum, as PyTorch's.
     """
     x = _float_input("adaptive_max_pool2d", x)
-    (oh, ow), (b, c) = _output_size("adaptive_max_pool2d", output_size, x.shape[2:]), x.shape[:2]
-    rows, cols = _bin_taps(x.shape[2], oh), _bin_taps(x.shape[3], ow)
-    windows = x[:, :, rows[:, None, :, None], cols[None, :, None, :]].transpose(0, 2, 3, 1, 4, 5)
-    pooled = WindowMax.apply(windows.reshape(b * oh * ow, -1), channels=c, columns="chw")
-    return pooled.reshape(b, oh, ow, c).transpose(0, 3, 1, 2)
+    windows, _ = _bin_windows(x, *_output_size("adaptive_max_pool2d", output_size, x.shape))
+    b, c, oh, ow, kh, kw = windows.shape
+    rows = windows.transpose(0, 2, 3, 1, 4, 5).reshape(b * oh * ow, c * kh * kw)
+    return WindowMax.apply(rows, channels=c, columns="chw").reshape(b, oh, ow, c).transpose(0, 3, 1, 2)

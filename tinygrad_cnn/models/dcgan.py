@@ -37,6 +37,8 @@ class Generator(nn.Module):
 
     def forward(self, z: Tensor) -> Tensor:
         """(B, nz) or (B, nz, 1, 1) -> (B, channels, S, S)."""
+        if z.shape[1:] not in ((self.nz,), (self.nz, 1, 1)):
+            raise ValueError(f"Generator: codes must be (B, {self.nz}) or (B, {self.nz}, 1, 1), got {z.shape}")
         return self.main(z.reshape(z.shape[0], self.nz, 1, 1))
 
 
@@ -57,9 +59,13 @@ class Discriminator(nn.Module):
         for narrower, wider in zip(widths, widths[1:]):
             layers += [nn.Conv2d(narrower, wider, 4, 2, 1, bias=False), nn.BatchNorm2d(wider), nn.LeakyReLU(0.2)]
         self.main = nn.Sequential(*layers, nn.Conv2d(widths[-1], 1, 4, bias=False))
+        self.image_shape = (channels, image_size, image_size)
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, channels, S, S) -> (B,)."""
+        if x.shape[1:] != self.image_shape:
+            raise ValueError(f"Discriminator: images must be (B, {', '.join(map(str, self.image_shape))}), "
+                             f"got {x.shape}")
         return self.main(x).reshape(x.shape[0])
 
 

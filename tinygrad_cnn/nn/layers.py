@@ -58,7 +58,10 @@ class Conv2d(Module):
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"Conv2d: padding_mode must be one of {', '.join(PADDING_MODES)}, got {padding_mode!r}")
         self.kernel_size = int_pair("Conv2d", "kernel_size", kernel_size, 1)
-        self.stride, self.padding, self.dilation, self.padding_mode = stride, padding, dilation, padding_mode
+        # pairs, as PyTorch keeps them (padding stays "same" or a nested pair if given so)
+        self.stride, self.dilation = int_pair("Conv2d", "stride", stride, 1), int_pair("Conv2d", "dilation", dilation, 1)
+        self.padding = int_pair("Conv2d", "padding", padding, 0) if isinstance(padding, (int, np.integer)) else padding
+        self.padding_mode = padding_mode
         self._given = _arguments(kernel_size=kernel_size, **_changed(stride=(stride, 1), padding=(padding, 0),
                                  dilation=(dilation, 1), groups=(groups, 1), bias=(bias, True),
                                  padding_mode=(padding_mode, "zeros")))
@@ -101,7 +104,9 @@ class ConvTranspose2d(Module):
         if padding_mode != "zeros":
             raise ValueError(f"{name}: only padding_mode='zeros' is supported (as in PyTorch), got {padding_mode!r}")
         self.kernel_size = int_pair(name, "kernel_size", kernel_size, 1)
-        self.stride, self.padding, self.output_padding, self.dilation = stride, padding, output_padding, dilation
+        self.stride, self.padding = int_pair(name, "stride", stride, 1), int_pair(name, "padding", padding, 0)
+        self.output_padding = int_pair(name, "output_padding", output_padding, 0)
+        self.dilation = int_pair(name, "dilation", dilation, 1)
         self._given = _arguments(kernel_size=kernel_size, **_changed(stride=(stride, 1), padding=(padding, 0),
                                  output_padding=(output_padding, 0), groups=(groups, 1), bias=(bias, True),
                                  dilation=(dilation, 1)))
@@ -109,10 +114,26 @@ class ConvTranspose2d(Module):
         self.weight = _uniform((self.in_channels, self.out_channels // groups, *self.kernel_size), fan_in)
         self.bias = _uniform((self.out_channels,), fan_in) if bias else None
 
-    def forward(self, x: Tensor) -> Tensor:
-        """(B, C, H, W) -> (B, M, O_h, O_w)."""
-        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, self.output_padding,
+    def forward(self, x: Tensor, output_size: tuple[int, ...] | None = None) -> Tensor:
+        """(B, C, H, W) -> (B, M, O_h, O_w). ``output_size`` (O_h, O_w), or a shape ending in
+        them, picks the output padding that gives that size, as PyTorch (a stride-2 layer can
+        make 2H or 2H + 1, e.g. to match a U-Net skip of odd size)."""
+        output_padding = self.output_padding if output_size is None else self._output_padding(x, output_size)
+        return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, output_padding,
                                   self.groups, self.dilation)
+
+    def _output_padding(self, x: Tensor, output_size: tuple[int, ...]) -> tuple[int, int]:
+        """The output padding that makes an (O_h, O_w) output; a size out of reach is a ValueError."""
+        wanted = tuple(output_size)[-2:]
+        spans = [(n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in
+                 zip(np.shape(x)[2:], self.stride, self.padding, self.dilation, self.kernel_size)]
+        extra = tuple(int(o) - span for o, span in zip(wanted, spans))
+        limits = [max(s, d) for s, d in zip(self.stride, self.dilation)]
+        if len(wanted) != 2 or any(not 0 <= e < limit for e, limit in zip(extra, limits)):
+            raise ValueError(f"ConvTranspose2d: output_size {tuple(output_size)} is out of reach for input "
+                             f"{np.shape(x)}: each of (O_h, O_w) must lie in [{spans[0]}, {spans[0] + limits[0]}) "
+                             f"and [{spans[1]}, {spans[1] + limits[1]})")
+        return extra
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, {self._given}"
@@ -157,6 +178,10 @@ class Upsample(Module):
 
     def __init__(self, size=None, scale_factor=None, mode: str = "nearest", align_corners: bool | None = None):
         super().__init__()
+        if isinstance(scale_factor, (tuple, list)):  # floats, as PyTorch keeps them
+            scale_factor = tuple(float(f) for f in scale_factor)
+        elif scale_factor is not None:
+            scale_factor = float(scale_factor)
         self.size, self.scale_factor, self.mode, self.align_corners = size, scale_factor, mode, align_corners
 
     def forward(self, x: Tensor) -> Tensor:

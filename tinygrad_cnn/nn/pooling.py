@@ -15,8 +15,8 @@ class MaxPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False):
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-        self.dilation, self.ceil_mode = dilation, ceil_mode
+        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride  # as PyTorch
+        self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, C, H, W) -> (B, C, O_h, O_w)."""
@@ -24,7 +24,7 @@ class MaxPool2d(Module):
 
     def extra_repr(self) -> str:
         return _arguments(kernel_size=self.kernel_size, **_changed(
-            stride=(self.stride, None), padding=(self.padding, 0), dilation=(self.dilation, 1),
+            stride=(self.stride, self.kernel_size), padding=(self.padding, 0), dilation=(self.dilation, 1),
             ceil_mode=(self.ceil_mode, False)))
 
 
@@ -36,7 +36,8 @@ class AvgPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
                  divisor_override: int | None = None):
         super().__init__()
-        self.kernel_size, self.stride, self.padding, self.ceil_mode = kernel_size, stride, padding, ceil_mode
+        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride  # as PyTorch
+        self.padding, self.ceil_mode = padding, ceil_mode
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, x: Tensor) -> Tensor:
@@ -46,27 +47,31 @@ class AvgPool2d(Module):
 
     def extra_repr(self) -> str:
         return _arguments(kernel_size=self.kernel_size, **_changed(
-            stride=(self.stride, None), padding=(self.padding, 0), ceil_mode=(self.ceil_mode, False),
+            stride=(self.stride, self.kernel_size), padding=(self.padding, 0), ceil_mode=(self.ceil_mode, False),
             count_include_pad=(self.count_include_pad, True), divisor_override=(self.divisor_override, None)))
 
 
-class AdaptiveAvgPool2d(Module):
-    """Mean over PyTorch's adaptive bins: (B, C, H, W) -> (B, C, O_h, O_w) for ``output_size``
-    (an int, a pair, None keeping that axis). ``AdaptiveAvgPool2d(1)`` is global average pooling."""
+class _AdaptivePool2d(Module):
+    """The output size both adaptive pools keep, and their repr."""
 
     def __init__(self, output_size):
         super().__init__()
         self.output_size = output_size
 
-    def forward(self, x: Tensor) -> Tensor:
-        """(B, C, H, W) -> (B, C, O_h, O_w)."""
-        return F.adaptive_avg_pool2d(x, self.output_size)
-
     def extra_repr(self) -> str:
         return f"output_size={self.output_size!r}"
 
 
-class AdaptiveMaxPool2d(AdaptiveAvgPool2d):
+class AdaptiveAvgPool2d(_AdaptivePool2d):
+    """Mean over PyTorch's adaptive bins: (B, C, H, W) -> (B, C, O_h, O_w) for ``output_size``
+    (an int, a pair, None keeping that axis). ``AdaptiveAvgPool2d(1)`` is global average pooling."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, C, H, W) -> (B, C, O_h, O_w)."""
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+
+class AdaptiveMaxPool2d(_AdaptivePool2d):
     """Max over PyTorch's adaptive bins: (B, C, H, W) -> (B, C, O_h, O_w) for ``output_size``."""
 
     def forward(self, x: Tensor) -> Tensor:
