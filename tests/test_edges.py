@@ -99,7 +99,9 @@ def test_scheduler_checks_and_state():
         optim.CosineAnnealingLR(opt, T_max=0)
     schedule = optim.ExponentialLR(opt, gamma=0.5)
     schedule.step()
-    restored = optim.ExponentialLR(optim.SGD([leaf([1.0])], lr=9.0), gamma=0.5)
+    restored_opt = optim.SGD([leaf([1.0])], lr=9.0)
+    restored = optim.ExponentialLR(restored_opt, gamma=0.5)
+    restored_opt.load_state_dict(opt.state_dict())  # the lr lives in the optimizer, as torch's
     restored.load_state_dict(schedule.state_dict())
     restored.step()
     assert restored.get_last_lr() == [0.25]

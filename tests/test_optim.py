@@ -340,6 +340,56 @@ def test_groups_are_checked_as_the_constructor_checks(groups, error, message):
         optim.SGD(groups, lr=0.1, momentum=0.9)
 
 
+@pytest.mark.parametrize("make, message", [
+    (lambda p: optim.SGD([{"params": p, "maximize": True}], lr=0.1, momentum=0.9),
+     r"SGD parameter group 0: 'maximize' is an option of torch.optim that SGD does not implement"),
+    (lambda p: optim.SGD([{"params": p, "dampening": 0.5}], lr=0.1, momentum=0.9),
+     r"SGD parameter group 0: 'dampening' is an option of torch.optim that SGD does not implement"),
+    (lambda p: optim.Adam([{"params": p, "weight_decy": 0.1}]),
+     r"Adam parameter group 0: unknown option 'weight_decy'; did you mean 'weight_decay'\?"),
+    (lambda p: optim.Adam([{"params": p, "LR": 0.1}]),
+     r"Adam parameter group 0: unknown option 'LR'; did you mean 'lr'\?"),
+    (lambda p: optim.Adam([{"params": p, "momentum": 0.9}]),
+     r"Adam parameter group 0: 'momentum' is an option of RMSprop, RMSpropGraves, SGD, not of Adam, whose options are "
+     r"lr, betas, eps, weight_decay, amsgrad"),
+    (lambda p: optim.SMORMS3([{"params": p, "weight_decay": 0.1}]),
+     r"SMORMS3 parameter group 0: 'weight_decay' is an option of AMSBound, AdaBelief, .*, SGD, not of SMORMS3, "
+     r"whose options are lr, eps"),
+    (lambda p: optim.AdamW(p).add_param_group({"params": [Tensor([2.0])], "foreach": True}),
+     r"AdamW parameter group 1: 'foreach' is an option of torch.optim that AdamW does not implement"),
+    (lambda p: optim.AdaBound([{"params": p, "final_lr": 0.1, "fnal_lr": 0.2}]),
+     r"AdaBound parameter group 0: unknown option 'fnal_lr'; did you mean 'final_lr'\?"),
+])
+def test_group_options_the_optimizer_would_ignore_are_refused(make, message):
+    """torch keeps unknown group keys; an option of torch or of another optimizer, or a
+    misspelt one, would be silently ignored by step(), so it is refused by name."""
+    with pytest.raises(ValueError, match=message):
+        make([Tensor([1.0], requires_grad=True)])
+
+
+def test_free_group_keys_stay_and_refused_ones_are_refused_on_load_too():
+    opt = optim.SGD([{"params": [Tensor([1.0], requires_grad=True)], "name": "head", "layer_id": 3}], lr=0.1)
+    assert opt.param_groups[0]["name"] == "head" and opt.param_groups[0]["layer_id"] == 3  # metadata, as torch
+    saved = opt.state_dict()
+    saved["param_groups"][0]["maximize"] = True
+    with pytest.raises(ValueError, match=r"SGD.load_state_dict: SGD parameter group 0: 'maximize' is an option of "
+                                         r"torch.optim that SGD does not implement"):
+        opt.load_state_dict(saved)
+    assert "maximize" not in opt.param_groups[0]
+
+
+def test_non_leaf_tensors_are_refused_as_torch():
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match=r"SGD: parameter 1 of shape \(2,\) is the result of an operation; can't "
+                                         r"optimize a non-leaf Tensor"):
+        optim.SGD([w, w * 2.0], lr=0.1)
+    opt = optim.Adam([w])
+    with pytest.raises(ValueError, match=r"Adam parameter group 1: parameter 0 of shape \(2,\) is the result of an "
+                                         r"operation"):
+        opt.add_param_group({"params": [w + 1.0]})
+    optim.SGD([(w * 2.0).detach()], lr=0.1)  # cut from the graph, it is a leaf again
+
+
 def test_a_parameter_in_two_groups_is_refused_by_name():
     a, b = Tensor([1.0]), Tensor(np.zeros((2, 3)))
     b.name = "fc.weight"
@@ -498,7 +548,18 @@ SEQUENCES = {  # label: (builder of the schedulers from the optimizer and a modu
                                          [8, 60]),
     "multistep_then_lambdas": (lambda o, m: [m.MultiStepLR(o, milestones=[3, 6], gamma=0.5),
                                              m.LambdaLR(o, lr_lambda=[lambda e: 1 / (1 + e), lambda e: 0.99 ** e])], [9]),
+    # OneCycleLR rewrites each group's initial_lr, which the others start from, as torch's
+    "one_cycle_then_constant": (lambda o, m: [one_cycle(o, m, max_lr=[0.5, 0.05], total_steps=20),
+                                              m.LambdaLR(o, lr_lambda=lambda e: 1.0)], [20]),
+    "step_then_one_cycle": (lambda o, m: [m.StepLR(o, step_size=3, gamma=0.5),
+                                          one_cycle(o, m, max_lr=0.5, total_steps=90, anneal_strategy="linear")], [10]),
 }
+
+
+def one_cycle(optimizer, module, **kwargs):
+    """OneCycleLR, without torch's momentum cycling, which ours lacks."""
+    extra = {"cycle_momentum": False} if module is not optim else {}
+    return module.OneCycleLR(optimizer, **kwargs, **extra)
 
 
 @needs_torch
@@ -510,6 +571,63 @@ def test_sequential_lr_matches_torch_over_100_steps(label):
     theirs = torch.optim.lr_scheduler.SequentialLR(torch_opt, build(torch_opt, torch.optim.lr_scheduler),
                                                    milestones=milestones)
     assert_same_lrs(ours, theirs, torch_opt)
+
+
+@needs_torch
+def test_one_cycle_records_its_lrs_in_the_groups_as_torch():
+    ours_opt, torch_opt = two_group_optimizers()
+    one_cycle(ours_opt, optim, max_lr=[0.5, 0.05], total_steps=10, div_factor=10)
+    one_cycle(torch_opt, torch.optim.lr_scheduler, max_lr=[0.5, 0.05], total_steps=10, div_factor=10)
+    for ours, theirs in zip(ours_opt.param_groups, torch_opt.param_groups):
+        assert {k: ours[k] for k in ("initial_lr", "max_lr", "min_lr")} == \
+            pytest.approx({k: theirs[k] for k in ("initial_lr", "max_lr", "min_lr")}, rel=1e-15)
+
+
+CHAINS = {  # label: builder of schedulers stepped together on one optimizer, from it and a module of scheduler classes
+    "exponential_and_multistep": lambda o, m: [m.ExponentialLR(o, gamma=0.9),
+                                               m.MultiStepLR(o, milestones=[3, 20], gamma=0.1)],
+    "step_and_linear_warmup": lambda o, m: [m.StepLR(o, step_size=7, gamma=0.5),
+                                            m.LinearLR(o, start_factor=0.2, end_factor=1.0, total_iters=10)],
+    "cosine_and_multiplicative": lambda o, m: [m.CosineAnnealingLR(o, T_max=12, eta_min=0.001),
+                                               m.MultiplicativeLR(o, lr_lambda=[lambda e: 0.99, lambda e: 1.01])],
+    "linear_then_lambda_overrides": lambda o, m: [m.LinearLR(o, start_factor=0.5, total_iters=4),
+                                                  m.LambdaLR(o, lr_lambda=lambda e: 0.95 ** e)],
+}
+
+
+@needs_torch
+@pytest.mark.parametrize("label", list(CHAINS))
+def test_schedulers_stepped_together_chain_as_torch(label):
+    """Chainable schedulers each scale the group's current lr, so they compose (and an lr set
+    by hand carries on), as torch's; LambdaLR sets its closed form over them."""
+    ours_opt, torch_opt = two_group_optimizers()
+    ours, theirs = CHAINS[label](ours_opt, optim), CHAINS[label](torch_opt, torch.optim.lr_scheduler)
+    for step in range(40):
+        if step == 15:
+            for opt in (ours_opt, torch_opt):
+                opt.param_groups[1]["lr"] *= 3.0
+        torch_opt.step()
+        for scheduler in (*ours, *theirs):
+            scheduler.step()
+        assert [g["lr"] for g in ours_opt.param_groups] == \
+            pytest.approx([g["lr"] for g in torch_opt.param_groups], rel=1e-12, abs=1e-15), f"step {step + 1}"
+
+
+def test_two_schedulers_on_one_optimizer_multiply():
+    opt = optim.SGD([Tensor([1.0])], lr=1.0)
+    exponential, multistep = optim.ExponentialLR(opt, 0.5), optim.MultiStepLR(opt, milestones=[2], gamma=0.1)
+    seen = []
+    for _ in range(3):
+        exponential.step()
+        multistep.step()
+        seen.append(opt.param_groups[0]["lr"])
+    assert seen == pytest.approx([0.5, 0.025, 0.0125], rel=1e-15)
+
+
+def test_sequential_lr_takes_numpy_milestones():
+    opt = optim.SGD([Tensor([1.0])], lr=1.0)
+    scheduler = optim.SequentialLR(opt, [optim.StepLR(opt, 2), optim.ExponentialLR(opt, 0.5)], [np.int64(3)])
+    assert scheduler.milestones == [3] and type(scheduler.milestones[0]) is int
 
 
 def test_sequential_lr_restarts_the_next_scheduler_at_its_epoch_0():
@@ -552,12 +670,13 @@ def test_scheduler_states_round_trip_per_group():
         return opt, optim.SequentialLR(opt, [optim.LinearLR(opt, 0.1, total_iters=4),
                                              optim.StepLR(opt, step_size=3, gamma=0.5)], milestones=[4])
 
-    _, scheduler = build()
+    opt, scheduler = build()
     for _ in range(6):
         scheduler.step()
     state = scheduler.state_dict()
     assert state["base_lrs"] == [0.1, 0.02] and state["schedulers"][1]["last_epoch"] == 2
-    _, twin = build()
+    twin_opt, twin = build()
+    twin_opt.load_state_dict(opt.state_dict())  # the lrs live in the optimizer, as torch's
     twin.load_state_dict(state)
     for _ in range(5):
         scheduler.step()
@@ -570,10 +689,13 @@ def test_scheduler_states_round_trip_per_group():
 
 
 def test_a_scheduler_state_saved_before_parameter_groups_still_loads():
-    scheduler = optim.ExponentialLR(optim.SGD([Tensor([1.0])], lr=9.0), gamma=0.5)
+    opt = optim.SGD([Tensor([1.0])], lr=9.0)
+    scheduler = optim.ExponentialLR(opt, gamma=0.5)
+    opt.load_state_dict({"type": "SGD", "hyper": {"lr": 0.1, "momentum": 0.0, "weight_decay": 0.0, "nesterov": False},
+                         "state": [{}]})  # the lr a run saved then: 0.4 * 0.5^2
     scheduler.load_state_dict({"base_lr": 0.4, "last_epoch": 2})
     scheduler.step()
-    assert scheduler.base_lrs == [0.4] and scheduler.get_last_lr() == [0.05]
+    assert scheduler.base_lrs == [0.4] and scheduler.last_epoch == 3 and scheduler.get_last_lr() == [0.05]
 
 
 def test_per_group_scheduler_arguments_are_checked():
@@ -584,6 +706,8 @@ def test_per_group_scheduler_arguments_are_checked():
         optim.MultiplicativeLR(opt, [lambda e: 1.0, 0.5])
     with pytest.raises(ValueError, match="OneCycleLR: max_lr has 1 values, the optimizer has 2 parameter groups"):
         optim.OneCycleLR(opt, max_lr=[0.1], total_steps=10)
+    with pytest.raises(ValueError, match="OneCycleLR: div_factor must be positive, got 0"):
+        optim.OneCycleLR(opt, max_lr=0.1, total_steps=10, div_factor=0)
     with pytest.raises(ValueError, match=r"ReduceLROnPlateau: min_lr must be a number in \[0.0, inf\), got -1"):
         optim.ReduceLROnPlateau(opt, min_lr=[0.0, -1])
     scheduler = optim.StepLR(opt, step_size=1)
@@ -607,6 +731,66 @@ def test_reduce_on_plateau_matches_torch_per_group(kwargs):
     assert ours.get_last_lr()[0] < 0.1 and ours.get_last_lr()[1] < 0.02  # both did reduce
 
 
+@needs_torch
+def test_reduce_on_plateau_state_holds_torchs_settings_and_restores_them(tmp_path):
+    ours_opt, torch_opt = two_group_optimizers()
+    settings = dict(mode="max", factor=0.5, patience=2, threshold=0.01, threshold_mode="abs", cooldown=3, eps=1e-9)
+    ours = optim.ReduceLROnPlateau(ours_opt, min_lr=[0.002, 0.005], **settings)
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(torch_opt, min_lr=[0.002, 0.005], **settings)
+    metrics = np.concatenate([np.linspace(0.5, 0.6, 10), np.full(30, 0.6)])
+    for metric in metrics[:15]:
+        ours.step(metric)
+        theirs.step(metric)
+    state, torch_state = ours.state_dict(), theirs.state_dict()
+    assert {k: state[k] for k in (*settings, "best", "num_bad_epochs", "cooldown_counter", "last_epoch")} == \
+        {k: torch_state[k] for k in (*settings, "best", "num_bad_epochs", "cooldown_counter", "last_epoch")}
+    assert state["min_lr"] == torch_state["min_lrs"]
+    twin_opt, _ = two_group_optimizers()
+    twin = optim.ReduceLROnPlateau(twin_opt)  # the defaults: mode, factor... come from the state
+    twin_opt.load_state_dict(ours_opt.state_dict())
+    tc.save({"scheduler": state}, tmp_path / "c.npz")
+    twin.load_state_dict(tc.load(tmp_path / "c.npz")["scheduler"])
+    assert twin.state_dict() == state
+    for metric in metrics[15:]:
+        twin.step(metric)
+        theirs.step(metric)
+        assert twin.get_last_lr() == pytest.approx([g["lr"] for g in torch_opt.param_groups], rel=1e-12)
+    assert twin.get_last_lr()[0] < 0.1  # it did reduce, by the restored factor
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(num_bad_epochs="x"), r"num_bad_epochs must be a non-negative integer, got 'x'"),
+    (dict(cooldown_counter=-1), r"cooldown_counter must be a non-negative integer, got -1"),
+    (dict(last_epoch=2.5), r"last_epoch must be a non-negative integer, got 2.5"),
+    (dict(best=float("nan")), r"best must be a number, got nan"),
+    (dict(mode="lowest"), r"mode must be 'min' or 'max' and threshold_mode 'rel' or 'abs', got 'lowest', 'rel'"),
+    (dict(factor=1.5), r"factor must be a number in \[0.0, 1.0\), got 1.5"),
+    (dict(patience=True), r"patience must be a non-negative integer, got True"),
+    (dict(min_lr=[0.1]), r"min_lr has 1 values, the optimizer has 2 parameter groups"),
+    (dict(threshold=-0.1), r"threshold must be a number in \[0.0, inf\), got -0.1"),
+    (dict(extra=1), r"expected the keys mode, factor, .*, got best, cooldown, cooldown_counter, eps, extra, factor"),
+])
+def test_reduce_on_plateau_load_checks_everything_first(change, message):
+    opt, _ = stepped("sgd", steps=0)
+    scheduler = optim.ReduceLROnPlateau(opt, patience=1)
+    for metric in (1.0, 0.9, 0.95):
+        scheduler.step(metric)
+    before = scheduler.state_dict()
+    with pytest.raises(ValueError, match=r"ReduceLROnPlateau.load_state_dict: " + message):
+        scheduler.load_state_dict({**before, "best": 0.5, **change})
+    assert scheduler.state_dict() == before  # nothing applied, best included
+
+
+def test_reduce_on_plateau_loads_a_state_saved_before_the_settings():
+    opt, _ = stepped("sgd", steps=0)
+    scheduler = optim.ReduceLROnPlateau(opt, mode="max", factor=0.5)
+    scheduler.load_state_dict({"best": 0.7, "num_bad_epochs": 2, "cooldown_counter": 0, "last_epoch": 9})
+    assert scheduler.best == 0.7 and scheduler.num_bad_epochs == 2
+    assert scheduler.mode == "max" and scheduler.factor == 0.5  # the settings it was built with
+    with pytest.raises(ValueError, match=r"ReduceLROnPlateau: patience must be a non-negative integer, got -1"):
+        optim.ReduceLROnPlateau(opt, patience=-1)
+
+
 def test_adabound_final_lr_follows_each_groups_schedule():
     """final_lr scales with a group's lr relative to its initial lr: a group whose lr a schedule
     halved is clipped to half the bounds."""
@@ -617,4 +801,76 @@ def test_adabound_final_lr_follows_each_groups_schedule():
     opt.step()
     # as test_adabound_lower_bound_by_hand, with final_lr 0.1 * 0.5: w = 1 - 0.2 / 60
     assert_close(w.data, [1 - 0.2 / 60])
-    assert opt.param_groups[0]["initial_lr"] == 1e-3
+    assert opt.param_groups[0]["base_lr"] == 1e-3 and "initial_lr" not in opt.param_groups[0]
+
+
+def adabound_run(cls, grads, resume_at=None, saved_as="groups"):
+    """w after a step per gradient of ``cls`` under a StepLR decay; with ``resume_at``, the run
+    stops there and a new optimizer and scheduler continue it from their states, the optimizer's
+    saved as now ("groups"), as before base_lr existed ("groups before base_lr", with the
+    initial_lr AdaBound then kept), or as before parameter groups ("hyper")."""
+    def build():
+        w = Tensor(np.linspace(-1.0, 1.0, grads.shape[1]), requires_grad=True, dtype=np.float64)
+        opt = getattr(optim, cls)([w], lr=0.01, final_lr=0.1, gamma=0.1)
+        return w, opt, optim.StepLR(opt, step_size=3, gamma=0.1)
+
+    w, opt, scheduler = build()
+    for step, grad in enumerate(grads):
+        if step == resume_at:
+            state, group = opt.state_dict(), opt.state_dict()["param_groups"][0]
+            if saved_as == "hyper":
+                state = {"type": cls, "hyper": {k: group[k] for k in opt.hyper_parameters}, "state": state["state"]}
+            elif saved_as == "groups before base_lr":
+                state["param_groups"][0] = {**{k: v for k, v in group.items() if k != "base_lr"}, "initial_lr": 0.01}
+            data, scheduler_state = w.data.copy(), scheduler.state_dict()
+            w, opt, scheduler = build()
+            w.data = data
+            opt.load_state_dict(state)
+            scheduler.load_state_dict(scheduler_state)
+            assert opt.param_groups[0]["base_lr"] == 0.01 and opt.param_groups[0]["lr"] == pytest.approx(1e-5)
+        w.grad = Tensor(grad, dtype=np.float64)
+        opt.step()
+        scheduler.step()
+    return w.data
+
+
+@pytest.mark.parametrize("cls", ["AdaBound", "AMSBound"])
+@pytest.mark.parametrize("saved_as", ["groups", "groups before base_lr", "hyper"])
+def test_adabound_resumed_after_a_decay_continues_exactly(cls, saved_as):
+    """The bounds are scaled by lr / base_lr, base_lr being the lr the group was built with; a
+    resumed run keeps it, even from a checkpoint that does not hold it, rather than taking the
+    decayed lr it saved (which would widen the bounds a hundredfold here)."""
+    grads = np.random.default_rng(0).standard_normal((16, 5))
+    straight = adabound_run(cls, grads)
+    np.testing.assert_array_equal(adabound_run(cls, grads, resume_at=9, saved_as=saved_as), straight)
+
+
+def test_adabound_bounds_ignore_a_scheduler_that_rewrites_initial_lr():
+    """OneCycleLR sets initial_lr (to max_lr / div_factor) as torch's; AdaBound's bounds follow
+    the lr relative to base_lr, the group's first lr, all the same."""
+    w = Tensor([1.0], requires_grad=True, dtype=np.float64)
+    opt = optim.AdaBound([w], lr=1e-3, gamma=0.5)
+    optim.OneCycleLR(opt, max_lr=0.0125, total_steps=10)
+    group = opt.param_groups[0]
+    assert group["lr"] == pytest.approx(5e-4) and group["initial_lr"] == 5e-4 and group["base_lr"] == 1e-3
+    w.grad = Tensor([2.0], dtype=np.float64)
+    opt.step()
+    assert_close(w.data, [1 - 0.2 / 60])  # final_lr 0.1 * 5e-4 / 1e-3, as in test_adabound_final_lr_follows_...
+
+
+@pytest.mark.parametrize("cls", ["AdaBound", "AMSBound"])
+def test_adabound_group_with_lr_0_takes_no_step(cls):
+    frozen, live = Tensor([1.0], requires_grad=True), Tensor([1.0], requires_grad=True)
+    opt = getattr(optim, cls)([{"params": [frozen], "lr": 0.0}, {"params": [live]}], lr=1e-3)
+    for _ in range(3):
+        (frozen * live * 3.0).sum().backward()
+        opt.step()
+    assert frozen.data[0] == 1.0 and live.data[0] < 1.0 and opt.state[0]["step"] == 3  # its moments still advance
+    opt.param_groups[0]["lr"] = 1e-3  # unfrozen: with no base to scale against, final_lr applies as given
+    opt.step()
+    assert frozen.data[0] < 1.0
+
+
+def test_adabound_gamma_0_leaves_the_upper_bound_open():
+    w, _ = one_step(lambda p: optim.AdaBound(p, lr=1e-3, gamma=0.0, final_lr=1e-4))
+    assert_close(w, 1 - 0.005 * 0.2, rtol=1e-6)  # lower bound 0, upper inf: the plain Adam step

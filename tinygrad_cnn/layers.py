@@ -69,12 +69,13 @@ class _Layer(Module):
             return
         settings = dict(opt_dic or {})
         lr = settings.pop("lr", 1e-3)
+        # built on its defaults first, to name the settings it has before its own group check refuses one
+        defaults = optim.create(opt, params, lr).defaults
+        unknown = [key for key in settings if key not in defaults]
+        if unknown:
+            raise ValueError(f"{type(self).__name__}: {opt} has no setting {unknown[0]!r}; it has {tuple(defaults)}")
         # the settings as a parameter group's options, so the optimizer checks them as its constructor's
         self.optimizer = optim.create(opt, [{**settings, "params": params}], lr)
-        unknown = [key for key in settings if key not in self.optimizer.defaults]
-        if unknown:
-            raise ValueError(f"{type(self).__name__}: {opt} has no setting {unknown[0]!r}; "
-                             f"it has {tuple(self.optimizer.defaults)}")
 
     def extra_repr(self) -> str:
         return f"I_shape={self.I_shape}, O_shape={self.O_shape}"

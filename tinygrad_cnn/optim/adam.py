@@ -127,12 +127,15 @@ class AdaBound(Adam):
     step = clip(lr sqrt(1 - b2^t) / (1 - b1^t) / (sqrt(v) + eps), lower_t, upper_t) * m,
     lower_t = final_lr (1 - 1 / (gamma t + 1)),  upper_t = final_lr (1 + 1 / (gamma t))
 
-    final_lr follows the lr a schedule sets, relative to the group's first lr (kept in the
-    group as "initial_lr"), as the authors' implementation scales it.
+    final_lr follows the lr a schedule sets, relative to the group's lr when the group was
+    created (kept in the group as "base_lr"), as the authors' implementation scales it. A group
+    with lr 0 takes no step; gamma = 0 leaves the upper bound open.
     """
 
     hyper_parameters = {"lr": check_hyper, "betas": check_betas, "final_lr": check_hyper, "gamma": check_rate,
                         "eps": check_hyper, "weight_decay": check_hyper, "amsgrad": check_flag}
+    # base_lr is AdaBound's own, not torch's initial_lr, which a scheduler may overwrite (OneCycleLR does)
+    recorded_keys = (*Optimizer.recorded_keys, "base_lr")
 
     def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  final_lr: float = 0.1, gamma: float = 1e-3, eps: float = 1e-8, weight_decay: float = 0.0,
@@ -141,15 +144,25 @@ class AdaBound(Adam):
                                               weight_decay=weight_decay, amsgrad=amsgrad))
 
     def _checked(self, options: dict[str, Any], owner: str) -> dict[str, Any]:
-        # a new group's lr becomes its initial_lr, which final_lr is scaled against
-        return super()._checked({"initial_lr": options["lr"], **options}, owner)
+        # a new group's lr becomes its base_lr, which final_lr is scaled against
+        return super()._checked({"base_lr": options["lr"], **options}, owner)
+
+    @staticmethod
+    def _final_lr(group: dict[str, Any]) -> float:
+        """final_lr scaled by the group's lr over its base_lr: 0 when lr is 0 (a frozen group),
+        unscaled for a group created with lr 0 and given one since (no base to scale against)."""
+        lr, base_lr = group["lr"], group["base_lr"]
+        if lr == 0:
+            return 0.0
+        return group["final_lr"] * lr / base_lr if base_lr else group["final_lr"]
 
     def _update(self, param, grad, state, group):
         (beta1, beta2), lr, gamma = group["betas"], group["lr"], group["gamma"]
         t, m, v = self._moments(self._l2(param, grad, group["weight_decay"]), state, group["betas"])
         denom = np.sqrt(self._second_moment(v, state, group["amsgrad"])) + group["eps"]
-        final_lr = group["final_lr"] * lr / group["initial_lr"]
-        lower, upper = final_lr * (1 - 1 / (gamma * t + 1)), final_lr * (1 + 1 / (gamma * t))
+        final_lr = self._final_lr(group)
+        lower = final_lr * (1 - 1 / (gamma * t + 1))
+        upper = final_lr * (1 + 1 / (gamma * t)) if gamma else math.inf
         step_size = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
         return param - np.clip(step_size / denom, lower, upper) * m
 

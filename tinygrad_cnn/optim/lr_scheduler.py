@@ -1,5 +1,5 @@
-"""Learning-rate schedules, stepped once per epoch, as torch.optim.lr_scheduler's: each sets
-every parameter group's lr from that group's initial lr."""
+"""Learning-rate schedules, stepped once per epoch (OneCycleLR once per batch), as
+torch.optim.lr_scheduler's, with torch's chainable forms: several stepped on one optimizer combine."""
 from __future__ import annotations
 
 import bisect
@@ -31,12 +31,17 @@ def _per_group(owner: str, name: str, value: Any, optimizer: Optimizer) -> list[
 
 
 class LRScheduler:
-    """Sets each parameter group's lr from its initial lr (``base_lrs``, one per group) and the
-    number of ``step()`` calls.
+    """Sets each parameter group's lr on every ``step()``, as torch.optim.lr_scheduler's.
 
-    As PyTorch's, the first scheduler of an optimizer records each group's lr as the group's
-    "initial_lr"; later schedulers start from it too, so several can be built on one optimizer
-    (see :class:`SequentialLR`).
+    The first scheduler of an optimizer records each group's lr as the group's "initial_lr", and
+    every scheduler takes its ``base_lrs`` (one per group) from there. As torch's, StepLR,
+    MultiStepLR, ExponentialLR, LinearLR, CosineAnnealingLR and MultiplicativeLR are chainable:
+    a step changes each group's current lr by the schedule's own factor, so several stepped on
+    one optimizer combine (ExponentialLR(gamma=0.9) with MultiStepLR([3]) gives 0.9, 0.81,
+    0.0729), and an lr set by hand carries on. LambdaLR, OneCycleLR and
+    CosineAnnealingWarmRestarts set each lr from base_lrs, replacing what others set.
+    :class:`SequentialLR` runs schedulers one after another. The lrs live in the optimizer, so a
+    resumed run restores the optimizer's state as well as the scheduler's.
     """
 
     def __init__(self, optimizer: Optimizer):
@@ -49,23 +54,39 @@ class LRScheduler:
 
     def _start(self) -> None:
         """Set the learning rates of epoch 0, as PyTorch's constructors do (a warm-up starts
-        low); subclasses call it once their own arguments are set."""
-        self._set_lrs(self.lr_at(0))
+        low); subclasses whose epoch 0 changes the lr call it once their own arguments are set."""
+        self._set_lrs(self._initial_lrs())
+
+    def _initial_lrs(self) -> list[float]:
+        """The learning rates of epoch 0, set at construction and when this scheduler opens a
+        SequentialLR: by default each group's current lr, unchanged."""
+        return self._chained(1.0)
+
+    def _restart_lrs(self) -> list[float]:
+        """The learning rates when SequentialLR hands over to this scheduler at a milestone:
+        the closed form at epoch 0, as torch's ``step(0)``."""
+        return self.lr_at(0)
+
+    def _chained(self, factor: float) -> list[float]:
+        """Each group's current lr times ``factor``: a chainable scheduler's step."""
+        return [group["lr"] * factor for group in self.optimizer.param_groups]
 
     def _set_lrs(self, lrs: list[float]) -> None:
         groups = self.optimizer.param_groups
-        if len(lrs) != len(groups):
+        if len(groups) != len(self.base_lrs):
             raise ValueError(f"{type(self).__name__}: the optimizer has {len(groups)} parameter groups, the scheduler "
-                             f"was built for {len(lrs)}; build it after add_param_group")
+                             f"was built for {len(self.base_lrs)}; build it after add_param_group")
         for group, lr in zip(groups, lrs):
             group["lr"] = lr
 
     def get_last_lr(self) -> list[float]:
-        """The learning rate the last step set, one per parameter group, as PyTorch."""
+        """Each parameter group's lr: the one the last step set, unless something (another
+        scheduler, stepped after this one) has changed it since; torch's keeps this scheduler's."""
         return [group["lr"] for group in self.optimizer.param_groups]
 
     def lr_at(self, epoch: int) -> list[float]:
-        """The learning rates after ``epoch`` steps, one per parameter group."""
+        """The learning rates after ``epoch`` steps of this scheduler alone, from ``base_lrs``
+        (the closed form), one per parameter group."""
         return [self._lr(base_lr, epoch) for base_lr in self.base_lrs]
 
     def _lr(self, base_lr: float, epoch: int) -> float:
@@ -73,7 +94,8 @@ class LRScheduler:
         raise NotImplementedError
 
     def _lrs(self) -> list[float]:
-        """The learning rates that stepping to ``last_epoch`` sets."""
+        """The learning rates that stepping to ``last_epoch`` sets: the closed form, unless the
+        scheduler is chainable."""
         return self.lr_at(self.last_epoch)
 
     def step(self) -> None:
@@ -109,7 +131,8 @@ class LRScheduler:
 
 
 class StepLR(LRScheduler):
-    """lr = base_lr * gamma ** (epoch // step_size)."""
+    """Every ``step_size`` steps, the lr times ``gamma``: lr = base_lr * gamma ** (epoch //
+    step_size) when nothing else changes it."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
         super().__init__(optimizer)
@@ -120,9 +143,13 @@ class StepLR(LRScheduler):
     def _lr(self, base_lr: float, epoch: int) -> float:
         return base_lr * self.gamma ** (epoch // self.step_size)
 
+    def _lrs(self) -> list[float]:
+        return self._chained(self.gamma if self.last_epoch % self.step_size == 0 else 1.0)
+
 
 class ExponentialLR(LRScheduler):
-    """lr = base_lr * gamma ** epoch."""
+    """Each step, the lr times ``gamma``: lr = base_lr * gamma ** epoch when nothing else
+    changes it."""
 
     def __init__(self, optimizer: Optimizer, gamma: float):
         super().__init__(optimizer)
@@ -131,9 +158,14 @@ class ExponentialLR(LRScheduler):
     def _lr(self, base_lr: float, epoch: int) -> float:
         return base_lr * self.gamma ** epoch
 
+    def _lrs(self) -> list[float]:
+        return self._chained(self.gamma)
+
 
 class CosineAnnealingLR(LRScheduler):
-    """lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2."""
+    """lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2 when nothing else
+    changes it: each step scales lr - eta_min by the cosine's ratio to the last epoch's, as
+    torch's chainable form."""
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0):
         super().__init__(optimizer)
@@ -143,6 +175,15 @@ class CosineAnnealingLR(LRScheduler):
 
     def _lr(self, base_lr: float, epoch: int) -> float:
         return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+
+    def _lrs(self) -> list[float]:
+        # torch's chainable form: the step's ratio of the cosine applies to lr - eta_min
+        epoch, period, eta_min, groups = self.last_epoch, self.T_max, self.eta_min, self.optimizer.param_groups
+        if (epoch - 1 - period) % (2 * period) == 0:  # leaving the minimum, where that ratio is 0 / 0
+            return [group["lr"] + (base_lr - eta_min) * (1 - math.cos(math.pi / period)) / 2
+                    for base_lr, group in zip(self.base_lrs, groups)]
+        ratio = (1 + math.cos(math.pi * epoch / period)) / (1 + math.cos(math.pi * (epoch - 1) / period))
+        return [ratio * (group["lr"] - eta_min) + eta_min for group in groups]
 
 
 def _lambdas(owner: str, lr_lambda: Any, optimizer: Optimizer) -> list[Callable[[int], float]]:
@@ -167,6 +208,9 @@ class LambdaLR(LRScheduler):
     def lr_at(self, epoch: int) -> list[float]:
         return [base_lr * fn(epoch) for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
+    def _initial_lrs(self) -> list[float]:
+        return self.lr_at(0)
+
 
 class MultiplicativeLR(LRScheduler):
     """Each step multiplies every group's current lr by ``lr_lambda(epoch)`` (one function, or
@@ -182,12 +226,16 @@ class MultiplicativeLR(LRScheduler):
                 for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
     def _lrs(self) -> list[float]:
-        # the current lr, not base_lrs: what another scheduler (SequentialLR's previous one) set carries on
         return [group["lr"] * fn(self.last_epoch) for fn, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
+
+    def _restart_lrs(self) -> list[float]:
+        # torch's has no closed form, so its step(0) scales the current lr by lr_lambda(0)
+        return self._lrs()
 
 
 class MultiStepLR(LRScheduler):
-    """lr = base_lr * gamma ** (number of milestones reached)."""
+    """At each milestone, the lr times ``gamma`` (gamma^k for a milestone listed k times):
+    lr = base_lr * gamma ** (number of milestones reached) when nothing else changes it."""
 
     def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1):
         super().__init__(optimizer)
@@ -197,10 +245,14 @@ class MultiStepLR(LRScheduler):
     def _lr(self, base_lr: float, epoch: int) -> float:
         return base_lr * self.gamma ** bisect.bisect_right(self.milestones, epoch)
 
+    def _lrs(self) -> list[float]:
+        return self._chained(self.gamma ** self.milestones.count(self.last_epoch))
+
 
 class LinearLR(LRScheduler):
     """A linear warm-up (or decay) of the factor from ``start_factor`` to ``end_factor`` over
-    ``total_iters`` steps, then constant: lr = base_lr * factor."""
+    ``total_iters`` steps, then constant: lr = base_lr * factor when nothing else changes it;
+    each step scales the current lr by the factor's ratio to the last one's, as torch's."""
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1 / 3, end_factor: float = 1.0,
                  total_iters: int = 5):
@@ -216,13 +268,24 @@ class LinearLR(LRScheduler):
         done = min(epoch, self.total_iters) / self.total_iters
         return base_lr * (self.start_factor + (self.end_factor - self.start_factor) * done)
 
+    def _initial_lrs(self) -> list[float]:
+        return self._chained(self.start_factor)
+
+    def _lrs(self) -> list[float]:
+        if self.last_epoch > self.total_iters:
+            return self._chained(1.0)
+        change = self.end_factor - self.start_factor  # the ratio of this epoch's factor to the last one's
+        return self._chained(1.0 + change / (self.total_iters * self.start_factor + (self.last_epoch - 1) * change))
+
 
 class OneCycleLR(LRScheduler):
     """The 1cycle policy (Smith and Topin, 2017), stepped every batch: from max_lr/div_factor
     up to ``max_lr`` (one, or a list with one per parameter group) over the first ``pct_start``
     of ``total_steps``, then down to max_lr/(div_factor*final_div_factor), by cosine ("cos")
     or linear ("linear") annealing, as torch's with ``three_phase=False``. Momentum is not
-    cycled (PyTorch's cycle_momentum). ``base_lrs`` are the starting lrs, max_lr/div_factor."""
+    cycled (PyTorch's cycle_momentum). As torch's, it writes each group's "initial_lr" (the
+    starting lr, max_lr/div_factor, also its ``base_lrs``), "max_lr" and "min_lr", so a
+    scheduler built after it starts from that initial lr."""
 
     def __init__(self, optimizer: Optimizer, max_lr: float | Sequence[float], total_steps: int, pct_start: float = 0.3,
                  anneal_strategy: str = "cos", div_factor: float = 25.0, final_div_factor: float = 1e4):
@@ -232,10 +295,16 @@ class OneCycleLR(LRScheduler):
         if not 0 < pct_start < 1 or anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"OneCycleLR: pct_start must lie in (0, 1) and anneal_strategy be 'cos' or 'linear', "
                              f"got {pct_start}, {anneal_strategy!r}")
+        for name, value in (("div_factor", div_factor), ("final_div_factor", final_div_factor)):
+            if check_hyper("OneCycleLR", name, value) == 0:
+                raise ValueError(f"OneCycleLR: {name} must be positive, got {value!r}")
         self.max_lrs = [check_hyper("OneCycleLR", "max_lr", lr)
                         for lr in _per_group("OneCycleLR", "max_lr", max_lr, optimizer)]
-        self.base_lrs = [lr / div_factor for lr in self.max_lrs]
-        self.min_lrs = [lr / final_div_factor for lr in self.base_lrs]
+        for group, peak in zip(optimizer.param_groups, self.max_lrs):
+            group["initial_lr"] = peak / div_factor
+            group["max_lr"], group["min_lr"] = peak, group["initial_lr"] / final_div_factor
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.min_lrs = [group["min_lr"] for group in optimizer.param_groups]
         self.total_steps, self.anneal_strategy = total_steps, anneal_strategy
         self.peak = float(pct_start * total_steps) - 1
         self._start()
@@ -253,6 +322,9 @@ class OneCycleLR(LRScheduler):
         fraction = (epoch - self.peak) / (self.total_steps - 1 - self.peak)
         return [self._anneal(peak, final, fraction) for peak, final in zip(self.max_lrs, self.min_lrs)]
 
+    def _initial_lrs(self) -> list[float]:
+        return self.lr_at(0)
+
 
 class CosineAnnealingWarmRestarts(LRScheduler):
     """Cosine annealing from base_lr to eta_min over T_i epochs, then a restart; T_0 first,
@@ -265,12 +337,16 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                              f"got {T_0!r}, {T_mult!r}")
         self.T_0, self.T_mult = T_0, T_mult
         self.eta_min = check_hyper("CosineAnnealingWarmRestarts", "eta_min", eta_min)
+        self._start()
 
     def _lr(self, base_lr: float, epoch: int) -> float:
         period, position = self.T_0, epoch
         while position >= period:  # which restart the epoch falls in
             position, period = position - period, period * self.T_mult
         return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * position / period)) / 2
+
+    def _initial_lrs(self) -> list[float]:
+        return self.lr_at(0)
 
 
 class SequentialLR(LRScheduler):
@@ -286,7 +362,7 @@ class SequentialLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler], milestones: Sequence[int]):
         super().__init__(optimizer)
-        schedulers, milestones = list(schedulers), list(milestones)
+        schedulers = list(schedulers)
         if not schedulers:
             raise ValueError("SequentialLR: expected at least one scheduler, got none")
         for i, scheduler in enumerate(schedulers):
@@ -298,16 +374,13 @@ class SequentialLR(LRScheduler):
             if scheduler.optimizer is not optimizer:
                 raise ValueError(f"SequentialLR: scheduler {i} ({type(scheduler).__name__}) is built on "
                                  f"another optimizer")
-        if len(milestones) != len(schedulers) - 1:
-            raise ValueError(f"SequentialLR: {len(schedulers)} schedulers need {len(schedulers) - 1} milestones, "
-                             f"got {len(milestones)}")
-        if not all(isinstance(m, int) and not isinstance(m, bool) for m in milestones) \
-                or milestones != sorted(set(milestones)) or (milestones and milestones[0] < 1):
-            raise ValueError(f"SequentialLR: milestones must be increasing positive ints, got {milestones!r}")
-        self.schedulers, self.milestones = schedulers, milestones
-        # as torch: each scheduler's construction set some lr; the first one's epoch 0 wins
+        self.schedulers, self.milestones = schedulers, _milestones(milestones, len(schedulers))
+        # as torch: each scheduler's construction set some lr; the groups go back to their
+        # initial_lr (OneCycleLR's, if one was built) and the first scheduler's epoch 0 applies
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
         schedulers[0].last_epoch = 0
-        self._set_lrs(schedulers[0].lr_at(0))
+        self._set_lrs(schedulers[0]._initial_lrs())
 
     def _current(self, epoch: int) -> tuple[LRScheduler, int]:
         """The scheduler in charge at ``epoch``, and the milestone it started at."""
@@ -315,6 +388,8 @@ class SequentialLR(LRScheduler):
         return self.schedulers[index], self.milestones[index - 1] if index else 0
 
     def lr_at(self, epoch: int) -> list[float]:
+        """The learning rates after ``epoch`` steps, by the closed form of the scheduler in
+        charge then, counted from its milestone."""
         scheduler, start = self._current(epoch)
         return scheduler.lr_at(epoch - start)
 
@@ -324,7 +399,7 @@ class SequentialLR(LRScheduler):
         scheduler, start = self._current(self.last_epoch)
         if start == self.last_epoch and start > 0:
             scheduler.last_epoch = 0
-            scheduler._set_lrs(scheduler._lrs())
+            scheduler._set_lrs(scheduler._restart_lrs())
         else:
             scheduler.step()
 
@@ -346,6 +421,18 @@ class SequentialLR(LRScheduler):
         self.__dict__.update(own)
 
 
+def _milestones(milestones: Sequence[int], count: int) -> list[int]:
+    """SequentialLR's milestones as ints, checked: ``count - 1`` of them, increasing, positive
+    (numpy integers accepted)."""
+    milestones = list(milestones)
+    if len(milestones) != count - 1:
+        raise ValueError(f"SequentialLR: {count} schedulers need {count - 1} milestones, got {len(milestones)}")
+    if not all(isinstance(m, (int, np.integer)) and not isinstance(m, bool) for m in milestones) \
+            or [int(m) for m in milestones] != sorted({int(m) for m in milestones}) or min(milestones, default=1) < 1:
+        raise ValueError(f"SequentialLR: milestones must be increasing positive ints, got {milestones!r}")
+    return [int(m) for m in milestones]
+
+
 class ReduceLROnPlateau:
     """Multiply every group's lr by ``factor`` when a metric has not improved for ``patience``
     epochs, as torch's: ``scheduler.step(val_loss)`` after each epoch. "Improved" means below
@@ -358,18 +445,27 @@ class ReduceLROnPlateau:
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
                  min_lr: float | Sequence[float] = 0.0, eps: float = 1e-8):
         _check_optimizer("ReduceLROnPlateau", optimizer)
-        if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max' and threshold_mode 'rel' or 'abs', "
-                             f"got {mode!r}, {threshold_mode!r}")
-        if not 0 <= factor < 1:
-            raise ValueError(f"ReduceLROnPlateau: factor must lie in [0, 1), got {factor}")
-        for lr in _per_group("ReduceLROnPlateau", "min_lr", min_lr, optimizer):
-            check_hyper("ReduceLROnPlateau", "min_lr", lr)
-        self.optimizer, self.mode, self.factor, self.patience = optimizer, mode, factor, patience
-        self.threshold, self.threshold_mode, self.cooldown, self.min_lr, self.eps = (
-            threshold, threshold_mode, cooldown, min_lr, eps)
+        self.optimizer = optimizer
+        self.__dict__.update(self._checked_settings("ReduceLROnPlateau", dict(
+            mode=mode, factor=factor, patience=patience, threshold=threshold, threshold_mode=threshold_mode,
+            cooldown=cooldown, min_lr=min_lr, eps=eps)))
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = self.cooldown_counter = self.last_epoch = 0
+
+    def _checked_settings(self, owner: str, settings: dict[str, Any]) -> dict[str, Any]:
+        """The constructor's arguments, checked (``owner`` names the caller in errors); min_lr
+        stays one number or becomes a list, one per group."""
+        if settings["mode"] not in ("min", "max") or settings["threshold_mode"] not in ("rel", "abs"):
+            raise ValueError(f"{owner}: mode must be 'min' or 'max' and threshold_mode 'rel' or 'abs', "
+                             f"got {settings['mode']!r}, {settings['threshold_mode']!r}")
+        min_lr = settings["min_lr"]
+        min_lrs = [check_hyper(owner, "min_lr", lr) for lr in _per_group(owner, "min_lr", min_lr, self.optimizer)]
+        return {**settings, "factor": check_hyper(owner, "factor", settings["factor"], 0.0, 1.0),
+                "patience": _count(owner, "patience", settings["patience"]),
+                "threshold": check_hyper(owner, "threshold", settings["threshold"]),
+                "cooldown": _count(owner, "cooldown", settings["cooldown"]),
+                "min_lr": min_lrs if isinstance(min_lr, (list, tuple)) else min_lrs[0],
+                "eps": check_hyper(owner, "eps", settings["eps"])}
 
     def _better(self, value: float) -> bool:
         if self.mode == "min":
@@ -406,14 +502,37 @@ class ReduceLROnPlateau:
         return [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self) -> dict[str, Any]:
-        """The plateau bookkeeping, for a checkpoint."""
-        return {"best": self.best, "num_bad_epochs": self.num_bad_epochs, "cooldown_counter": self.cooldown_counter,
-                "last_epoch": self.last_epoch}
+        """The settings and the plateau bookkeeping, for a checkpoint, under torch's names
+        (min_lr as given: one number, or a list with one per group)."""
+        min_lr = list(self.min_lr) if isinstance(self.min_lr, list) else self.min_lr
+        return {**{key: getattr(self, key) for key in _PLATEAU_SETTINGS}, "min_lr": min_lr,
+                **{key: getattr(self, key) for key in _PLATEAU_COUNTS}, "best": self.best}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned."""
-        if set(state) != {"best", "num_bad_epochs", "cooldown_counter", "last_epoch"}:
-            raise ValueError(f"ReduceLROnPlateau.load_state_dict: unexpected keys {sorted(state)}")
-        self.best = float(state["best"])
-        self.num_bad_epochs, self.cooldown_counter, self.last_epoch = (
-            int(state["num_bad_epochs"]), int(state["cooldown_counter"]), int(state["last_epoch"]))
+        """Restore what :meth:`state_dict` returned, settings included, as torch's (or the
+        bookkeeping alone, as saved before the settings were); everything is checked first, as
+        the constructor checks it, so nothing changes if the state is refused."""
+        name = "ReduceLROnPlateau.load_state_dict"
+        counters = {"best", *_PLATEAU_COUNTS}
+        if not isinstance(state, dict) or set(state) not in (counters, set(self.state_dict())):
+            got = ", ".join(sorted(map(str, state))) if isinstance(state, dict) else type(state).__name__
+            raise ValueError(f"{name}: expected the keys {', '.join(self.state_dict())} (or, as saved before the "
+                             f"settings were, {', '.join(sorted(counters))}), got {got}")
+        settings = {key: state.get(key, getattr(self, key)) for key in (*_PLATEAU_SETTINGS, "min_lr")}
+        checked = self._checked_settings(name, settings)
+        counts = {key: _count(name, key, state[key]) for key in _PLATEAU_COUNTS}
+        best = state["best"]
+        if isinstance(best, bool) or not isinstance(best, (int, float, np.integer, np.floating)) or math.isnan(best):
+            raise ValueError(f"{name}: best must be a number, got {best!r:.80}")
+        self.__dict__.update(checked, **counts, best=float(best))
+
+
+_PLATEAU_SETTINGS = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "eps")
+_PLATEAU_COUNTS = ("num_bad_epochs", "cooldown_counter", "last_epoch")
+
+
+def _count(owner: str, name: str, value: Any) -> int:
+    """``value`` as an int, or a ValueError if it is not a non-negative integer."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{owner}: {name} must be a non-negative integer, got {value!r:.80}")
+    return int(value)

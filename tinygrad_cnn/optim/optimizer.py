@@ -15,6 +15,16 @@ ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
 list and any options of their own)."""
 
 
+_TORCH_OPTIONS = frozenset({
+    "adjust_lr_fn", "alpha", "amsgrad", "beta2_decay", "betas", "capturable", "centered", "d", "dampening",
+    "decoupled_weight_decay", "differentiable", "eps", "etas", "foreach", "fused", "history_size",
+    "initial_accumulator_value", "lambd", "line_search_fn", "lr", "lr_decay", "max_eval", "max_iter", "maximize",
+    "momentum", "momentum_decay", "nesterov", "ns_coefficients", "ns_steps", "rho", "step_sizes", "t0",
+    "tolerance_change", "tolerance_grad", "weight_decay"})
+# every option of torch.optim's optimizers (torch 2.x): a group holding one that the optimizer
+# does not implement (maximize, dampening, foreach...) is refused, where torch would use it
+
+
 def check_hyper(optimizer: str, name: str, value: float, low: float = 0.0, high: float = math.inf) -> float:
     """``value`` as a float, or a ValueError naming the optimizer and argument if it is not a
     number in [low, high) (NaN never is)."""
@@ -57,6 +67,8 @@ class Optimizer:
     """
 
     hyper_parameters: dict[str, Callable[[str, str, Any], Any]] = {"lr": check_hyper}
+    recorded_keys: tuple[str, ...] = ("initial_lr", "max_lr", "min_lr")
+    """Learning rates a group may hold besides its options: what torch's schedulers record there."""
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]):
         name = type(self).__name__
@@ -97,11 +109,31 @@ class Optimizer:
 
     def _checked(self, options: dict[str, Any], owner: str) -> dict[str, Any]:
         """Every hyper-parameter of ``options``, validated (``owner`` names the optimizer or
-        group in errors); "initial_lr", which schedulers record in a group, too."""
+        group in errors); the learning rates schedulers record in a group (``recorded_keys``)
+        too. A key that is an option of torch.optim or of another optimizer here, or a
+        misspelling of one of this optimizer's, is refused: step() would ignore it."""
+        for key in options:
+            self._check_key(key, owner)
         checked = {key: check(owner, key, options[key]) for key, check in self.hyper_parameters.items()}
-        if "initial_lr" in options:
-            checked["initial_lr"] = check_hyper(owner, "initial_lr", options["initial_lr"])
+        checked.update({key: check_hyper(owner, key, options[key]) for key in self.recorded_keys if key in options})
         return checked
+
+    def _check_key(self, key: Any, owner: str) -> None:
+        """Refuse a group key this optimizer would silently ignore; any other key ("name") is
+        kept in the group as metadata, as PyTorch keeps it."""
+        name, own = type(self).__name__, type(self).hyper_parameters
+        if key in own or key in self.recorded_keys or key == "params":
+            return
+        others = sorted({cls.__name__ for cls in _subclasses(Optimizer)
+                         if cls.__module__.startswith(__package__) and key in cls.hyper_parameters} - {name})
+        if others:
+            raise ValueError(f"{owner}: {key!r} is an option of {', '.join(others)}, not of {name}, "
+                             f"whose options are {', '.join(own)}")
+        if key in _TORCH_OPTIONS:
+            raise ValueError(f"{owner}: {key!r} is an option of torch.optim that {name} does not implement")
+        close = [option for option in own if isinstance(key, str) and _is_typo(key, option)]
+        if close:
+            raise ValueError(f"{owner}: unknown option {key!r}; did you mean {close[0]!r}?")
 
     def _group_params(self, params: Any, where: str) -> list[Tensor]:
         """A group's parameters as a list, each a floating Tensor not already in a group."""
@@ -115,12 +147,15 @@ class Optimizer:
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
                 raise TypeError(f"{where}: parameter {i} must be a Tensor, got {type(p).__name__}")
+            label = f"parameter {i}{f' ({p.name})' if p.name else ''} of shape {p.shape}"
+            if p._ctx is not None:  # step() would write to an op's result, not to what it was computed from
+                raise ValueError(f"{where}: {label} is the result of an operation; can't optimize a non-leaf "
+                                 f"Tensor (optimize the tensors it is computed from)")
             if p.dtype.kind != "f":
                 raise TypeError(f"{where}: parameter {i} {p.shape} has dtype {p.dtype}; only floating tensors can be "
                                 f"optimized")
             # a frozen parameter (requires_grad=False) is kept, as in PyTorch: it has no gradient,
             # so step() skips it, and unfreezing it later needs no new optimizer
-            label = f"parameter {i}{f' ({p.name})' if p.name else ''} of shape {p.shape}"
             if id(p) in owners:
                 raise ValueError(f"{where}: {label} is already in parameter group {owners[id(p)]}; "
                                  f"a parameter may be in one group only")
@@ -132,7 +167,8 @@ class Optimizer:
     def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a group of parameters with options of its own (those missing take ``defaults``),
         checked as the constructor checks them; e.g. layers unfrozen during fine-tuning.
-        Other keys are kept in the group, as PyTorch."""
+        Other keys are kept in the group, as PyTorch, except an option step() would ignore
+        (torch's ``maximize``, another optimizer's, a misspelt one), which is refused."""
         name = type(self).__name__
         if not isinstance(param_group, dict) or "params" not in param_group:
             raise TypeError(f"{name}.add_param_group: expected a dict with a 'params' entry, got {param_group!r:.80}")
@@ -225,11 +261,14 @@ class Optimizer:
         missing = [key for key in self.hyper_parameters if key not in saved]
         if missing:
             raise ValueError(f"{name}: parameter group {index} has no {', '.join(missing)}")
+        # a key the saved group lacks keeps its current value: AdaBound's base_lr, in a checkpoint
+        # written before it existed, stays the one this optimizer was built with
+        options = {**current, **saved, "params": current["params"]}
         try:
-            checked = self._checked(saved, f"{type(self).__name__} parameter group {index}")
+            checked = self._checked(options, f"{type(self).__name__} parameter group {index}")
         except (TypeError, ValueError) as err:
             raise ValueError(f"{name}: {err}") from None
-        return {**current, **saved, **checked, "params": current["params"]}
+        return {**options, **checked}
 
     def _check_state(self, saved_state: list[Any], name: str) -> None:
         """Each parameter's saved state is a dict whose arrays have the parameter's shape."""
@@ -255,3 +294,30 @@ def _upgraded(state: Any) -> Any:
         return {"type": state["type"], "state": state["state"],
                 "param_groups": [{**state["hyper"], "params": list(range(count))}]}
     return state
+
+
+def _subclasses(cls: type) -> Iterator[type]:
+    """Every subclass of ``cls``, at any depth."""
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+def _is_typo(key: str, option: str) -> bool:
+    """Whether ``key`` looks like a misspelling of ``option``: at most two edits apart (one for a
+    name of up to four letters, "lr", "eps", where two would catch unrelated names), case aside."""
+    return _edits(key.lower(), option) <= (1 if len(option) <= 4 else 2)
+
+
+def _edits(a: str, b: str) -> int:
+    """The edit distance from ``a`` to ``b``: insertions, deletions, substitutions and swaps of
+    two neighbours (optimal string alignment)."""
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i]
+        for j in range(1, len(b) + 1):
+            row.append(min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (a[i - 1] != b[j - 1])))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
