@@ -48,7 +48,8 @@ def pool_geometry(op: str, input_shape: tuple[int, ...], kernel_size, stride=Non
     spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilations)]
     outs = [_pool_size(n, span, s, p, ceil_mode) for n, span, s, p in zip(input_shape[2:], spans, strides, pads)]
     if min(outs) < 1 or min(input_shape[2:]) < 1:
-        raise ValueError(f"{op}: kernel {kernel} (spanning {tuple(spans)} pixels) does not fit input {input_shape} "
+        spanned = f" (dilated to {tuple(spans)})" if dilations != (1, 1) else ""
+        raise ValueError(f"{op}: kernel {kernel}{spanned} is larger than the padded input: input {input_shape} "
                          f"with padding {pads}")
     ends = [max((o - 1) * s + span - p - n, 0) for o, s, span, p, n in zip(outs, strides, spans, pads, input_shape[2:])]
     return window_geometry(op, input_shape, kernel, strides, tuple(zip(pads, ends)), dilations)
