@@ -108,7 +108,7 @@ def test_cli_trains_on_idx_files_and_evaluates(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv,message", [
     (["train", "--data", "idx:/nonexistent"], "--data idx:/nonexistent: load_mnist: /nonexistent has no train-images-idx3-ubyte"),
-    (["train", "--data", "cifar"], "--data must be 'digits' or 'idx:FOLDER', got 'cifar'"),
+    (["train", "--data", "cifar"], "--data must be one of digits, mnist, fashion-mnist, cifar10 or 'idx:FOLDER', got 'cifar'"),
     (["evaluate", "missing.npz"], "cannot read missing.npz"),
 ])
 def test_cli_errors_are_one_line(argv, message, capsys):

@@ -15,12 +15,13 @@ import numpy as np
 from . import functional as F
 from . import optim
 from .data import load_digits, load_mnist
+from .data.digits import Split
 from .function import registry, trace
 from .metrics import accuracy, confusion_matrix
 from .models import lenet
 from .nn import Module
 from .random import generator, manual_seed, set_state
-from .runs import check_model, check_resumable, run_checkpoint
+from .runs import ADDED_OPTIONS, MODELS, RESNET_DEPTH, build_model, check_model, check_resumable, run_checkpoint
 from .serialization import load, save
 from .tensor import Tensor
 from .train import EpochResult, TrainingDiverged, fit, predict_logits
@@ -68,8 +69,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def load_data(spec: str):
-    """(train, test) splits for ``--data``: "digits" or "idx:FOLDER" with MNIST-format files."""
+DATASETS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "cifar10": "CIFAR10"}
+"""``--data`` names of the downloadable datasets -> their class in tinygrad_cnn.datasets."""
+
+
+def load_data(spec: str) -> tuple[Split, Split]:
+    """(train, test) splits for ``--data``: "digits", "mnist", "fashion-mnist", "cifar10" or
+    "idx:FOLDER" with MNIST-format files; images float32 in [0, 1]."""
     if spec == "digits":
         return load_digits()
     if spec.startswith("idx:"):
@@ -77,11 +83,42 @@ def load_data(spec: str):
             return load_mnist(os.path.expanduser(spec[4:]))
         except (FileNotFoundError, ValueError) as err:
             raise CommandError(f"--data {spec}: {err}") from None
-    raise CommandError(f"--data must be 'digits' or 'idx:FOLDER', got {spec!r}")
+    if spec in DATASETS:
+        from . import datasets
+        from .datasets.vision import to_float
+
+        dataset = getattr(datasets, DATASETS[spec])
+        try:
+            splits = [dataset(train=train) for train in (True, False)]
+        except (OSError, ValueError) as err:  # every mirror failed, offline, a checksum mismatch
+            raise CommandError(f"--data {spec}: {err}") from None
+        return tuple(Split(to_float(d.data), d.targets) for d in splits)
+    raise CommandError(f"--data must be one of {', '.join(['digits', *DATASETS])} or 'idx:FOLDER', got {spec!r}")
+
+
+def augmentation(spec: str, image_size: int):
+    """``--augment``'s transform: a random crop after zero padding (4 pixels for 32x32, about an
+    eighth of the side otherwise) and, for CIFAR-10 only, a random horizontal flip: a mirrored
+    digit or letter is another character (or none), a mirrored truck is still a truck."""
+    from .transforms import Compose, RandomCrop, RandomHorizontalFlip
+
+    crop = RandomCrop(image_size, padding=max(1, image_size // 8))
+    return Compose([crop, RandomHorizontalFlip()]) if spec == "cifar10" else crop
+
+
+def model_config(model: str, train_split: Split, test_split: Split, width: int) -> dict:
+    """The config of the ``--model`` that fits the data's channels, image size and classes."""
+    shape = dict(in_channels=train_split.images.shape[1], image_size=train_split.images.shape[2],
+                 classes=int(max(train_split.labels.max(), test_split.labels.max()) + 1))
+    if model == "resnet":
+        if shape["image_size"] % 4:
+            raise CommandError(f"--model resnet: the image size must be a multiple of 4, got {shape['image_size']}")
+        return dict(model="resnet", depth=RESNET_DEPTH, **shape)
+    return dict(**shape, width=width)
 
 
 TRAIN_DEFAULTS = {"data": "digits", "epochs": 30, "batch_size": 32, "optimizer": "adam", "lr": 3e-3,
-                  "width": 32, "seed": 0}
+                  "width": 32, "seed": 0, "model": "lenet", "augment": False}
 
 
 class Interrupted(Exception):
@@ -105,7 +142,7 @@ def _options(args: argparse.Namespace) -> tuple[dict, dict | None]:
     if not args.resume:
         return {**TRAIN_DEFAULTS, **given}, None
     checkpoint = _read_checkpoint(args.resume, check_resumable, "--resume")
-    saved = checkpoint["options"]
+    saved = {**ADDED_OPTIONS, **checkpoint["options"]}  # a run from before these options trained as their defaults
     for k, value in given.items():
         if value != saved[k]:
             raise CommandError(f"--{k.replace('_', '-')} {value}: a resumed run keeps the options it "
@@ -152,19 +189,19 @@ def _what_is_saved(checkpoint: str, before: tuple | None, resumed: str | None, r
 
 
 def train(args: argparse.Namespace) -> int:
-    """Train the LeNet-style CNN, saving a checkpoint after every epoch; then the graph of one
+    """Train the chosen CNN, saving a checkpoint after every epoch; then the graph of one
     step and a report. Ctrl-C keeps the last finished epoch, which ``--resume`` continues."""
     options, resumed = _options(args)
     manual_seed(options["seed"])
-    out = _writable_folder(args.out or (os.path.dirname(os.path.abspath(args.resume)) if resumed else "runs/digits"))
+    default_out = f"runs/{options['data'].partition(':')[0]}"
+    out = _writable_folder(args.out or (os.path.dirname(os.path.abspath(args.resume)) if resumed else default_out))
     train_split, test_split = load_data(options["data"])
-    config = dict(in_channels=train_split.images.shape[1], image_size=train_split.images.shape[2],
-                  classes=int(max(train_split.labels.max(), test_split.labels.max()) + 1), width=options["width"])
+    config = model_config(options["model"], train_split, test_split, options["width"])
     if resumed is not None and resumed["config"] != config:
         raise CommandError(f"--resume {args.resume}: it was trained with {resumed['config']}, "
                            f"but {options['data']} now gives {config}")
     try:
-        model = lenet(**config)
+        model = build_model(config)
     except ValueError as err:
         raise CommandError(str(err)) from None
     optimizer = optim.create(options["optimizer"], model.parameters(), options["lr"])
@@ -183,9 +220,14 @@ def train(args: argparse.Namespace) -> int:
         history.append(result)
         save(run_checkpoint(model, optimizer, scheduler, history, options, config), checkpoint)
 
+    train_data = train_split
+    if options["augment"]:
+        from .datasets import ImageDataset
+
+        train_data = ImageDataset(*train_split, transform=augmentation(options["data"], config["image_size"]))
     start = time.perf_counter()
     try:
-        fit(model, optimizer, train_split, test_split, options["epochs"], options["batch_size"],
+        fit(model, optimizer, train_data, test_split, options["epochs"], options["batch_size"],
             on_epoch_end=scheduler.step, quiet=args.quiet, first_epoch=len(history) + 1, after_epoch=save_epoch)
     except TrainingDiverged as err:
         raise CommandError(f"{err}; {_what_is_saved(checkpoint, before, args.resume)}") from None
@@ -203,16 +245,20 @@ def train(args: argparse.Namespace) -> int:
         return 0
     graph = os.path.join(out, "graph.svg") if os.path.exists(os.path.join(out, "graph.svg")) else None
     page = write_report(out, model, history, test_split.images, test_split.labels, graph,
-                        title=f"tinygrad_cnn: LeNet-style CNN on {options['data']}")
+                        title=f"tinygrad_cnn: {_model_name(config)} on {options['data']}")
     print(f"report: {page}")
     return 0
+
+
+def _model_name(config: dict) -> str:
+    return f"ResNet-{config['depth']}" if config.get("model") == "resnet" else "LeNet-style CNN"
 
 
 def evaluate_checkpoint(args: argparse.Namespace) -> int:
     """Load a checkpoint written by ``train`` and report its accuracy on the test split."""
     checkpoint = _read_checkpoint(args.checkpoint, check_model, f"cannot read {args.checkpoint}")
     config = checkpoint["config"]
-    model = lenet(**config)
+    model = build_model(config)
     model.load_state_dict(checkpoint["model"])
     data = args.data or checkpoint.get("data", "digits")
     _, test_split = load_data(data if isinstance(data, str) else "digits")
@@ -299,7 +345,7 @@ def export(args: argparse.Namespace) -> int:
         raise CommandError("give --onnx FILE, --safetensors FILE, or both")
     checkpoint = _read_checkpoint(args.checkpoint, check_model, f"cannot read {args.checkpoint}")
     config = checkpoint["config"]
-    model = lenet(**config)
+    model = build_model(config)
     model.load_state_dict(checkpoint["model"])
     if args.safetensors:
         from .weights import save_weights
@@ -327,18 +373,23 @@ def list_ops(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tinygrad_cnn", description="tinygrad_cnn command line")
     commands = p.add_subparsers(dest="command", required=True)
-    t = commands.add_parser("train", help="train the LeNet-style CNN; write a checkpoint, the graph and a report")
+    t = commands.add_parser("train", help="train a CNN (LeNet-style or ResNet); write a checkpoint, the graph and a report")
     # training options default to None, so a resumed run can tell which were given again
     d = TRAIN_DEFAULTS
-    t.add_argument("--data", help=f"'digits' (bundled) or 'idx:FOLDER' with MNIST-format files (default {d['data']})")
+    t.add_argument("--data", help=f"'digits' (bundled), 'mnist', 'fashion-mnist', 'cifar10' (downloaded once, "
+                                  f"docs/data.md) or 'idx:FOLDER' with MNIST-format files (default {d['data']})")
+    t.add_argument("--model", choices=MODELS, help=f"LeNet-style CNN or ResNet-{RESNET_DEPTH}, sized to the data "
+                                                   f"(default {d['model']})")
+    t.add_argument("--augment", action="store_const", const=True, help="random crops after padding (and, on "
+                                                                       "cifar10, horizontal flips)")
     t.add_argument("--epochs", type=_positive_int, help=f"(default {d['epochs']})")
     t.add_argument("--batch-size", type=_positive_int, help=f"(default {d['batch_size']})")
     t.add_argument("--optimizer", choices=sorted(optim.OPTIMIZERS), help=f"(default {d['optimizer']})")
     t.add_argument("--lr", type=_positive_float, help=f"initial learning rate, cosine schedule (default {d['lr']})")
-    t.add_argument("--width", type=_positive_int, help=f"channels of the first conv layer (default {d['width']})")
+    t.add_argument("--width", type=_positive_int, help=f"channels of LeNet's first conv layer (default {d['width']})")
     t.add_argument("--seed", type=_non_negative_int, help=f"(default {d['seed']})")
-    t.add_argument("--out", help="folder for the checkpoint, graph and report (default runs/digits, or the "
-                                 "resumed checkpoint's folder)")
+    t.add_argument("--out", help="folder for the checkpoint, graph and report (default runs/DATA, e.g. runs/digits, "
+                                 "or the resumed checkpoint's folder)")
     t.add_argument("--resume", metavar="CHECKPOINT", help="continue an interrupted run from its checkpoint, "
                                                           "exactly as if it had not stopped")
     t.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bar")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -60,11 +60,14 @@ def _progress(total: int, description: str, quiet: bool):
     return tqdm(total=total, desc=description, unit="img", leave=False, file=sys.stdout, disable=None)
 
 
-def fit(model: Module, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray],
+def fit(model: Module, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray] | Any,
         test: tuple[np.ndarray, np.ndarray], epochs: int, batch_size: int = 32,
         on_epoch_end: Callable[[], None] | None = None, quiet: bool = False, first_epoch: int = 1,
         after_epoch: Callable[[EpochResult], None] | None = None) -> list[EpochResult]:
     """Train with cross-entropy, printing a line per epoch (and a tqdm bar while it runs).
+
+    ``train``: (images (N, C, H, W), labels (N,)) arrays, or a dataset (``dataset[i] ->
+    (image, label)``, e.g. one with a random transform); ``test``: arrays.
 
     Runs epochs ``first_epoch`` to ``epochs`` (a later first epoch continues a resumed run).
     ``on_epoch_end()`` runs after each epoch's training (e.g. a scheduler's ``step``);
@@ -75,7 +78,7 @@ def fit(model: Module, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray
     history = []
     for epoch in range(first_epoch, epochs + 1):
         start = time.perf_counter()
-        bar = _progress(len(train[1]), f"epoch {epoch}/{epochs}", quiet)
+        bar = _progress(len(train[1]) if isinstance(train, tuple) else len(train), f"epoch {epoch}/{epochs}", quiet)
         try:
             seen, loss_sum, correct = _train_epoch(model, optimizer, train, batch_size, epoch, bar)
         finally:
@@ -101,13 +104,15 @@ def fit(model: Module, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray
     return history
 
 
-def _train_epoch(model: Module, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray], batch_size: int,
+def _train_epoch(model: Module, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray] | Any, batch_size: int,
                  epoch: int, bar) -> tuple[int, float, int]:
     """One pass over the shuffled training data; returns (images seen, summed loss, correct)."""
     seen, loss_sum, correct = 0, 0.0, 0
     model.train()
-    for batch, (xb, yb) in enumerate(DataLoader(*train, batch_size=batch_size), start=1):
-        logits = model(Tensor(xb))
+    loader = DataLoader(*train, batch_size=batch_size) if isinstance(train, tuple) else DataLoader(train, batch_size=batch_size)
+    for batch, (xb, yb) in enumerate(loader, start=1):
+        xb, yb = Tensor(xb) if isinstance(xb, np.ndarray) else xb, np.asarray(yb)  # a dataset's loader gives Tensors
+        logits = model(xb)
         loss = F.cross_entropy(logits, yb)
         if not np.isfinite(loss.item()):  # stop before the step writes NaN into every weight
             raise TrainingDiverged(f"the loss is {loss.item()} at epoch {epoch}, batch {batch}; "

@@ -28,6 +28,8 @@ SECTIONS = [
     ("tinygrad_cnn.nn.init", None),
     ("tinygrad_cnn.optim", [n for n in importlib.import_module("tinygrad_cnn.optim").__all__ if n != "OPTIMIZERS"]),
     ("tinygrad_cnn.data", None),
+    ("tinygrad_cnn.datasets", None),
+    ("tinygrad_cnn.transforms", None),
     ("tinygrad_cnn.train", None),
     ("tinygrad_cnn.runs", None),
     ("tinygrad_cnn.onnx", None),

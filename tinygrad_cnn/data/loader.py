@@ -6,6 +6,7 @@ from typing import Iterator
 import numpy as np
 
 from ..random import generator
+from ..tensor import Tensor
 
 __all__ = ["batches", "DataLoader"]
 
@@ -28,28 +29,53 @@ def batches(inputs: np.ndarray, targets: np.ndarray, batch_size: int, shuffle: b
 
 
 class DataLoader:
-    """Iterate over (inputs, targets) in mini-batches, as often as you like (one pass = one epoch).
+    """Iterate in mini-batches, as often as you like (one pass = one epoch), over either a
+    dataset or today's ``(inputs, targets)`` arrays.
+
+    ``DataLoader(dataset)``: any object with ``len()`` and ``dataset[i] -> (image, label)``
+    (such as :class:`tinygrad_cnn.datasets.MNIST` or :class:`TensorDataset`); yields
+    ``(images, labels)`` as Tensors, images (B, ...) float32 and labels as the dataset gives
+    them (int64 for class numbers). A dataset with ``__getitems__(indices)`` is asked for a
+    whole batch at once, as PyTorch does. ``DataLoader(inputs, targets)``: yields numpy
+    ``(inputs[batch], targets[batch])``, as before.
 
     ``seed`` gives this loader its own generator, so its order does not depend on anything else
     drawing random numbers; without it the framework's generator is used.
     """
 
-    def __init__(self, inputs: np.ndarray, targets: np.ndarray, batch_size: int = 32, shuffle: bool = True,
+    def __init__(self, dataset, targets: np.ndarray | None = None, batch_size: int = 32, shuffle: bool = True,
                  drop_last: bool = False, seed: int | None = None):
-        if len(inputs) != len(targets):
-            raise ValueError(f"DataLoader: {len(inputs)} inputs but {len(targets)} targets")
-        if len(inputs) == 0:
+        if targets is not None and len(dataset) != len(targets):
+            raise ValueError(f"DataLoader: {len(dataset)} inputs but {len(targets)} targets")
+        if len(dataset) == 0:
             raise ValueError("DataLoader: no samples")
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
-        self.inputs, self.targets = inputs, targets
+        self.dataset, self.targets = dataset, targets
         self.batch_size, self.shuffle, self.drop_last = int(batch_size), shuffle, drop_last
         self.rng = None if seed is None else np.random.default_rng(seed)
 
-    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        return batches(self.inputs, self.targets, self.batch_size, self.shuffle, self.drop_last, self.rng)
+    def __iter__(self) -> Iterator[tuple]:
+        if self.targets is not None:
+            return batches(self.dataset, self.targets, self.batch_size, self.shuffle, self.drop_last, self.rng)
+        return self._dataset_batches()
+
+    def _dataset_batches(self) -> Iterator[tuple]:
+        order = (self.rng or generator()).permutation(len(self.dataset)) if self.shuffle else np.arange(len(self.dataset))
+        stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
+        fetch = getattr(self.dataset, "__getitems__", None)
+        for start in range(0, stop, self.batch_size):
+            chosen = order[start : start + self.batch_size]
+            images, labels = fetch(chosen) if fetch else _stack([self.dataset[int(i)] for i in chosen])
+            yield Tensor(np.asarray(images, dtype=np.float32)), Tensor(np.asarray(labels))
 
     def __len__(self) -> int:
         """Batches per epoch."""
-        full, rest = divmod(len(self.inputs), self.batch_size)
+        full, rest = divmod(len(self.dataset), self.batch_size)
         return full + (1 if rest and not self.drop_last else 0)
+
+
+def _stack(samples: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """[(image, label), ...] -> (images (B, ...), labels (B,))."""
+    images, labels = zip(*samples)
+    return np.stack([np.asarray(i) for i in images]), np.asarray(labels)
