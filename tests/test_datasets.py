@@ -351,7 +351,12 @@ def test_dataloader_over_a_tensor_dataset_and_a_plain_dataset():
             return np.full((1, 2, 2), i, np.uint8), i
 
     images, labels = next(iter(DataLoader(Plain(), batch_size=3, shuffle=False)))
-    assert images.dtype == np.float32 and images.data[:, 0, 0, 0].tolist() == [0, 1, 2] and labels.data.tolist() == [0, 1, 2]
+    # integer fields keep their dtype, as PyTorch's collate keeps it
+    assert images.dtype == np.uint8 and images.data[:, 0, 0, 0].tolist() == [0, 1, 2] and labels.data.tolist() == [0, 1, 2]
+    ids, values, weights = next(iter(DataLoader(TensorDataset(np.arange(4), x[:4], np.ones(4)), batch_size=4)))
+    assert ids.dtype == np.int64 and values.shape == (4, 2) and weights.dtype == np.float32
+    (alone,) = next(iter(DataLoader(TensorDataset(x), batch_size=2, shuffle=False)))
+    assert alone.data.tolist() == [[0, 1], [2, 3]]
     with pytest.raises(ValueError, match="TensorDataset: arrays must have the same first dimension"):
         TensorDataset(x, y[:3])
 
@@ -405,3 +410,78 @@ def test_cli_augmented_run_resumes_bit_exactly(tmp_path, monkeypatch, capsys):
     resumed, reference = tc.load(stopped / "checkpoint.npz"), tc.load(straight / "checkpoint.npz")
     for name, array in reference["model"].items():
         assert np.array_equal(resumed["model"][name], array), name
+
+
+# ---- hostile and odd files ----------------------------------------------------------------------
+def test_a_gzip_bomb_is_checked_in_bounded_memory(tmp_path):
+    """200 MB of zeros in a 200 KB file: the checksum streams it a chunk at a time."""
+    import tracemalloc
+
+    from tinygrad_cnn.datasets.download import _verify_file
+
+    bomb = tmp_path / "bomb.gz"
+    with gzip.open(bomb, "wb", compresslevel=9) as f:
+        for _ in range(200):
+            f.write(bytes(1 << 20))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ChecksumError, match="SHA-256 of its decompressed content"):
+            _verify_file("X", str(bomb), Resource("bomb.gz", "0" * 64), True)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20, peak
+
+
+def test_zero_padding_after_the_gzip_stream_is_skipped_as_gzip_does(mnist, server):
+    root, arrays, files = mnist
+    (root / "MNIST").mkdir(parents=True)
+    for name, body in files.items():  # tape and block devices pad files with zeros; gzip reads them
+        (root / "MNIST" / name).write_bytes(body + bytes(4))
+    assert np.array_equal(MNIST(root).targets, arrays["train-labels-idx1-ubyte"]) and server.requests == []
+
+
+def test_a_cache_that_cannot_take_the_file_is_one_error_before_any_mirror(mnist, server):
+    root, _, _ = mnist
+    (root / "MNIST" / "train-images-idx3-ubyte.gz").mkdir(parents=True)  # a folder in the way
+    with pytest.raises(OSError, match=r"MNIST: .*train-images-idx3-ubyte.gz is in the way of the download"):
+        MNIST(root)
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("archive, message", [
+    (gzip.compress(b"not a tar archive at all" * 40), "is not a readable tar.gz archive"),
+    (cifar_archive({"test_batch.bin": (np.zeros((1, 3, 32, 32)), np.zeros(1))})[:-40], "is not a readable tar.gz"),
+])
+def test_a_broken_cifar_archive_is_an_error_naming_it(monkeypatch, server, tmp_path, archive, message):
+    root, _ = cifar_setup(monkeypatch, server, tmp_path)
+    server.routes["/kriz/cifar-10-binary.tar.gz"] = (200, archive)
+    monkeypatch.setattr(CIFAR10, "resources", {"archive": Resource("cifar-10-binary.tar.gz",
+                                                                   md5=hashlib.md5(archive).hexdigest())})
+    with pytest.raises(ValueError, match=rf"CIFAR10: .*cifar-10-binary.tar.gz {message}"):
+        CIFAR10(root, train=False)
+
+
+def test_a_cifar_archive_holding_a_batch_twice_is_refused(monkeypatch, server, tmp_path):
+    root, _ = cifar_setup(monkeypatch, server, tmp_path)
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w:gz") as tar:
+        for folder in ("a", "b"):
+            info = tarfile.TarInfo(f"{folder}/test_batch.bin")
+            info.size = 3073
+            tar.addfile(info, io.BytesIO(bytes(3073)))
+    archive = out.getvalue()
+    server.routes["/kriz/cifar-10-binary.tar.gz"] = (200, archive)
+    monkeypatch.setattr(CIFAR10, "resources", {"archive": Resource("cifar-10-binary.tar.gz",
+                                                                   md5=hashlib.md5(archive).hexdigest())})
+    with pytest.raises(ValueError, match="holds test_batch.bin twice"):
+        CIFAR10(root, train=False)
+
+
+def test_transform_arguments_as_torchvision_takes_them():
+    crop = T.RandomCrop(np.int64(3), padding=np.int64(1))
+    assert crop.size == (3, 3) and crop(np.zeros((1, 4, 4), np.float32)).shape == (1, 3, 3)
+    with pytest.raises(ValueError, match=r"RandomCrop: .* padding an int >= 0 \(the same on every side\)"):
+        T.RandomCrop(3, padding=(1, 2))
+    flipped = T.RandomHorizontalFlip(p=1.0)(np.arange(6, dtype=np.float32).reshape(1, 2, 3))
+    assert flipped.flags.c_contiguous and flipped[0, 0].tolist() == [2, 1, 0]

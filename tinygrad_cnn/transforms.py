@@ -3,7 +3,9 @@
 ``tc.manual_seed`` fixes them (and a resumed run continues them).
 
 Each also takes a batch (B, C, H, W), drawing for every image on its own (unlike torchvision,
-which draws once per call): the same as calling it image by image, without a Python loop.
+which draws once per call), without a Python loop. One transform on a batch equals it applied
+image by image under the same seed; a Compose of random ones draws in another order (all the
+crops, then all the flips), so the same seed gives other, equally random, results batched.
 :class:`tinygrad_cnn.datasets.ImageDataset` passes whole batches to transforms marked
 ``batched`` (all of these, and a Compose of them)."""
 from __future__ import annotations
@@ -61,11 +63,13 @@ class RandomCrop:
     batched = True
 
     def __init__(self, size: int | tuple[int, int], padding: int = 0, fill: float = 0.0):
-        self.size = (size, size) if isinstance(size, int) else tuple(size)
-        if len(self.size) != 2 or min(self.size) < 1 or padding < 0:
-            raise ValueError(f"RandomCrop: size must be positive (an int or an (h, w) pair) and padding >= 0, "
-                             f"got size={size!r}, padding={padding!r}")
-        self.padding, self.fill = int(padding), fill
+        whole = (int, np.integer)
+        self.size = (size, size) if isinstance(size, whole) else tuple(size) if isinstance(size, (tuple, list)) else ()
+        if len(self.size) != 2 or not all(isinstance(n, whole) and n >= 1 for n in self.size) \
+                or not isinstance(padding, whole) or padding < 0:
+            raise ValueError(f"RandomCrop: size must be a positive int or an (h, w) pair of them, and padding an "
+                             f"int >= 0 (the same on every side), got size={size!r}, padding={padding!r}")
+        self.size, self.padding, self.fill = tuple(int(n) for n in self.size), int(padding), fill
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         return self._crop(image) if image.ndim == 4 else self._crop(image[None])[0]
@@ -99,7 +103,7 @@ class RandomHorizontalFlip:
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         if image.ndim != 4:
-            return image[..., ::-1] if generator().random() < self.p else image
+            return image[..., ::-1].copy() if generator().random() < self.p else image  # no negative strides
         flip = generator().random(len(image)) < self.p
         return np.where(flip[:, None, None, None], image[..., ::-1], image)
 

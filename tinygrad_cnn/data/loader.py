@@ -32,11 +32,11 @@ class DataLoader:
     """Iterate in mini-batches, as often as you like (one pass = one epoch), over either a
     dataset or today's ``(inputs, targets)`` arrays.
 
-    ``DataLoader(dataset)``: any object with ``len()`` and ``dataset[i] -> (image, label)``
-    (such as :class:`tinygrad_cnn.datasets.MNIST` or :class:`TensorDataset`); yields
-    ``(images, labels)`` as Tensors, images (B, ...) float32 and labels as the dataset gives
-    them (int64 for class numbers). A dataset with ``__getitems__(indices)`` is asked for a
-    whole batch at once, as PyTorch does. ``DataLoader(inputs, targets)``: yields numpy
+    ``DataLoader(dataset)``: any object with ``len()`` and ``dataset[i] -> (field, ...)``, such
+    as ``(image, label)`` (:class:`tinygrad_cnn.datasets.MNIST`, :class:`TensorDataset` of any
+    number of arrays); yields one Tensor per field, stacked (B, ...): floating fields as
+    float32, integer ones in their own dtype (int64 class numbers), as PyTorch's collate keeps
+    them. A dataset with ``__getitems__(indices)`` is asked for a whole batch at once, as PyTorch does. ``DataLoader(inputs, targets)``: yields numpy
     ``(inputs[batch], targets[batch])``, as before.
 
     ``seed`` gives this loader its own generator, so its order does not depend on anything else
@@ -66,8 +66,8 @@ class DataLoader:
         fetch = getattr(self.dataset, "__getitems__", None)
         for start in range(0, stop, self.batch_size):
             chosen = order[start : start + self.batch_size]
-            images, labels = fetch(chosen) if fetch else _stack([self.dataset[int(i)] for i in chosen])
-            yield Tensor(np.asarray(images, dtype=np.float32)), Tensor(np.asarray(labels))
+            fields = fetch(chosen) if fetch else _stack([self.dataset[int(i)] for i in chosen])
+            yield tuple(Tensor(_float32(np.asarray(field))) for field in fields)
 
     def __len__(self) -> int:
         """Batches per epoch."""
@@ -75,7 +75,11 @@ class DataLoader:
         return full + (1 if rest and not self.drop_last else 0)
 
 
-def _stack(samples: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
-    """[(image, label), ...] -> (images (B, ...), labels (B,))."""
-    images, labels = zip(*samples)
-    return np.stack([np.asarray(i) for i in images]), np.asarray(labels)
+def _stack(samples: list[tuple]) -> tuple[np.ndarray, ...]:
+    """[(image, label), ...] -> (images (B, ...), labels (B,)); any number of fields."""
+    return tuple(np.stack([np.asarray(value) for value in field]) for field in zip(*samples))
+
+
+def _float32(array: np.ndarray) -> np.ndarray:
+    """Floating arrays as float32 (the framework's default); integers (labels, token ids) kept."""
+    return array.astype(np.float32, copy=False) if array.dtype.kind == "f" else array

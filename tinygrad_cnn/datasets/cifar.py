@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import posixpath
 import tarfile
+import zlib
 from typing import Callable
 
 import numpy as np
@@ -55,8 +56,19 @@ class CIFAR10(ImageDataset):
 def read_records(archive: str, members: list[str], dataset: str = "CIFAR10") -> np.ndarray:
     """The 3,073-byte records (N, 3073) uint8 of the named batch files in a CIFAR-10 binary
     archive, in the order of ``members``; each must be a regular file of whole records."""
+    try:
+        return _read_records(archive, members, dataset)
+    except (tarfile.TarError, EOFError, zlib.error) as err:  # a broken archive, named rather than a traceback
+        raise ValueError(f"{dataset}: {archive} is not a readable tar.gz archive ({err})") from None
+
+
+def _read_records(archive: str, members: list[str], dataset: str) -> np.ndarray:
     with tarfile.open(archive, "r:gz") as tar:
-        by_name = {posixpath.basename(m.name): m for m in tar.getmembers()}
+        by_name: dict[str, tarfile.TarInfo] = {}
+        for m in tar.getmembers():
+            if posixpath.basename(m.name) in by_name:  # which one is meant would be a guess
+                raise ValueError(f"{dataset}: {archive} holds {posixpath.basename(m.name)} twice")
+            by_name[posixpath.basename(m.name)] = m
         chunks = []
         for name in members:
             member = by_name.get(name)

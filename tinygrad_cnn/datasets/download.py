@@ -93,9 +93,14 @@ class _Digest:
             self.sha256.update(chunk)
             return
         while chunk:
-            self.sha256.update(self.inflate.decompress(chunk))
-            # a gzip file may hold several members back to back; each needs a fresh decompressor
-            chunk = self.inflate.unused_data if self.inflate.eof else b""
+            # at most one chunk out at a time: a tiny file may claim gigabytes of zeros
+            self.sha256.update(self.inflate.decompress(chunk, _CHUNK))
+            if not self.inflate.eof:
+                chunk = self.inflate.unconsumed_tail
+                continue
+            # several gzip members may follow each other, each needing a fresh decompressor;
+            # zero bytes after the last are padding, which gzip and gunzip skip too
+            chunk = self.inflate.unused_data.lstrip(b"\0")
             if chunk:
                 self.inflate = zlib.decompressobj(31)
 
@@ -205,13 +210,27 @@ def _reason(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}"
 
 
+def _check_writable(dataset: str, folder: str, path: str) -> None:
+    """An OSError naming the cache when the download could not be saved there, before any
+    mirror is tried (rather than the same local failure once per mirror)."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as err:
+        raise OSError(f"{dataset}: cannot create the cache folder {folder}: {err.strerror or err}") from None
+    if os.path.lexists(path) and not os.path.isfile(path):
+        raise OSError(f"{dataset}: {path} is in the way of the download: not a regular file")
+    if not os.access(folder, os.W_OK):
+        raise OSError(f"{dataset}: cannot write to the cache folder {folder}")
+
+
 def fetch(dataset: str, resource: Resource, folder: str, mirrors: Sequence[str], system_dirs: Sequence[str] = (),
           download: bool = True) -> str:
     """The path of a checked copy of ``resource``: found in ``folder`` or ``system_dirs``, else
     downloaded into ``folder`` from the first of ``mirrors`` (base URLs) that serves it intact.
 
     Raises ChecksumError for a local copy that does not match, DatasetNotFoundError when the file
-    is missing and may not be downloaded, DownloadError when every mirror failed.
+    is missing and may not be downloaded, OSError when the cache folder cannot take it,
+    DownloadError when every mirror failed.
     """
     found = _local_copy(dataset, resource, [folder, *system_dirs])
     if found is not None:
@@ -223,6 +242,7 @@ def fetch(dataset: str, resource: Resource, folder: str, mirrors: Sequence[str],
     if not download:
         raise DatasetNotFoundError(f"{dataset}: {resource.name} is not in {places}; pass download=True to fetch it")
     path, failures = os.path.join(folder, resource.name), []
+    _check_writable(dataset, folder, path)
     for mirror in mirrors:
         url = mirror + resource.name
         try:
