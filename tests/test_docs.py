@@ -40,9 +40,9 @@ def test_examples_run(script, tmp_path, monkeypatch, capsys, clean_registry):
         assert final >= 0.97
 
 
-@pytest.mark.parametrize("document", ["docs/tutorial.md"])
+@pytest.mark.parametrize("document", ["docs/autograd.md", "docs/tutorial.md"])
 def test_doctests_in_docs(document):
-    """Every printed number in the tutorial is what the code prints today."""
+    """Every printed number in the tutorial and the autograd chapter is what the code prints today."""
     import doctest
 
     failures, tried = doctest.testfile(str(ROOT / document), module_relative=False,

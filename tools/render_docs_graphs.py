@@ -47,6 +47,52 @@ def model_graph(make: Callable, shape: tuple, collapse: int = 1) -> Callable:
     return build
 
 
+def autograd_walk_graph():
+    """docs/autograd.md's backward walk: b = a*2, L = b*b + b at a = 2, each op numbered in the
+    order the engine runs its backward, each red edge the gradient it sends to one input.
+
+    The walk is the engine's own: ``topological_order`` gives the order, each node's own
+    ``backward`` rule gives what it sends, and the engine's ``_fit_gradient`` shapes it."""
+    import graphviz
+
+    from tinygrad_cnn import engine
+
+    a = tc.Tensor(2.0, requires_grad=True, dtype=np.float64)
+    b = a * 2
+    bb = b * b
+    loss = bb + b
+    names = {id(a): "a", id(b): "b", id(bb): "b*b", id(loss): "L"}
+    graph = graphviz.Digraph(graph_attr=dict(rankdir="BT", fontname="Helvetica", nodesep="0.6"),
+                             node_attr=dict(fontname="Helvetica", fontsize="12"),
+                             edge_attr=dict(fontname="Helvetica", fontsize="11", arrowsize="0.7"))
+    total = {id(loss): np.ones(())}
+    tensors = [loss, bb, b, a]
+    for k, tensor in enumerate(engine.topological_order(loss), start=1):  # root first
+        ctx, out_grad = tensor._ctx, total[id(tensor)]
+        op = f"op{k}"
+        graph.node(op, f"step {k}: {ctx.name} backward", shape="box", style="rounded,filled",
+                   fillcolor="#e0e0e0")
+        graph.edge(op, f"t{tensors.index(tensor)}", color="gray50")  # forward: the op makes its output
+        sent = engine._input_gradients(ctx, tensor, out_grad, False)
+        for index, (parent, g) in enumerate(zip(ctx.parents, sent)):
+            if parent._ctx is None and not parent.requires_grad:  # a constant: drawn as a label
+                graph.node(f"c{k}", f"{float(parent.data):g}", shape="plaintext")
+                graph.edge(f"c{k}", op, color="gray50")
+                continue
+            g = engine._fit_gradient(ctx, index, parent, g, False)
+            total[id(parent)] = total.get(id(parent), 0) + g
+            target = f"t{tensors.index(parent)}"
+            graph.edge(target, op, color="gray50")
+            graph.edge(op, target, label=f" sends {float(g):g}", color="red", fontcolor="red",
+                       style="dashed", constraint="false")
+    for i, tensor in enumerate(tensors):
+        style = dict(style="filled,bold", fillcolor="gold") if tensor is loss else \
+            dict(style="filled", fillcolor="lightblue") if tensor is a else {}
+        graph.node(f"t{i}", f"{names[id(tensor)]} = {float(tensor.data):g}\ngrad {float(total[id(tensor)]):g}",
+                   shape="ellipse", **style)
+    return graph
+
+
 MODEL_GRAPHS = {  # docs/models.md shows these
     "model_lenet5": model_graph(models.lenet5, (1, 1, 32, 32)),
     "model_resnet8": model_graph(models.resnet8, (1, 3, 32, 32)),
@@ -55,7 +101,8 @@ MODEL_GRAPHS = {  # docs/models.md shows these
     "model_generator": model_graph(lambda: models.Generator(32, 1, 32, 8), (1, 32), 2),
     "model_discriminator": model_graph(lambda: models.Discriminator(1, 32, 8), (1, 1, 8, 8), 2),
 }
-GRAPHS = {"lenet_graph": lenet_step_graph, "conv_pool_graph": conv_pool_graph, **MODEL_GRAPHS}
+GRAPHS = {"lenet_graph": lenet_step_graph, "conv_pool_graph": conv_pool_graph,
+          "autograd_walk": autograd_walk_graph, **MODEL_GRAPHS}
 
 if __name__ == "__main__":
     for name, build in GRAPHS.items():
