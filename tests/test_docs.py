@@ -123,3 +123,21 @@ def test_dcgan_example_generates_every_digit(tmp_path, monkeypatch, capsys):
     share, per_digit = re.search(r"(\d+)% read .* per digit (\[.*\])", line).groups()
     assert int(share) >= 40 and min(int(n) for n in per_digit.strip("[]").split(",")) >= 20, line  # 1,000 samples: no digit left out
     assert grid.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_design_ops_table_lists_every_registered_op():
+    """docs/design.md's ops table names each built-in op once, in the row of the file defining it."""
+    import tinygrad_cnn as tc
+
+    text = (ROOT / "docs" / "design.md").read_text()
+    listed = {}
+    for module, ops in re.findall(r"^\| \w+ \(`ops/(\w+)\.py`\) \| (.*) \|$", text, flags=re.M):
+        ops = re.sub(r"\([^()]*\)", "", re.sub(r"\([^()]*\)", "", ops))  # notes, nested once
+        for item in re.split(r",| and ", ops):
+            if item.strip():
+                listed.setdefault(f"tinygrad_cnn.ops.{module}", []).append(item.split()[0])
+    registered = {}
+    for name, op in tc.registry.items():
+        if op.__module__.startswith("tinygrad_cnn.ops."):
+            registered.setdefault(op.__module__, []).append(name)
+    assert {m: sorted(names) for m, names in listed.items()} == {m: sorted(names) for m, names in registered.items()}
