@@ -51,8 +51,8 @@ def autograd_walk_graph():
     """docs/autograd.md's backward walk: b = a*2, L = b*b + b at a = 2, each op numbered in the
     order the engine runs its backward, each red edge the gradient it sends to one input.
 
-    The walk is the engine's own: ``topological_order`` gives the order, each node's own
-    ``backward`` rule gives what it sends, and the engine's ``_fit_gradient`` shapes it."""
+    The walk is the engine's: ``topological_order`` gives the order, each node's own
+    ``backward`` rule gives what it sends, and ``sum_to`` un-broadcasts it (all public names)."""
     import graphviz
 
     from tinygrad_cnn import engine
@@ -73,13 +73,14 @@ def autograd_walk_graph():
         graph.node(op, f"step {k}: {ctx.name} backward", shape="box", style="rounded,filled",
                    fillcolor="#e0e0e0")
         graph.edge(op, f"t{tensors.index(tensor)}", color="gray50")  # forward: the op makes its output
-        sent = engine._input_gradients(ctx, tensor, out_grad, False)
-        for index, (parent, g) in enumerate(zip(ctx.parents, sent)):
+        sent = ctx.backward(ctx, out_grad)
+        sent = sent if isinstance(sent, tuple) else (sent,)
+        for parent, g in zip(ctx.parents, sent):
             if parent._ctx is None and not parent.requires_grad:  # a constant: drawn as a label
                 graph.node(f"c{k}", f"{float(parent.data):g}", shape="plaintext")
                 graph.edge(f"c{k}", op, color="gray50")
                 continue
-            g = engine._fit_gradient(ctx, index, parent, g, False)
+            g = engine.sum_to(np.asarray(g), parent.shape)
             total[id(parent)] = total.get(id(parent), 0) + g
             target = f"t{tensors.index(parent)}"
             graph.edge(target, op, color="gray50")
