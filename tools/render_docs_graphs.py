@@ -4,6 +4,8 @@
 
 tests/test_viz.py checks that each docs/images/*.dot matches what this produces.
 """
+import re
+from html import escape as html_escape
 from pathlib import Path
 from typing import Callable
 
@@ -32,7 +34,34 @@ def conv_pool_graph():
     model = tc.nn.Sequential(tc.nn.Conv2d(1, 2, 2), tc.nn.MaxPool2d(2))
     with tc.trace():
         y = model(tc.Tensor(np.zeros((1, 1, 4, 4), dtype=np.float32)))
-    return tc.draw_graph(y, model=model, rankdir="LR")
+    graph = annotate_backward(tc.draw_graph(y, model=model))
+    graph.attr(ranksep="0.25")  # top to bottom, kept short enough to read at page width
+    return graph
+
+
+BACKWARD_RULES = {  # one line per op: what its backward sends to its inputs, given dY
+    "im2col": "backward: col2im (overlaps add up)",
+    "matmul": "backward: dA = dY·Bᵀ, dB = Aᵀ·dY",
+    "bias_add": "backward: dx = dY, db = dY summed per channel",
+    "reshape": "backward: reshape back (the inverse)",
+    "transpose": "backward: transpose back (the inverse)",
+    "window_max": "backward: route dY to each window's max",
+}
+
+
+def annotate_backward(graph, rules: dict = BACKWARD_RULES):
+    """Add each op node's backward rule, in red, as the last line of its label (op nodes are
+    the ``o<k>`` nodes draw_graph emits; their label's first line is the op's name)."""
+    node = re.compile(r'^(\s*o\d+ \[label=)(?:"([^"]*)"|(\w+))( .*)$', re.S)
+    for k, line in enumerate(graph.body):
+        m = node.match(line)
+        if m:
+            label = m.group(2) if m.group(2) is not None else m.group(3)
+            rule = rules[label.split("\n")[0]]
+            html = "<br/>".join(html_escape(part) for part in label.split("\n"))
+            graph.body[k] = (f'{m.group(1)}<{html}<br/><font color="#b00000">{html_escape(rule)}</font>>'
+                             f'{m.group(4)}')
+    return graph
 
 
 def model_graph(make: Callable, shape: tuple, collapse: int = 1) -> Callable:
