@@ -28,6 +28,24 @@ def lenet_step_graph():
     return tc.draw_graph(loss, model=model)
 
 
+def lenet_step_collapsed_graph():
+    """docs/graphs.md's figure: the same step as its code (trace, cross-entropy, backward), drawn
+    with gradients, each layer one box but the first Conv2d, whose ops are drawn."""
+    import tinygrad_cnn.functional as F
+
+    tc.manual_seed(0)
+    model = lenet()
+    images = tc.Tensor(np.random.default_rng(0).random((2, 1, 8, 8)))
+    labels = np.array([3, 7])
+    with tc.trace():                          # record every op, even those on the raw images
+        loss = F.cross_entropy(model(images), labels)
+    loss.backward()
+    closed = [name for name, _ in model.named_children() if name != "0"]  # all but the first Conv2d
+    graph = tc.draw_graph(loss, model=model, show_grad=True, collapse=closed)
+    graph.attr(ranksep="0.2")
+    return graph
+
+
 def conv_pool_graph():
     """The forward graph of a Conv2d(1, 2, 2) and a MaxPool2d(2) on the tutorial's 4x4 image."""
     tc.manual_seed(0)
@@ -131,7 +149,7 @@ MODEL_GRAPHS = {  # docs/models.md shows these
     "model_generator": model_graph(lambda: models.Generator(32, 1, 32, 8), (1, 32), 2),
     "model_discriminator": model_graph(lambda: models.Discriminator(1, 32, 8), (1, 1, 8, 8), 2),
 }
-GRAPHS = {"lenet_graph": lenet_step_graph, "conv_pool_graph": conv_pool_graph,
+GRAPHS = {"lenet_graph": lenet_step_graph, "lenet_step": lenet_step_collapsed_graph, "conv_pool_graph": conv_pool_graph,
           "autograd_walk": autograd_walk_graph, **MODEL_GRAPHS}
 
 if __name__ == "__main__":
