@@ -188,7 +188,7 @@ def test_cli_graph_errors_are_one_line(capsys):
     assert capsys.readouterr().err.strip() == "python -m tinygrad_cnn graph: error: --model: no such file 'missing.py'"
 
 
-@pytest.mark.parametrize("name", ["lenet_graph", "lenet_step", "conv_pool_graph", "autograd_walk", "model_lenet5", "model_resnet8", "model_resnet_block",
+@pytest.mark.parametrize("name", ["lenet_graph", "lenet_step", "graph_legend", "conv_pool_graph", "autograd_walk", "model_lenet5", "model_resnet8", "model_resnet_block",
                                   "model_unet", "model_generator", "model_discriminator"])
 def test_docs_graph_is_current(name):
     """docs/images/NAME.dot was produced by tools/render_docs_graphs.py from this code."""

@@ -46,6 +46,21 @@ def lenet_step_collapsed_graph():
     return graph
 
 
+def legend_graph():
+    """docs/graphs.md's legend, drawn by draw_graph itself: y = scale * Linear(x) * 2.0 with a
+    collapsed ReLU, so every kind of node appears once (input, parameter, non-parameter leaf,
+    constant, op, intermediate, module frame, collapsed module, output)."""
+    tc.manual_seed(0)
+    model = tc.nn.Sequential(tc.nn.Linear(3, 2), tc.nn.ReLU())
+    x = tc.Tensor(np.ones((1, 3), dtype=np.float32))
+    scale = tc.Tensor(np.ones((1, 2), dtype=np.float32), requires_grad=True)
+    y = scale * model(x) * 2.0
+    labels = {x: "input: x", scale: "leaf: scale\n(requires_grad, no module's)", y: "output: y"}
+    graph = tc.draw_graph(y, model=model, labels=labels, collapse=["1"])
+    graph.attr(ranksep="0.2")
+    return graph
+
+
 def conv_pool_graph():
     """The forward graph of a Conv2d(1, 2, 2) and a MaxPool2d(2) on the tutorial's 4x4 image."""
     tc.manual_seed(0)
@@ -149,7 +164,8 @@ MODEL_GRAPHS = {  # docs/models.md shows these
     "model_generator": model_graph(lambda: models.Generator(32, 1, 32, 8), (1, 32), 2),
     "model_discriminator": model_graph(lambda: models.Discriminator(1, 32, 8), (1, 1, 8, 8), 2),
 }
-GRAPHS = {"lenet_graph": lenet_step_graph, "lenet_step": lenet_step_collapsed_graph, "conv_pool_graph": conv_pool_graph,
+GRAPHS = {"lenet_graph": lenet_step_graph, "lenet_step": lenet_step_collapsed_graph, "graph_legend": legend_graph,
+          "conv_pool_graph": conv_pool_graph,
           "autograd_walk": autograd_walk_graph, **MODEL_GRAPHS}
 
 if __name__ == "__main__":
