@@ -234,3 +234,22 @@ def test_collapsed_modules_in_a_module_list_are_named_by_their_path_and_keep_the
     source = tc.draw_graph(model(Tensor(np.ones((2, 3)))), model=model, collapse=1).source
     assert "blocks.0: Sequential" in source and "blocks.1: Sequential" in source
     assert source.count("label=0.5") == 2 and "0.25" not in source
+
+
+@pytest.mark.parametrize("name", ["im2col_windows", "col2im_slabs"])
+def test_docs_figure_is_current(name, tmp_path):
+    """docs/images/NAME.json holds the numbers tools/render_docs_figures.py computes with the ops
+    today, and NAME.png is drawn from them (drawn again here, as PNG bytes vary with matplotlib)."""
+    import importlib.util
+    from pathlib import Path
+
+    pytest.importorskip("matplotlib")
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("render_docs_figures", root / "tools" / "render_docs_figures.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    make, _ = tool.FIGURES[name]
+    assert tool.as_json(make()) == (root / "docs" / "images" / f"{name}.json").read_text()
+    assert (root / "docs" / "images" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    tool.render(name, tmp_path / f"{name}.png")
+    assert (tmp_path / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
