@@ -236,7 +236,7 @@ def test_collapsed_modules_in_a_module_list_are_named_by_their_path_and_keep_the
     assert source.count("label=0.5") == 2 and "0.25" not in source
 
 
-@pytest.mark.parametrize("name", ["im2col_windows", "col2im_slabs"])
+@pytest.mark.parametrize("name", ["im2col_windows", "col2im_slabs", "memory_order"])
 def test_docs_figure_is_current(name, tmp_path):
     """docs/images/NAME.json holds the numbers tools/render_docs_figures.py computes with the ops
     today, and NAME.png is drawn from them (drawn again here, as PNG bytes vary with matplotlib)."""

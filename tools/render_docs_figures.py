@@ -56,6 +56,44 @@ def col2im_slabs_data() -> dict:
                 coverage=coverage.tolist())
 
 
+def memory_order_data() -> dict:
+    """The columns of a labelled batch (value 100*b + 10*h + w; B = 2, C = 1, 3x3, kernel 2) in
+    the textbook layout (F.im2col: rows (b, o_h, o_w), row-major) and in conv2d's (rows
+    (o_h, o_w, b), columns (k_h, k_w, c), column-major), each cell with its position in memory,
+    read from the array's own strides."""
+    from tinygrad_cnn.ops.window import im2col_array, window_geometry
+
+    b, h, w = np.meshgrid(np.arange(2), np.arange(3), np.arange(3), indexing="ij")
+    x = (100 * b + 10 * h + w).reshape(2, 1, 3, 3).astype(np.float32)
+    layouts = {}
+    for name, cols in (("textbook", F.im2col(tc.Tensor(x), kernel_size=2).data),
+                       ("conv2d", im2col_array(x.transpose(1, 2, 3, 0).copy().transpose(3, 0, 1, 2),
+                                               window_geometry("im2col", x.shape, 2, 1, 0), columns="hwc",
+                                               rows="hwb"))):
+        rows, columns = np.indices(cols.shape)
+        memory = (rows * cols.strides[0] + columns * cols.strides[1]) // cols.itemsize
+        layouts[name] = dict(values=cols.tolist(), memory=memory.tolist())
+    return layouts
+
+
+def draw_memory_order(data: dict):
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 6.2))
+    titles = {"textbook": "textbook: F.im2col, rows (b, o_h, o_w)\nstored row by row",
+              "conv2d": "conv2d: rows (o_h, o_w, b), columns (k_h, k_w)\nstored column by column"}
+    for ax, (name, layout) in zip(axes, data.items()):
+        values, memory = np.array(layout["values"]), np.array(layout["memory"])
+        fills = [[_tint("#377eb8", 0.15 + 0.6 * m / memory.max()) for m in row] for row in memory]
+        _grid(ax, values, fills, title=titles[name], fontsize=13)
+        for i, j in np.ndindex(memory.shape):
+            ax.text(j + 0.93, i + 0.9, str(memory[i, j]), ha="right", va="bottom", fontsize=8, color="#b2182b")
+    fig.text(0.5, 0.02, "value 100b + 10h + w of the input pixel; red: its position in memory (darker = later)",
+             ha="center", fontsize=11, color="#555555")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    return fig
+
+
 def _grid(ax, values, colours=None, title="", fontsize=14):
     """Draw a matrix as a grid of cells with its numbers; colours: one fill per cell or None."""
     values = np.asarray(values)
@@ -138,6 +176,7 @@ def draw_col2im_slabs(data: dict):
 FIGURES = {  # name: (the numbers, drawn from them)
     "im2col_windows": (im2col_windows_data, draw_im2col_windows),
     "col2im_slabs": (col2im_slabs_data, draw_col2im_slabs),
+    "memory_order": (memory_order_data, draw_memory_order),
 }
 
 
