@@ -26,17 +26,23 @@ def idx_bytes(array: np.ndarray) -> bytes:
     return bytes([0, 0, 8, array.ndim]) + np.asarray(array.shape, ">u4").tobytes() + array.astype(np.uint8).tobytes()
 
 
-def cifar_archive(batches: dict[str, tuple[np.ndarray, np.ndarray]]) -> bytes:
-    """cifar-10-binary.tar.gz holding cifar-10-batches-bin/NAME: records of a label byte, then
-    the red, green and blue 32x32 planes."""
+def tar_gz(members: dict[str, bytes]) -> bytes:
+    """A .tar.gz holding ``members`` (path: content)."""
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w:gz") as tar:
-        for name, (images, labels) in batches.items():
-            body = np.concatenate([labels[:, None], images.reshape(len(images), -1)], axis=1).astype(np.uint8).tobytes()
-            info = tarfile.TarInfo(f"cifar-10-batches-bin/{name}")
+        for name, body in members.items():
+            info = tarfile.TarInfo(name)
             info.size = len(body)
             tar.addfile(info, io.BytesIO(body))
     return out.getvalue()
+
+
+def cifar_archive(batches: dict[str, tuple[np.ndarray, np.ndarray]]) -> bytes:
+    """cifar-10-binary.tar.gz holding cifar-10-batches-bin/NAME: records of a label byte, then
+    the red, green and blue 32x32 planes."""
+    return tar_gz({f"cifar-10-batches-bin/{name}": np.concatenate([labels[:, None], images.reshape(len(images), -1)],
+                                                                 axis=1).astype(np.uint8).tobytes()
+                   for name, (images, labels) in batches.items()})
 
 
 def mnist_files(n_train=40, n_test=20, seed=0):
@@ -242,15 +248,19 @@ def test_mnist_parses_idx_as_torchvision_does(mnist):
     assert train.classes[0] == "0 - zero" and len(FashionMNIST.classes) == 10
 
 
+def serve_cifar(monkeypatch, server, archive: bytes) -> None:
+    """The loopback mirror serves ``archive`` as cifar-10-binary.tar.gz, with its MD5 expected."""
+    server.routes["/kriz/cifar-10-binary.tar.gz"] = (200, archive)
+    monkeypatch.setattr(CIFAR10, "resources", {"archive": Resource("cifar-10-binary.tar.gz",
+                                                                   md5=hashlib.md5(archive).hexdigest())})
+
+
 def cifar_setup(monkeypatch, server, tmp_path, batch=6):
     rng = np.random.default_rng(1)
     batches = {name: (rng.integers(0, 256, (batch, 3, 32, 32)), rng.integers(0, 10, batch))
                for name in [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]}
-    archive = cifar_archive(batches)
-    server.routes["/kriz/cifar-10-binary.tar.gz"] = (200, archive)
     monkeypatch.setattr(CIFAR10, "mirrors", [f"{server.url}/kriz/"])
-    monkeypatch.setattr(CIFAR10, "resources", {"archive": Resource("cifar-10-binary.tar.gz",
-                                                                   md5=hashlib.md5(archive).hexdigest())})
+    serve_cifar(monkeypatch, server, cifar_archive(batches))
     return tmp_path / "data", batches
 
 
@@ -272,15 +282,7 @@ def test_cifar10_reads_the_binary_records(monkeypatch, server, tmp_path):
 
 def test_cifar10_refuses_a_batch_of_partial_records(monkeypatch, server, tmp_path):
     root, _ = cifar_setup(monkeypatch, server, tmp_path)
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz") as tar:
-        info = tarfile.TarInfo("cifar-10-batches-bin/test_batch.bin")
-        info.size = 3000
-        tar.addfile(info, io.BytesIO(b"\0" * 3000))
-    archive = out.getvalue()
-    server.routes["/kriz/cifar-10-binary.tar.gz"] = (200, archive)
-    monkeypatch.setattr(CIFAR10, "resources", {"archive": Resource("cifar-10-binary.tar.gz",
-                                                                   md5=hashlib.md5(archive).hexdigest())})
+    serve_cifar(monkeypatch, server, tar_gz({"cifar-10-batches-bin/test_batch.bin": bytes(3000)}))
     with pytest.raises(ValueError, match="test_batch.bin has 3,000 bytes, not whole 3073-byte records"):
         CIFAR10(root, train=False)
     with pytest.raises(ValueError, match="has no file data_batch_1.bin"):
@@ -455,25 +457,14 @@ def test_a_cache_that_cannot_take_the_file_is_one_error_before_any_mirror(mnist,
 ])
 def test_a_broken_cifar_archive_is_an_error_naming_it(monkeypatch, server, tmp_path, archive, message):
     root, _ = cifar_setup(monkeypatch, server, tmp_path)
-    server.routes["/kriz/cifar-10-binary.tar.gz"] = (200, archive)
-    monkeypatch.setattr(CIFAR10, "resources", {"archive": Resource("cifar-10-binary.tar.gz",
-                                                                   md5=hashlib.md5(archive).hexdigest())})
+    serve_cifar(monkeypatch, server, archive)
     with pytest.raises(ValueError, match=rf"CIFAR10: .*cifar-10-binary.tar.gz {message}"):
         CIFAR10(root, train=False)
 
 
 def test_a_cifar_archive_holding_a_batch_twice_is_refused(monkeypatch, server, tmp_path):
     root, _ = cifar_setup(monkeypatch, server, tmp_path)
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz") as tar:
-        for folder in ("a", "b"):
-            info = tarfile.TarInfo(f"{folder}/test_batch.bin")
-            info.size = 3073
-            tar.addfile(info, io.BytesIO(bytes(3073)))
-    archive = out.getvalue()
-    server.routes["/kriz/cifar-10-binary.tar.gz"] = (200, archive)
-    monkeypatch.setattr(CIFAR10, "resources", {"archive": Resource("cifar-10-binary.tar.gz",
-                                                                   md5=hashlib.md5(archive).hexdigest())})
+    serve_cifar(monkeypatch, server, tar_gz({"a/test_batch.bin": bytes(3073), "b/test_batch.bin": bytes(3073)}))
     with pytest.raises(ValueError, match="holds test_batch.bin twice"):
         CIFAR10(root, train=False)
 

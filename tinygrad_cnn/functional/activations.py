@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..ops.activation import (Abs, Clamp, Elu, Erf, Gelu, Hardshrink, LeakyRelu, Logsigmoid, Mish, Silu, Softplus,
                               Softshrink, Softsign, Step, Tanhexp, Threshold)
 from ..tensor import Tensor
-from .common import as_tensor
+from .common import as_tensor, float_input
 
 __all__ = [
     "identity", "step", "bent_identity", "hardshrink", "softshrink", "threshold", "sigmoid", "hardsigmoid",
@@ -16,11 +16,6 @@ __all__ = [
     "gelu", "softplus", "softsign", "silu", "swish", "mish", "tanhexp", "softmax", "softmin", "log_softmax",
     "clamp", "abs", "erf",
 ]
-
-def _float_input(op: str, x) -> Tensor:
-    """The input as a Tensor, integers as float32: these functions' values are not integers."""
-    return as_tensor(op, "input", x)._floating()
-
 
 # SELU's constants (Klambauer et al., 2017), as in PyTorch.
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -39,23 +34,23 @@ def step(x: Tensor) -> Tensor:
 
 def bent_identity(x: Tensor) -> Tensor:
     """(sqrt(x^2 + 1) - 1) / 2 + x."""
-    x = _float_input("bent_identity", x)
+    x = float_input("bent_identity", x)
     return ((x * x + 1.0) ** 0.5 - 1.0) / 2.0 + x
 
 
 def hardshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0."""
-    return Hardshrink.apply(_float_input("hardshrink", x), lambd=lambd)
+    return Hardshrink.apply(float_input("hardshrink", x), lambd=lambd)
 
 
 def softshrink(x: Tensor, lambd: float = 0.5) -> Tensor:
     """x -+ lambd outside [-lambd, lambd], else 0."""
-    return Softshrink.apply(_float_input("softshrink", x), lambd=lambd)
+    return Softshrink.apply(float_input("softshrink", x), lambd=lambd)
 
 
 def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
     """x where x > threshold, else value."""
-    return Threshold.apply(_float_input("threshold", x), threshold=threshold, value=value)
+    return Threshold.apply(float_input("threshold", x), threshold=threshold, value=value)
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -65,12 +60,12 @@ def sigmoid(x: Tensor) -> Tensor:
 
 def hardsigmoid(x: Tensor) -> Tensor:
     """clamp(x / 6 + 1/2, 0, 1), PyTorch's piecewise-linear sigmoid (gradient 0 at the kinks)."""
-    return Clamp.apply(_float_input("hardsigmoid", x) / 6.0 + 0.5, low=0.0, high=1.0)
+    return Clamp.apply(float_input("hardsigmoid", x) / 6.0 + 0.5, low=0.0, high=1.0)
 
 
 def logsigmoid(x: Tensor) -> Tensor:
     """log(sigmoid(x)), stable for large |x|."""
-    return Logsigmoid.apply(_float_input("logsigmoid", x))
+    return Logsigmoid.apply(float_input("logsigmoid", x))
 
 
 def tanh(x: Tensor) -> Tensor:
@@ -80,7 +75,7 @@ def tanh(x: Tensor) -> Tensor:
 
 def tanhshrink(x: Tensor) -> Tensor:
     """x - tanh(x)."""
-    x = _float_input("tanhshrink", x)
+    x = float_input("tanhshrink", x)
     return x - x.tanh()
 
 
@@ -103,29 +98,29 @@ def relu6(x: Tensor) -> Tensor:
 
 def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor:
     """x where x > 0, else negative_slope * x."""
-    return LeakyRelu.apply(_float_input("leaky_relu", x), negative_slope=negative_slope)
+    return LeakyRelu.apply(float_input("leaky_relu", x), negative_slope=negative_slope)
 
 
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """x where x > 0, else alpha * (exp(x) - 1)."""
-    return Elu.apply(_float_input("elu", x), alpha=alpha)
+    return Elu.apply(float_input("elu", x), alpha=alpha)
 
 
 def selu(x: Tensor) -> Tensor:
     """scale * elu(x, alpha) with the self-normalising constants of Klambauer et al."""
-    return elu(_float_input("selu", x), SELU_ALPHA) * SELU_SCALE
+    return elu(float_input("selu", x), SELU_ALPHA) * SELU_SCALE
 
 
 def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) = alpha * elu(x / alpha)."""
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0")
-    return elu(_float_input("celu", x) / alpha) * alpha
+    return elu(float_input("celu", x) / alpha) * alpha
 
 
 def gelu(x: Tensor, approximate: str = "none") -> Tensor:
     """x * Phi(x) with Phi the normal CDF: exact by erf ("none", PyTorch's default) or "tanh"."""
-    return Gelu.apply(_float_input("gelu", x), approximate=approximate)
+    return Gelu.apply(float_input("gelu", x), approximate=approximate)
 
 
 def softplus(x: Tensor, beta: float = 1.0) -> Tensor:
@@ -133,17 +128,17 @@ def softplus(x: Tensor, beta: float = 1.0) -> Tensor:
     beta * x = 20, where the two differ by under 1e-8)."""
     if beta <= 0:
         raise ValueError(f"softplus: beta must be positive, got {beta}")
-    return Softplus.apply(_float_input("softplus", x), beta=beta)
+    return Softplus.apply(float_input("softplus", x), beta=beta)
 
 
 def softsign(x: Tensor) -> Tensor:
     """x / (1 + |x|)."""
-    return Softsign.apply(_float_input("softsign", x))
+    return Softsign.apply(float_input("softsign", x))
 
 
 def silu(x: Tensor) -> Tensor:
     """x * sigmoid(x) (SiLU, also called Swish)."""
-    return Silu.apply(_float_input("silu", x))
+    return Silu.apply(float_input("silu", x))
 
 
 swish = silu
@@ -151,12 +146,12 @@ swish = silu
 
 def mish(x: Tensor) -> Tensor:
     """x * tanh(softplus(x))."""
-    return Mish.apply(_float_input("mish", x))
+    return Mish.apply(float_input("mish", x))
 
 
 def tanhexp(x: Tensor) -> Tensor:
     """x * tanh(exp(x)) (TanhExp, Liu and Di, 2020)."""
-    return Tanhexp.apply(_float_input("tanhexp", x))
+    return Tanhexp.apply(float_input("tanhexp", x))
 
 
 def log_softmax(x: Tensor, axis: int | None = None, *, dim: int | None = None) -> Tensor:
@@ -189,4 +184,4 @@ def abs(x: Tensor) -> Tensor:
 def erf(x: Tensor) -> Tensor:
     """The error function, 2/sqrt(pi) * integral of e^(-t^2) from 0 to x; the gradient is
     2/sqrt(pi) * e^(-x^2)."""
-    return Erf.apply(_float_input("erf", x))
+    return Erf.apply(float_input("erf", x))

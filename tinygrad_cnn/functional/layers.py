@@ -92,8 +92,9 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     return out.reshape(*g.out_size, x.shape[0], m).transpose(2, 3, 0, 1)
 
 
-def _transposed_size(op: str, size: int, k: int, s: int, p: int, out_pad: int, d: int) -> int:
-    """O = (H - 1)*S - 2P + D*(K - 1) + output_padding + 1 along one axis."""
+def transposed_size(op: str, size: int, k: int, s: int, p: int, out_pad: int, d: int) -> int:
+    """A transposed convolution's output size along one axis, checked:
+    O = (H - 1)*S - 2P + D*(K - 1) + output_padding + 1, with 0 <= output_padding < max(S, D)."""
     if not 0 <= out_pad < max(s, d):
         raise ValueError(f"{op}: output_padding must be >= 0 and smaller than the stride ({s}) or the dilation "
                          f"({d}), got {out_pad}")
@@ -133,7 +134,7 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
     kernel, strides, k_size = weight.shape[2:], int_pair(op, "stride", stride, 1), weight.shape[2] * weight.shape[3]
     pads, dilations = int_pair(op, "padding", padding, 0), int_pair(op, "dilation", dilation, 1)
     out_pads = int_pair(op, "output_padding", output_padding, 0)
-    out_size = [_transposed_size(op, *axis) for axis in zip(x.shape[2:], kernel, strides, pads, out_pads, dilations)]
+    out_size = [transposed_size(op, *axis) for axis in zip(x.shape[2:], kernel, strides, pads, out_pads, dilations)]
     b, (h, w) = x.shape[0], x.shape[2:]
     rows = x.transpose(2, 3, 0, 1).reshape(h * w * b, c)
     if groups == 1:

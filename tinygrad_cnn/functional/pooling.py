@@ -11,15 +11,15 @@ from ..arguments import int_pair
 from ..ops.window import Geometry, Im2col, WindowMax, WindowMean, window_geometry
 from ..tensor import Tensor
 from ..tensor_functions import where
-from .common import as_tensor
+from .common import float_input
 
 __all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "adaptive_max_pool2d"]
 
 
 def _float_input(op: str, x) -> Tensor:
-    x = as_tensor(op, "input", x)
-    if x.dtype.kind != "f":  # integers would turn the -inf padding into 0, and a mean into an integer
-        x = x.float()
+    """A (B, C, H, W) input, integers as float32 (they would turn the -inf padding into 0, and a
+    mean into an integer)."""
+    x = float_input(op, x)
     if x.ndim != 4:
         raise ValueError(f"{op}: input must have shape (B, C, H, W), got {x.shape}")
     return x

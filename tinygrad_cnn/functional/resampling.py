@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor
-from .common import as_tensor
+from .common import float_input
 
 __all__ = ["interpolate"]
 
@@ -91,15 +91,13 @@ def interpolate(x: Tensor, size=None, scale_factor=None, mode: str = "nearest",
     nearest: getitem x[:, :, rows, cols] -> (B, C, O_h, O_w). bilinear: the rows mixed, then
     the columns, each (1 - t) * x[left] + t * x[right] (see the module docstring).
     """
-    x = as_tensor("interpolate", "input", x)
+    x = float_input("interpolate", x)
     if x.ndim != 4 or min(x.shape[2:], default=0) < 1:
         raise ValueError(f"interpolate: input must have shape (B, C, H, W) with H, W >= 1, got {x.shape}")
     if mode not in MODES:
         raise ValueError(f"interpolate: mode must be one of {', '.join(MODES)}, got {mode!r}")
     if align_corners is not None and mode != "bilinear":
         raise ValueError(f"interpolate: align_corners can only be set with mode 'bilinear', not {mode!r}")
-    if x.dtype.kind != "f":
-        x = x.float()
     (oh, ow), (sh, sw) = target_size(size, scale_factor, x.shape[2:])
     (h, w) = x.shape[2:]
     if mode == "bilinear":

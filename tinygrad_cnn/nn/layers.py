@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import functional as F
 from ..arguments import int_pair
+from ..functional.layers import transposed_size
 from ..ops.window import window_geometry
 from ..random import generator
 from ..tensor import Tensor
@@ -125,8 +126,8 @@ class ConvTranspose2d(Module):
     def _output_padding(self, x: Tensor, output_size: tuple[int, ...]) -> tuple[int, int]:
         """The output padding that makes an (O_h, O_w) output; a size out of reach is a ValueError."""
         wanted = tuple(output_size)[-2:]
-        spans = [(n - 1) * s - 2 * p + d * (k - 1) + 1 for n, s, p, d, k in
-                 zip(np.shape(x)[2:], self.stride, self.padding, self.dilation, self.kernel_size)]
+        spans = [transposed_size("ConvTranspose2d", n, k, s, p, 0, d) for n, k, s, p, d in
+                 zip(np.shape(x)[2:], self.kernel_size, self.stride, self.padding, self.dilation)]
         extra = tuple(int(o) - span for o, span in zip(wanted, spans))
         limits = [max(s, d) for s, d in zip(self.stride, self.dilation)]
         if len(wanted) != 2 or any(not 0 <= e < limit for e, limit in zip(extra, limits)):

@@ -35,28 +35,30 @@ class _Loss(Module):
         self.reduction = reduction
 
 
-class L1Loss(_Loss):
-    """Mean absolute error (:func:`~tinygrad_cnn.functional.l1_loss`): input and target of one
-    shape -> a scalar, or that shape with reduction="none"."""
+class _ElementLoss(_Loss):
+    """A loss of input and target of one shape with no option but the reduction: ``function``
+    -> a scalar, or that shape with reduction="none"."""
+
+    function: Any = None
 
     def __init__(self, *, reduction: str = "mean"):
         super().__init__(reduction)
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         """(*), (*) -> () or (*)."""
-        return F.l1_loss(input, target, self.reduction)
+        return type(self).function(input, target, self.reduction)
 
 
-class MSELoss(_Loss):
-    """Mean squared error (:func:`~tinygrad_cnn.functional.mse_loss`): input and target of one
-    shape -> a scalar, or that shape with reduction="none"."""
+class L1Loss(_ElementLoss):
+    """Mean absolute error (:func:`~tinygrad_cnn.functional.l1_loss`)."""
 
-    def __init__(self, *, reduction: str = "mean"):
-        super().__init__(reduction)
+    function = staticmethod(F.l1_loss)
 
-    def forward(self, input: Tensor, target: Any) -> Tensor:
-        """(*), (*) -> () or (*)."""
-        return F.mse_loss(input, target, self.reduction)
+
+class MSELoss(_ElementLoss):
+    """Mean squared error (:func:`~tinygrad_cnn.functional.mse_loss`)."""
+
+    function = staticmethod(F.mse_loss)
 
 
 class SmoothL1Loss(_Loss):
