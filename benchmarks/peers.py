@@ -3,6 +3,7 @@
 Each suite's ``make(workload, data)`` builds the inputs and returns ``step()``, which runs the
 workload once and returns its results ({name: ndarray}) for the cross-check.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -18,6 +19,7 @@ class Ours:
 
     def __init__(self):
         import tinygrad_cnn as tc
+
         self.tc = tc
 
     def make(self, workload: str, d: dict) -> Callable[[], dict]:
@@ -35,6 +37,7 @@ class Ours:
                 out = F.conv2d(x, w, b, padding=1)
                 out.sum().backward()
                 return {"out": out.data, "dx": x.grad.data, "dw": w.grad.data, "db": b.grad.data}
+
             return step
         if workload == "W2":
             x = T(d["w2_x"], requires_grad=True)
@@ -44,14 +47,30 @@ class Ours:
                 out = F.max_pool2d(x, 2)
                 out.sum().backward()
                 return {"out": out.data, "dx": x.grad.data}
+
             return step
         if workload == "W3":
             nn = tc.nn
-            model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                                  nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                                  nn.Flatten(), nn.Linear(d["fc_w"].shape[1], 10))
-            model.load_state_dict({"0.weight": d["c1_w"], "0.bias": d["c1_b"], "3.weight": d["c2_w"],
-                                   "3.bias": d["c2_b"], "7.weight": d["fc_w"], "7.bias": d["fc_b"]})
+            model = nn.Sequential(
+                nn.Conv2d(1, 8, 3, padding=1),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+                nn.Conv2d(8, 16, 3, padding=1),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+                nn.Flatten(),
+                nn.Linear(d["fc_w"].shape[1], 10),
+            )
+            model.load_state_dict(
+                {
+                    "0.weight": d["c1_w"],
+                    "0.bias": d["c1_b"],
+                    "3.weight": d["c2_w"],
+                    "3.bias": d["c2_b"],
+                    "7.weight": d["fc_w"],
+                    "7.bias": d["fc_b"],
+                }
+            )
             opt = tc.optim.SGD(model.parameters(), lr=LR)
             x, y = T(d["w3_x"]), d["w3_y"]
 
@@ -61,6 +80,7 @@ class Ours:
                 loss.backward()
                 opt.step()
                 return {"loss": loss.data}
+
             return step
         x0 = d["w4_x"]
 
@@ -72,6 +92,7 @@ class Ours:
                 y = y + 0.0001
             y.sum().backward()
             return {"dx": x.grad.data}
+
         return step
 
 
@@ -80,6 +101,7 @@ class Torch:
 
     def __init__(self):
         import torch
+
         torch.manual_seed(0)
         self.torch = torch
 
@@ -97,7 +119,13 @@ class Torch:
                 x.grad = w.grad = b.grad = None
                 out = F.conv2d(x, w, b, padding=1)
                 out.sum().backward()
-                return {"out": out.detach().numpy(), "dx": x.grad.numpy(), "dw": w.grad.numpy(), "db": b.grad.numpy()}
+                return {
+                    "out": out.detach().numpy(),
+                    "dx": x.grad.numpy(),
+                    "dw": w.grad.numpy(),
+                    "db": b.grad.numpy(),
+                }
+
             return step
         if workload == "W2":
             x = torch.tensor(d["w2_x"], requires_grad=True)
@@ -107,14 +135,33 @@ class Torch:
                 out = F.max_pool2d(x, 2)
                 out.sum().backward()
                 return {"out": out.detach().numpy(), "dx": x.grad.numpy()}
+
             return step
         if workload == "W3":
             nn = torch.nn
-            model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                                  nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                                  nn.Flatten(), nn.Linear(d["fc_w"].shape[1], 10))
-            model.load_state_dict({k: torch.tensor(d[v]) for k, v in (("0.weight", "c1_w"), ("0.bias", "c1_b"),
-                                  ("3.weight", "c2_w"), ("3.bias", "c2_b"), ("7.weight", "fc_w"), ("7.bias", "fc_b"))})
+            model = nn.Sequential(
+                nn.Conv2d(1, 8, 3, padding=1),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+                nn.Conv2d(8, 16, 3, padding=1),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+                nn.Flatten(),
+                nn.Linear(d["fc_w"].shape[1], 10),
+            )
+            model.load_state_dict(
+                {
+                    k: torch.tensor(d[v])
+                    for k, v in (
+                        ("0.weight", "c1_w"),
+                        ("0.bias", "c1_b"),
+                        ("3.weight", "c2_w"),
+                        ("3.bias", "c2_b"),
+                        ("7.weight", "fc_w"),
+                        ("7.bias", "fc_b"),
+                    )
+                }
+            )
             opt = torch.optim.SGD(model.parameters(), lr=LR)
             x, y = torch.tensor(d["w3_x"]), torch.tensor(d["w3_y"])
 
@@ -124,6 +171,7 @@ class Torch:
                 loss.backward()
                 opt.step()
                 return {"loss": loss.detach().numpy()}
+
             return step
         x0 = torch.tensor(d["w4_x"])
 
@@ -135,6 +183,7 @@ class Torch:
                 y = y + 0.0001
             y.sum().backward()
             return {"dx": x.grad.numpy()}
+
         return step
 
 
@@ -164,6 +213,7 @@ class DeZero:
                 out = F.conv2d(x, w, b, pad=1)
                 F.sum(out).backward()
                 return {"out": out.data, "dx": x.grad.data, "dw": w.grad.data, "db": b.grad.data}
+
             return step
         if workload == "W2":
             x = V(d["w2_x"])
@@ -173,15 +223,21 @@ class DeZero:
                 out = F.pooling(x, 2, 2)
                 F.sum(out).backward()
                 return {"out": out.data, "dx": x.grad.data}
+
             return step
         if workload == "W3":
-            params = {k: dz.Parameter(d[k].copy()) for k in ("c1_w", "c1_b", "c2_w", "c2_b", "fc_w", "fc_b")}
+            params = {
+                k: dz.Parameter(d[k].copy())
+                for k in ("c1_w", "c1_b", "c2_w", "c2_b", "fc_w", "fc_b")
+            }
             x, y = V(d["w3_x"]), d["w3_y"]
 
             def step():
                 h = F.pooling(F.relu(F.conv2d(x, params["c1_w"], params["c1_b"], pad=1)), 2, 2)
                 h = F.pooling(F.relu(F.conv2d(h, params["c2_w"], params["c2_b"], pad=1)), 2, 2)
-                logits = F.linear(F.reshape(h, (h.shape[0], -1)), F.transpose(params["fc_w"]), params["fc_b"])
+                logits = F.linear(
+                    F.reshape(h, (h.shape[0], -1)), F.transpose(params["fc_w"]), params["fc_b"]
+                )
                 loss = F.softmax_cross_entropy(logits, y)
                 for p in params.values():
                     p.cleargrad()
@@ -189,6 +245,7 @@ class DeZero:
                 for p in params.values():
                     p.data -= LR * p.grad.data
                 return {"loss": np.asarray(loss.data)}
+
             return step
         x0 = d["w4_x"]
 
@@ -200,6 +257,7 @@ class DeZero:
                 y = y + 0.0001
             F.sum(y).backward()
             return {"dx": x.grad.data}
+
         return step
 
 
@@ -226,6 +284,7 @@ class MyGrad:
                 out = conv(x, w, b)
                 out.sum().backward()
                 return {"out": out.data, "dx": x.grad, "dw": w.grad, "db": b.grad}
+
             return step
         if workload == "W2":
             x = mg.Tensor(d["w2_x"])
@@ -234,13 +293,18 @@ class MyGrad:
                 out = layers.max_pool(x, (2, 2), 2)
                 out.sum().backward()
                 return {"out": out.data, "dx": x.grad}
+
             return step
         if workload == "W3":
-            params = {k: mg.Tensor(d[k].copy()) for k in ("c1_w", "c1_b", "c2_w", "c2_b", "fc_w", "fc_b")}
+            params = {
+                k: mg.Tensor(d[k].copy()) for k in ("c1_w", "c1_b", "c2_w", "c2_b", "fc_w", "fc_b")
+            }
             x, y = mg.Tensor(d["w3_x"], constant=True), d["w3_y"]
 
             def block(h, w, b):
-                h = layers.conv_nd(h, params[w], stride=1, padding=1) + params[b].reshape(1, -1, 1, 1)
+                h = layers.conv_nd(h, params[w], stride=1, padding=1) + params[b].reshape(
+                    1, -1, 1, 1
+                )
                 return layers.max_pool(mg.maximum(h, 0), (2, 2), 2)
 
             def step():
@@ -251,6 +315,7 @@ class MyGrad:
                 for p in params.values():
                     p.data -= LR * p.grad
                 return {"loss": np.asarray(loss.data)}
+
             return step
         x0 = d["w4_x"]
 
@@ -262,6 +327,7 @@ class MyGrad:
                 y = y + 0.0001
             y.sum().backward()
             return {"dx": x.grad}
+
         return step
 
 

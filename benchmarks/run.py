@@ -20,6 +20,7 @@ call, so BLAS threads left spinning by the previous one do not count against it,
 timed call. The table
 shows medians. Absolute times drift between runs on shared machines; compare ratios.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,12 +45,18 @@ def workload_data(batch: int = 64, size: int = 28, seed: int = 0) -> dict[str, n
     f32 = lambda *shape, scale=1.0: (rng.standard_normal(shape) * scale).astype(np.float32)  # noqa: E731
     flat = 16 * (size // 4) ** 2
     return {
-        "w1_x": f32(32, 16, 32, 32), "w1_w": f32(32, 16, 3, 3, scale=0.1), "w1_b": f32(32),
+        "w1_x": f32(32, 16, 32, 32),
+        "w1_w": f32(32, 16, 3, 3, scale=0.1),
+        "w1_b": f32(32),
         "w2_x": f32(32, 32, 32, 32),
-        "w3_x": f32(batch, 1, size, size), "w3_y": rng.integers(0, 10, batch),
-        "c1_w": f32(8, 1, 3, 3, scale=1 / 3), "c1_b": f32(8, scale=0.1),
-        "c2_w": f32(16, 8, 3, 3, scale=1 / 8.5), "c2_b": f32(16, scale=0.1),
-        "fc_w": f32(10, flat, scale=1 / np.sqrt(flat)), "fc_b": f32(10, scale=0.1),
+        "w3_x": f32(batch, 1, size, size),
+        "w3_y": rng.integers(0, 10, batch),
+        "c1_w": f32(8, 1, 3, 3, scale=1 / 3),
+        "c1_b": f32(8, scale=0.1),
+        "c2_w": f32(16, 8, 3, 3, scale=1 / 8.5),
+        "c2_b": f32(16, scale=0.1),
+        "fc_w": f32(10, flat, scale=1 / np.sqrt(flat)),
+        "fc_b": f32(10, scale=0.1),
         "w4_x": np.ones(4, dtype=np.float32),
     }
 
@@ -65,7 +72,11 @@ def check(results: dict[str, dict[str, dict[str, np.ndarray]]], reference: str) 
         for name, got in by_framework.items():
             for key, value in expected.items():
                 scale = max(1.0, float(np.abs(value).max()))
-                if key not in got or got[key].shape != value.shape or not np.allclose(got[key], value, rtol=2e-3, atol=2e-3 * scale):
+                if (
+                    key not in got
+                    or got[key].shape != value.shape
+                    or not np.allclose(got[key], value, rtol=2e-3, atol=2e-3 * scale)
+                ):
                     problems.append(f"{name} {workload} {key}")
     return problems
 
@@ -139,7 +150,9 @@ def peak_memory(framework: str) -> float | None:
     """Peak memory (MiB) that W3 training steps add to the process, as the OS counts it."""
     if not os.path.exists("/proc/self/status"):
         return None
-    done = subprocess.run([sys.executable, __file__, "--memory-child", framework], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, __file__, "--memory-child", framework], capture_output=True, text=True
+    )
     return int(done.stdout.strip()) / 1024 if done.returncode == 0 and done.stdout.strip() else None
 
 
@@ -174,7 +187,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"all frameworks agree with {reference} on every workload\n")
     medians = {w: time_rounds(steps[w], rounds) for w in WORKLOADS}
     names = list(suites)
-    print("| workload | " + " | ".join(f"{n} (ms)" for n in names) + " | " + " | ".join(f"{n} / {reference}" for n in names if n != reference) + " |")
+    print(
+        "| workload | "
+        + " | ".join(f"{n} (ms)" for n in names)
+        + " | "
+        + " | ".join(f"{n} / {reference}" for n in names if n != reference)
+        + " |"
+    )
     print("|---" * (1 + 2 * len(names) - 1) + "|")
     for w in WORKLOADS:
         row = [fmt(medians[w][n], per_op=w == "W4") for n in names]
@@ -183,16 +202,24 @@ def main(argv: list[str] | None = None) -> int:
     gemm_seconds, gflops = gemm_rate()
     w1f_flops = 2 * 32768 * 144 * 32
     ours_w1f = medians["W1f"]["tinygrad_cnn"]
-    print(f"\nfloat32 GEMM (32768,144)@(144,32): {gemm_seconds * 1e3:.2f} ms = {gflops:.0f} GFLOP/s; "
-          f"tinygrad_cnn W1f reaches {w1f_flops / ours_w1f / 1e9:.0f} GFLOP/s, "
-          f"{gemm_seconds / ours_w1f:.0%} of it")
+    print(
+        f"\nfloat32 GEMM (32768,144)@(144,32): {gemm_seconds * 1e3:.2f} ms = {gflops:.0f} GFLOP/s; "
+        f"tinygrad_cnn W1f reaches {w1f_flops / ours_w1f / 1e9:.0f} GFLOP/s, "
+        f"{gemm_seconds / ours_w1f:.0%} of it"
+    )
     report = {"median_seconds": medians, "gemm_gflops": gflops, "reference": reference}
     if not args.quick:
         memory = {n: peak_memory(n) for n in names}
-        print("\nW3 peak memory of 5 training steps above the built model and data (OS high-water mark): " +
-              ", ".join(f"{n} {m:.1f} MiB" if m is not None else f"{n} n/a" for n, m in memory.items()))
+        print(
+            "\nW3 peak memory of 5 training steps above the built model and data (OS high-water mark): "
+            + ", ".join(
+                f"{n} {m:.1f} MiB" if m is not None else f"{n} n/a" for n, m in memory.items()
+            )
+        )
         report["w3_peak_mib"] = memory
-        report["scaling"] = scaling({n: suites[n] for n in names if n in ("tinygrad_cnn", "torch")}, max(3, rounds // 3))
+        report["scaling"] = scaling(
+            {n: suites[n] for n in names if n in ("tinygrad_cnn", "torch")}, max(3, rounds // 3)
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)
@@ -201,7 +228,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def scaling(suites: dict, rounds: int) -> dict:
     """W3 time at several batch sizes and image sizes: it should grow linearly with work."""
-    print("\n| W3 variant | " + " | ".join(f"{n} (ms)" for n in suites) + " | ms per 1k pixels (tinygrad_cnn) |")
+    print(
+        "\n| W3 variant | "
+        + " | ".join(f"{n} (ms)" for n in suites)
+        + " | ms per 1k pixels (tinygrad_cnn) |"
+    )
     print("|---" * (len(suites) + 2) + "|")
     table = {}
     for batch, size in [(16, 28), (64, 28), (256, 28), (64, 56)]:
@@ -209,8 +240,11 @@ def scaling(suites: dict, rounds: int) -> dict:
         medians = time_rounds({n: s.make("W3", data) for n, s in suites.items()}, rounds)
         pixels = batch * size * size / 1000
         table[f"batch{batch}_{size}x{size}"] = medians
-        print(f"| batch {batch}, {size}x{size} | " + " | ".join(f"{medians[n] * 1e3:.2f}" for n in suites) +
-              f" | {medians['tinygrad_cnn'] * 1e3 / pixels:.3f} |")
+        print(
+            f"| batch {batch}, {size}x{size} | "
+            + " | ".join(f"{medians[n] * 1e3:.2f}" for n in suites)
+            + f" | {medians['tinygrad_cnn'] * 1e3 / pixels:.3f} |"
+        )
     return table
 
 

@@ -14,6 +14,7 @@ images per second and test accuracy; the last line gives the ratio of epoch time
 Data: the four Fashion-MNIST IDX files (Debian's dataset-fashion-mnist package puts them in
 /usr/share/datasets/fashion-mnist).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,22 +58,33 @@ def torch_twin(model, width: int):
     import torch
 
     tnn = torch.nn
-    twin = tnn.Sequential(tnn.Conv2d(1, width, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
-                          tnn.Conv2d(width, 2 * width, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
-                          tnn.Flatten(), tnn.Linear(2 * width * 49, 10))
+    twin = tnn.Sequential(
+        tnn.Conv2d(1, width, 3, padding=1),
+        tnn.ReLU(),
+        tnn.MaxPool2d(2),
+        tnn.Conv2d(width, 2 * width, 3, padding=1),
+        tnn.ReLU(),
+        tnn.MaxPool2d(2),
+        tnn.Flatten(),
+        tnn.Linear(2 * width * 49, 10),
+    )
     twin.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in model.state_dict().items()})
     optimizer = torch.optim.Adam(twin.parameters(), lr=1e-3)
 
     def epoch(batches):
         for images, labels in batches:
-            loss = torch.nn.functional.cross_entropy(twin(torch.from_numpy(images)), torch.from_numpy(labels))
+            loss = torch.nn.functional.cross_entropy(
+                twin(torch.from_numpy(images)), torch.from_numpy(labels)
+            )
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
 
     def accuracy(images, labels):
         with torch.no_grad():
-            logits = torch.cat([twin(torch.from_numpy(images[i:i + 1000])) for i in range(0, len(images), 1000)])
+            logits = torch.cat(
+                [twin(torch.from_numpy(images[i : i + 1000])) for i in range(0, len(images), 1000)]
+            )
         return float((logits.argmax(1).numpy() == labels).mean())
 
     return epoch, accuracy
@@ -87,7 +99,9 @@ def timed(epoch, batches) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", default=DEBIAN, help=f"folder with the Fashion-MNIST IDX files (default {DEBIAN})")
+    parser.add_argument(
+        "--data", default=DEBIAN, help=f"folder with the Fashion-MNIST IDX files (default {DEBIAN})"
+    )
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--json", help="also write the numbers here")
@@ -97,20 +111,35 @@ def main(argv: list[str] | None = None) -> int:
     twin_epoch, twin_accuracy = torch_twin(model, args.width)
     rng = np.random.default_rng(0)
     rows = []
-    print(f"| epoch | tinygrad_cnn s | img/s | test acc | torch s | img/s | test acc | ratio |\n|---|---|---|---|---|---|---|---|")
+    print(
+        f"| epoch | tinygrad_cnn s | img/s | test acc | torch s | img/s | test acc | ratio |\n|---|---|---|---|---|---|---|---|"
+    )
     for epoch in range(1, args.epochs + 1):
         order = rng.permutation(len(train.labels))
-        batches = [(train.images[order[i:i + 32]], train.labels[order[i:i + 32]]) for i in range(0, len(order), 32)]
+        batches = [
+            (train.images[order[i : i + 32]], train.labels[order[i : i + 32]])
+            for i in range(0, len(order), 32)
+        ]
         mine, theirs = timed(our_epoch, batches), timed(twin_epoch, batches)
-        row = dict(epoch=epoch, ours_s=mine, torch_s=theirs, ours_acc=evaluate(model, test.images, test.labels),
-                   torch_acc=twin_accuracy(test.images, test.labels))
+        row = dict(
+            epoch=epoch,
+            ours_s=mine,
+            torch_s=theirs,
+            ours_acc=evaluate(model, test.images, test.labels),
+            torch_acc=twin_accuracy(test.images, test.labels),
+        )
         rows.append(row)
         n = len(order)
-        print(f"| {epoch} | {mine:.1f} | {n / mine:,.0f} | {row['ours_acc']:.4f} | {theirs:.1f} | {n / theirs:,.0f} "
-              f"| {row['torch_acc']:.4f} | {mine / theirs:.2f}x |", flush=True)
+        print(
+            f"| {epoch} | {mine:.1f} | {n / mine:,.0f} | {row['ours_acc']:.4f} | {theirs:.1f} | {n / theirs:,.0f} "
+            f"| {row['torch_acc']:.4f} | {mine / theirs:.2f}x |",
+            flush=True,
+        )
     total_ours, total_torch = sum(r["ours_s"] for r in rows), sum(r["torch_s"] for r in rows)
-    print(f"\n{args.epochs} epochs: tinygrad_cnn {total_ours:.0f} s, torch {total_torch:.0f} s, "
-          f"ratio {total_ours / total_torch:.2f}x")
+    print(
+        f"\n{args.epochs} epochs: tinygrad_cnn {total_ours:.0f} s, torch {total_torch:.0f} s, "
+        f"ratio {total_ours / total_torch:.2f}x"
+    )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

@@ -7,6 +7,7 @@ Every run starts from the same weights and sees the batches in the same order; o
 update rule differs. Learning rates are each method's usual scale (SGD needs a larger step
 than Adam's family; AdaDelta's lr multiplies an already-scaled step, hence 1).
 """
+
 import argparse
 
 import numpy as np
@@ -19,9 +20,22 @@ from tinygrad_cnn.models import lenet
 from tinygrad_cnn.train import evaluate
 
 LEARNING_RATES = {
-    "sgd": 0.1, "momentum": 0.02, "nesterov": 0.02, "adagrad": 0.03, "rmsprop": 1e-3, "rmsprop_graves": 1e-3,
-    "adadelta": 1.0, "adam": 3e-3, "adamw": 3e-3, "adamax": 6e-3, "nadam": 3e-3, "amsgrad": 3e-3,
-    "adabound": 3e-3, "amsbound": 3e-3, "adabelief": 3e-3, "smorms3": 1e-2,
+    "sgd": 0.1,
+    "momentum": 0.02,
+    "nesterov": 0.02,
+    "adagrad": 0.03,
+    "rmsprop": 1e-3,
+    "rmsprop_graves": 1e-3,
+    "adadelta": 1.0,
+    "adam": 3e-3,
+    "adamw": 3e-3,
+    "adamax": 6e-3,
+    "nadam": 3e-3,
+    "amsgrad": 3e-3,
+    "adabound": 3e-3,
+    "amsbound": 3e-3,
+    "adabelief": 3e-3,
+    "smorms3": 1e-2,
 }
 
 
@@ -59,15 +73,25 @@ def main() -> None:
     results = {name: run(name, args.epochs, initial, train, test) for name in optim.OPTIMIZERS}
 
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(9, 5.5))
     for i, (name, (losses, accuracy)) in enumerate(results.items()):
-        ax.plot(smooth(losses), label=f"{name} ({accuracy:.1%})", color=plt.cm.tab20(i % 20),
-                linestyle="-" if i % 2 == 0 else "--", linewidth=1.3)
-    ax.set(xlabel="training step (batch of 32)", ylabel="cross-entropy (moving average)", yscale="log",
-           title=f"Digits CNN, {args.epochs} epochs, same start and batches: loss by optimizer (final test accuracy)")
+        ax.plot(
+            smooth(losses),
+            label=f"{name} ({accuracy:.1%})",
+            color=plt.cm.tab20(i % 20),
+            linestyle="-" if i % 2 == 0 else "--",
+            linewidth=1.3,
+        )
+    ax.set(
+        xlabel="training step (batch of 32)",
+        ylabel="cross-entropy (moving average)",
+        yscale="log",
+        title=f"Digits CNN, {args.epochs} epochs, same start and batches: loss by optimizer (final test accuracy)",
+    )
     ax.legend(ncol=2, fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -76,7 +100,9 @@ def main() -> None:
     print("| optimizer | lr | final loss (mean of last 20 steps) | test accuracy |")
     print("|---|---|---|---|")
     for name, (losses, accuracy) in results.items():
-        print(f"| {name} | {LEARNING_RATES[name]:g} | {np.mean(losses[-20:]):.4f} | {accuracy:.1%} |")
+        print(
+            f"| {name} | {LEARNING_RATES[name]:g} | {np.mean(losses[-20:]):.4f} | {accuracy:.1%} |"
+        )
 
 
 if __name__ == "__main__":

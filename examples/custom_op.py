@@ -7,6 +7,7 @@
 2. A depthwise convolution two ways: composed of existing ops (no backward written), and as
    one custom op with a hand-written backward; both give the same values and gradients.
 """
+
 import numpy as np
 
 import tinygrad_cnn as tc
@@ -45,8 +46,13 @@ print("same as the built-in F.silu:", np.allclose(Swish.apply(x).data, F.silu(x)
 
 tc.manual_seed(0)
 train, test = load_digits()
-model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), SwishLayer(), nn.MaxPool2d(2),
-                      nn.Flatten(), nn.Linear(16 * 4 * 4, 10))
+model = nn.Sequential(
+    nn.Conv2d(1, 16, 3, padding=1),
+    SwishLayer(),
+    nn.MaxPool2d(2),
+    nn.Flatten(),
+    nn.Linear(16 * 4 * 4, 10),
+)
 optimizer = optim.Adam(model.parameters(), lr=3e-3)
 for epoch in range(5):
     for images, labels in batches(train.images, train.labels, 32):
@@ -55,7 +61,10 @@ for epoch in range(5):
         loss.backward()
         optimizer.step()
 with tc.no_grad():
-    print("test accuracy with swish:", np.mean(model(Tensor(test.images)).data.argmax(axis=1) == test.labels))
+    print(
+        "test accuracy with swish:",
+        np.mean(model(Tensor(test.images)).data.argmax(axis=1) == test.labels),
+    )
 try:
     graph = tc.draw_graph(model(Tensor(test.images[:2])))
     print("swish drawn in the graph:", "label=swish" in graph.source)
@@ -81,8 +90,11 @@ class DepthwiseConv2d(tc.Function):
     @staticmethod
     def forward(ctx, x, weight, stride=1, padding=0):
         b, c = x.shape[:2]
-        ctx.geometry = g = window_geometry("depthwise_conv2d", x.shape, weight.shape[2:], stride, padding)
-        windows = im2col_array(x, g).reshape(-1, c, g.kernel_size[0] * g.kernel_size[1])  # (N, C, K)
+        ctx.geometry = g = window_geometry(
+            "depthwise_conv2d", x.shape, weight.shape[2:], stride, padding
+        )
+        # (N, C, K)
+        windows = im2col_array(x, g).reshape(-1, c, g.kernel_size[0] * g.kernel_size[1])
         ctx.save_for_backward(windows, weight)
         ctx.x_shape = x.shape
         out = np.einsum("nck,ck->nc", windows, weight.reshape(c, -1))
@@ -108,5 +120,11 @@ composed.sum().backward()
 grads_composed = x.grad.data.copy(), w.grad.data.copy()
 x.grad = w.grad = None
 custom.sum().backward()
-print("depthwise: same gradients:", np.allclose(grads_composed[0], x.grad.data) and np.allclose(grads_composed[1], w.grad.data))
-print("gradcheck depthwise op:", tc.gradcheck(lambda x, w: DepthwiseConv2d.apply(x, w, stride=2, padding=1), x, w))
+print(
+    "depthwise: same gradients:",
+    np.allclose(grads_composed[0], x.grad.data) and np.allclose(grads_composed[1], w.grad.data),
+)
+print(
+    "gradcheck depthwise op:",
+    tc.gradcheck(lambda x, w: DepthwiseConv2d.apply(x, w, stride=2, padding=1), x, w),
+)

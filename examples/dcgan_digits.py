@@ -14,6 +14,7 @@ first. It then reports how many samples it reads as some digit with confidence o
 (a generator that collapsed onto a few digits shows here). The grid (needs matplotlib) shows
 64 samples from fixed codes.
 """
+
 import sys
 import time
 
@@ -36,18 +37,23 @@ def upsampled(images: np.ndarray) -> np.ndarray:
 
 def bce(logits: Tensor, real: bool) -> Tensor:
     """Binary cross-entropy of logits against all-real (1) or all-generated (0) labels."""
-    return F.binary_cross_entropy_with_logits(logits, np.full(logits.shape, float(real), dtype=np.float32))
+    return F.binary_cross_entropy_with_logits(
+        logits, np.full(logits.shape, float(real), dtype=np.float32)
+    )
 
 
 def confident_digits(judge, images: np.ndarray) -> tuple[float, np.ndarray]:
     """The fraction of images the judge reads with confidence > 0.9, and the count per digit."""
     probabilities = F.softmax(Tensor(predict_logits(judge, images)), axis=1).data
-    return np.mean(probabilities.max(axis=1) > 0.9), np.bincount(probabilities.argmax(axis=1), minlength=10)
+    return np.mean(probabilities.max(axis=1) > 0.9), np.bincount(
+        probabilities.argmax(axis=1), minlength=10
+    )
 
 
 def save_grid(images: np.ndarray, path: str) -> None:
     """Images (64, 1, S, S) in [-1, 1] as an 8 x 8 grid, one pixel between them, dark ink."""
     import matplotlib
+
     matplotlib.use("Agg")  # no display needed
     import matplotlib.pyplot as plt
 
@@ -55,7 +61,7 @@ def save_grid(images: np.ndarray, path: str) -> None:
     grid = np.ones((8 * s + 1, 8 * s + 1))
     for i, image in enumerate(images[:, 0]):
         row, col = divmod(i, 8)
-        grid[1 + s * row: s * (row + 1), 1 + s * col: s * (col + 1)] = (image + 1) / 2
+        grid[1 + s * row : s * (row + 1), 1 + s * col : s * (col + 1)] = (image + 1) / 2
     plt.imsave(path, np.kron(grid, np.ones((3, 3))), cmap="gray_r", vmin=0, vmax=1)
 
 
@@ -70,7 +76,9 @@ def train_gan(real_images: np.ndarray, labels: np.ndarray, epochs: int) -> Gener
         for images, _ in batches(real_images, labels, batch_size=64, drop_last=True):
             fakes = generator(tc.randn(len(images), NZ))
             # the discriminator learns to tell real from generated; detach: no generator update here
-            d_loss = bce(discriminator(Tensor(images)), True) + bce(discriminator(fakes.detach()), False)
+            d_loss = bce(discriminator(Tensor(images)), True) + bce(
+                discriminator(fakes.detach()), False
+            )
             d_optimizer.zero_grad()
             d_loss.backward()
             d_optimizer.step()
@@ -82,8 +90,10 @@ def train_gan(real_images: np.ndarray, labels: np.ndarray, epochs: int) -> Gener
             d_losses.append(d_loss.item())
             g_losses.append(g_loss.item())
         if epoch % 5 == 0 or epoch == 1:
-            print(f"epoch {epoch:2d}  D loss {np.mean(d_losses):.3f}  G loss {np.mean(g_losses):.3f}  "
-                  f"({time.perf_counter() - start:.0f} s)")
+            print(
+                f"epoch {epoch:2d}  D loss {np.mean(d_losses):.3f}  G loss {np.mean(g_losses):.3f}  "
+                f"({time.perf_counter() - start:.0f} s)"
+            )
     return generator.eval()
 
 
@@ -92,14 +102,22 @@ def main(path: str = "dcgan_digits.png", epochs: int = 40) -> None:
     train, test = load_digits()
     real, real_test = upsampled(train.images), upsampled(test.images)
     judge = lenet(image_size=16, width=8)
-    fit(judge, optim.Adam(judge.parameters(), lr=3e-3), (real, train.labels), (real_test, test.labels), epochs=10,
-        quiet=True)
+    fit(
+        judge,
+        optim.Adam(judge.parameters(), lr=3e-3),
+        (real, train.labels),
+        (real_test, test.labels),
+        epochs=10,
+        quiet=True,
+    )
     generator = train_gan(real, train.labels, epochs)
     with tc.no_grad():
         samples = generator(tc.randn(1000, NZ)).data
     for name, images in (("real test digits", real_test), ("generated samples", samples)):
         share, per_digit = confident_digits(judge, images)
-        print(f"{name:17s}: {share:.0%} read as a digit with confidence > 0.9; per digit {per_digit.tolist()}")
+        print(
+            f"{name:17s}: {share:.0%} read as a digit with confidence > 0.9; per digit {per_digit.tolist()}"
+        )
     try:
         save_grid(samples[:64], path)
         print(f"wrote {path}: 64 samples")

@@ -13,6 +13,7 @@ PyTorch from the same weights and batch and printed beside ours.
 
     python examples/gradient_penalty.py [steps]
 """
+
 import sys
 
 import numpy as np
@@ -30,20 +31,28 @@ except ImportError:  # the comparison column is left out
 def critic_model() -> nn.Sequential:
     """(B, 1, 8, 8) -> (B, 1): conv with stride and padding, overlapping max-pool, avg-pool."""
     return nn.Sequential(
-        nn.Conv2d(1, 8, 3, stride=2, padding=1), nn.LeakyReLU(0.2),   # (B, 8, 4, 4)
-        nn.MaxPool2d(2, stride=1),                                     # (B, 8, 3, 3)
-        nn.Conv2d(8, 16, 3, padding=1), nn.LeakyReLU(0.2),             # (B, 16, 3, 3)
-        nn.AvgPool2d(3),                                               # (B, 16, 1, 1)
-        nn.Flatten(), nn.Linear(16, 1),
+        nn.Conv2d(1, 8, 3, stride=2, padding=1),
+        nn.LeakyReLU(0.2),  # (B, 8, 4, 4)
+        nn.MaxPool2d(2, stride=1),  # (B, 8, 3, 3)
+        nn.Conv2d(8, 16, 3, padding=1),
+        nn.LeakyReLU(0.2),  # (B, 16, 3, 3)
+        nn.AvgPool2d(3),  # (B, 16, 1, 1)
+        nn.Flatten(),
+        nn.Linear(16, 1),
     )
 
 
 def torch_twin(model: nn.Sequential):
     """The same critic in PyTorch, with our weights (state_dict names are PyTorch's)."""
     twin = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 8, 3, stride=2, padding=1), torch.nn.LeakyReLU(0.2), torch.nn.MaxPool2d(2, stride=1),
-        torch.nn.Conv2d(8, 16, 3, padding=1), torch.nn.LeakyReLU(0.2), torch.nn.AvgPool2d(3),
-        torch.nn.Flatten(), torch.nn.Linear(16, 1),
+        torch.nn.Conv2d(1, 8, 3, stride=2, padding=1),
+        torch.nn.LeakyReLU(0.2),
+        torch.nn.MaxPool2d(2, stride=1),
+        torch.nn.Conv2d(8, 16, 3, padding=1),
+        torch.nn.LeakyReLU(0.2),
+        torch.nn.AvgPool2d(3),
+        torch.nn.Flatten(),
+        torch.nn.Linear(16, 1),
     )
     twin.load_state_dict({k: torch.tensor(v) for k, v in model.state_dict().items()})
     return twin
@@ -73,7 +82,9 @@ def main(steps: int = 20, batch: int = 32, weight: float = 10.0) -> None:
         loss = -distance + weight * penalty
         line = f"step {step:3d}  distance {distance.item():8.4f}  penalty ours {penalty.item():.6f}"
         if torch is not None:
-            theirs = gradient_penalty(torch_twin(critic), torch.tensor(mixed, requires_grad=True), torch.autograd.grad)
+            theirs = gradient_penalty(
+                torch_twin(critic), torch.tensor(mixed, requires_grad=True), torch.autograd.grad
+            )
             line += f"  torch {theirs.item():.6f}"
         print(line, flush=True)
         opt.zero_grad()

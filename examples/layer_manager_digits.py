@@ -3,6 +3,7 @@ one optimizer per layer chosen by name.
 
     python examples/layer_manager_digits.py
 """
+
 import tinygrad_cnn as tc
 from tinygrad_cnn.data import load_digits
 from tinygrad_cnn.layers import LayerManager
@@ -19,5 +20,7 @@ lm.append(name="m", n=64, act="ReLU", opt="AdaBelief", opt_dic={"lr": 2e-3})
 lm.append(name="o", n=10)
 print(lm)
 
-history = lm.fit(train.images, train.labels, epochs=25, batch_size=32, x_test=test.images, t_test=test.labels)
+history = lm.fit(
+    train.images, train.labels, epochs=25, batch_size=32, x_test=test.images, t_test=test.labels
+)
 print(f"test accuracy {lm.accuracy(test.images, test.labels):.4f}")

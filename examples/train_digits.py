@@ -5,6 +5,7 @@
 The same job as ``python -m tinygrad_cnn train``, without the helpers: the model, the loop,
 the loss, backward and the optimizer step are all on this page.
 """
+
 import numpy as np
 
 import tinygrad_cnn as tc
@@ -16,9 +17,14 @@ tc.manual_seed(0)
 train, test = load_digits()  # images (N, 1, 8, 8) float32 in [0, 1], labels (N,) int64
 
 model = nn.Sequential(
-    nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),   # (B, 32, 4, 4)
-    nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # (B, 64, 2, 2)
-    nn.Flatten(), nn.Linear(64 * 2 * 2, 10),                      # (B, 10)
+    nn.Conv2d(1, 32, 3, padding=1),
+    nn.ReLU(),
+    nn.MaxPool2d(2),  # (B, 32, 4, 4)
+    nn.Conv2d(32, 64, 3, padding=1),
+    nn.ReLU(),
+    nn.MaxPool2d(2),  # (B, 64, 2, 2)
+    nn.Flatten(),
+    nn.Linear(64 * 2 * 2, 10),  # (B, 10)
 )
 epochs = 30
 optimizer = optim.Adam(model.parameters(), lr=3e-3)

@@ -7,6 +7,7 @@ both drawn at the same brightness, so a pixel can only be classified from the sh
 it: that is what the U-Net's skip connections and growing receptive field are for. Prints the
 loss per epoch and the intersection over union (IoU) of each class on held-out images.
 """
+
 import time
 
 import numpy as np
@@ -30,7 +31,9 @@ def shapes(n: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.
         half = rng.integers(3, size // 5, endpoint=True)  # half the square's side
         sy, sx = rng.integers(half, size - half, size=2)
         mask[(rows - cy) ** 2 + (cols - cx) ** 2 <= r * r] = 1
-        mask[(abs(rows - sy) < half) & (abs(cols - sx) < half)] = 2  # drawn on top where they overlap
+        mask[(abs(rows - sy) < half) & (abs(cols - sx) < half)] = (
+            2  # drawn on top where they overlap
+        )
     images = (masks > 0) + 0.4 * rng.standard_normal(masks.shape)
     return images[:, None].astype(np.float32), masks
 
@@ -54,19 +57,26 @@ def main(epochs: int = 12, size: int = 32) -> None:
         for images, masks in batches(train_x, train_y, batch_size=8):
             scores = model(Tensor(images))  # (B, 3, H, W): one score per class and pixel
             # cross-entropy per pixel: (B, 3, H, W) -> (B*H*W, 3) rows against (B*H*W,) labels
-            loss = F.cross_entropy(scores.transpose(0, 2, 3, 1).reshape(-1, len(CLASSES)), masks.ravel())
+            loss = F.cross_entropy(
+                scores.transpose(0, 2, 3, 1).reshape(-1, len(CLASSES)), masks.ravel()
+            )
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
         scheduler.step()
-        print(f"epoch {epoch:2d}  loss {np.mean(losses):.4f}  ({time.perf_counter() - start:.0f} s)")
+        print(
+            f"epoch {epoch:2d}  loss {np.mean(losses):.4f}  ({time.perf_counter() - start:.0f} s)"
+        )
     model.eval()
     with no_grad():
         predicted = model(Tensor(test_x)).data.argmax(axis=1)
     scores = [iou(predicted, test_y, k) for k in range(len(CLASSES))]
-    print("test IoU  " + "  ".join(f"{name} {s:.3f}" for name, s in zip(CLASSES, scores))
-          + f"  mean {np.mean(scores):.3f}")
+    print(
+        "test IoU  "
+        + "  ".join(f"{name} {s:.3f}" for name, s in zip(CLASSES, scores))
+        + f"  mean {np.mean(scores):.3f}"
+    )
 
 
 if __name__ == "__main__":

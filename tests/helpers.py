@@ -1,4 +1,5 @@
 """Shared test helpers: random float64 tensors and the optional torch cross-check."""
+
 import numpy as np
 import pytest
 
@@ -9,12 +10,16 @@ try:
 except ImportError:  # torch is an optional dev extra
     torch = None
 
-needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed (pip install torch==2.13.0)")
+needs_torch = pytest.mark.skipif(
+    torch is None, reason="torch is not installed (pip install torch==2.13.0)"
+)
 
 
 def leaf(array, requires_grad=True):
     """A float64 Tensor that requires grad, for gradchecks."""
-    return Tensor(np.asarray(array, dtype=np.float64), requires_grad=requires_grad, dtype=np.float64)
+    return Tensor(
+        np.asarray(array, dtype=np.float64), requires_grad=requires_grad, dtype=np.float64
+    )
 
 
 def randn(rng, *shape):

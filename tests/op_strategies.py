@@ -4,6 +4,7 @@
 broadcasting patterns; window ops draw kernel, stride, padding and input sizes, including
 stride > kernel, stride < kernel and sizes that leave rows over.
 """
+
 import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -38,10 +39,14 @@ def binary(symbol, fn, positive_right=False, torch_fn=None, kind="normal"):
     @st.composite
     def strategy(draw):
         a_shape, b_shape = draw(PAIRS).input_shapes
-        a, b = values(draw, a_shape, kind), values(draw, b_shape, "positive" if positive_right else kind)
+        a, b = (
+            values(draw, a_shape, kind),
+            values(draw, b_shape, "positive" if positive_right else kind),
+        )
         if kind == "distinct":  # no ties between a and b either
             b.data += 0.005
         return Case(f"{a_shape}{symbol}{b_shape}", fn, lambda r: (a, b), torch_fn or fn)
+
     return strategy()
 
 
@@ -52,6 +57,7 @@ def unary(fn, kind="normal", torch_fn=None, scale=1.0):
         x = values(draw, shape, kind)
         x.data *= scale
         return Case(str(shape), fn, lambda r: (x,), torch_fn)
+
     return strategy()
 
 
@@ -59,14 +65,16 @@ def unary(fn, kind="normal", torch_fn=None, scale=1.0):
 def pow_case(draw):
     exponent = draw(st.sampled_from([-1.5, -1.0, 0.5, 2.0, 3.0]))
     x = values(draw, draw(SHAPES), "positive")
-    return Case(f"**{exponent}", lambda a: a ** exponent, lambda r: (x,), lambda a: a ** exponent)
+    return Case(f"**{exponent}", lambda a: a**exponent, lambda r: (x,), lambda a: a**exponent)
 
 
 @st.composite
 def matmul_case(draw):
     n, k, m = (draw(st.integers(1, 4)) for _ in range(3))
     kind = draw(st.sampled_from(["matrix", "vector_left", "vector_right"]))
-    batch_a, batch_b = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=3)).input_shapes
+    batch_a, batch_b = draw(
+        hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, max_side=3)
+    ).input_shapes
     a_shape = (k,) if kind == "vector_left" else (*batch_a, n, k)
     b_shape = (k,) if kind == "vector_right" else (*batch_b, k, m)
     a, b = values(draw, a_shape), values(draw, b_shape)
@@ -80,8 +88,12 @@ def bias_add_case(draw):
     axis = draw(st.integers(-len(shape), len(shape) - 1))
     x, b = values(draw, shape), values(draw, (shape[axis],))
     view = [-1 if i == axis % len(shape) else 1 for i in range(len(shape))]
-    return Case(f"{shape} axis {axis}", lambda x, b: BiasAdd.apply(x, b, axis=axis), lambda r: (x, b),
-                lambda x, b: x + b.reshape(view))
+    return Case(
+        f"{shape} axis {axis}",
+        lambda x, b: BiasAdd.apply(x, b, axis=axis),
+        lambda r: (x, b),
+        lambda x, b: x + b.reshape(view),
+    )
 
 
 @st.composite
@@ -89,7 +101,12 @@ def reshape_case(draw):
     shape = draw(SHAPES)
     target = draw(st.permutations(shape)) + ([1] if draw(st.booleans()) else [])
     x = values(draw, shape)
-    return Case(f"{shape}->{target}", lambda a: a.reshape(tuple(target)), lambda r: (x,), lambda a: a.reshape(tuple(target)))
+    return Case(
+        f"{shape}->{target}",
+        lambda a: a.reshape(tuple(target)),
+        lambda r: (x,),
+        lambda a: a.reshape(tuple(target)),
+    )
 
 
 @st.composite
@@ -97,7 +114,12 @@ def transpose_case(draw):
     shape = draw(SHAPES)
     axes = draw(st.permutations(range(len(shape))))
     x = values(draw, shape)
-    return Case(f"{shape} {axes}", lambda a: a.transpose(*axes), lambda r: (x,), lambda a: a.permute(tuple(axes)))
+    return Case(
+        f"{shape} {axes}",
+        lambda a: a.transpose(*axes),
+        lambda r: (x,),
+        lambda a: a.permute(tuple(axes)),
+    )
 
 
 @st.composite
@@ -126,13 +148,24 @@ def reduction(name, kind="normal"):
     def strategy(draw):
         shape = draw(SHAPES)
         x = values(draw, shape, kind)
-        axis = None if not shape else draw(st.none() | st.lists(st.integers(0, len(shape) - 1), min_size=1, unique=True).map(tuple))
+        axis = (
+            None
+            if not shape
+            else draw(
+                st.none()
+                | st.lists(st.integers(0, len(shape) - 1), min_size=1, unique=True).map(tuple)
+            )
+        )
         keepdims = draw(st.booleans())
         dims = tuple(range(len(shape))) if axis is None else axis
         torch_name = {"max": "amax", "min": "amin"}.get(name, name)
-        return Case(f"{shape} axis {axis} keepdims {keepdims}",
-                    lambda a: getattr(a, name)(axis=axis, keepdims=keepdims), lambda r: (x,),
-                    lambda a: getattr(a, torch_name)(dim=dims, keepdim=keepdims) if dims else a)
+        return Case(
+            f"{shape} axis {axis} keepdims {keepdims}",
+            lambda a: getattr(a, name)(axis=axis, keepdims=keepdims),
+            lambda r: (x,),
+            lambda a: getattr(a, torch_name)(dim=dims, keepdim=keepdims) if dims else a,
+        )
+
     return strategy()
 
 
@@ -142,8 +175,12 @@ def log_softmax_case(draw):
     axis = draw(st.integers(0, len(shape) - 1))
     x = values(draw, shape)
     x.data *= draw(st.sampled_from([1.0, 50.0]))
-    return Case(f"{shape} axis {axis}", lambda a: F.log_softmax(a, axis=axis), lambda r: (x,),
-                lambda a: tf().log_softmax(a, dim=axis))
+    return Case(
+        f"{shape} axis {axis}",
+        lambda a: F.log_softmax(a, axis=axis),
+        lambda r: (x,),
+        lambda a: tf().log_softmax(a, dim=axis),
+    )
 
 
 @st.composite
@@ -175,10 +212,20 @@ def im2col_case(draw):
     shape, kernel, stride, padding, dilation = draw(window())
     columns, rows = draw(st.sampled_from(["chw", "hwc"])), draw(st.sampled_from(["bhw", "hwb"]))
     x = values(draw, shape)
-    return Case(f"{shape} k{kernel} s{stride} p{padding} d{dilation} {columns} {rows}",
-                lambda x: Im2col.apply(x, kernel_size=kernel, stride=stride, padding=padding, columns=columns,
-                                       dilation=dilation, rows=rows),
-                lambda r: (x,), lambda x: unfold_twin(x, kernel, stride, padding, columns, dilation, rows))
+    return Case(
+        f"{shape} k{kernel} s{stride} p{padding} d{dilation} {columns} {rows}",
+        lambda x: Im2col.apply(
+            x,
+            kernel_size=kernel,
+            stride=stride,
+            padding=padding,
+            columns=columns,
+            dilation=dilation,
+            rows=rows,
+        ),
+        lambda r: (x,),
+        lambda x: unfold_twin(x, kernel, stride, padding, columns, dilation, rows),
+    )
 
 
 def pool_case(op, ours, theirs, kind):
@@ -187,32 +234,61 @@ def pool_case(op, ours, theirs, kind):
         shape, kernel, stride, padding, _ = draw(window(pool=True))
         x = values(draw, shape, kind)
         if draw(st.booleans()):  # through the functional pooling
-            return Case(f"{shape} k{kernel} s{stride} p{padding}", lambda x: ours(x, kernel, stride, padding),
-                        lambda r: (x,), lambda x: theirs(x, kernel, stride, padding))
+            return Case(
+                f"{shape} k{kernel} s{stride} p{padding}",
+                lambda x: ours(x, kernel, stride, padding),
+                lambda r: (x,),
+                lambda x: theirs(x, kernel, stride, padding),
+            )
         columns = draw(st.sampled_from(["chw", "hwc"]))
         c = shape[1]
         cols = values(draw, (draw(st.integers(1, 5)), c * kernel[0] * kernel[1]), kind)
         reduce = (lambda t: t.amax(dim=1)) if op is WindowMax else (lambda t: t.mean(dim=1))
 
         def twin(t):
-            grouped = t.reshape(len(t), c, -1).transpose(1, 2) if columns == "chw" else t.reshape(len(t), -1, c)
+            grouped = (
+                t.reshape(len(t), c, -1).transpose(1, 2)
+                if columns == "chw"
+                else t.reshape(len(t), -1, c)
+            )
             return reduce(grouped)
-        return Case(f"columns {cols.shape} {columns}", lambda t: op.apply(t, channels=c, columns=columns),
-                    lambda r: (cols,), twin)
+
+        return Case(
+            f"columns {cols.shape} {columns}",
+            lambda t: op.apply(t, channels=c, columns=columns),
+            lambda r: (cols,),
+            twin,
+        )
+
     return strategy()
 
 
 @st.composite
 def where_case(draw):
-    cond_shape, a_shape, b_shape = draw(hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3)).input_shapes
+    cond_shape, a_shape, b_shape = draw(
+        hnp.mutually_broadcastable_shapes(num_shapes=3, max_dims=3, max_side=3)
+    ).input_shapes
     cond = np.random.default_rng(draw(st.integers(0, 99))).random(cond_shape) < 0.5
     a, b = values(draw, a_shape), values(draw, b_shape)
-    return Case(f"{cond_shape} ? {a_shape} : {b_shape}", lambda a, b: tc.where(cond, a, b), lambda r: (a, b),
-                lambda a, b: torch.where(torch.tensor(cond), a, b))
+    return Case(
+        f"{cond_shape} ? {a_shape} : {b_shape}",
+        lambda a, b: tc.where(cond, a, b),
+        lambda r: (a, b),
+        lambda a, b: torch.where(torch.tensor(cond), a, b),
+    )
 
 
-EINSUM_SPECS = ["ij,jk->ik", "bij,bjk->bik", "i,j->ij", "ij->", "ijk,j->ki", "ij,ij->i", "...i,...i->...",
-                "ij,jk,kl->il", "bi,bj"]
+EINSUM_SPECS = [
+    "ij,jk->ik",
+    "bij,bjk->bik",
+    "i,j->ij",
+    "ij->",
+    "ijk,j->ki",
+    "ij,ij->i",
+    "...i,...i->...",
+    "ij,jk,kl->il",
+    "bi,bj",
+]
 
 
 @st.composite
@@ -225,32 +301,55 @@ def einsum_case(draw):
     def shape(term):
         lead = [draw(st.sampled_from([n, 1])) for n in batch] if "..." in term else []
         return (*lead, *(sizes[c] for c in term.replace("...", "")))
+
     operands = [values(draw, shape(t)) for t in terms]
-    return Case(f"{spec} {[x.shape for x in operands]}", lambda *xs: tc.einsum(spec, *xs), lambda r: tuple(operands),
-                lambda *xs: torch.einsum(spec, *xs))
+    return Case(
+        f"{spec} {[x.shape for x in operands]}",
+        lambda *xs: tc.einsum(spec, *xs),
+        lambda r: tuple(operands),
+        lambda *xs: torch.einsum(spec, *xs),
+    )
 
 
 @st.composite
 def cat_case(draw):
     base = draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=3))
     axis = draw(st.integers(-len(base), len(base) - 1))
-    shapes = [tuple(draw(st.integers(0, 3)) if i == axis % len(base) else n for i, n in enumerate(base))
-              for _ in range(draw(st.integers(1, 3)))]
+    shapes = [
+        tuple(draw(st.integers(0, 3)) if i == axis % len(base) else n for i, n in enumerate(base))
+        for _ in range(draw(st.integers(1, 3)))
+    ]
     xs = [values(draw, s) for s in shapes]
     if draw(st.booleans()):
-        return Case(f"cat {shapes} axis {axis}", lambda *xs: tc.cat(list(xs), axis=axis), lambda r: tuple(xs),
-                    lambda *xs: torch.cat(xs, dim=axis))
+        return Case(
+            f"cat {shapes} axis {axis}",
+            lambda *xs: tc.cat(list(xs), axis=axis),
+            lambda r: tuple(xs),
+            lambda *xs: torch.cat(xs, dim=axis),
+        )
     same = [values(draw, base) for _ in shapes]
-    return Case(f"stack {len(same)} x {base} axis {axis}", lambda *xs: tc.stack(list(xs), axis=axis),
-                lambda r: tuple(same), lambda *xs: torch.stack(xs, dim=axis))
+    return Case(
+        f"stack {len(same)} x {base} axis {axis}",
+        lambda *xs: tc.stack(list(xs), axis=axis),
+        lambda r: tuple(same),
+        lambda *xs: torch.stack(xs, dim=axis),
+    )
 
 
 @st.composite
 def expand_case(draw):
     shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3))
-    target = (*draw(st.lists(st.integers(0, 3), max_size=2)), *(draw(st.integers(1, 3)) if n == 1 else n for n in shape))
+    target = (
+        *draw(st.lists(st.integers(0, 3), max_size=2)),
+        *(draw(st.integers(1, 3)) if n == 1 else n for n in shape),
+    )
     x = values(draw, shape)
-    return Case(f"{shape}->{target}", lambda a: a.broadcast_to(target), lambda r: (x,), lambda a: a.expand(target))
+    return Case(
+        f"{shape}->{target}",
+        lambda a: a.broadcast_to(target),
+        lambda r: (x,),
+        lambda a: a.expand(target),
+    )
 
 
 @st.composite
@@ -269,7 +368,13 @@ def pad_case(draw):
         for axis, (n, width) in enumerate(zip(shape, widths)):
             t = t.index_select(axis, torch.tensor(np.pad(np.arange(n), width, mode=numpy_mode)))
         return t
-    return Case(f"{shape} {mode} {widths}", lambda a: F.pad(a, flat, mode=mode, value=0.25), lambda r: (x,), twin)
+
+    return Case(
+        f"{shape} {mode} {widths}",
+        lambda a: F.pad(a, flat, mode=mode, value=0.25),
+        lambda r: (x,),
+        twin,
+    )
 
 
 @st.composite
@@ -279,9 +384,12 @@ def col2im_case(draw):
     g = window_geometry("col2im", shape, kernel, stride, padding, dilation)
     rows = shape[0] * g.out_size[0] * g.out_size[1]
     cols = values(draw, (rows, shape[1] * kernel[0] * kernel[1]))
-    return Case(f"{shape} k{kernel} s{stride} p{padding} d{dilation}",
-                lambda c: F.col2im(c, shape, kernel, stride, padding, dilation), lambda r: (cols,),
-                lambda c: fold_twin(c, shape, kernel, stride, padding, dilation))
+    return Case(
+        f"{shape} k{kernel} s{stride} p{padding} d{dilation}",
+        lambda c: F.col2im(c, shape, kernel, stride, padding, dilation),
+        lambda r: (cols,),
+        lambda c: fold_twin(c, shape, kernel, stride, padding, dilation),
+    )
 
 
 @st.composite
@@ -289,22 +397,37 @@ def scatter_add_case(draw):
     shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=4))
     count = int(np.prod(shape))
     value_shape = draw(hnp.array_shapes(min_dims=1, max_dims=2, max_side=5))
-    positions = np.random.default_rng(draw(st.integers(0, 99))).integers(0, count, value_shape)  # repeats add
+    # repeats add
+    positions = np.random.default_rng(draw(st.integers(0, 99))).integers(0, count, value_shape)
     v = values(draw, value_shape)
-    return Case(f"{value_shape} into {shape}", lambda a: ScatterAdd.apply(a, positions, shape), lambda r: (v,),
-                lambda a: torch.zeros(count, dtype=a.dtype).index_add(
-                    0, torch.tensor(positions.ravel()), a.reshape(-1)).reshape(shape))
+    return Case(
+        f"{value_shape} into {shape}",
+        lambda a: ScatterAdd.apply(a, positions, shape),
+        lambda r: (v,),
+        lambda a: (
+            torch.zeros(count, dtype=a.dtype)
+            .index_add(0, torch.tensor(positions.ravel()), a.reshape(-1))
+            .reshape(shape)
+        ),
+    )
 
 
 @st.composite
 def gather_case(draw):
     shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4))
     axis = draw(st.integers(0, len(shape) - 1))
-    index_shape = tuple(draw(st.integers(1, 4)) if i == axis else draw(st.integers(1, n)) for i, n in enumerate(shape))
+    index_shape = tuple(
+        draw(st.integers(1, 4)) if i == axis else draw(st.integers(1, n))
+        for i, n in enumerate(shape)
+    )
     index = np.random.default_rng(draw(st.integers(0, 99))).integers(0, shape[axis], index_shape)
     x = values(draw, shape)
-    return Case(f"{shape} axis {axis} index {index_shape}", lambda a: a.gather(axis, index), lambda r: (x,),
-                lambda a: a.gather(axis, torch.tensor(index)))
+    return Case(
+        f"{shape} axis {axis} index {index_shape}",
+        lambda a: a.gather(axis, index),
+        lambda r: (x,),
+        lambda a: a.gather(axis, torch.tensor(index)),
+    )
 
 
 @st.composite
@@ -312,7 +435,12 @@ def cumsum_case(draw):
     shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=4))
     axis = draw(st.integers(-len(shape), len(shape) - 1))
     x = values(draw, shape)
-    return Case(f"{shape} axis {axis}", lambda a: a.cumsum(axis=axis), lambda r: (x,), lambda a: a.cumsum(dim=axis))
+    return Case(
+        f"{shape} axis {axis}",
+        lambda a: a.cumsum(axis=axis),
+        lambda r: (x,),
+        lambda a: a.cumsum(dim=axis),
+    )
 
 
 STRATEGIES = {
@@ -338,8 +466,18 @@ STRATEGIES = {
     "min": reduction("min", "distinct"),
     "cumsum": cumsum_case(),
     "sqrt": unary(lambda a: a.sqrt(), "positive", torch_fn=lambda a: a.sqrt()),
-    "maximum": binary(" max ", lambda a, b: tc.maximum(a, b), torch_fn=lambda a, b: torch.maximum(a, b), kind="distinct"),
-    "minimum": binary(" min ", lambda a, b: tc.minimum(a, b), torch_fn=lambda a, b: torch.minimum(a, b), kind="distinct"),
+    "maximum": binary(
+        " max ",
+        lambda a, b: tc.maximum(a, b),
+        torch_fn=lambda a, b: torch.maximum(a, b),
+        kind="distinct",
+    ),
+    "minimum": binary(
+        " min ",
+        lambda a, b: tc.minimum(a, b),
+        torch_fn=lambda a, b: torch.minimum(a, b),
+        kind="distinct",
+    ),
     "where": where_case(),
     "astype": unary(lambda a: a.astype(np.float64), torch_fn=lambda a: a.double()),
     "einsum": einsum_case(),

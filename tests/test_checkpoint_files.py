@@ -4,6 +4,7 @@ else, never a large allocation).
 
 TINYGRAD_CNN_FUZZ_EXAMPLES sets the examples per fuzzing strategy (default 150).
 """
+
 import io
 import json
 import os
@@ -25,8 +26,12 @@ from hypothesis import strategies as st
 import tinygrad_cnn as tc
 
 FUZZ_EXAMPLES = int(os.environ.get("TINYGRAD_CNN_FUZZ_EXAMPLES", "150"))
-ORIGINAL = {"model": {"w": np.arange(12, dtype=np.float32).reshape(3, 4), "b": np.ones(3)}, "epoch": 2,
-            "history": [0.5, (0.25, None)], "name": "run"}
+ORIGINAL = {
+    "model": {"w": np.arange(12, dtype=np.float32).reshape(3, 4), "b": np.ones(3)},
+    "epoch": 2,
+    "history": [0.5, (0.25, None)],
+    "name": "run",
+}
 
 
 def valid_bytes(tmp_path_factory=None):
@@ -43,10 +48,17 @@ def valid(tmp_path_factory):
 
 
 def same_as_original(value):
-    return (value.keys() == ORIGINAL.keys() and value["epoch"] == 2 and value["name"] == "run"
-            and value["history"] == [0.5, (0.25, None)]
-            and all(np.array_equal(value["model"][k], ORIGINAL["model"][k]) and
-                    value["model"][k].dtype == ORIGINAL["model"][k].dtype for k in ("w", "b")))
+    return (
+        value.keys() == ORIGINAL.keys()
+        and value["epoch"] == 2
+        and value["name"] == "run"
+        and value["history"] == [0.5, (0.25, None)]
+        and all(
+            np.array_equal(value["model"][k], ORIGINAL["model"][k])
+            and value["model"][k].dtype == ORIGINAL["model"][k].dtype
+            for k in ("w", "b")
+        )
+    )
 
 
 def members_of(data: bytes) -> dict[str, bytes]:
@@ -145,7 +157,8 @@ def test_a_writer_killed_mid_save_leaves_a_temporary_the_next_save_removes(tmp_p
     host = socket.gethostname()
     live = tmp_path / f".c.npz.{os.getppid()}-0000.{host}.tmp"  # a writer that is still running
     dead_pid = stale[0].name.split(".")[3].partition("-")[0]
-    elsewhere = tmp_path / f".c.npz.{dead_pid}-0000.another-host.tmp"  # a pid means nothing on another host
+    # a pid means nothing on another host
+    elsewhere = tmp_path / f".c.npz.{dead_pid}-0000.another-host.tmp"
     odd = [tmp_path / f".c.npz.{pid}-x.{host}.tmp" for pid in ("9" * 30, "\u00b2", "")]
     unremovable = tmp_path / f".c.npz.{dead_pid}-0000.{host}.tmp"  # a dead writer's, but a folder
     for leftover in (live, elsewhere, *odd):
@@ -196,12 +209,12 @@ MALFORMED_HEADERS = {
     b'{"format": "tinygrad_cnn", "version": 1, "sha256": {}}': "malformed header: no tree",
     b'{"format": "tinygrad_cnn", "version": 1, "tree": 1, "sha256": {}}': r"members \['a0', 'a1'\] have no checksum",
     b'{"format": "tinygrad_cnn", "version": 1, "tree": {"__array__": "a0", "x": 1}, "sha256": {}}': "no checksum",
-    b'{"format": "tinygrad_cnn", "version": 1, "tree": 1, "sha256": {"a0": "x", "a1": "x", "a9": "x"}}':
-        r"members \['a9'\] are missing",
-    b'{"format": "tinygrad_cnn", "version": 1, "tree": 1, "sha256": {"a0": "x", "a1": "x"}}':
-        "member 'a0' does not match its checksum",
-    b'{"format": "tinygrad_cnn", "version": 1, "tree": ' + b"[" * 5000 + b"]" * 5000 + b', "sha256": {}}':
-        "nested too deeply|members",
+    b'{"format": "tinygrad_cnn", "version": 1, "tree": 1, "sha256": {"a0": "x", "a1": "x", "a9": "x"}}': r"members \['a9'\] are missing",
+    b'{"format": "tinygrad_cnn", "version": 1, "tree": 1, "sha256": {"a0": "x", "a1": "x"}}': "member 'a0' does not match its checksum",
+    b'{"format": "tinygrad_cnn", "version": 1, "tree": '
+    + b"[" * 5000
+    + b"]" * 5000
+    + b', "sha256": {}}': "nested too deeply|members",
 }
 
 
@@ -217,17 +230,20 @@ def malformed_tree(valid: bytes, tree) -> bytes:
     return with_header(valid, json.dumps(header).encode())
 
 
-@pytest.mark.parametrize("tree, message", [
-    ([1, 2], "unexpected list"),
-    ({"__array__": "a7"}, "refers to an array str 'a7' it does not hold"),
-    ({"__array__": ["a0"]}, "refers to an array list"),
-    ({"__dict__": {"k": 1}}, "__dict__ holds dict"),
-    ({"__dict__": [["k"]]}, r"a dict entry is not a \[key, value\] pair"),
-    ({"__dict__": [[1, 2]]}, r"a dict entry is not a \[key, value\] pair"),
-    ({"__list__": 5}, "__list__ holds int"),
-    ({"__set__": []}, "unexpected dict"),
-    ({"__list__": [{"__list__": []}] * 2, "__tuple__": []}, "unexpected dict"),
-])
+@pytest.mark.parametrize(
+    "tree, message",
+    [
+        ([1, 2], "unexpected list"),
+        ({"__array__": "a7"}, "refers to an array str 'a7' it does not hold"),
+        ({"__array__": ["a0"]}, "refers to an array list"),
+        ({"__dict__": {"k": 1}}, "__dict__ holds dict"),
+        ({"__dict__": [["k"]]}, r"a dict entry is not a \[key, value\] pair"),
+        ({"__dict__": [[1, 2]]}, r"a dict entry is not a \[key, value\] pair"),
+        ({"__list__": 5}, "__list__ holds int"),
+        ({"__set__": []}, "unexpected dict"),
+        ({"__list__": [{"__list__": []}] * 2, "__tuple__": []}, "unexpected dict"),
+    ],
+)
 def test_malformed_structures_are_named(tmp_path, valid, tree, message):
     with pytest.raises(tc.CheckpointError, match=message):
         load_bytes(tmp_path, malformed_tree(valid, tree))
@@ -253,7 +269,10 @@ def test_arrays_that_are_not_numbers_are_refused(tmp_path, valid, descr):
     text = f"{{'descr': '{descr}', 'fortran_order': False, 'shape': (3,), }}".encode()
     body = b"\x93NUMPY\x01\x00" + (len(text) + 1).to_bytes(2, "little") + text + b"\n"
     members["a0.npy"] = body + bytes(3 * np.dtype(descr).itemsize)
-    with pytest.raises(tc.CheckpointError, match=r"member 'a0.npy' has dtype .*; checkpoints hold numeric arrays only"):
+    with pytest.raises(
+        tc.CheckpointError,
+        match=r"member 'a0.npy' has dtype .*; checkpoints hold numeric arrays only",
+    ):
         load_bytes(tmp_path, archive_of(members))
 
 
@@ -267,7 +286,10 @@ def test_folders_and_pipes_are_not_read(tmp_path):
 def test_headers_too_large_or_with_huge_numbers_are_refused(tmp_path, valid):
     header = header_of(valid)
     with pytest.raises(tc.CheckpointError, match="not JSON: Exceeds the limit"):
-        load_bytes(tmp_path, with_header(valid, json.dumps(header).encode()[:-1] + b', "n": ' + b"1" * 5000 + b"}"))
+        load_bytes(
+            tmp_path,
+            with_header(valid, json.dumps(header).encode()[:-1] + b', "n": ' + b"1" * 5000 + b"}"),
+        )
     padded = json.dumps(header).encode() + b" " * (17 * 2**20)
     members = members_of(valid)
     members["__header__.npy"] = npy(np.frombuffer(padded, dtype=np.uint8))
@@ -275,13 +297,16 @@ def test_headers_too_large_or_with_huge_numbers_are_refused(tmp_path, valid):
     assert f"has a header of {len(padded)} bytes, more than 16777216" in str(err)
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "is empty"),
-    (bytes(range(256)) * 4, "not a zip archive"),
-    (b"\x80\x04\x95 pickle", "is a pickle file"),
-    (npy(np.ones(3)), "single .npy array"),
-    (b"PK\x03\x04" + bytes(100), "not a readable checkpoint"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "is empty"),
+        (bytes(range(256)) * 4, "not a zip archive"),
+        (b"\x80\x04\x95 pickle", "is a pickle file"),
+        (npy(np.ones(3)), "single .npy array"),
+        (b"PK\x03\x04" + bytes(100), "not a readable checkpoint"),
+    ],
+)
 def test_files_that_are_not_checkpoints_say_what_they_are(tmp_path, data, message):
     with pytest.raises(tc.CheckpointError, match=message):
         load_bytes(tmp_path, data)
@@ -331,11 +356,13 @@ def test_a_deflate_bomb_is_refused_before_expanding(tmp_path):
 def test_members_cannot_claim_bytes_outside_the_file_or_together_expand_too_far(tmp_path, valid):
     data = bytearray(archive_of(members_of(valid), zipfile.ZIP_DEFLATED))
     entry = data.index(b"PK\x01\x02")  # the central directory's compressed size (offset 20)
-    data[entry + 20:entry + 24] = (len(data) * 4).to_bytes(4, "little")
+    data[entry + 20 : entry + 24] = (len(data) * 4).to_bytes(4, "little")
     err, _ = load_measuring_memory(tmp_path, bytes(data))
     assert "claims" in str(err) and "of a" in str(err)
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:  # eight members of 40 MiB zeros
+    with zipfile.ZipFile(
+        buffer, "w", zipfile.ZIP_DEFLATED
+    ) as archive:  # eight members of 40 MiB zeros
         for k in range(8):
             archive.writestr(f"a{k}.npy", npy(np.zeros(40 * 2**20, np.uint8)))
     err, peak = load_measuring_memory(tmp_path, buffer.getvalue())
@@ -346,14 +373,18 @@ def test_a_stored_member_cannot_claim_more_bytes_than_it_takes(tmp_path, valid):
     data = bytearray(valid)
     # the central directory's uncompressed size of the first member (offset 24 in its entry)
     entry = data.index(b"PK\x01\x02")
-    data[entry + 24:entry + 28] = (2**31).to_bytes(4, "little")
+    data[entry + 24 : entry + 28] = (2**31).to_bytes(4, "little")
     err, peak = load_measuring_memory(tmp_path, bytes(data))
     assert "declares 2147483648 bytes but takes" in str(err) and peak < 2**20
 
 
 # ---- fuzzing: every mutation gives the original back or a CheckpointError ------------------------------
-fuzz = settings(max_examples=FUZZ_EXAMPLES, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+fuzz = settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 def loads_original_or_refuses(tmp_path, data: bytes) -> None:
@@ -365,7 +396,11 @@ def loads_original_or_refuses(tmp_path, data: bytes) -> None:
 
 
 @fuzz
-@given(flips=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(1, 255)), min_size=1, max_size=4))
+@given(
+    flips=st.lists(
+        st.tuples(st.floats(0, 1, exclude_max=True), st.integers(1, 255)), min_size=1, max_size=4
+    )
+)
 def test_fuzz_byte_flips(tmp_path, valid, flips):
     data = bytearray(valid)
     for where, mask in flips:
@@ -376,7 +411,7 @@ def test_fuzz_byte_flips(tmp_path, valid, flips):
 @fuzz
 @given(keep=st.floats(0, 1, exclude_max=True))
 def test_fuzz_truncation(tmp_path, valid, keep):
-    loads_original_or_refuses(tmp_path, valid[:int(keep * len(valid))])
+    loads_original_or_refuses(tmp_path, valid[: int(keep * len(valid))])
 
 
 @fuzz
@@ -385,18 +420,25 @@ def test_fuzz_zip_structure(tmp_path, valid, where, junk, replace):
     """Junk spliced into, or written over, the end of the archive, where the central directory is."""
     directory = valid.index(b"PK\x01\x02")
     at = directory + int(where * (len(valid) - directory))
-    data = valid[:at] + junk + valid[at + (len(junk) if replace else 0):]
+    data = valid[:at] + junk + valid[at + (len(junk) if replace else 0) :]
     loads_original_or_refuses(tmp_path, data)
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
-                    max_leaves=12)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
 
 
 @fuzz
-@given(field=st.sampled_from(["format", "version", "tree", "sha256", "extra"]), value=JSON,
-       keys=st.sampled_from(["__array__", "__dict__", "__list__", "__tuple__", "a0", "a1"]))
+@given(
+    field=st.sampled_from(["format", "version", "tree", "sha256", "extra"]),
+    value=JSON,
+    keys=st.sampled_from(["__array__", "__dict__", "__list__", "__tuple__", "a0", "a1"]),
+)
 def test_fuzz_header_fields(tmp_path, valid, field, value, keys):
     header = header_of(valid)
     header[field] = {keys: value} if field == "tree" and isinstance(value, list) else value
@@ -407,8 +449,26 @@ def test_fuzz_header_fields(tmp_path, valid, field, value, keys):
 
 
 @fuzz
-@given(names=st.lists(st.sampled_from(["a0.npy", "a1.npy", "a2.npy", "__header__.npy", "a0", "x.npy", "data.pkl",
-                                       "../a0.npy", "a0.npy/", "a0.NPY"]), min_size=1, max_size=4))
+@given(
+    names=st.lists(
+        st.sampled_from(
+            [
+                "a0.npy",
+                "a1.npy",
+                "a2.npy",
+                "__header__.npy",
+                "a0",
+                "x.npy",
+                "data.pkl",
+                "../a0.npy",
+                "a0.npy/",
+                "a0.NPY",
+            ]
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_fuzz_member_names(tmp_path, valid, names):
     """Members renamed, dropped, repeated: with the header kept, the original or an error."""
     bodies = list(members_of(valid).values())
@@ -429,9 +489,25 @@ def test_fuzz_member_names(tmp_path, valid, names):
 
 
 @fuzz
-@given(descr=st.sampled_from(["<f4", "<f8", "|O", ">i8", "<U3", "V8", "<f2", "bogus", "[('a', '<f4')]"]),
-       shape=st.sampled_from(["()", "(3, 4)", "(4, 3)", "(12,)", "(-1,)", "(2**62,)", "(99999999999999,)", "(3, 4, 0)", "x"]),
-       fortran=st.sampled_from(["False", "True", "1"]))
+@given(
+    descr=st.sampled_from(
+        ["<f4", "<f8", "|O", ">i8", "<U3", "V8", "<f2", "bogus", "[('a', '<f4')]"]
+    ),
+    shape=st.sampled_from(
+        [
+            "()",
+            "(3, 4)",
+            "(4, 3)",
+            "(12,)",
+            "(-1,)",
+            "(2**62,)",
+            "(99999999999999,)",
+            "(3, 4, 0)",
+            "x",
+        ]
+    ),
+    fortran=st.sampled_from(["False", "True", "1"]),
+)
 def test_fuzz_npy_headers(tmp_path, valid, descr, shape, fortran):
     members = members_of(valid)
     body = members["a0.npy"]
@@ -439,7 +515,7 @@ def test_fuzz_npy_headers(tmp_path, valid, descr, shape, fortran):
     header_length = int.from_bytes(body[8:10], "little")
     padded = text + b" " * (header_length - len(text) - 1) + b"\n"
     if len(padded) == header_length:
-        members["a0.npy"] = body[:10] + padded + body[10 + header_length:]
+        members["a0.npy"] = body[:10] + padded + body[10 + header_length :]
         loads_original_or_refuses(tmp_path, archive_of(members))
 
 
@@ -455,7 +531,15 @@ def test_format_1_files_still_load(tmp_path):
     import hashlib
 
     weights = np.arange(6.0).reshape(2, 3)
-    header = {"format": "tinygrad_cnn", "version": 1, "tree": {"__dict__": [["w", {"__array__": "a0"}]]},
-              "sha256": {"a0": hashlib.sha256(weights.tobytes()).hexdigest()}}
-    np.savez(tmp_path / "old.npz", a0=weights, __header__=np.frombuffer(json.dumps(header).encode(), np.uint8))
+    header = {
+        "format": "tinygrad_cnn",
+        "version": 1,
+        "tree": {"__dict__": [["w", {"__array__": "a0"}]]},
+        "sha256": {"a0": hashlib.sha256(weights.tobytes()).hexdigest()},
+    }
+    np.savez(
+        tmp_path / "old.npz",
+        a0=weights,
+        __header__=np.frombuffer(json.dumps(header).encode(), np.uint8),
+    )
     assert np.array_equal(tc.load(tmp_path / "old.npz")["w"], weights)

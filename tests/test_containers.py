@@ -1,5 +1,6 @@
 """Containers and the Module API real models need: ModuleList, ModuleDict, Sequential from an
 OrderedDict, plain lists of modules refused, cycles, apply, freezing, buffers, strict loading."""
+
 from collections import OrderedDict
 
 import numpy as np
@@ -29,9 +30,18 @@ class Tower(nn.Module):
 def test_containers_own_their_modules_parameters_and_train():
     model = Tower()
     names = [name for name, _ in model.named_parameters()]
-    assert names == ["stem.weight", "stem.bias", "blocks.0.weight", "blocks.0.bias", "blocks.1.weight",
-                     "blocks.1.bias", "heads.digit.weight", "heads.digit.bias", "heads.parity.weight",
-                     "heads.parity.bias"]
+    assert names == [
+        "stem.weight",
+        "stem.bias",
+        "blocks.0.weight",
+        "blocks.0.bias",
+        "blocks.1.weight",
+        "blocks.1.bias",
+        "heads.digit.weight",
+        "heads.digit.bias",
+        "heads.parity.weight",
+        "heads.parity.bias",
+    ]
     opt = optim.SGD(model.parameters(), lr=0.1)
     out = model(Tensor(np.ones((2, 1, 4, 4), np.float32)))
     (out["digit"].sum() + out["parity"].sum()).backward()
@@ -46,13 +56,26 @@ def test_state_dict_keys_match_pytorch_containers():
         def __init__(self):
             super().__init__()
             self.stem = torch.nn.Conv2d(1, 2, 3, padding=1)
-            self.blocks = torch.nn.ModuleList([torch.nn.Conv2d(2, 2, 3, padding=1) for _ in range(2)])
-            self.heads = torch.nn.ModuleDict({"digit": torch.nn.Linear(8, 10), "parity": torch.nn.Linear(8, 2)})
+            self.blocks = torch.nn.ModuleList(
+                [torch.nn.Conv2d(2, 2, 3, padding=1) for _ in range(2)]
+            )
+            self.heads = torch.nn.ModuleDict(
+                {"digit": torch.nn.Linear(8, 10), "parity": torch.nn.Linear(8, 2)}
+            )
 
     assert list(Tower().state_dict()) == list(TorchTower().state_dict())
-    ours = nn.Sequential(OrderedDict([("conv", nn.Conv2d(1, 2, 3)), ("act", nn.ReLU()), ("bn", nn.BatchNorm2d(2))]))
-    theirs = torch.nn.Sequential(OrderedDict([("conv", torch.nn.Conv2d(1, 2, 3)), ("act", torch.nn.ReLU()),
-                                              ("bn", torch.nn.BatchNorm2d(2))]))
+    ours = nn.Sequential(
+        OrderedDict([("conv", nn.Conv2d(1, 2, 3)), ("act", nn.ReLU()), ("bn", nn.BatchNorm2d(2))])
+    )
+    theirs = torch.nn.Sequential(
+        OrderedDict(
+            [
+                ("conv", torch.nn.Conv2d(1, 2, 3)),
+                ("act", torch.nn.ReLU()),
+                ("bn", torch.nn.BatchNorm2d(2)),
+            ]
+        )
+    )
     assert list(ours.state_dict()) == list(theirs.state_dict())
     assert isinstance(ours.conv, nn.Conv2d) and ours[2] is ours.bn
 
@@ -75,7 +98,12 @@ def test_module_list_edits_renumber_as_pytorch():
 def test_module_dict_behaves_as_a_dict():
     heads = nn.ModuleDict([("a", nn.ReLU())])
     heads["b"] = nn.Tanh()
-    assert heads.keys() == ["a", "b"] and "b" in heads and len(heads) == 2 and list(heads) == ["a", "b"]
+    assert (
+        heads.keys() == ["a", "b"]
+        and "b" in heads
+        and len(heads) == 2
+        and list(heads) == ["a", "b"]
+    )
     del heads["a"]
     assert heads.keys() == ["b"]
     with pytest.raises(KeyError, match="must be a Python name not already used"):
@@ -91,7 +119,10 @@ def test_a_plain_container_of_modules_is_refused_with_the_fix(container):
             self.layers = dict(enumerate(layers)) if container is dict else container(layers)
 
     holder = "nn.ModuleDict" if container is dict else "nn.ModuleList"
-    with pytest.raises(TypeError, match=rf"Model.layers: a {container.__name__} of Modules hides their parameters .* use {holder}"):
+    with pytest.raises(
+        TypeError,
+        match=rf"Model.layers: a {container.__name__} of Modules hides their parameters .* use {holder}",
+    ):
         Model()
 
 
@@ -122,7 +153,9 @@ def test_load_state_dict_strict_and_not():
     state = model.state_dict()
     state.pop("1.running_var")
     state["extra"] = np.zeros(1)
-    with pytest.raises(ValueError, match=r"missing keys \['1.running_var'\]; unexpected keys \['extra'\]"):
+    with pytest.raises(
+        ValueError, match=r"missing keys \['1.running_var'\]; unexpected keys \['extra'\]"
+    ):
         model.load_state_dict(state)
     state["0.weight"] = np.full((2, 2), 7.0)
     result = model.load_state_dict(state, strict=False)
@@ -176,21 +209,49 @@ def test_clip_grad_norm_names_a_nonfinite_norm_and_clip_value_clips():
 
 # ---- nn.init -------------------------------------------------------------------------------------
 @needs_torch
-@pytest.mark.parametrize("nonlinearity, param", [("linear", None), ("relu", None), ("tanh", None), ("selu", None),
-                                                 ("leaky_relu", None), ("leaky_relu", 0.2), ("sigmoid", None)])
+@pytest.mark.parametrize(
+    "nonlinearity, param",
+    [
+        ("linear", None),
+        ("relu", None),
+        ("tanh", None),
+        ("selu", None),
+        ("leaky_relu", None),
+        ("leaky_relu", 0.2),
+        ("sigmoid", None),
+    ],
+)
 def test_calculate_gain_matches_pytorch(nonlinearity, param):
-    assert nn.init.calculate_gain(nonlinearity, param) == pytest.approx(torch.nn.init.calculate_gain(nonlinearity, param))
+    assert nn.init.calculate_gain(nonlinearity, param) == pytest.approx(
+        torch.nn.init.calculate_gain(nonlinearity, param)
+    )
 
 
-@pytest.mark.parametrize("init, spread", [
-    # (call, the bound of a uniform or the std of a normal for a (64, 32, 3, 3) weight)
-    (lambda t: nn.init.xavier_uniform_(t, gain=2.0), ("uniform", 2.0 * np.sqrt(6 / (32 * 9 + 64 * 9)))),
-    (lambda t: nn.init.xavier_normal_(t), ("normal", np.sqrt(2 / (32 * 9 + 64 * 9)))),
-    (lambda t: nn.init.kaiming_uniform_(t, nonlinearity="relu"), ("uniform", np.sqrt(2) * np.sqrt(3 / (32 * 9)))),
-    (lambda t: nn.init.kaiming_normal_(t, mode="fan_out", nonlinearity="relu"), ("normal", np.sqrt(2 / (64 * 9)))),
-    (lambda t: nn.init.kaiming_uniform_(t, a=np.sqrt(5)), ("uniform", 1 / np.sqrt(32 * 9))),  # Conv2d's default
-    (lambda t: nn.init.normal_(t, 0.0, 0.02), ("normal", 0.02)),
-])
+@pytest.mark.parametrize(
+    "init, spread",
+    [
+        # (call, the bound of a uniform or the std of a normal for a (64, 32, 3, 3) weight)
+        (
+            lambda t: nn.init.xavier_uniform_(t, gain=2.0),
+            ("uniform", 2.0 * np.sqrt(6 / (32 * 9 + 64 * 9))),
+        ),
+        (lambda t: nn.init.xavier_normal_(t), ("normal", np.sqrt(2 / (32 * 9 + 64 * 9)))),
+        (
+            lambda t: nn.init.kaiming_uniform_(t, nonlinearity="relu"),
+            ("uniform", np.sqrt(2) * np.sqrt(3 / (32 * 9))),
+        ),
+        (
+            lambda t: nn.init.kaiming_normal_(t, mode="fan_out", nonlinearity="relu"),
+            ("normal", np.sqrt(2 / (64 * 9))),
+        ),
+        # Conv2d's default
+        (
+            lambda t: nn.init.kaiming_uniform_(t, a=np.sqrt(5)),
+            ("uniform", 1 / np.sqrt(32 * 9)),
+        ),
+        (lambda t: nn.init.normal_(t, 0.0, 0.02), ("normal", 0.02)),
+    ],
+)
 def test_initialisers_draw_from_pytorchs_distributions(init, spread):
     kind, scale = spread
     weight = init(Tensor(np.zeros((64, 32, 3, 3), np.float32), requires_grad=True))
@@ -221,12 +282,17 @@ def test_trunc_normal_orthogonal_constant_and_seeding():
         q = nn.init.orthogonal_(Tensor(np.zeros(shape)), gain=2.0).numpy().reshape(shape[0], -1)
         small = q @ q.T if shape[0] <= q.shape[1] else q.T @ q
         np.testing.assert_allclose(small, 4.0 * np.eye(len(small)), atol=1e-6)
-    assert (nn.init.ones_(Tensor(np.zeros(3))).numpy() == 1).all() and not nn.init.zeros_(Tensor(np.ones(3))).numpy().any()
+    assert (nn.init.ones_(Tensor(np.zeros(3))).numpy() == 1).all() and not nn.init.zeros_(
+        Tensor(np.ones(3))
+    ).numpy().any()
     tc.manual_seed(7)
     first = nn.init.kaiming_normal_(Tensor(np.zeros((4, 4)))).numpy()
     tc.manual_seed(7)
     assert np.array_equal(first, nn.init.kaiming_normal_(Tensor(np.zeros((4, 4)))).numpy())
-    with pytest.raises(ValueError, match=r"xavier_uniform_: fan in and fan out need a tensor of 2 or more dimensions"):
+    with pytest.raises(
+        ValueError,
+        match=r"xavier_uniform_: fan in and fan out need a tensor of 2 or more dimensions",
+    ):
         nn.init.xavier_uniform_(Tensor(np.zeros(3)))
 
 
@@ -253,13 +319,15 @@ def test_to_converts_in_place_keeping_parameters_grads_and_optimizer():
     assert model.double() is model
     assert all(a is b for a, b in zip(model.parameters(), params))
     assert all(p.dtype == p.grad.dtype == np.float64 for p in params)
-    assert all(np.array_equal(p.data, old) for p, old in zip(params, before))  # float32 -> float64 is exact
+    # float32 -> float64 is exact
+    assert all(np.array_equal(p.data, old) for p, old in zip(params, before))
     bn = model[1]
     assert bn.running_mean.dtype == bn.running_var.dtype == np.float64
     assert bn.num_batches_tracked.dtype == np.int64 and bn.num_batches_tracked.item() == 1
     loss = _train_step(model, optimizer, np.float64)
     assert loss.dtype == np.float64 and all(p.dtype == np.float64 for p in params)
-    assert not any(np.array_equal(p.data, old) for p, old in zip(params, before))  # the optimizer moved them
+    # the optimizer moved them
+    assert not any(np.array_equal(p.data, old) for p, old in zip(params, before))
     trained = [p.data.copy() for p in params]
     assert model.float() is model and all(p.dtype == p.grad.dtype == np.float32 for p in params)
     assert all(np.array_equal(p.data, old.astype(np.float32)) for p, old in zip(params, trained))
@@ -269,10 +337,12 @@ def test_to_converts_in_place_keeping_parameters_grads_and_optimizer():
 @needs_torch
 def test_to_leaves_the_dtypes_torchs_to_leaves():
     ours = _small_net().double()
-    theirs = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2), torch.nn.Flatten(),
-                                 torch.nn.Linear(8, 2)).double()
-    assert {k: str(v.dtype) for k, v in ours.state_dict().items()} == \
-        {k: str(v.dtype).replace("torch.", "") for k, v in theirs.state_dict().items()}
+    theirs = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2), torch.nn.Flatten(), torch.nn.Linear(8, 2)
+    ).double()
+    assert {k: str(v.dtype) for k, v in ours.state_dict().items()} == {
+        k: str(v.dtype).replace("torch.", "") for k, v in theirs.state_dict().items()
+    }
 
 
 def test_to_accepts_pytorchs_forms_and_refuses_other_dtypes():
@@ -284,9 +354,13 @@ def test_to_accepts_pytorchs_forms_and_refuses_other_dtypes():
     assert weight.dtype == np.float16
     model.to("cpu", np.float32)
     assert weight.dtype == np.float32
-    with pytest.raises(TypeError, match="Sequential.to: only float16, float32 and float64 are accepted, got int64"):
+    with pytest.raises(
+        TypeError, match="Sequential.to: only float16, float32 and float64 are accepted, got int64"
+    ):
         model.to(np.int64)
-    with pytest.raises(TypeError, match="Sequential.to: only float16, float32 and float64 are accepted, got 'gpu'"):
+    with pytest.raises(
+        TypeError, match="Sequential.to: only float16, float32 and float64 are accepted, got 'gpu'"
+    ):
         model.to("gpu")
     with pytest.raises(TypeError, match="Sequential.to: 'cuda': numpy runs on the CPU"):
         model.to("cuda")
@@ -295,11 +369,17 @@ def test_to_accepts_pytorchs_forms_and_refuses_other_dtypes():
 
 def test_astype_in_place_refuses_op_results_and_integers():
     x = Tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match="astype_: this tensor is the result of op 'mul' in a recorded graph"):
+    with pytest.raises(
+        RuntimeError, match="astype_: this tensor is the result of op 'mul' in a recorded graph"
+    ):
         (x * 2.0).astype_(np.float64)
-    with pytest.raises(TypeError, match="astype_: only a float tensor converts in place, this one has dtype int64"):
+    with pytest.raises(
+        TypeError, match="astype_: only a float tensor converts in place, this one has dtype int64"
+    ):
         Tensor(np.arange(3)).astype_(np.float32)
-    with pytest.raises(TypeError, match="astype_: only float16, float32 and float64 are accepted, got bool"):
+    with pytest.raises(
+        TypeError, match="astype_: only float16, float32 and float64 are accepted, got bool"
+    ):
         x.astype_(bool)
 
 

@@ -1,4 +1,5 @@
 """conv2d, pooling and im2col over a grid of kernels, strides, paddings and input sizes."""
+
 import itertools
 
 import numpy as np
@@ -50,14 +51,18 @@ def reference_im2col(x, k, s, p):
 @pytest.mark.parametrize("k,s,p", [c for c in conv_grid() if c.values[2] != "same"])
 def test_im2col_matches_loop_definition(k, s, p, rng):
     x = rng.standard_normal(INPUT)
-    assert_close(F.im2col(tc.Tensor(x, dtype=np.float64), k, s, p).data, reference_im2col(x, k, s, p))
+    assert_close(
+        F.im2col(tc.Tensor(x, dtype=np.float64), k, s, p).data, reference_im2col(x, k, s, p)
+    )
 
 
 @pytest.mark.parametrize("k,s", [(2, 1), (3, 1), (3, 2), (2, 2), ((2, 3), (2, 1)), (2, 3)])
 def test_col2im_of_ones_counts_window_overlaps(k, s):
     shape = (1, 2, 7, 9)
     g = window_geometry("test", shape, k, s, 1)
-    counts = col2im_array(np.ones((g.out_size[0] * g.out_size[1], 2 * np.prod(g.kernel_size))), shape, g)
+    counts = col2im_array(
+        np.ones((g.out_size[0] * g.out_size[1], 2 * np.prod(g.kernel_size))), shape, g
+    )
     expected = np.zeros((7 + 2, 9 + 2))
     (kh, kw), (sh, sw) = g.kernel_size, g.stride
     for i in range(g.out_size[0]):
@@ -84,9 +89,16 @@ def test_conv2d_gradcheck(k, s, p, rng):
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
 @pytest.mark.parametrize("k,s,p", list(conv_grid()))
 def test_conv2d_matches_torch(k, s, p, rng):
-    x, w, b = (leaf(rng.standard_normal(shape)) for shape in (INPUT, (4, 3, *kernel_shape(k)), (4,)))
-    assert_matches_torch(lambda x, w, b: F.conv2d(x, w, b, stride=s, padding=p),
-                         lambda x, w, b: torch.nn.functional.conv2d(x, w, b, stride=s, padding=p), x, w, b)
+    x, w, b = (
+        leaf(rng.standard_normal(shape)) for shape in (INPUT, (4, 3, *kernel_shape(k)), (4,))
+    )
+    assert_matches_torch(
+        lambda x, w, b: F.conv2d(x, w, b, stride=s, padding=p),
+        lambda x, w, b: torch.nn.functional.conv2d(x, w, b, stride=s, padding=p),
+        x,
+        w,
+        b,
+    )
 
 
 @pytest.mark.parametrize("k,s,p", list(pool_grid()))
@@ -103,7 +115,11 @@ def test_pool_gradcheck(pool, k, s, p, rng):
 @pytest.mark.parametrize("pool", ["max", "avg"])
 def test_pool_matches_torch(pool, k, s, p, rng):
     x = leaf(rng.standard_normal(INPUT))
-    ours, theirs = (F.max_pool2d, torch.nn.functional.max_pool2d) if pool == "max" else (F.avg_pool2d, torch.nn.functional.avg_pool2d)
+    ours, theirs = (
+        (F.max_pool2d, torch.nn.functional.max_pool2d)
+        if pool == "max"
+        else (F.avg_pool2d, torch.nn.functional.avg_pool2d)
+    )
     assert_matches_torch(lambda x: ours(x, k, s, p), lambda x: theirs(x, k, s, p), x)
 
 
@@ -112,15 +128,21 @@ def test_pool_matches_torch(pool, k, s, p, rng):
 def test_conv_pool_chain_matches_torch_whatever_the_input_layout(memory, rng):
     """conv -> relu -> max-pool -> conv without padding -> avg-pool: the later layers read the
     (C, H, W, B) memory an earlier conv leaves, with and without a padding copy."""
-    x = leaf(rng.standard_normal([dict(zip("bchw", INPUT))[axis] for axis in memory]).transpose(
-        *(memory.index(axis) for axis in "bchw")))
+    x = leaf(
+        rng.standard_normal([dict(zip("bchw", INPUT))[axis] for axis in memory]).transpose(
+            *(memory.index(axis) for axis in "bchw")
+        )
+    )
     assert x.shape == INPUT and (memory == "bchw") == x.data.flags.c_contiguous
     w1, b1, w2 = (leaf(rng.standard_normal(shape)) for shape in ((4, 3, 3, 3), (4,), (5, 4, 2, 2)))
 
     def net(F, x, w1, b1, w2):
         hidden = F.max_pool2d(F.relu(F.conv2d(x, w1, b1, padding=1)), 2, 1)
         return F.avg_pool2d(F.conv2d(hidden, w2), 2)
-    assert_matches_torch(lambda *a: net(F, *a), lambda *a: net(torch.nn.functional, *a), x, w1, b1, w2)
+
+    assert_matches_torch(
+        lambda *a: net(F, *a), lambda *a: net(torch.nn.functional, *a), x, w1, b1, w2
+    )
 
 
 def test_max_pool_ties_route_to_the_first_maximum():
@@ -166,8 +188,12 @@ def test_conv2d_is_composed_of_registered_ops():
         t = t._ctx.parents[0]
     assert chain[::-1] == ["matmul", "bias_add", "reshape", "transpose"]
     pooled = F.max_pool2d(x, 2)
-    assert [pooled._ctx.name, pooled._ctx.parents[0]._ctx.name, pooled._ctx.parents[0]._ctx.parents[0]._ctx.name,
-            pooled._ctx.parents[0]._ctx.parents[0]._ctx.parents[0]._ctx.name] == ["transpose", "reshape", "window_max", "im2col"]
+    assert [
+        pooled._ctx.name,
+        pooled._ctx.parents[0]._ctx.name,
+        pooled._ctx.parents[0]._ctx.parents[0]._ctx.name,
+        pooled._ctx.parents[0]._ctx.parents[0]._ctx.parents[0]._ctx.name,
+    ] == ["transpose", "reshape", "window_max", "im2col"]
 
 
 @pytest.mark.parametrize("rows", ["bhw", "hwb"])
@@ -232,6 +258,9 @@ def test_unknown_column_or_row_order():
 
 def test_large_im2col_warns(monkeypatch):
     monkeypatch.setattr(tc.ops.window, "IM2COL_WARN_BYTES", 1000)
-    with pytest.warns(UserWarning, match=r"im2col: columns of 0 MiB \(B\*O_h\*O_w\*C\*K_h\*K_w = 1\*8\*8\*2\*3\*3") as seen:
+    with pytest.warns(
+        UserWarning, match=r"im2col: columns of 0 MiB \(B\*O_h\*O_w\*C\*K_h\*K_w = 1\*8\*8\*2\*3\*3"
+    ) as seen:
         F.conv2d(tc.Tensor(np.ones((1, 2, 8, 8))), tc.Tensor(np.ones((1, 2, 3, 3))), padding=1)
-    assert seen[0].filename == __file__  # the warning points at the user's line, not into the package
+    # the warning points at the user's line, not into the package
+    assert seen[0].filename == __file__

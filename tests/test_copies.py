@@ -1,4 +1,5 @@
 """Tensors and modules survive pickle, deepcopy and a spawned worker process, and train after."""
+
 import copy
 import multiprocessing
 import pickle

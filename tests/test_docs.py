@@ -1,4 +1,5 @@
 """The README's Python snippets and the examples run as written."""
+
 import re
 import runpy
 import shutil
@@ -9,7 +10,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-DOCUMENTS = ["README.md", *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md"))]
+DOCUMENTS = [
+    "README.md",
+    *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").glob("*.md")),
+]
 
 
 @pytest.mark.parametrize("document", DOCUMENTS)
@@ -22,7 +26,6 @@ def test_python_snippets_run(document, tmp_path, monkeypatch, clean_registry):
     namespace = {}
     for block in blocks:
         exec(compile(block, document, "exec"), namespace)
-
 
 
 @pytest.mark.parametrize("script", ["custom_op.py", "train_digits.py", "layer_manager_digits.py"])
@@ -45,15 +48,18 @@ def test_doctests_in_docs(document):
     """Every printed number in the tutorial and the autograd chapter is what the code prints today."""
     import doctest
 
-    failures, tried = doctest.testfile(str(ROOT / document), module_relative=False,
-                                       optionflags=doctest.NORMALIZE_WHITESPACE)
+    failures, tried = doctest.testfile(
+        str(ROOT / document), module_relative=False, optionflags=doctest.NORMALIZE_WHITESPACE
+    )
     assert tried > 20 and failures == 0
 
 
 def _api_tool():
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("gen_api_docs", ROOT / "tools" / "gen_api_docs.py")
+    spec = importlib.util.spec_from_file_location(
+        "gen_api_docs", ROOT / "tools" / "gen_api_docs.py"
+    )
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     return tool
@@ -83,8 +89,13 @@ def test_compare_optimizers_example(tmp_path, monkeypatch, capsys):
     out = tmp_path / "optimizers.png"
     monkeypatch.setattr("sys.argv", ["compare_optimizers.py", "--epochs", "1", "--out", str(out)])
     runpy.run_path(str(ROOT / "examples" / "compare_optimizers.py"), run_name="__main__")
-    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "%" in line]
+    rows = [
+        line
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("| ") and "%" in line
+    ]
     import tinygrad_cnn as tc
+
     assert [row.split("|")[1].strip() for row in rows] == list(tc.optim.OPTIMIZERS)
     assert out.read_bytes()[:4] == b"\x89PNG"
 
@@ -94,8 +105,11 @@ def test_tensor_doc_lists_every_method_and_function():
     creation.py and tensor_functions.py, and every op it says a call records is a registered op."""
     import tinygrad_cnn as tc
 
-    rows = [re.split(r"(?<!\\)\|", line)[1:-1] for line in (ROOT / "docs" / "tensor.md").read_text().splitlines()
-            if line.startswith("| `")]
+    rows = [
+        re.split(r"(?<!\\)\|", line)[1:-1]
+        for line in (ROOT / "docs" / "tensor.md").read_text().splitlines()
+        if line.startswith("| `")
+    ]
     listed = {name for row in rows for name in re.findall(r"`(?:tc\.)?(\w+)", row[0])}
     members = {n for cls in tc.Tensor.__mro__[:-1] for n in vars(cls) if not n.startswith("_")}
     public = members | {*tc.creation.__all__, *tc.tensor_functions.__all__}
@@ -119,9 +133,14 @@ def test_dcgan_example_generates_every_digit(tmp_path, monkeypatch, capsys):
     grid = tmp_path / "samples.png"
     monkeypatch.setattr("sys.argv", ["dcgan_digits.py", str(grid)])
     runpy.run_path(str(ROOT / "examples" / "dcgan_digits.py"), run_name="__main__")
-    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("generated samples"))
+    line = next(
+        line
+        for line in capsys.readouterr().out.splitlines()
+        if line.startswith("generated samples")
+    )
     share, per_digit = re.search(r"(\d+)% read .* per digit (\[.*\])", line).groups()
-    assert int(share) >= 40 and min(int(n) for n in per_digit.strip("[]").split(",")) >= 20, line  # 1,000 samples: no digit left out
+    # 1,000 samples: no digit left out
+    assert int(share) >= 40 and min(int(n) for n in per_digit.strip("[]").split(",")) >= 20, line
     assert grid.read_bytes()[:4] == b"\x89PNG"
 
 
@@ -140,4 +159,6 @@ def test_design_ops_table_lists_every_registered_op():
     for name, op in tc.registry.items():
         if op.__module__.startswith("tinygrad_cnn.ops."):
             registered.setdefault(op.__module__, []).append(name)
-    assert {m: sorted(names) for m, names in listed.items()} == {m: sorted(names) for m, names in registered.items()}
+    assert {m: sorted(names) for m, names in listed.items()} == {
+        m: sorted(names) for m, names in registered.items()
+    }

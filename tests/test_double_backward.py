@@ -2,6 +2,7 @@
 against ``torch.autograd.grad(..., create_graph=True)``: a WGAN-GP penalty, a Hessian-vector
 product of a LeNet, dilated and grouped convolutions with overlapping max-pool windows, every
 loss, batch norm, and a third derivative."""
+
 import numpy as np
 import pytest
 
@@ -14,7 +15,10 @@ from helpers import assert_close, needs_torch, torch
 
 
 def leaves(rng, shapes: dict, scale=0.5) -> dict:
-    return {k: Tensor(rng.standard_normal(s) * scale, requires_grad=True, dtype=np.float64) for k, s in shapes.items()}
+    return {
+        k: Tensor(rng.standard_normal(s) * scale, requires_grad=True, dtype=np.float64)
+        for k, s in shapes.items()
+    }
 
 
 def twins(params: dict) -> dict:
@@ -52,8 +56,12 @@ def test_wgan_gp_penalty_and_its_parameter_gradients_match_torch(rng):
 
     theirs_params = twins(params)
     theirs_images = torch.tensor(interpolated, requires_grad=True)
-    theirs = gradient_penalty(theirs_images, theirs_params, torch.nn.functional,
-                              lambda y, xs: torch.autograd.grad(y, xs, create_graph=True))
+    theirs = gradient_penalty(
+        theirs_images,
+        theirs_params,
+        torch.nn.functional,
+        lambda y, xs: torch.autograd.grad(y, xs, create_graph=True),
+    )
     theirs.backward()
     assert_close(ours.item(), theirs.item())
     for name, p in params.items():
@@ -70,8 +78,12 @@ def test_wgan_gp_penalty_and_its_parameter_gradients_match_torch(rng):
 def test_wgan_gp_penalty_by_gradgradcheck(rng):
     params = leaves(rng, CRITIC)
     images = Tensor(rng.random((2, 1, 8, 8)), requires_grad=True, dtype=np.float64)
-    assert tc.gradgradcheck(lambda x, w1, w2: critic(x, {**params, "w1": w1, "w2": w2}, F),
-                            images, params["w1"], params["w2"])
+    assert tc.gradgradcheck(
+        lambda x, w1, w2: critic(x, {**params, "w1": w1, "w2": w2}, F),
+        images,
+        params["w1"],
+        params["w2"],
+    )
 
 
 def lenet_forward(x, state, f):
@@ -93,8 +105,9 @@ def test_hessian_vector_product_of_lenet_matches_torch(rng):
     (hv,) = tc.grad((g * Tensor(v, dtype=np.float64)).sum(), [ours["0.weight"]])
 
     theirs = {k: torch.tensor(a, requires_grad=True) for k, a in initial.items()}
-    loss = torch.nn.functional.cross_entropy(lenet_forward(torch.tensor(images), theirs, torch.nn.functional),
-                                             torch.tensor(labels))
+    loss = torch.nn.functional.cross_entropy(
+        lenet_forward(torch.tensor(images), theirs, torch.nn.functional), torch.tensor(labels)
+    )
     (tg,) = torch.autograd.grad(loss, [theirs["0.weight"]], create_graph=True)
     (thv,) = torch.autograd.grad((tg * torch.tensor(v)).sum(), [theirs["0.weight"]])
     assert_close(g.numpy(), tg.detach().numpy())
@@ -115,9 +128,14 @@ def test_dilated_and_grouped_convolution_with_overlapping_pools(rng, dilation, g
     if torch is None:
         return
     weights = rng.standard_normal(net(x, w).shape)
-    (gx, gw) = tc.grad((net(x, w) * Tensor(weights, dtype=np.float64)).sum(), [x, w], create_graph=True)
+    (gx, gw) = tc.grad(
+        (net(x, w) * Tensor(weights, dtype=np.float64)).sum(), [x, w], create_graph=True
+    )
     ((gx * gx).sum() + (gw * gw).sum()).backward()
-    tx, tw = torch.tensor(x.numpy(), requires_grad=True), torch.tensor(w.numpy(), requires_grad=True)
+    tx, tw = (
+        torch.tensor(x.numpy(), requires_grad=True),
+        torch.tensor(w.numpy(), requires_grad=True),
+    )
     out = net(tx, tw, torch.nn.functional)
     tgx, tgw = torch.autograd.grad((out * torch.tensor(weights)).sum(), [tx, tw], create_graph=True)
     ((tgx * tgx).sum() + (tgw * tgw).sum()).backward()
@@ -134,7 +152,10 @@ LOSSES = {
     "huber_loss": (lambda p, t: F.huber_loss(p, t, delta=0.5), "values"),
     "smooth_l1_loss": (lambda p, t: F.smooth_l1_loss(p, t, beta=0.5), "values"),
     "binary_cross_entropy": (lambda p, t: F.binary_cross_entropy(p.sigmoid(), t), "probabilities"),
-    "binary_cross_entropy_with_logits": (lambda p, t: F.binary_cross_entropy_with_logits(p, t), "probabilities"),
+    "binary_cross_entropy_with_logits": (
+        lambda p, t: F.binary_cross_entropy_with_logits(p, t),
+        "probabilities",
+    ),
 }
 
 
@@ -142,15 +163,22 @@ LOSSES = {
 def test_every_loss_differentiates_twice(rng, name):
     loss, kind = LOSSES[name]
     prediction = Tensor(rng.standard_normal((4, 3)), requires_grad=True, dtype=np.float64)
-    target = {"classes": rng.integers(0, 3, 4), "values": Tensor(rng.standard_normal((4, 3)), dtype=np.float64),
-              "probabilities": Tensor(rng.random((4, 3)), dtype=np.float64)}[kind]
+    target = {
+        "classes": rng.integers(0, 3, 4),
+        "values": Tensor(rng.standard_normal((4, 3)), dtype=np.float64),
+        "probabilities": Tensor(rng.random((4, 3)), dtype=np.float64),
+    }[kind]
     assert tc.gradgradcheck(lambda p: loss(p, target), prediction)
 
 
 def test_batch_norm_in_training_differentiates_twice(rng):
     x = Tensor(rng.standard_normal((4, 3, 2, 2)), requires_grad=True, dtype=np.float64)
-    weight, bias = (Tensor(rng.standard_normal(3), requires_grad=True, dtype=np.float64) for _ in range(2))
-    assert tc.gradgradcheck(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), x, weight, bias)
+    weight, bias = (
+        Tensor(rng.standard_normal(3), requires_grad=True, dtype=np.float64) for _ in range(2)
+    )
+    assert tc.gradgradcheck(
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), x, weight, bias
+    )
 
 
 @needs_torch
@@ -173,7 +201,9 @@ def test_gradient_penalty_example_trains_and_agrees_with_torch(capsys):
     import runpy
     from pathlib import Path
 
-    example = runpy.run_path(str(Path(__file__).resolve().parents[1] / "examples" / "gradient_penalty.py"))
+    example = runpy.run_path(
+        str(Path(__file__).resolve().parents[1] / "examples" / "gradient_penalty.py")
+    )
     example["main"](steps=3, batch=8)
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("step")]
     assert len(lines) == 3
@@ -182,7 +212,9 @@ def test_gradient_penalty_example_trains_and_agrees_with_torch(capsys):
         ours = float(fields[fields.index("ours") + 1])
         assert ours > 0
         if torch is not None:
-            assert abs(ours - float(fields[fields.index("torch") + 1])) < 1e-5 * max(1.0, ours), line
+            assert abs(ours - float(fields[fields.index("torch") + 1])) < 1e-5 * max(1.0, ours), (
+                line
+            )
 
 
 # ---- edge cases found by review ------------------------------------------------------------------
@@ -198,7 +230,7 @@ def test_zero_dimensional_results_keep_their_second_derivative():
     (g,) = tc.grad((x * x).mean().sqrt() * 3.0, [x], create_graph=True)
     (h,) = tc.grad(g[0], [x])
     r = np.sqrt(2.5)
-    assert_close(h.numpy(), [3 * (1 / (2 * r) - 1 / (4 * r ** 3)), -3 * 2 / (4 * r ** 3)])
+    assert_close(h.numpy(), [3 * (1 / (2 * r) - 1 / (4 * r**3)), -3 * 2 / (4 * r**3)])
     _, second = hessian_diagonal_sum(lambda t: t.sum().exp(), x)
     assert_close(second.numpy(), [2 * np.exp(3.0)] * 2)  # d/dx_i of sum_j e^(x0 + x1)
 
@@ -236,7 +268,9 @@ def test_an_input_reassigned_after_forward_is_refused_at_second_order():
     w = Tensor([[3.0], [4.0]], requires_grad=True, dtype=np.float64)
     y = (a @ w).sum()
     w.data = w.data * 100  # an optimizer step between forward and backward
-    with pytest.raises(RuntimeError, match=r"op 'matmul': input 1 \(2, 1\) had its .data replaced after the op ran"):
+    with pytest.raises(
+        RuntimeError, match=r"op 'matmul': input 1 \(2, 1\) had its .data replaced after the op ran"
+    ):
         y.backward(create_graph=True)
     z = (a @ w).sum()  # the first derivative still uses the values forward saw
     w.data = w.data / 100

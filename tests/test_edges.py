@@ -1,4 +1,5 @@
 """Error paths and small behaviours not covered elsewhere, each checked by its message."""
+
 import numpy as np
 import pytest
 
@@ -20,7 +21,9 @@ def test_tensor_from_tensor_copies():
 def test_requires_grad_rules():
     x = leaf([1.0])
     y = x * 2.0
-    with pytest.raises(RuntimeError, match="cannot turn off requires_grad on an op result; use detach"):
+    with pytest.raises(
+        RuntimeError, match="cannot turn off requires_grad on an op result; use detach"
+    ):
         y.requires_grad = False
     z = Tensor([1.0]).requires_grad_()
     assert z.requires_grad
@@ -36,10 +39,12 @@ def test_numpy_interop_and_argmax():
 
 def test_reflected_pow_and_matmul():
     x = leaf([1.0, 2.0])
-    y = 2.0 ** x
+    y = 2.0**x
     assert_close(y.data, [2.0, 4.0])
-    assert tc.gradcheck(lambda x: 2.0 ** x, x)
-    with pytest.raises(ValueError, match=r"pow: a tensor exponent needs a positive scalar base, got -2.0"):
+    assert tc.gradcheck(lambda x: 2.0**x, x)
+    with pytest.raises(
+        ValueError, match=r"pow: a tensor exponent needs a positive scalar base, got -2.0"
+    ):
         (-2.0) ** x
     m = np.ones((3, 2))
     assert (m @ leaf(np.ones((2, 4)))).shape == (3, 4)
@@ -81,7 +86,9 @@ def test_optimizer_state_dict_checks():
     with pytest.raises(ValueError, match="expected a dict with keys type, param_groups, state"):
         opt.load_state_dict({"type": "Adam"})
     state = opt.state_dict()
-    with pytest.raises(ValueError, match=r"parameter group 0 has no betas, eps, weight_decay, amsgrad"):
+    with pytest.raises(
+        ValueError, match=r"parameter group 0 has no betas, eps, weight_decay, amsgrad"
+    ):
         opt.load_state_dict({**state, "param_groups": [{"lr": 0.1, "params": [0, 1]}]})
     with pytest.raises(ValueError, match="state for 1 parameters, this optimizer has 2"):
         opt.load_state_dict({**state, "state": state["state"][:1]})
@@ -134,15 +141,22 @@ def test_checksum_mismatch_is_reported(tmp_path, monkeypatch):
 
     tc.save({"v": np.arange(4.0)}, tmp_path / "c.npz")
     monkeypatch.setattr(serialization, "array_digest", lambda array, version: "0" * 64)
-    with pytest.raises(tc.CheckpointError, match="is corrupted: member 'a0' does not match its checksum"):
+    with pytest.raises(
+        tc.CheckpointError, match="is corrupted: member 'a0' does not match its checksum"
+    ):
         tc.load(tmp_path / "c.npz")
 
 
 def test_module_helpers():
     seq = nn.Sequential(nn.ReLU(), nn.Dropout(0.1))
     assert len(seq) == 2 and [type(m).__name__ for m in seq] == ["ReLU", "Dropout"]
-    assert repr(seq[1]) == "Dropout(p=0.1)" and repr(nn.BatchNorm1d(3)) == "BatchNorm1d(3, eps=1e-05, momentum=0.1)"
-    with pytest.raises(TypeError, match="load_state_dict: Linear: expected a dict of arrays, got list"):
+    assert (
+        repr(seq[1]) == "Dropout(p=0.1)"
+        and repr(nn.BatchNorm1d(3)) == "BatchNorm1d(3, eps=1e-05, momentum=0.1)"
+    )
+    with pytest.raises(
+        TypeError, match="load_state_dict: Linear: expected a dict of arrays, got list"
+    ):
         nn.Linear(1, 1).load_state_dict([])
     with pytest.raises(ValueError, match=r"Dropout: p must lie in \[0, 1\], got -0.1"):
         nn.Dropout(-0.1)
@@ -156,19 +170,34 @@ def test_batch_norm_without_running_stats_uses_batch_statistics():
     assert_close(out.mean(axis=(0, 2, 3)), [0, 0], atol=1e-5)
 
 
-@pytest.mark.parametrize("call,message", [
-    (lambda: F.celu(Tensor([1.0]), 0), "celu: alpha must not be 0"),
-    (lambda: F.softplus(Tensor([1.0]), beta=0), "softplus: beta must be positive, got 0"),
-    (lambda: F.clamp(Tensor([1.0])), "clamp: give min, max or both"),
-    (lambda: F.clamp(Tensor([1.0]), 2.0, 1.0), r"clamp: min \(2.0\) is above max \(1.0\)"),
-    (lambda: list(batches(np.ones(3), np.ones(2), 2)), "batches: 3 inputs but 2 targets"),
-    (lambda: list(batches(np.ones(3), np.ones(3), 0)), "batches: batch_size must be a positive int, got 0"),
-    (lambda: DataLoader(np.ones(3), np.ones(2)), "DataLoader: 3 inputs but 2 targets"),
-    (lambda: DataLoader(np.ones(0), np.ones(0)), "DataLoader: no samples"),
-    (lambda: F.batch_norm(Tensor([1.0]), None, None), r"batch_norm: input must be \(B, C, ...\), got shape \(1,\)"),
-    (lambda: F.batch_norm(Tensor(np.ones((2, 3))), Tensor(np.ones(2)), None), r"running_mean must have shape \(3,\)"),
-    (lambda: F.global_avg_pool2d(Tensor(np.ones((2, 3)))), r"global_avg_pool2d: input must be \(B, C, H, W\)"),
-])
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        (lambda: F.celu(Tensor([1.0]), 0), "celu: alpha must not be 0"),
+        (lambda: F.softplus(Tensor([1.0]), beta=0), "softplus: beta must be positive, got 0"),
+        (lambda: F.clamp(Tensor([1.0])), "clamp: give min, max or both"),
+        (lambda: F.clamp(Tensor([1.0]), 2.0, 1.0), r"clamp: min \(2.0\) is above max \(1.0\)"),
+        (lambda: list(batches(np.ones(3), np.ones(2), 2)), "batches: 3 inputs but 2 targets"),
+        (
+            lambda: list(batches(np.ones(3), np.ones(3), 0)),
+            "batches: batch_size must be a positive int, got 0",
+        ),
+        (lambda: DataLoader(np.ones(3), np.ones(2)), "DataLoader: 3 inputs but 2 targets"),
+        (lambda: DataLoader(np.ones(0), np.ones(0)), "DataLoader: no samples"),
+        (
+            lambda: F.batch_norm(Tensor([1.0]), None, None),
+            r"batch_norm: input must be \(B, C, ...\), got shape \(1,\)",
+        ),
+        (
+            lambda: F.batch_norm(Tensor(np.ones((2, 3))), Tensor(np.ones(2)), None),
+            r"running_mean must have shape \(3,\)",
+        ),
+        (
+            lambda: F.global_avg_pool2d(Tensor(np.ones((2, 3)))),
+            r"global_avg_pool2d: input must be \(B, C, H, W\)",
+        ),
+    ],
+)
 def test_more_bad_arguments(call, message):
     with pytest.raises(ValueError, match=message):
         call()

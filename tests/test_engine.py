@@ -1,4 +1,5 @@
 """The backward engine: graph recording, topological order, accumulation, freeing."""
+
 import gc
 import weakref
 
@@ -49,7 +50,11 @@ def test_each_backward_rule_runs_once(monkeypatch):
 
     calls = []
     original = elementwise.Exp.backward
-    monkeypatch.setattr(elementwise.Exp, "backward", staticmethod(lambda ctx, g: calls.append(1) or original(ctx, g)))
+    monkeypatch.setattr(
+        elementwise.Exp,
+        "backward",
+        staticmethod(lambda ctx, g: calls.append(1) or original(ctx, g)),
+    )
     x = leaf([0.5])
     e = x.exp()
     (e * e + e).sum().backward()
@@ -124,7 +129,13 @@ def test_detach_cuts_the_graph():
 
 def test_ndarray_plus_tensor_is_a_tensor():
     x = leaf([1.0, 2.0])
-    for result in (np.ones(2) + x, np.ones(2) * x, np.ones(2) - x, np.ones(2) / x, np.float64(2.0) * x):
+    for result in (
+        np.ones(2) + x,
+        np.ones(2) * x,
+        np.ones(2) - x,
+        np.ones(2) / x,
+        np.float64(2.0) * x,
+    ):
         assert isinstance(result, Tensor) and result.requires_grad
 
 
@@ -187,7 +198,9 @@ def test_dtypes():
 
 
 def test_integer_tensors_are_constants():
-    with pytest.raises(TypeError, match=r"only floating tensors can require grad; this one has dtype int64"):
+    with pytest.raises(
+        TypeError, match=r"only floating tensors can require grad; this one has dtype int64"
+    ):
         Tensor([1, 2], requires_grad=True)
 
 

@@ -1,4 +1,5 @@
 """Extension points: hooks, protection of saved arrays, second derivatives, the op test helper."""
+
 import numpy as np
 import pytest
 
@@ -137,20 +138,23 @@ def assert_hessian_vector_matches(f, x, eps=1e-5):
 
 def test_second_derivative_of_cube_through_dot_grad():
     x = leaf([0.5, -1.0, 2.0])
-    (x ** 3).sum().backward(create_graph=True)
+    (x**3).sum().backward(create_graph=True)
     first = x.grad
     assert isinstance(first, Tensor) and first.requires_grad
-    assert_close(first.data, 3 * x.data ** 2)
+    assert_close(first.data, 3 * x.data**2)
     x.grad = None
     first.sum().backward()
     assert_close(x.grad.data, 6 * x.data)
 
 
-@pytest.mark.parametrize("name,f", [
-    ("cube", lambda x: (x ** 3).sum()),
-    ("sigmoid", lambda x: x.sigmoid().sum()),
-    ("exp_log_div", lambda x: ((x * x + 1.0).log() / (x.exp() + 2.0)).mean()),
-])
+@pytest.mark.parametrize(
+    "name,f",
+    [
+        ("cube", lambda x: (x**3).sum()),
+        ("sigmoid", lambda x: x.sigmoid().sum()),
+        ("exp_log_div", lambda x: ((x * x + 1.0).log() / (x.exp() + 2.0)).mean()),
+    ],
+)
 def test_hessian_vector_products(name, f):
     assert_hessian_vector_matches(f, np.array([0.3, -1.2, 0.8, 2.0]))
 
@@ -171,7 +175,10 @@ def test_hessian_vector_product_of_a_small_mlp():
 def test_create_graph_through_a_custom_op_without_a_graph_rule_names_it():
     x = leaf([1.0, 2.0])  # _Sine (below) is a user's op that opts out of second derivatives
     y = _Sine.apply(x).sum()
-    with pytest.raises(RuntimeError, match=rf"op '{_Sine.name}' has no graph_backward.*ops that can: abs, add, .*, window_mean"):
+    with pytest.raises(
+        RuntimeError,
+        match=rf"op '{_Sine.name}' has no graph_backward.*ops that can: abs, add, .*, window_mean",
+    ):
         y.backward(create_graph=True)
     _Sine.apply(x).sum().backward()  # the first derivative still works
     assert_close(x.grad.data, np.cos([1.0, 2.0]))

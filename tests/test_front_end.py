@@ -1,4 +1,5 @@
 """The tutorial-style front end: layers by name, inferred shapes, per-layer optimizers."""
+
 import numpy as np
 import pytest
 
@@ -25,11 +26,24 @@ def test_shapes_are_inferred_and_same_padding_is_whole_pixels():
 
 def test_each_layer_has_its_own_optimizer():
     lm = LayerManager(opt="SGD", opt_dic={"lr": 0.1})
-    lm.append(name="c", I_shape=(1, 4, 4), F_shape=(2, 3, 3), opt="RMSpropGraves", opt_dic={"lr": 1e-3, "momentum": 0.8})
+    lm.append(
+        name="c",
+        I_shape=(1, 4, 4),
+        F_shape=(2, 3, 3),
+        opt="RMSpropGraves",
+        opt_dic={"lr": 1e-3, "momentum": 0.8},
+    )
     lm.append(name="p", pool=2)
     lm.append(name="o", n=2)
-    assert isinstance(lm[0].optimizer, optim.RMSpropGraves) and lm[0].optimizer.param_groups[0]["momentum"] == 0.8
-    assert lm[1].optimizer is None and isinstance(lm[2].optimizer, optim.SGD) and lm[2].optimizer.param_groups[0]["lr"] == 0.1
+    assert (
+        isinstance(lm[0].optimizer, optim.RMSpropGraves)
+        and lm[0].optimizer.param_groups[0]["momentum"] == 0.8
+    )
+    assert (
+        lm[1].optimizer is None
+        and isinstance(lm[2].optimizer, optim.SGD)
+        and lm[2].optimizer.param_groups[0]["lr"] == 0.1
+    )
     assert lm[0].optimizer.params == lm[0].parameters()
 
 
@@ -45,15 +59,23 @@ def test_training_learns_a_separable_problem():
     assert history[-1]["loss"] < history[0]["loss"] / 3 and lm.accuracy(x, t) > 0.9
 
 
-@pytest.mark.parametrize("call,message", [
-    (lambda: LayerManager().append(name="x"), "unknown layer name 'x'"),
-    (lambda: LayerManager().append(name="p", pool=2), "the first layer needs I_shape"),
-    (lambda: activation("sparkle"), "unknown activation 'sparkle'"),
-    (lambda: ConvLayer((1, 4, 4), (2, 3, 3), opt="Adamm"), "unknown optimizer 'Adamm'"),
-    (lambda: ConvLayer((1, 4, 4), (2, 3, 3), opt="Adam", opt_dic={"momentum": 0.9}), "Adam has no setting 'momentum'"),
-    (lambda: ConvLayer((1, 4, 4), (2, 3, 3), opt="RMSpropGraves", opt_dic={"momentum": 2.0}),
-     r"RMSpropGraves parameter group 0: momentum must be a number in \[0.0, 1.0\), got 2.0"),
-])
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        (lambda: LayerManager().append(name="x"), "unknown layer name 'x'"),
+        (lambda: LayerManager().append(name="p", pool=2), "the first layer needs I_shape"),
+        (lambda: activation("sparkle"), "unknown activation 'sparkle'"),
+        (lambda: ConvLayer((1, 4, 4), (2, 3, 3), opt="Adamm"), "unknown optimizer 'Adamm'"),
+        (
+            lambda: ConvLayer((1, 4, 4), (2, 3, 3), opt="Adam", opt_dic={"momentum": 0.9}),
+            "Adam has no setting 'momentum'",
+        ),
+        (
+            lambda: ConvLayer((1, 4, 4), (2, 3, 3), opt="RMSpropGraves", opt_dic={"momentum": 2.0}),
+            r"RMSpropGraves parameter group 0: momentum must be a number in \[0.0, 1.0\), got 2.0",
+        ),
+    ],
+)
 def test_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
@@ -61,5 +83,8 @@ def test_errors(call, message):
 
 def test_activation_names_are_forgiving():
     assert activation("LeakyReLU") is activation("leaky_relu") is tc.functional.leaky_relu
-    assert activation("TanhExp") is tc.functional.tanhexp and activation(None) is tc.functional.identity
+    assert (
+        activation("TanhExp") is tc.functional.tanhexp
+        and activation(None) is tc.functional.identity
+    )
     assert isinstance(PoolingLayer((1, 4, 4)), tc.nn.Module)

@@ -1,4 +1,5 @@
 """The public op mechanism: registering ops, and the engine's checks of their backward."""
+
 import numpy as np
 import pytest
 
@@ -13,7 +14,7 @@ def test_user_op_is_registered_and_gradchecks(clean_registry):
         @staticmethod
         def forward(ctx, x):
             ctx.save_for_backward(x)
-            return x ** 3
+            return x**3
 
         @staticmethod
         def backward(ctx, grad):
@@ -43,7 +44,10 @@ def test_attributes_are_recorded(clean_registry):
 
 
 def test_duplicate_name_is_refused_unless_overridden(clean_registry):
-    with pytest.raises(ValueError, match=r"op 'mul' is already registered \(by Mul\); pass override=True"):
+    with pytest.raises(
+        ValueError, match=r"op 'mul' is already registered \(by Mul\); pass override=True"
+    ):
+
         class Mul(tc.Function):
             pass
 
@@ -63,7 +67,9 @@ def test_wrong_gradient_count_names_the_op(clean_registry):
         def backward(ctx, grad):
             return grad
 
-    with pytest.raises(ValueError, match=r"op 'pair': backward returned 1 gradient\(s\) for 2 tensor input\(s\)"):
+    with pytest.raises(
+        ValueError, match=r"op 'pair': backward returned 1 gradient\(s\) for 2 tensor input\(s\)"
+    ):
         Pair.apply(leaf([1.0]), leaf([2.0])).sum().backward()
 
 
@@ -77,7 +83,10 @@ def test_wrong_gradient_shape_names_op_and_input(clean_registry):
         def backward(ctx, grad):
             return grad, grad[:1]
 
-    with pytest.raises(ValueError, match=r"op 'shrink': backward returned a gradient of shape \(1,\) for input 1, expected \(3,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"op 'shrink': backward returned a gradient of shape \(1,\) for input 1, expected \(3,\)",
+    ):
         Shrink.apply(leaf([1.0, 2.0, 3.0]), leaf([1.0, 2.0, 3.0])).sum().backward()
 
 
@@ -91,7 +100,10 @@ def test_integer_gradient_is_refused(clean_registry):
         def backward(ctx, grad):
             return np.zeros(grad.shape, dtype=np.int64)
 
-    with pytest.raises(TypeError, match=r"op 'floor': backward returned a gradient of dtype int64 for input 0, expected a floating dtype"):
+    with pytest.raises(
+        TypeError,
+        match=r"op 'floor': backward returned a gradient of dtype int64 for input 0, expected a floating dtype",
+    ):
         Floor.apply(leaf([1.5])).sum().backward()
 
 
@@ -126,13 +138,18 @@ def test_gradcheck_reports_the_worst_element(clean_registry):
             wrong[1] += 5.0
             return wrong
 
-    with pytest.raises(tc.GradcheckError, match=r"input 0 \(shape \(3,\)\) has a wrong gradient; worst element \(1,\)"):
+    with pytest.raises(
+        tc.GradcheckError,
+        match=r"input 0 \(shape \(3,\)\) has a wrong gradient; worst element \(1,\)",
+    ):
         tc.gradcheck(lambda a: Wrong.apply(a).sum(), leaf([1.0, 2.0, 3.0]))
 
 
 def test_gradcheck_passes_non_tensor_inputs_and_warns_on_float32():
     targets = np.array([2, 0])
-    assert tc.gradcheck(lambda x, t: tc.functional.cross_entropy(x, t), leaf(np.ones((2, 3)) * [[1, 2, 3]]), targets)
+    assert tc.gradcheck(
+        lambda x, t: tc.functional.cross_entropy(x, t), leaf(np.ones((2, 3)) * [[1, 2, 3]]), targets
+    )
     with pytest.warns(UserWarning, match="not float64"):
         tc.gradcheck(lambda x: x * 2.0, Tensor([1.0], requires_grad=True), atol=1e-2, eps=1e-2)
 

@@ -1,4 +1,5 @@
 """The IDX (MNIST format) reader."""
+
 import gzip
 import struct
 

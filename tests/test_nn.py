@@ -1,4 +1,5 @@
 """Modules: parameter discovery, state_dict round trips, PyTorch-compatible shapes and init."""
+
 import numpy as np
 import pytest
 
@@ -22,7 +23,14 @@ class TwoLayer(nn.Module):
 def test_named_parameters_are_qualified_and_ordered():
     names = [n for n, _ in TwoLayer().named_parameters()]
     assert names == ["conv1.weight", "conv1.bias", "head.1.weight", "head.1.bias"]
-    assert [n for n, _ in lenet().named_parameters()] == ["0.weight", "0.bias", "3.weight", "3.bias", "7.weight", "7.bias"]
+    assert [n for n, _ in lenet().named_parameters()] == [
+        "0.weight",
+        "0.bias",
+        "3.weight",
+        "3.bias",
+        "7.weight",
+        "7.bias",
+    ]
 
 
 def test_parameter_shapes_follow_pytorch():
@@ -30,7 +38,10 @@ def test_parameter_shapes_follow_pytorch():
     assert conv.weight.shape == (8, 3, 2, 5) and conv.bias.shape == (8,)
     assert linear.weight.shape == (4, 6) and linear.bias.shape == (4,)
     assert conv.weight.dtype == np.float32 and conv.weight.requires_grad
-    assert nn.Linear(2, 2, bias=False).bias is None and len(nn.Linear(2, 2, bias=False).parameters()) == 1
+    assert (
+        nn.Linear(2, 2, bias=False).bias is None
+        and len(nn.Linear(2, 2, bias=False).parameters()) == 1
+    )
 
 
 def test_default_init_bound():
@@ -109,13 +120,20 @@ def test_repr():
 def test_state_dict_loads_into_the_same_pytorch_model():
     ours = lenet()
     theirs = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(8, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Flatten(), torch.nn.Linear(64, 10),
+        torch.nn.Conv2d(1, 8, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(8, 16, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(64, 10),
     )
     theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
     x = np.random.default_rng(0).standard_normal((4, 1, 8, 8)).astype(np.float32)
-    assert_close(ours(Tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), atol=1e-5, rtol=1e-5)
+    assert_close(
+        ours(Tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), atol=1e-5, rtol=1e-5
+    )
     ours_back = lenet()
     ours_back.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     assert_close(ours_back(Tensor(x)).data, ours(Tensor(x)).data, atol=0)

@@ -1,5 +1,6 @@
 """Layer, group and instance normalisation and Dropout2d: PyTorch cross-checks of values,
 gradients, running statistics, state_dict keys and reprs; first and second gradchecks."""
+
 import numpy as np
 import pytest
 
@@ -13,26 +14,56 @@ from helpers import assert_close, assert_matches_torch, leaf, needs_torch, torch
 def _inputs(shape, affine_shape, seed=0):
     """x (float64, spread and offset so that normalising matters), weight and bias."""
     rng = np.random.default_rng(seed)
-    return (leaf(rng.standard_normal(shape) * 3 + 2), leaf(rng.uniform(0.5, 2, affine_shape)),
-            leaf(rng.standard_normal(affine_shape)))
+    return (
+        leaf(rng.standard_normal(shape) * 3 + 2),
+        leaf(rng.uniform(0.5, 2, affine_shape)),
+        leaf(rng.standard_normal(affine_shape)),
+    )
 
 
 FUNCTIONS = {  # name: (ours, torch's, input shape, weight shape)
-    "layer_norm_last": (lambda x, w, b: F.layer_norm(x, 5, w, b),
-                        lambda x, w, b: torch.nn.functional.layer_norm(x, [5], w, b), (4, 5), (5,)),
-    "layer_norm_two_axes": (lambda x, w, b: F.layer_norm(x, (3, 4), w, b, eps=1e-3),
-                            lambda x, w, b: torch.nn.functional.layer_norm(x, [3, 4], w, b, eps=1e-3), (2, 3, 4), (3, 4)),
-    "group_norm_image": (lambda x, w, b: F.group_norm(x, 3, w, b),
-                         lambda x, w, b: torch.nn.functional.group_norm(x, 3, w, b), (3, 6, 4, 5), (6,)),
-    "group_norm_flat": (lambda x, w, b: F.group_norm(x, 2, w, b, eps=1e-2),
-                        lambda x, w, b: torch.nn.functional.group_norm(x, 2, w, b, eps=1e-2), (4, 6), (6,)),
-    "group_norm_per_channel": (lambda x, w, b: F.group_norm(x, 4, w, b),
-                               lambda x, w, b: torch.nn.functional.group_norm(x, 4, w, b), (2, 4, 7), (4,)),
-    "instance_norm_image": (lambda x, w, b: F.instance_norm(x, weight=w, bias=b),
-                            lambda x, w, b: torch.nn.functional.instance_norm(x, weight=w, bias=b), (3, 4, 5, 6), (4,)),
-    "instance_norm_sequence": (lambda x, w, b: F.instance_norm(x, None, None, w, b, eps=1e-3),
-                               lambda x, w, b: torch.nn.functional.instance_norm(x, None, None, w, b, eps=1e-3),
-                               (2, 3, 7), (3,)),
+    "layer_norm_last": (
+        lambda x, w, b: F.layer_norm(x, 5, w, b),
+        lambda x, w, b: torch.nn.functional.layer_norm(x, [5], w, b),
+        (4, 5),
+        (5,),
+    ),
+    "layer_norm_two_axes": (
+        lambda x, w, b: F.layer_norm(x, (3, 4), w, b, eps=1e-3),
+        lambda x, w, b: torch.nn.functional.layer_norm(x, [3, 4], w, b, eps=1e-3),
+        (2, 3, 4),
+        (3, 4),
+    ),
+    "group_norm_image": (
+        lambda x, w, b: F.group_norm(x, 3, w, b),
+        lambda x, w, b: torch.nn.functional.group_norm(x, 3, w, b),
+        (3, 6, 4, 5),
+        (6,),
+    ),
+    "group_norm_flat": (
+        lambda x, w, b: F.group_norm(x, 2, w, b, eps=1e-2),
+        lambda x, w, b: torch.nn.functional.group_norm(x, 2, w, b, eps=1e-2),
+        (4, 6),
+        (6,),
+    ),
+    "group_norm_per_channel": (
+        lambda x, w, b: F.group_norm(x, 4, w, b),
+        lambda x, w, b: torch.nn.functional.group_norm(x, 4, w, b),
+        (2, 4, 7),
+        (4,),
+    ),
+    "instance_norm_image": (
+        lambda x, w, b: F.instance_norm(x, weight=w, bias=b),
+        lambda x, w, b: torch.nn.functional.instance_norm(x, weight=w, bias=b),
+        (3, 4, 5, 6),
+        (4,),
+    ),
+    "instance_norm_sequence": (
+        lambda x, w, b: F.instance_norm(x, None, None, w, b, eps=1e-3),
+        lambda x, w, b: torch.nn.functional.instance_norm(x, None, None, w, b, eps=1e-3),
+        (2, 3, 7),
+        (3,),
+    ),
 }
 
 
@@ -57,8 +88,11 @@ def test_functional_norms_differentiate_twice(name):
 
 def test_norms_without_affine_are_standardised():
     x = _inputs((3, 4, 5), (4,))[0]
-    for out, axes in ((F.layer_norm(x, (4, 5)), (1, 2)), (F.instance_norm(x), (2,)),
-                      (F.group_norm(x, 2).reshape(3, 2, 10), (2,))):
+    for out, axes in (
+        (F.layer_norm(x, (4, 5)), (1, 2)),
+        (F.instance_norm(x), (2,)),
+        (F.group_norm(x, 2).reshape(3, 2, 10), (2,)),
+    ):
         assert_close(out.data.mean(axis=axes), 0, atol=1e-12)
         assert_close(out.data.var(axis=axes), 1, atol=1e-4)  # the biased variance, eps aside
 
@@ -75,11 +109,22 @@ def test_dropout2d_gradchecks_with_a_fixed_mask():
 
 # ---- modules ----------------------------------------------------------------------------------------
 MODULES = {  # name: (ours, torch's, input shape)
-    "LayerNorm": (lambda: nn.LayerNorm((3, 4), eps=1e-4), lambda: torch.nn.LayerNorm((3, 4), eps=1e-4), (5, 2, 3, 4)),
-    "LayerNorm_no_bias": (lambda: nn.LayerNorm(4, bias=False), lambda: torch.nn.LayerNorm(4, bias=False), (5, 4)),
+    "LayerNorm": (
+        lambda: nn.LayerNorm((3, 4), eps=1e-4),
+        lambda: torch.nn.LayerNorm((3, 4), eps=1e-4),
+        (5, 2, 3, 4),
+    ),
+    "LayerNorm_no_bias": (
+        lambda: nn.LayerNorm(4, bias=False),
+        lambda: torch.nn.LayerNorm(4, bias=False),
+        (5, 4),
+    ),
     "GroupNorm": (lambda: nn.GroupNorm(2, 6), lambda: torch.nn.GroupNorm(2, 6), (3, 6, 4, 4)),
-    "InstanceNorm2d_affine": (lambda: nn.InstanceNorm2d(3, affine=True), lambda: torch.nn.InstanceNorm2d(3, affine=True),
-                              (2, 3, 4, 5)),
+    "InstanceNorm2d_affine": (
+        lambda: nn.InstanceNorm2d(3, affine=True),
+        lambda: torch.nn.InstanceNorm2d(3, affine=True),
+        (2, 3, 4, 5),
+    ),
 }
 
 
@@ -88,8 +133,12 @@ def _torch_twin(ours, theirs):
     rng = np.random.default_rng(7)
     for p in ours.parameters():
         p.data = rng.uniform(0.5, 2, p.shape).astype(p.dtype)
-    theirs.double().load_state_dict({k: torch.tensor(v).double() if v.dtype.kind == "f" else torch.tensor(v)
-                                     for k, v in ours.state_dict().items()})
+    theirs.double().load_state_dict(
+        {
+            k: torch.tensor(v).double() if v.dtype.kind == "f" else torch.tensor(v)
+            for k, v in ours.state_dict().items()
+        }
+    )
     return theirs
 
 
@@ -125,10 +174,14 @@ def test_modules_stay_float32(name):
 
 
 CONFIGURATIONS = [  # the same arguments for ours and torch's
-    ("LayerNorm", (4,), {}), ("LayerNorm", ([3, 4],), {"elementwise_affine": False}),
+    ("LayerNorm", (4,), {}),
+    ("LayerNorm", ([3, 4],), {"elementwise_affine": False}),
     ("LayerNorm", (4,), {"bias": False, "eps": 1e-3}),
-    ("GroupNorm", (2, 6), {}), ("GroupNorm", (3, 6), {"affine": False}), ("GroupNorm", (2, 4), {"bias": False}),
-    ("InstanceNorm2d", (3,), {}), ("InstanceNorm2d", (3,), {"affine": True, "track_running_stats": True}),
+    ("GroupNorm", (2, 6), {}),
+    ("GroupNorm", (3, 6), {"affine": False}),
+    ("GroupNorm", (2, 4), {"bias": False}),
+    ("InstanceNorm2d", (3,), {}),
+    ("InstanceNorm2d", (3,), {"affine": True, "track_running_stats": True}),
     ("InstanceNorm2d", (3,), {"affine": True, "bias": False, "momentum": 0.3}),
     ("InstanceNorm2d", (5,), {"track_running_stats": True}),
 ]
@@ -149,12 +202,16 @@ def test_state_dict_keys_and_repr_are_torchs(cls, args, kwargs):
 @pytest.mark.parametrize("affine", [False, True])
 def test_instance_norm_running_statistics_follow_torch_in_train_and_eval(affine):
     ours = nn.InstanceNorm2d(3, momentum=0.25, affine=affine, track_running_stats=True).double()
-    theirs = _torch_twin(ours, torch.nn.InstanceNorm2d(3, momentum=0.25, affine=affine, track_running_stats=True))
+    theirs = _torch_twin(
+        ours, torch.nn.InstanceNorm2d(3, momentum=0.25, affine=affine, track_running_stats=True)
+    )
     rng = np.random.default_rng(2)
     for mode in ("train", "train", "eval", "train", "eval"):
         getattr(ours, mode)()
         getattr(theirs, mode)()
-        x = rng.standard_normal((4, 3, 5, 3)) * rng.uniform(0.5, 3, (4, 3, 1, 1)) + rng.standard_normal((4, 3, 1, 1))
+        x = rng.standard_normal((4, 3, 5, 3)) * rng.uniform(
+            0.5, 3, (4, 3, 1, 1)
+        ) + rng.standard_normal((4, 3, 1, 1))
         ours_x, theirs_x = leaf(x), torch.tensor(x, requires_grad=True)
         out, expected = ours(ours_x), theirs(theirs_x)
         assert_close(out.data, expected.detach().numpy())
@@ -174,8 +231,9 @@ def test_functional_instance_norm_with_running_statistics_matches_torch():
     their_stats = [torch.zeros(2, dtype=torch.float64), torch.ones(2, dtype=torch.float64)]
     for use_input_stats in (True, False):
         out = F.instance_norm(leaf(x), *ours_stats, use_input_stats=use_input_stats, momentum=0.4)
-        expected = torch.nn.functional.instance_norm(torch.tensor(x), *their_stats, use_input_stats=use_input_stats,
-                                                     momentum=0.4)
+        expected = torch.nn.functional.instance_norm(
+            torch.tensor(x), *their_stats, use_input_stats=use_input_stats, momentum=0.4
+        )
         assert_close(out.data, expected.numpy())
         for ours, theirs in zip(ours_stats, their_stats):
             assert_close(ours.data, theirs.numpy())
@@ -221,42 +279,98 @@ def test_dropout2d_edges_and_repr():
 
 
 # ---- errors -------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("call,error,message", [
-    (lambda: nn.LayerNorm(4)(Tensor(np.ones((2, 3)))), ValueError,
-     r"LayerNorm: expected an input whose trailing axes are normalized_shape \(4,\), got shape \(2, 3\)"),
-    (lambda: F.layer_norm(Tensor(np.ones((2, 3))), (2, 3, 1)), ValueError,
-     r"layer_norm: normalized_shape \(2, 3, 1\) must be the trailing axes of input \(2, 3\)"),
-    (lambda: F.layer_norm(Tensor(np.ones((2, 3))), 3, Tensor(np.ones(2))), ValueError,
-     r"layer_norm: weight must have the normalized_shape \(3,\), got \(2,\)"),
-    (lambda: F.layer_norm(Tensor(np.ones((2, 3))), ()), ValueError, "layer_norm: normalized_shape must name at least one axis"),
-    (lambda: nn.GroupNorm(4, 6), ValueError, "GroupNorm: num_groups=4 must divide num_channels=6"),
-    (lambda: nn.GroupNorm(0, 6), ValueError, "GroupNorm: num_groups must be a positive int, got 0"),
-    (lambda: nn.GroupNorm(2, 6)(Tensor(np.ones((2, 4, 3)))), ValueError,
-     r"GroupNorm: expected a \(B, C, ...\) input with 6 channels on axis 1, got shape \(2, 4, 3\)"),
-    (lambda: F.group_norm(Tensor(np.ones((2, 6, 3))), 4), ValueError,
-     r"group_norm: num_groups must be a positive int dividing the 6 channels of input \(2, 6, 3\), got 4"),
-    (lambda: F.group_norm(Tensor(np.ones((2, 6))), 2, bias=Tensor(np.ones(3))), ValueError,
-     r"group_norm: bias must have shape \(6,\) for input \(2, 6\), got \(3,\)"),
-    (lambda: nn.InstanceNorm2d(3)(Tensor(np.ones((2, 3, 4)))), ValueError,
-     r"InstanceNorm2d: expected a 4-D input \(B, C, H, W\) or a 3-D \(C, H, W\) with 3 channels, got shape "
-     r"\(2, 3, 4\)"),
-    (lambda: nn.InstanceNorm2d(3)(Tensor(np.ones((2, 4, 5, 5)))), ValueError, "with 3 channels, got shape"),
-    (lambda: F.instance_norm(Tensor(np.ones((2, 3)))), ValueError, "instance_norm: input must be \\(B, C, ...\\) with at least one spatial axis"),
-    (lambda: F.instance_norm(Tensor(np.ones((2, 3, 1, 1)))), ValueError,
-     r"instance_norm: expected more than 1 spatial element per channel, got input \(2, 3, 1, 1\)"),
-    (lambda: F.instance_norm(Tensor(np.ones((2, 3, 4))), use_input_stats=False), ValueError,
-     "use_input_stats=False needs running_mean and running_var"),
-    (lambda: F.dropout2d(Tensor(np.ones((2, 3, 4))), 0.5), ValueError, r"dropout2d: input must be \(B, C, H, W\), got shape \(2, 3, 4\)"),
-    (lambda: nn.Dropout2d(1.5), ValueError, r"Dropout2d: p must lie in \[0, 1\], got 1.5"),
-])
+@pytest.mark.parametrize(
+    "call,error,message",
+    [
+        (
+            lambda: nn.LayerNorm(4)(Tensor(np.ones((2, 3)))),
+            ValueError,
+            r"LayerNorm: expected an input whose trailing axes are normalized_shape \(4,\), got shape \(2, 3\)",
+        ),
+        (
+            lambda: F.layer_norm(Tensor(np.ones((2, 3))), (2, 3, 1)),
+            ValueError,
+            r"layer_norm: normalized_shape \(2, 3, 1\) must be the trailing axes of input \(2, 3\)",
+        ),
+        (
+            lambda: F.layer_norm(Tensor(np.ones((2, 3))), 3, Tensor(np.ones(2))),
+            ValueError,
+            r"layer_norm: weight must have the normalized_shape \(3,\), got \(2,\)",
+        ),
+        (
+            lambda: F.layer_norm(Tensor(np.ones((2, 3))), ()),
+            ValueError,
+            "layer_norm: normalized_shape must name at least one axis",
+        ),
+        (
+            lambda: nn.GroupNorm(4, 6),
+            ValueError,
+            "GroupNorm: num_groups=4 must divide num_channels=6",
+        ),
+        (
+            lambda: nn.GroupNorm(0, 6),
+            ValueError,
+            "GroupNorm: num_groups must be a positive int, got 0",
+        ),
+        (
+            lambda: nn.GroupNorm(2, 6)(Tensor(np.ones((2, 4, 3)))),
+            ValueError,
+            r"GroupNorm: expected a \(B, C, ...\) input with 6 channels on axis 1, got shape \(2, 4, 3\)",
+        ),
+        (
+            lambda: F.group_norm(Tensor(np.ones((2, 6, 3))), 4),
+            ValueError,
+            r"group_norm: num_groups must be a positive int dividing the 6 channels of input \(2, 6, 3\), got 4",
+        ),
+        (
+            lambda: F.group_norm(Tensor(np.ones((2, 6))), 2, bias=Tensor(np.ones(3))),
+            ValueError,
+            r"group_norm: bias must have shape \(6,\) for input \(2, 6\), got \(3,\)",
+        ),
+        (
+            lambda: nn.InstanceNorm2d(3)(Tensor(np.ones((2, 3, 4)))),
+            ValueError,
+            r"InstanceNorm2d: expected a 4-D input \(B, C, H, W\) or a 3-D \(C, H, W\) with 3 channels, got shape "
+            r"\(2, 3, 4\)",
+        ),
+        (
+            lambda: nn.InstanceNorm2d(3)(Tensor(np.ones((2, 4, 5, 5)))),
+            ValueError,
+            "with 3 channels, got shape",
+        ),
+        (
+            lambda: F.instance_norm(Tensor(np.ones((2, 3)))),
+            ValueError,
+            "instance_norm: input must be \\(B, C, ...\\) with at least one spatial axis",
+        ),
+        (
+            lambda: F.instance_norm(Tensor(np.ones((2, 3, 1, 1)))),
+            ValueError,
+            r"instance_norm: expected more than 1 spatial element per channel, got input \(2, 3, 1, 1\)",
+        ),
+        (
+            lambda: F.instance_norm(Tensor(np.ones((2, 3, 4))), use_input_stats=False),
+            ValueError,
+            "use_input_stats=False needs running_mean and running_var",
+        ),
+        (
+            lambda: F.dropout2d(Tensor(np.ones((2, 3, 4))), 0.5),
+            ValueError,
+            r"dropout2d: input must be \(B, C, H, W\), got shape \(2, 3, 4\)",
+        ),
+        (lambda: nn.Dropout2d(1.5), ValueError, r"Dropout2d: p must lie in \[0, 1\], got 1.5"),
+    ],
+)
 def test_errors_name_the_layer_argument_and_shapes(call, error, message):
     with pytest.raises(error, match=message):
         call()
 
 
 @needs_torch
-@pytest.mark.parametrize("cls, shape", [("BatchNorm2d", (4, 3, 5, 5)), ("InstanceNorm2d", (4, 3, 5, 5)),
-                                        ("BatchNorm1d", (6, 3))])
+@pytest.mark.parametrize(
+    "cls, shape",
+    [("BatchNorm2d", (4, 3, 5, 5)), ("InstanceNorm2d", (4, 3, 5, 5)), ("BatchNorm1d", (6, 3))],
+)
 def test_momentum_none_follows_torch(cls, shape):
     """BatchNorm's momentum=None is a cumulative average of every batch; InstanceNorm reads it as 0."""
     options = dict(momentum=None, track_running_stats=True)
@@ -270,17 +384,24 @@ def test_momentum_none_follows_torch(cls, shape):
         assert_close(ours.state_dict()[key], value.numpy(), atol=1e-12)
     ours.eval(), theirs.eval()
     x = rng.standard_normal(shape)
-    assert_close(ours(Tensor(x, dtype=np.float64)).data, theirs(torch.tensor(x)).detach().numpy(), atol=1e-12)
+    assert_close(
+        ours(Tensor(x, dtype=np.float64)).data, theirs(torch.tensor(x)).detach().numpy(), atol=1e-12
+    )
 
 
 @needs_torch
 def test_instance_norm_takes_one_unbatched_image_as_torch():
-    ours, theirs = nn.InstanceNorm2d(3, affine=True), torch.nn.InstanceNorm2d(3, affine=True).double()
+    ours, theirs = (
+        nn.InstanceNorm2d(3, affine=True),
+        torch.nn.InstanceNorm2d(3, affine=True).double(),
+    )
     x = leaf(np.random.default_rng(4).standard_normal((3, 5, 6)))
     assert_matches_torch(ours.double(), theirs, x)
 
 
 def test_batch_norm_in_evaluation_needs_both_running_statistics():
     x = Tensor(np.ones((2, 3)))
-    with pytest.raises(ValueError, match=r"batch_norm: evaluation \(training=False\) needs both running_mean and "):
+    with pytest.raises(
+        ValueError, match=r"batch_norm: evaluation \(training=False\) needs both running_mean and "
+    ):
         F.batch_norm(x, Tensor(np.zeros(3)), None)

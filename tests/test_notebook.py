@@ -1,5 +1,6 @@
 """examples/tutorial.ipynb is what tools/build_tutorial_notebook.py builds from the docs today,
 and every cell of it runs."""
+
 import importlib.util
 import json
 import time
@@ -12,8 +13,9 @@ NOTEBOOK = ROOT / "examples" / "tutorial.ipynb"
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("build_tutorial_notebook",
-                                                  ROOT / "tools" / "build_tutorial_notebook.py")
+    spec = importlib.util.spec_from_file_location(
+        "build_tutorial_notebook", ROOT / "tools" / "build_tutorial_notebook.py"
+    )
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     return tool
@@ -37,8 +39,12 @@ def test_notebook_follows_the_docs_and_is_stored_clean():
 
 def test_notebook_runs(tmp_path, monkeypatch):
     """Every cell executes without an error (images are not required, only that cells run)."""
-    nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed (pip install -e '.[dev]')")
-    nbformat = pytest.importorskip("nbformat", reason="nbformat is not installed (pip install -e '.[dev]')")
+    nbclient = pytest.importorskip(
+        "nbclient", reason="nbclient is not installed (pip install -e '.[dev]')"
+    )
+    nbformat = pytest.importorskip(
+        "nbformat", reason="nbformat is not installed (pip install -e '.[dev]')"
+    )
     pytest.importorskip("ipykernel", reason="ipykernel is not installed (pip install -e '.[dev]')")
     from jupyter_client.kernelspec import KernelSpecManager
 
@@ -49,12 +55,20 @@ def test_notebook_runs(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     notebook = nbformat.read(str(NOTEBOOK), as_version=4)
     nbformat.validate(notebook)
-    client = nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
     start = time.perf_counter()
     client.execute()  # raises CellExecutionError on the first cell that errors
     print(f"examples/tutorial.ipynb executed in {time.perf_counter() - start:.1f} s")
-    errors = [out for cell in notebook.cells if cell.cell_type == "code"
-              and "raises-exception" not in cell.metadata.get("tags", [])
-              for out in cell.outputs if out.output_type == "error"]
+    errors = [
+        out
+        for cell in notebook.cells
+        if cell.cell_type == "code" and "raises-exception" not in cell.metadata.get("tags", [])
+        for out in cell.outputs
+        if out.output_type == "error"
+    ]
     assert errors == []

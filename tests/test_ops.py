@@ -1,5 +1,6 @@
 """Every registered op: gradcheck in float64 and, where torch is installed, forward and
 gradients against torch. Parametrised by the registry, so a new op without a case fails."""
+
 import numpy as np
 import pytest
 
@@ -54,12 +55,16 @@ def test_float32_stays_float32(name, rng, monkeypatch):
     fit = engine._fit_gradient
 
     def checked_fit(ctx, index, parent, grad, *rest):
-        assert np.asarray(grad).dtype == parent.dtype, f"{ctx.name} returned {np.asarray(grad).dtype}"
+        assert np.asarray(grad).dtype == parent.dtype, (
+            f"{ctx.name} returned {np.asarray(grad).dtype}"
+        )
         return fit(ctx, index, parent, grad, *rest)
 
     monkeypatch.setattr(engine, "_fit_gradient", checked_fit)
     for case in cases_of(name):
-        inputs = [tc.Tensor(x.data.astype(np.float32), requires_grad=True) for x in case.make_inputs(rng)]
+        inputs = [
+            tc.Tensor(x.data.astype(np.float32), requires_grad=True) for x in case.make_inputs(rng)
+        ]
         out = case.fn(*inputs)
         assert out.dtype == np.float32, case.label
         out.backward(np.ones(out.shape, dtype=np.float32))

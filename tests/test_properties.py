@@ -4,6 +4,7 @@ geometries, gradchecked in float64 and, where torch is installed, compared with 
 Parametrised by the registry, so a newly registered op without a strategy fails. CI runs
 TINYGRAD_CNN_EXAMPLES examples per op (default 20); raise it for a nightly-style run.
 """
+
 import os
 
 import pytest
@@ -19,8 +20,12 @@ EXAMPLES = int(os.environ.get("TINYGRAD_CNN_EXAMPLES", "20"))
 
 
 @pytest.mark.parametrize("name", tc.list_ops())
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.data())
 def test_op_property(name, data):
     if name not in STRATEGIES:

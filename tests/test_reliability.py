@@ -1,4 +1,5 @@
 """Reliability: anomaly detection, flat memory over long training, checkpoints, determinism."""
+
 import gc
 import os
 import tracemalloc
@@ -35,7 +36,10 @@ def test_anomaly_in_backward_names_the_op_that_made_it():
         with pytest.raises(tc.AnomalyError) as err:
             root.sum().backward()
     message = str(err.value)
-    assert "inf in the gradient that backward returned for input 0 of op 'pow' (inputs: (2,) float32)" in message
+    assert (
+        "inf in the gradient that backward returned for input 0 of op 'pow' (inputs: (2,) float32)"
+        in message
+    )
     assert "root = (x * x) ** 0.5" in message
 
 
@@ -114,7 +118,10 @@ def test_kept_losses_keep_no_activations():
     assert {t.shape for t in stand_ins} >= {(32, 10), (32, 8, 8, 8)}
     with pytest.raises(RuntimeError, match=r"released by backward\(\).*retain_graph=True"):
         stand_ins[0].data
-    assert "cross_entropy" in tc.draw_graph(losses[-1]).source or "log_softmax" in tc.draw_graph(losses[-1]).source
+    assert (
+        "cross_entropy" in tc.draw_graph(losses[-1]).source
+        or "log_softmax" in tc.draw_graph(losses[-1]).source
+    )
 
 
 def viz_tensors(root):
@@ -129,7 +136,8 @@ def viz_tensors(root):
 
 
 def test_a_tensor_the_user_holds_stays_itself_in_a_released_graph():
-    x = Tensor(np.arange(600.0).reshape(20, 30), requires_grad=True)  # large enough to be worth releasing
+    # large enough to be worth releasing
+    x = Tensor(np.arange(600.0).reshape(20, 30), requires_grad=True)
     hidden = x * 2  # the user holds it, to read or to label in a drawing
     hidden.name = "hidden"
     squares = hidden * hidden  # nobody holds this one
@@ -138,7 +146,9 @@ def test_a_tensor_the_user_holds_stays_itself_in_a_released_graph():
     del squares
     loss.backward()
     stand_in = loss._ctx.parents[0]
-    assert isinstance(stand_in, tc.ReleasedTensor) and weak() is None, "the graph alone held it: released"
+    assert isinstance(stand_in, tc.ReleasedTensor) and weak() is None, (
+        "the graph alone held it: released"
+    )
     assert stand_in.shape == (20, 30) and stand_in._ctx.parents == (hidden, hidden)
     np.testing.assert_array_equal(hidden.data, np.arange(600.0).reshape(20, 30) * 2)
     assert "hidden" in tc.draw_graph(loss).source
@@ -151,8 +161,16 @@ def test_a_tensor_the_user_holds_stays_itself_in_a_released_graph():
 
 # ---- checkpoints ----------------------------------------------------------------------------------
 def test_checkpoint_round_trip_with_structure(tmp_path):
-    obj = {"weights": {"w": np.arange(6.0).reshape(2, 3)}, "steps": 7, "betas": (0.9, 0.99), "name": "run",
-           "history": [1.5, 2.5], "none": None, "flag": True, "tensor": Tensor([1.0, 2.0])}
+    obj = {
+        "weights": {"w": np.arange(6.0).reshape(2, 3)},
+        "steps": 7,
+        "betas": (0.9, 0.99),
+        "name": "run",
+        "history": [1.5, 2.5],
+        "none": None,
+        "flag": True,
+        "tensor": Tensor([1.0, 2.0]),
+    }
     tc.save(obj, tmp_path / "c.npz")
     back = tc.load(tmp_path / "c.npz")
     assert back["steps"] == 7 and back["betas"] == (0.9, 0.99) and back["name"] == "run"
@@ -162,7 +180,10 @@ def test_checkpoint_round_trip_with_structure(tmp_path):
 
 
 def test_save_refuses_objects(tmp_path):
-    with pytest.raises(TypeError, match=r"save: obj\['fn'\] is a builtin_function_or_method; checkpoints hold arrays"):
+    with pytest.raises(
+        TypeError,
+        match=r"save: obj\['fn'\] is a builtin_function_or_method; checkpoints hold arrays",
+    ):
         tc.save({"fn": print}, tmp_path / "c.npz")
 
 
@@ -186,7 +207,9 @@ def test_truncated_checkpoint_is_reported(tmp_path):
     path = tmp_path / "c.npz"
     tc.save({"v": np.arange(1000.0)}, path)
     path.write_bytes(path.read_bytes()[:3000])
-    with pytest.raises(tc.CheckpointError, match=r"is not a readable checkpoint \(truncated or corrupted\?\)"):
+    with pytest.raises(
+        tc.CheckpointError, match=r"is not a readable checkpoint \(truncated or corrupted\?\)"
+    ):
         tc.load(path)
 
 
@@ -196,7 +219,9 @@ def test_corrupted_checkpoint_is_reported(tmp_path):
     raw = bytearray(path.read_bytes())
     raw[2000] ^= 0xFF  # inside the array's bytes
     path.write_bytes(bytes(raw))
-    with pytest.raises(tc.CheckpointError, match=r"c.npz (is not a readable checkpoint|is corrupted)"):
+    with pytest.raises(
+        tc.CheckpointError, match=r"c.npz (is not a readable checkpoint|is corrupted)"
+    ):
         tc.load(path)
 
 
@@ -213,14 +238,22 @@ def test_newer_format_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(serialization, "FORMAT_VERSION", 99)
     tc.save({"v": 1}, tmp_path / "c.npz")
     monkeypatch.undo()
-    with pytest.raises(tc.CheckpointError, match="written in checkpoint format 99; this version of tinygrad_cnn reads format 2 and older"):
+    with pytest.raises(
+        tc.CheckpointError,
+        match="written in checkpoint format 99; this version of tinygrad_cnn reads format 2 and older",
+    ):
         tc.load(tmp_path / "c.npz")
 
 
 def train_epochs(model, opt, epochs):
     train, test = load_digits()
     small = (train.images[:256], train.labels[:256])
-    return [round(r.train_loss, 12) for r in fit(model, opt, small, (test.images[:64], test.labels[:64]), epochs, 32, quiet=True)]
+    return [
+        round(r.train_loss, 12)
+        for r in fit(
+            model, opt, small, (test.images[:64], test.labels[:64]), epochs, 32, quiet=True
+        )
+    ]
 
 
 def test_resumed_training_continues_exactly(tmp_path):
@@ -233,7 +266,10 @@ def test_resumed_training_continues_exactly(tmp_path):
     model = lenet(width=4)
     opt = optim.Adam(model.parameters(), lr=3e-3)
     first = train_epochs(model, opt, 2)
-    tc.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "rng": get_state()}, tmp_path / "c.npz")
+    tc.save(
+        {"model": model.state_dict(), "optimizer": opt.state_dict(), "rng": get_state()},
+        tmp_path / "c.npz",
+    )
 
     tc.manual_seed(123)  # a fresh process would start elsewhere
     resumed_model = lenet(width=4)
@@ -257,7 +293,10 @@ def test_optimizer_state_from_another_setup_is_refused_whole():
     loss.backward()
     other.params[0].grad = Tensor(np.ones(other.params[0].shape))
     other.step()
-    with pytest.raises(ValueError, match=r"parameter 0 state 'exp_avg' has shape \(8, 1, 3, 3\), the parameter has \(4, 1, 3, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"parameter 0 state 'exp_avg' has shape \(8, 1, 3, 3\), the parameter has \(4, 1, 3, 3\)",
+    ):
         fresh.load_state_dict(other.state_dict())
     assert fresh.state[0] == {}
 
@@ -282,7 +321,9 @@ def test_list_of_tensors_where_a_tensor_is_expected():
 
 
 def test_empty_batches():
-    with pytest.raises(ValueError, match=r"cross_entropy: input must have shape \(B, K\) with B > 0, got \(0, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"cross_entropy: input must have shape \(B, K\) with B > 0, got \(0, 3\)"
+    ):
         F.cross_entropy(Tensor(np.zeros((0, 3))), np.zeros(0, dtype=int))
     with pytest.raises(ValueError, match="batches: no samples to batch"):
         list(batches(np.zeros((0, 2)), np.zeros(0), 4))
@@ -291,7 +332,10 @@ def test_empty_batches():
 def test_state_dict_from_a_different_architecture_is_refused_whole():
     model = nn.Sequential(nn.Linear(2, 3))
     before = model.state_dict()
-    with pytest.raises(ValueError, match=r"unexpected keys \['3.weight'.*0.weight: expected \(3, 2\), got \(8, 1, 3, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"unexpected keys \['3.weight'.*0.weight: expected \(3, 2\), got \(8, 1, 3, 3\)",
+    ):
         model.load_state_dict(lenet().state_dict())
     assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
 
@@ -300,7 +344,10 @@ def test_state_dict_from_a_different_architecture_is_refused_whole():
 def test_loading_a_pytorch_file_says_what_it_is(tmp_path):
     path = tmp_path / "model.pt"
     torch.save({"weight": torch.ones(2)}, path)
-    with pytest.raises(tc.CheckpointError, match="is a PyTorch file .torch.save.; load it with torch.load and write its state_dict with safetensors"):
+    with pytest.raises(
+        tc.CheckpointError,
+        match="is a PyTorch file .torch.save.; load it with torch.load and write its state_dict with safetensors",
+    ):
         tc.load(path)
 
 
@@ -310,13 +357,18 @@ def test_pooling_integers_computes_in_float32():
     assert pooled.dtype == np.float32 and pooled.tolist() == [[[[-2.0, -2.0], [-2.0, -2.0]]]]
     assert F.avg_pool2d(Tensor(np.full((1, 1, 2, 2), 3, dtype=np.uint8)), 2).tolist() == [[[[3.0]]]]
     assert F.softmax(Tensor(np.array([[0, 0]], dtype=np.uint8))).tolist() == [[0.5, 0.5]]
-    assert np.isfinite(F.cross_entropy(Tensor(np.array([[1, 2, 3]], dtype=np.uint8)), np.array([2])).item())
+    assert np.isfinite(
+        F.cross_entropy(Tensor(np.array([[1, 2, 3]], dtype=np.uint8)), np.array([2])).item()
+    )
 
 
 @needs_torch
 def test_max_pool_sends_the_gradient_to_a_nan_as_torch():
     values = np.array([[[[1.0, np.nan, 0.0], [3.0, 2.0, np.nan], [0.0, 1.0, 5.0]]]])
-    ours, twin = Tensor(values, requires_grad=True, dtype=np.float64), torch.tensor(values, requires_grad=True)
+    ours, twin = (
+        Tensor(values, requires_grad=True, dtype=np.float64),
+        torch.tensor(values, requires_grad=True),
+    )
     F.max_pool2d(ours, 2, stride=1).sum().backward()
     torch.nn.functional.max_pool2d(twin, 2, stride=1).sum().backward()
     np.testing.assert_array_equal(ours.grad.numpy(), twin.grad.numpy())
@@ -325,7 +377,11 @@ def test_max_pool_sends_the_gradient_to_a_nan_as_torch():
 def test_conv_and_pool_of_an_empty_batch():
     x = Tensor(np.zeros((0, 2, 5, 5)), requires_grad=True)
     conv = nn.Conv2d(2, 3, 3, padding=1)
-    for out, shape in ((conv(x), (0, 3, 5, 5)), (F.max_pool2d(x, 2), (0, 2, 2, 2)), (F.avg_pool2d(x, 3, 1, 1), (0, 2, 5, 5))):
+    for out, shape in (
+        (conv(x), (0, 3, 5, 5)),
+        (F.max_pool2d(x, 2), (0, 2, 2, 2)),
+        (F.avg_pool2d(x, 3, 1, 1), (0, 2, 5, 5)),
+    ):
         assert out.shape == shape
         out.sum().backward()
     assert x.grad.shape == x.shape and conv.weight.grad.numpy().sum() == 0
@@ -333,7 +389,18 @@ def test_conv_and_pool_of_an_empty_batch():
 
 def test_float_activations_of_integers_compute_in_float32():
     x = Tensor(np.array([-5, 1, 2], dtype=np.int64))
-    for name in ("gelu", "erf", "leaky_relu", "elu", "selu", "softplus", "silu", "mish", "softsign", "logsigmoid"):
+    for name in (
+        "gelu",
+        "erf",
+        "leaky_relu",
+        "elu",
+        "selu",
+        "softplus",
+        "silu",
+        "mish",
+        "softsign",
+        "logsigmoid",
+    ):
         out = getattr(F, name)(x)
         assert out.dtype == np.float32, name
     np.testing.assert_allclose(F.leaky_relu(x, 0.1).numpy(), [-0.5, 1.0, 2.0])

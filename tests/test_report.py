@@ -1,4 +1,5 @@
 """The training report, checked in a real headless browser, and the command line around it."""
+
 import gzip
 import re
 import shutil
@@ -18,10 +19,23 @@ from tinygrad_cnn.models import lenet  # noqa: E402
 from tinygrad_cnn.report import write_report  # noqa: E402
 from tinygrad_cnn.train import fit  # noqa: E402
 
-BROWSER = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
-needs_browser = pytest.mark.skipif(BROWSER is None, reason="no headless browser (apt-get install chromium)")
-HEADLESS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+BROWSER = next(
+    (shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)),
+    None,
+)
+needs_browser = pytest.mark.skipif(
+    BROWSER is None, reason="no headless browser (apt-get install chromium)"
+)
+HEADLESS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +62,33 @@ def test_report_writes_every_figure(report):
 def test_report_page_in_a_headless_browser(report, tmp_path):
     page, _ = report
     url = f"file://{page}"
-    dom = subprocess.run([BROWSER, *HEADLESS, f"--user-data-dir={tmp_path / 'a'}", "--virtual-time-budget=5000",
-                          "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
+    dom = subprocess.run(
+        [
+            BROWSER,
+            *HEADLESS,
+            f"--user-data-dir={tmp_path / 'a'}",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     assert 'data-images-loaded="4/4"' in dom, dom[-500:]
     shot = tmp_path / "shot.png"
-    subprocess.run([BROWSER, *HEADLESS, f"--user-data-dir={tmp_path / 'b'}", "--window-size=1000,1400",
-                    f"--screenshot={shot}", url], capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            BROWSER,
+            *HEADLESS,
+            f"--user-data-dir={tmp_path / 'b'}",
+            "--window-size=1000,1400",
+            f"--screenshot={shot}",
+            url,
+        ],
+        capture_output=True,
+        timeout=120,
+    )
     import matplotlib.image
 
     pixels = matplotlib.image.imread(shot)
@@ -66,7 +101,8 @@ def test_dataloader_batches_and_seed():
     loader = DataLoader(x, y, batch_size=4, seed=3)
     assert len(loader) == 3
     first, second = [np.concatenate([b for b, _ in loader]) for _ in range(2)]
-    assert sorted(first) == list(range(10)) and not np.array_equal(first, second)  # reshuffled each epoch
+    # reshuffled each epoch
+    assert sorted(first) == list(range(10)) and not np.array_equal(first, second)
     again = np.concatenate([b for b, _ in DataLoader(x, y, batch_size=4, seed=3)])
     assert np.array_equal(first, again)
     assert len(DataLoader(x, y, batch_size=4, drop_last=True)) == 2
@@ -97,8 +133,29 @@ def test_cli_trains_on_idx_files_and_evaluates(tmp_path, capsys):
         write_idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", images)
         write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", labels)
     out = tmp_path / "run"
-    assert main(["train", "--data", f"idx:{tmp_path}", "--epochs", "8", "--batch-size", "8", "--width", "4",
-                 "--optimizer", "momentum", "--lr", "0.05", "--quiet", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                f"idx:{tmp_path}",
+                "--epochs",
+                "8",
+                "--batch-size",
+                "8",
+                "--width",
+                "4",
+                "--optimizer",
+                "momentum",
+                "--lr",
+                "0.05",
+                "--quiet",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert {"checkpoint.npz", "index.html", "curves.png"} <= {p.name for p in out.iterdir()}
     capsys.readouterr()
     assert main(["evaluate", str(out / "checkpoint.npz")]) == 0
@@ -106,11 +163,20 @@ def test_cli_trains_on_idx_files_and_evaluates(tmp_path, capsys):
     assert re.search(r"test accuracy 1\.0000 on 32 images", printed), printed
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["train", "--data", "idx:/nonexistent"], "--data idx:/nonexistent: load_mnist: /nonexistent has no train-images-idx3-ubyte"),
-    (["train", "--data", "cifar"], "--data must be one of digits, mnist, fashion-mnist, cifar10 or 'idx:FOLDER', got 'cifar'"),
-    (["evaluate", "missing.npz"], "cannot read missing.npz"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (
+            ["train", "--data", "idx:/nonexistent"],
+            "--data idx:/nonexistent: load_mnist: /nonexistent has no train-images-idx3-ubyte",
+        ),
+        (
+            ["train", "--data", "cifar"],
+            "--data must be one of digits, mnist, fashion-mnist, cifar10 or 'idx:FOLDER', got 'cifar'",
+        ),
+        (["evaluate", "missing.npz"], "cannot read missing.npz"),
+    ],
+)
 def test_cli_errors_are_one_line(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
@@ -122,7 +188,10 @@ def test_cli_errors_are_one_line(argv, message, capsys):
 def test_cli_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
-    assert exit_info.value.code == 0 and "usage: python -m tinygrad_cnn " + command in capsys.readouterr().out
+    assert (
+        exit_info.value.code == 0
+        and "usage: python -m tinygrad_cnn " + command in capsys.readouterr().out
+    )
 
 
 def test_cli_bad_argument_is_one_line(capsys):

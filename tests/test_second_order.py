@@ -13,7 +13,6 @@ from helpers import needs_torch, torch, torch_leaf
 from op_cases import CASES
 
 
-
 def _assert_graph_gradient_is_the_gradient(case, inputs):
     """The rule written with Tensor ops gives the numbers the numpy rule gives (a linear op's
     gradient does not depend on x, so the gradcheck below could not tell)."""
@@ -47,7 +46,7 @@ def test_gradgradcheck_names_a_wrong_second_derivative():
     class Cube(tc.Function, register=False):
         @staticmethod
         def forward(ctx, a):
-            return a ** 3
+            return a**3
 
         @staticmethod
         def backward(ctx, grad):
@@ -56,12 +55,16 @@ def test_gradgradcheck_names_a_wrong_second_derivative():
         @staticmethod
         def graph_backward(ctx, grad):
             (a,) = ctx.parents
-            return grad * 3 * a * a.detach()  # drops half of d/da 3a^2: the first derivative is right
+            # drops half of d/da 3a^2: the first derivative is right
+            return grad * 3 * a * a.detach()
 
     x = Tensor([0.5, -1.5, 2.0], requires_grad=True, dtype=np.float64)
-    with pytest.raises(tc.GradcheckError, match=r"gradgradcheck: input 0 \(shape \(3,\)\) has a wrong second derivative"):
+    with pytest.raises(
+        tc.GradcheckError,
+        match=r"gradgradcheck: input 0 \(shape \(3,\)\) has a wrong second derivative",
+    ):
         tc.gradgradcheck(lambda a: Cube.apply(a), x)
-    assert tc.gradgradcheck(lambda a: a ** 3, x)
+    assert tc.gradgradcheck(lambda a: a**3, x)
 
 
 def _hessian_vector(fn, xs, grad, tensor, seed=3):
@@ -99,5 +102,8 @@ def test_second_derivatives_match_torch(name, rng):
         theirs = _hessian_vector(case.torch_fn, twins, torch_grad, torch.tensor)
         for k, (a, b) in enumerate(zip(ours, theirs)):
             a = np.zeros(inputs[k].shape) if a is None else a.numpy()
-            b = np.zeros(inputs[k].shape) if b is None else b.detach().numpy(force=True)  # force: a ZeroTensor
-            np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-9, err_msg=f"{name} {case.label} input {k}")
+            # force: a ZeroTensor
+            b = np.zeros(inputs[k].shape) if b is None else b.detach().numpy(force=True)
+            np.testing.assert_allclose(
+                a, b, rtol=1e-7, atol=1e-9, err_msg=f"{name} {case.label} input {k}"
+            )

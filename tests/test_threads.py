@@ -1,5 +1,6 @@
 """Grad mode, trace and the module scope are per thread, as PyTorch's grad mode is: threads
 that train, or evaluate under no_grad, beside each other get exactly what they get alone."""
+
 import threading
 
 import numpy as np
@@ -40,7 +41,9 @@ def _run_threads(*targets) -> None:
 def test_two_threads_train_exactly_as_one():
     alone = [_train(1, 60), _train(2, 60)]
     together: dict[int, list[float]] = {}
-    _run_threads(lambda: together.setdefault(1, _train(1, 60)), lambda: together.setdefault(2, _train(2, 60)))
+    _run_threads(
+        lambda: together.setdefault(1, _train(1, 60)), lambda: together.setdefault(2, _train(2, 60))
+    )
     assert [together[1], together[2]] == alone
 
 

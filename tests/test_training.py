@@ -1,4 +1,5 @@
 """Learning, end to end: the digits CNN trains to a stated accuracy (a test of learning, not time)."""
+
 import numpy as np
 import pytest
 
@@ -23,7 +24,9 @@ def test_digits_cnn_learns():
 def test_digits_split():
     train, test = load_digits()
     assert train.images.shape == (1438, 1, 8, 8) and test.images.shape == (359, 1, 8, 8)
-    assert train.images.dtype == np.float32 and 0.0 <= train.images.min() and train.images.max() == 1.0
+    assert (
+        train.images.dtype == np.float32 and 0.0 <= train.images.min() and train.images.max() == 1.0
+    )
     assert set(np.unique(test.labels)) == set(range(10))
     assert np.bincount(test.labels).min() >= 34  # stratified: about 20% of each class
 
@@ -33,21 +36,33 @@ def test_cli_train_saves_a_checkpoint(tmp_path, capsys):
     assert "test accuracy" in capsys.readouterr().out
     model = lenet(width=4).load(tmp_path / "checkpoint.npz")
     assert model.parameters()[0].shape == (4, 1, 3, 3)
-    assert tc.load(tmp_path / "checkpoint.npz")["config"] == {"in_channels": 1, "image_size": 8, "classes": 10, "width": 4}
+    assert tc.load(tmp_path / "checkpoint.npz")["config"] == {
+        "in_channels": 1,
+        "image_size": 8,
+        "classes": 10,
+        "width": 4,
+    }
 
 
 def test_cli_lists_ops_with_their_attributes(capsys):
     main(["ops"])
     lines = capsys.readouterr().out.splitlines()
     assert [line.split("(")[0] for line in lines] == tc.list_ops()
-    assert any(line.startswith("im2col(x, kernel_size, stride=1, padding=0, pad_value=0.0, columns='chw', dilation=1, rows='bhw')") for line in lines)
+    assert any(
+        line.startswith(
+            "im2col(x, kernel_size, stride=1, padding=0, pad_value=0.0, columns='chw', dilation=1, rows='bhw')"
+        )
+        for line in lines
+    )
 
 
 def test_python_dash_m_entry_point():
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "tinygrad_cnn", "ops"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "tinygrad_cnn", "ops"], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0 and done.stdout.startswith("add(a, b)")
 
 
@@ -57,22 +72,26 @@ def _cli_error(argv, capsys, usage=False):
     with pytest.raises(SystemExit) as stop:
         main(argv)
     lines = capsys.readouterr().err.strip().splitlines()
-    assert (lines[0].startswith("usage:") if usage else len(lines) == 1), lines
+    assert lines[0].startswith("usage:") if usage else len(lines) == 1, lines
     assert "Traceback" not in "\n".join(lines)
     return stop.value.code, lines[-1]
 
 
 def test_cli_checks_out_before_training(tmp_path, capsys):
     (tmp_path / "file").write_text("")
-    for out, reason in ((tmp_path / "file", "exists and is not a folder"),
-                        (tmp_path / "file" / "sub", "cannot write there")):
+    for out, reason in (
+        (tmp_path / "file", "exists and is not a folder"),
+        (tmp_path / "file" / "sub", "cannot write there"),
+    ):
         code, line = _cli_error(["train", "--epochs", "30", "--quiet", "--out", str(out)], capsys)
         assert code == 2 and f"--out {out}: {reason}" in line
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow that makes the loss nan
 def test_cli_stops_a_diverging_run_without_saving(tmp_path, capsys):
-    code, line = _cli_error(["train", "--lr", "1e30", "--epochs", "3", "--quiet", "--out", str(tmp_path)], capsys)
+    code, line = _cli_error(
+        ["train", "--lr", "1e30", "--epochs", "3", "--quiet", "--out", str(tmp_path)], capsys
+    )
     assert code == 2 and "the loss is nan at epoch 1, batch" in line and "nothing was saved" in line
     assert not (tmp_path / "checkpoint.npz").exists()
 
@@ -104,13 +123,16 @@ def test_cli_interrupted_run_resumes_bit_exactly(tmp_path, capsys, monkeypatch):
     _stop_at_step(monkeypatch, 100)  # 45 batches an epoch: inside epoch 3
     code, line = _cli_error(args + ["--out", str(stopped)], capsys)
     checkpoint = stopped / "checkpoint.npz"
-    assert code == 130 and line.endswith(f"interrupted; epoch 2 is saved in {checkpoint}; "
-                                          f"continue with: python -m tinygrad_cnn train --resume {checkpoint}")
+    assert code == 130 and line.endswith(
+        f"interrupted; epoch 2 is saved in {checkpoint}; "
+        f"continue with: python -m tinygrad_cnn train --resume {checkpoint}"
+    )
     monkeypatch.undo()
     assert main(["train", "--resume", str(checkpoint), "--quiet"]) == 0
     resumed, reference = tc.load(checkpoint), tc.load(straight / "checkpoint.npz")
     for name, array in reference["model"].items():
         assert np.array_equal(resumed["model"][name], array), name  # bit for bit
+
     def results(history):  # every number of each epoch but its duration
         return [{k: v for k, v in epoch.items() if k != "seconds"} for epoch in history]
 
@@ -132,22 +154,32 @@ def test_an_interrupt_while_saving_names_the_epoch_the_file_holds(tmp_path, caps
         real_save(obj, path)
 
     monkeypatch.setattr(cli, "save", save_then_interrupt)
-    code, line = _cli_error(["train", "--epochs", "3", "--width", "4", "--quiet", "--out", str(tmp_path)], capsys)
+    code, line = _cli_error(
+        ["train", "--epochs", "3", "--width", "4", "--quiet", "--out", str(tmp_path)], capsys
+    )
     assert code == 130 and f"interrupted; epoch 1 is saved in {tmp_path / 'checkpoint.npz'}" in line
     (tmp_path / "checkpoint.npz").write_bytes(b"a previous run's file")
     saves["n"] = 1
-    code, line = _cli_error(["train", "--epochs", "3", "--width", "4", "--quiet", "--out", str(tmp_path)], capsys)
-    assert code == 130 and "no epoch had finished, nothing was saved" in line  # the old file is not this run's
+    code, line = _cli_error(
+        ["train", "--epochs", "3", "--width", "4", "--quiet", "--out", str(tmp_path)], capsys
+    )
+    # the old file is not this run's
+    assert code == 130 and "no epoch had finished, nothing was saved" in line
 
 
 def test_cli_resume_refuses_changed_options_and_finished_runs(tmp_path, capsys):
     assert main(["train", "--epochs", "1", "--width", "4", "--quiet", "--out", str(tmp_path)]) == 0
     checkpoint = str(tmp_path / "checkpoint.npz")
     code, line = _cli_error(["train", "--resume", checkpoint, "--lr", "0.1"], capsys)
-    assert code == 2 and "--lr 0.1: a resumed run keeps the options it started with (lr 0.003)" in line
+    assert (
+        code == 2 and "--lr 0.1: a resumed run keeps the options it started with (lr 0.003)" in line
+    )
     code, line = _cli_error(["train", "--resume", checkpoint], capsys)
     assert code == 2 and "all 1 epochs are done already" in line
-    tc.save({"model": {}, "config": {"in_channels": 1, "image_size": 8, "classes": 10, "width": 4}}, tmp_path / "old.npz")
+    tc.save(
+        {"model": {}, "config": {"in_channels": 1, "image_size": 8, "classes": 10, "width": 4}},
+        tmp_path / "old.npz",
+    )
     code, line = _cli_error(["train", "--resume", str(tmp_path / "old.npz")], capsys)
     assert code == 2 and "implies 666 parameters, but it holds 0" in line
 
@@ -160,15 +192,21 @@ def test_cli_ctrl_c_saves_the_last_epoch_and_exits_130(tmp_path):
 
     # a shell that starts jobs in the background (as `cmd &` in CI) ignores SIGINT, and Python
     # then installs no KeyboardInterrupt handler: give the child the default disposition back
-    run = subprocess.Popen([sys.executable, "-m", "tinygrad_cnn", "train", "--width", "4", "--out", str(tmp_path)],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    run = subprocess.Popen(
+        [sys.executable, "-m", "tinygrad_cnn", "train", "--width", "4", "--out", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     for line in run.stdout:
         if line.startswith("epoch   1/30"):
             break
     run.send_signal(signal.SIGINT)
     _, err = run.communicate(timeout=120)
-    assert run.returncode == 130 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert (
+        run.returncode == 130 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    ), err
     assert "is saved in" in err and "continue with: python -m tinygrad_cnn train --resume" in err
     epochs_done = len(tc.load(tmp_path / "checkpoint.npz")["history"])
     assert f"interrupted; epoch {epochs_done} is saved" in err
@@ -177,8 +215,13 @@ def test_cli_ctrl_c_saves_the_last_epoch_and_exits_130(tmp_path):
 # ---- hostile checkpoints and mismatched data --------------------------------------------------
 def test_cli_evaluate_checks_a_config_against_its_arrays_before_building(tmp_path, capsys):
     path = tmp_path / "c.npz"
-    tc.save({"model": {"w": np.zeros(3, np.float32)},
-             "config": {"in_channels": 1, "image_size": 8, "classes": 10, "width": 4000}}, path)
+    tc.save(
+        {
+            "model": {"w": np.zeros(3, np.float32)},
+            "config": {"in_channels": 1, "image_size": 8, "classes": 10, "width": 4000},
+        },
+        path,
+    )
     assert path.stat().st_size < 1000
     import tracemalloc
 
@@ -189,7 +232,11 @@ def test_cli_evaluate_checks_a_config_against_its_arrays_before_building(tmp_pat
     finally:
         tracemalloc.stop()
     assert code == 2 and "implies 288,368,010 parameters, but it holds 3" in line and peak < 2**22
-    for config in ({"width": 4}, {"in_channels": 1, "image_size": 8, "classes": 10, "width": -4}, [1]):
+    for config in (
+        {"width": 4},
+        {"in_channels": 1, "image_size": 8, "classes": 10, "width": -4},
+        [1],
+    ):
         tc.save({"model": {}, "config": config}, path)
         code, line = _cli_error(["evaluate", str(path)], capsys)
         assert code == 2 and "its config is not four positive integers" in line
@@ -198,18 +245,28 @@ def test_cli_evaluate_checks_a_config_against_its_arrays_before_building(tmp_pat
 def test_cli_evaluate_names_an_image_size_mismatch(tmp_path, capsys):
     assert main(["train", "--epochs", "1", "--width", "4", "--quiet", "--out", str(tmp_path)]) == 0
     folder = mnist_folder(tmp_path)
-    code, line = _cli_error(["evaluate", str(tmp_path / "checkpoint.npz"), "--data", f"idx:{folder}"], capsys)
+    code, line = _cli_error(
+        ["evaluate", str(tmp_path / "checkpoint.npz"), "--data", f"idx:{folder}"], capsys
+    )
     assert code == 2 and "was trained on 1x8x8 images; idx:" in line and "has 1x28x28" in line
 
 
 def write_idx(path, array):
     """An IDX file (uint8 data) as MNIST ships them."""
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+        int(n).to_bytes(4, "big") for n in array.shape
+    )
     path.write_bytes(header + array.tobytes())
 
 
-@pytest.mark.parametrize("config", [dict(), dict(in_channels=3, image_size=32, classes=100, width=16),
-                                    dict(in_channels=1, image_size=28, classes=10, width=32)])
+@pytest.mark.parametrize(
+    "config",
+    [
+        dict(),
+        dict(in_channels=3, image_size=32, classes=100, width=16),
+        dict(in_channels=1, image_size=28, classes=10, width=32),
+    ],
+)
 def test_lenet_parameter_count_matches_the_model(config):
     from tinygrad_cnn.models import lenet_parameter_count
 
@@ -234,19 +291,28 @@ def test_idx_files_with_hostile_or_damaged_contents_get_one_line(tmp_path, capsy
 
     huge = tmp_path / "huge"
     huge.write_bytes(bytes([0, 0, 0x08, 3]) + (2**32 - 1).to_bytes(4, "big") * 3 + bytes(10))
-    with pytest.raises(ValueError, match=r"has 26 bytes, its header \(4294967295, 4294967295, 4294967295\) implies 79228162458924105385300197391"):
+    with pytest.raises(
+        ValueError,
+        match=r"has 26 bytes, its header \(4294967295, 4294967295, 4294967295\) implies 79228162458924105385300197391",
+    ):
         load_idx(huge)
     folder = mnist_folder(tmp_path)
     train_images = folder / "train-images-idx3-ubyte"
-    (folder / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(train_images.read_bytes())[:-30])
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(
+        gzip.compress(train_images.read_bytes())[:-30]
+    )
     train_images.unlink()
-    code, line = _cli_error(["train", "--data", f"idx:{folder}", "--out", str(tmp_path / "run")], capsys)
+    code, line = _cli_error(
+        ["train", "--data", f"idx:{folder}", "--out", str(tmp_path / "run")], capsys
+    )
     assert code == 2 and "train-images-idx3-ubyte.gz is a damaged or truncated gzip file" in line
 
 
 def test_an_empty_test_split_gets_one_line(tmp_path, capsys):
     folder = mnist_folder(tmp_path, test_images=0)
-    code, line = _cli_error(["train", "--data", f"idx:{folder}", "--out", str(tmp_path / "run")], capsys)
+    code, line = _cli_error(
+        ["train", "--data", f"idx:{folder}", "--out", str(tmp_path / "run")], capsys
+    )
     assert code == 2 and "t10k-images-idx3-ubyte holds no images" in line
 
 
@@ -254,12 +320,16 @@ def test_cli_out_of_memory_is_one_line(tmp_path, capsys, monkeypatch):
     import tinygrad_cnn.cli as cli
 
     def exhausted(*args, **kwargs):  # numpy's own message when an allocation fails
-        raise MemoryError("Unable to allocate 9.00 GiB for an array with shape (4096, 3, 448, 448) and data type float32")
+        raise MemoryError(
+            "Unable to allocate 9.00 GiB for an array with shape (4096, 3, 448, 448) and data type float32"
+        )
 
     monkeypatch.setattr(cli, "fit", exhausted)
     code, line = _cli_error(["train", "--quiet", "--out", str(tmp_path)], capsys)
-    assert code == 1 and line.endswith("train: out of memory: Unable to allocate 9.00 GiB for an array with "
-                                       "shape (4096, 3, 448, 448) and data type float32")
+    assert code == 1 and line.endswith(
+        "train: out of memory: Unable to allocate 9.00 GiB for an array with "
+        "shape (4096, 3, 448, 448) and data type float32"
+    )
 
 
 def test_fit_calls_a_scheduler_step_and_a_result_callback_each_epoch():
@@ -268,6 +338,14 @@ def test_fit_calls_a_scheduler_step_and_a_result_callback_each_epoch():
     opt = optim.SGD(model.parameters(), lr=0.1)
     scheduler = optim.StepLR(opt, step_size=1, gamma=0.5)
     seen = []
-    history = fit(model, opt, (train.images[:64], train.labels[:64]), (test.images[:32], test.labels[:32]), 2,
-                  on_epoch_end=scheduler.step, quiet=True, after_epoch=seen.append)
+    history = fit(
+        model,
+        opt,
+        (train.images[:64], train.labels[:64]),
+        (test.images[:32], test.labels[:32]),
+        2,
+        on_epoch_end=scheduler.step,
+        quiet=True,
+        after_epoch=seen.append,
+    )
     assert scheduler.last_epoch == 2 and opt.param_groups[0]["lr"] == 0.025 and seen == history

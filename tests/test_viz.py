@@ -1,4 +1,5 @@
 """Graph drawing: structure of the DOT text, module clusters, collapsing, rendering with dot."""
+
 import re
 import shutil
 
@@ -12,12 +13,20 @@ from tinygrad_cnn import Tensor, nn  # noqa: E402
 from tinygrad_cnn.cli import main  # noqa: E402
 from tinygrad_cnn.models import lenet  # noqa: E402
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed (apt-get install graphviz)")
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz's dot is not installed (apt-get install graphviz)"
+)
 
 
 def nodes(source):
     """{node id: label} of every node in DOT text."""
-    return dict(re.findall(r'^\s+([tom]\d+) \[label="?(.*?)"? (?:fillcolor|fontsize|shape)', source, flags=re.M | re.S))
+    return dict(
+        re.findall(
+            r'^\s+([tom]\d+) \[label="?(.*?)"? (?:fillcolor|fontsize|shape)',
+            source,
+            flags=re.M | re.S,
+        )
+    )
 
 
 def edges(source):
@@ -69,8 +78,19 @@ def test_conv2d_shows_its_ops_in_order_inside_its_cluster():
     with tc.trace():
         y = model(Tensor(np.ones((1, 1, 4, 4))))
     source = tc.draw_graph(y).source
-    assert conv_chain(source, "0: Conv2d(1, 2, kernel_size=3, padding=1)") == ["im2col", "matmul", "bias_add", "reshape", "transpose"]
-    assert conv_chain(source, "1: MaxPool2d(kernel_size=2)") == ["im2col", "window_max", "reshape", "transpose"]
+    assert conv_chain(source, "0: Conv2d(1, 2, kernel_size=3, padding=1)") == [
+        "im2col",
+        "matmul",
+        "bias_add",
+        "reshape",
+        "transpose",
+    ]
+    assert conv_chain(source, "1: MaxPool2d(kernel_size=2)") == [
+        "im2col",
+        "window_max",
+        "reshape",
+        "transpose",
+    ]
     assert "0.weight\n(2, 1, 3, 3) float32" in nodes(source).values()
     assert "kernel_size=(3, 3)" in source and "stride=(1, 1)" in source
 
@@ -81,7 +101,8 @@ def test_plain_training_records_only_what_backward_needs():
     plain = op_names(tc.draw_graph(model(x)).source)
     with tc.trace():
         traced = op_names(tc.draw_graph(model(x)).source)
-    assert plain.count("im2col") == 3 and traced.count("im2col") == 4  # not the first conv's on the image
+    # not the first conv's on the image
+    assert plain.count("im2col") == 3 and traced.count("im2col") == 4
 
 
 def test_multiple_outputs():
@@ -97,7 +118,10 @@ def test_collapse_reduces_nodes_and_labels_modules():
         y = model(Tensor(np.ones((2, 1, 8, 8))))
     full, collapsed = tc.draw_graph(y).source, tc.draw_graph(y, collapse=1).source
     assert len(nodes(collapsed)) < len(nodes(full)) / 3
-    assert 'label="0: Conv2d(1, 8, kernel_size=3, padding=1)" fillcolor="#f5deb3" shape=box3d' in collapsed
+    assert (
+        'label="0: Conv2d(1, 8, kernel_size=3, padding=1)" fillcolor="#f5deb3" shape=box3d'
+        in collapsed
+    )
     one = tc.draw_graph(y, collapse=["3"]).source
     assert "3: Conv2d(8, 16, kernel_size=3, padding=1)" in one and "im2col" in one
     assert len(nodes(collapsed)) < len(nodes(one)) < len(nodes(full))
@@ -127,7 +151,10 @@ def test_auto_collapse_past_the_node_limit():
     model = lenet()
     with tc.trace():
         y = model(Tensor(np.ones((2, 1, 8, 8))))
-    with pytest.warns(UserWarning, match=r"exceed max_nodes=20; modules at depth 1 and below drawn as single nodes"):
+    with pytest.warns(
+        UserWarning,
+        match=r"exceed max_nodes=20; modules at depth 1 and below drawn as single nodes",
+    ):
         source = tc.draw_graph(y, max_nodes=20).source
     assert "shape=box3d" in source and "exceed max_nodes=20" in source
 
@@ -168,15 +195,24 @@ def test_render_writes_files(tmp_path, fmt, magic):
 
 def test_missing_dot_is_explained(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(RuntimeError, match=r"`dot` program was not found on PATH.*apt-get install graphviz"):
+    with pytest.raises(
+        RuntimeError, match=r"`dot` program was not found on PATH.*apt-get install graphviz"
+    ):
         tc.render_graph(Tensor([1.0], requires_grad=True) * 2.0, tmp_path / "g.svg")
 
 
 def test_cli_graph_of_a_user_model(tmp_path, capsys):
     factory = tmp_path / "mymodel.py"
-    factory.write_text("from tinygrad_cnn import nn\ndef build():\n    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 4 * 4, 5))\n")
+    factory.write_text(
+        "from tinygrad_cnn import nn\ndef build():\n    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 4 * 4, 5))\n"
+    )
     out = tmp_path / "g.dot"
-    assert main(["graph", "--model", f"{factory}:build", "--input-shape", "2,3,6,6", "--out", str(out)]) == 0
+    assert (
+        main(
+            ["graph", "--model", f"{factory}:build", "--input-shape", "2,3,6,6", "--out", str(out)]
+        )
+        == 0
+    )
     source = out.read_text()
     assert "0: Conv2d(3, 4, kernel_size=3)" in source and "grad (4, 3, 3, 3)" in source
 
@@ -185,18 +221,37 @@ def test_cli_graph_errors_are_one_line(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["graph", "--model", "missing.py:build"])
     assert exit_info.value.code == 2
-    assert capsys.readouterr().err.strip() == "python -m tinygrad_cnn graph: error: --model: no such file 'missing.py'"
+    assert (
+        capsys.readouterr().err.strip()
+        == "python -m tinygrad_cnn graph: error: --model: no such file 'missing.py'"
+    )
 
 
-@pytest.mark.parametrize("name", ["lenet_graph", "lenet_step", "graph_legend", "conv_pool_graph", "autograd_walk", "model_lenet5", "model_resnet8", "model_resnet_block",
-                                  "model_unet", "model_generator", "model_discriminator"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "lenet_graph",
+        "lenet_step",
+        "graph_legend",
+        "conv_pool_graph",
+        "autograd_walk",
+        "model_lenet5",
+        "model_resnet8",
+        "model_resnet_block",
+        "model_unet",
+        "model_generator",
+        "model_discriminator",
+    ],
+)
 def test_docs_graph_is_current(name):
     """docs/images/NAME.dot was produced by tools/render_docs_graphs.py from this code."""
     import importlib.util
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    spec = importlib.util.spec_from_file_location("render_docs_graphs", root / "tools" / "render_docs_graphs.py")
+    spec = importlib.util.spec_from_file_location(
+        "render_docs_graphs", root / "tools" / "render_docs_graphs.py"
+    )
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     assert tool.GRAPHS[name]().source == (root / "docs" / "images" / f"{name}.dot").read_text()
@@ -223,7 +278,9 @@ def test_collapsed_modules_in_a_module_list_are_named_by_their_path_and_keep_the
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
-            self.blocks = nn.ModuleList([nn.Sequential(nn.Linear(3, 3), Quarter()) for _ in range(2)])
+            self.blocks = nn.ModuleList(
+                [nn.Sequential(nn.Linear(3, 3), Quarter()) for _ in range(2)]
+            )
 
         def forward(self, x):
             for block in self.blocks:
@@ -245,7 +302,9 @@ def test_docs_figure_is_current(name, tmp_path):
 
     pytest.importorskip("matplotlib")
     root = Path(__file__).resolve().parents[1]
-    spec = importlib.util.spec_from_file_location("render_docs_figures", root / "tools" / "render_docs_figures.py")
+    spec = importlib.util.spec_from_file_location(
+        "render_docs_figures", root / "tools" / "render_docs_figures.py"
+    )
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
     make, _ = tool.FIGURES[name]

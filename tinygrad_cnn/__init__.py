@@ -1,9 +1,10 @@
 """tinygrad_cnn: a small numpy deep-learning framework whose every op you can read.
 
-    import tinygrad_cnn as tc
-    from tinygrad_cnn import Tensor, nn, optim
-    import tinygrad_cnn.functional as F
+import tinygrad_cnn as tc
+from tinygrad_cnn import Tensor, nn, optim
+import tinygrad_cnn.functional as F
 """
+
 from . import functional, nn, optim
 from . import memory  # noqa: F401  (imported for its effect: freed memory is kept for reuse)
 from .function import Function, enable_grad, is_grad_enabled, list_ops, no_grad, registry, trace
@@ -14,19 +15,66 @@ from .random import manual_seed
 from .serialization import CheckpointError, load, save
 from .weights import load_weights, save_weights
 from .tensor import Tensor
-from .creation import (arange, eye, full, full_like, linspace, ones, ones_like, rand, rand_like,
-                       randint, randn, randn_like, zeros, zeros_like)
-from .tensor_functions import (cat, concatenate, einsum, gather, maximum, minimum, one_hot, pad, stack,
-                               take_along_axis, where)
+from .creation import (
+    arange,
+    eye,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    zeros,
+    zeros_like,
+)
+from .tensor_functions import (
+    cat,
+    concatenate,
+    einsum,
+    gather,
+    maximum,
+    minimum,
+    one_hot,
+    pad,
+    stack,
+    take_along_axis,
+    where,
+)
 from . import creation, tensor_functions
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Tensor", "Function", "registry", "list_ops", "no_grad", "enable_grad", "is_grad_enabled",
-    "trace", "detect_anomaly", "AnomalyError", "grad", "ReleasedTensor", "gradcheck", "gradgradcheck", "GradcheckError", "manual_seed",
-    "save", "load", "CheckpointError", "save_weights", "load_weights", "functional", "nn", "optim",
-    *creation.__all__, *tensor_functions.__all__,
+    "Tensor",
+    "Function",
+    "registry",
+    "list_ops",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "trace",
+    "detect_anomaly",
+    "AnomalyError",
+    "grad",
+    "ReleasedTensor",
+    "gradcheck",
+    "gradgradcheck",
+    "GradcheckError",
+    "manual_seed",
+    "save",
+    "load",
+    "CheckpointError",
+    "save_weights",
+    "load_weights",
+    "functional",
+    "nn",
+    "optim",
+    *creation.__all__,
+    *tensor_functions.__all__,
 ]
 
 
@@ -34,8 +82,10 @@ def __getattr__(name: str):
     # The graph drawing needs the optional graphviz package: import it only when asked for.
     if name in ("draw_graph", "render_graph", "memory_report"):
         from . import viz
+
         return getattr(viz, name)
     if name == "onnx":  # ONNX export needs the optional onnx package: imported when asked for
         import importlib
+
         return importlib.import_module(".onnx", __name__)
     raise AttributeError(f"module 'tinygrad_cnn' has no attribute {name!r}")

@@ -8,6 +8,7 @@ Each op then checks its result, records where in your code it was created, and b
 checks every gradient an op returns. The error names the op, its input shapes and that
 place. It costs a scan of every array, so use it to hunt a bug, not to train.
 """
+
 from __future__ import annotations
 
 import os
@@ -50,7 +51,9 @@ def user_stacklevel() -> int:
 
 def user_frames(limit: int = 3) -> list[traceback.FrameSummary]:
     """The innermost ``limit`` frames of the current stack outside this package."""
-    frames = [f for f in traceback.extract_stack() if not os.path.abspath(f.filename).startswith(_PACKAGE)]
+    frames = [
+        f for f in traceback.extract_stack() if not os.path.abspath(f.filename).startswith(_PACKAGE)
+    ]
     return frames[-limit:]
 
 
@@ -71,7 +74,9 @@ def check_forward(op_name: str, parents: Any, out: Any) -> None:
     """Raise if an op's forward result holds a NaN or Inf."""
     found = _problem(out)
     if found:
-        raise AnomalyError(f"detect_anomaly: {found} in the forward result of {_describe(op_name, parents, user_frames())}")
+        raise AnomalyError(
+            f"detect_anomaly: {found} in the forward result of {_describe(op_name, parents, user_frames())}"
+        )
 
 
 def check_backward(ctx: Any, grads: tuple) -> None:

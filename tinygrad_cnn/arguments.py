@@ -92,9 +92,8 @@ def reduction_axes(
     if keepdim is not None and keepdims and not keepdim:
         raise TypeError(f"{op}: got keepdims=True (numpy) and keepdim=False (PyTorch); pass one")
     axes = normalize_axis(op, axis, ndim)
-    return (None if ndim == 0 else axes), bool(
-        keepdims or keepdim
-    )  # axis 0 of a 0-d tensor: itself, as PyTorch
+    # axis 0 of a 0-d tensor: itself, as PyTorch
+    return (None if ndim == 0 else axes), bool(keepdims or keepdim)
 
 
 def resolve_shape(old: tuple[int, ...], new: tuple) -> tuple[int, ...]:
@@ -151,7 +150,11 @@ def int_pair(op: str, name: str, value: Any, minimum: int) -> tuple[int, int]:
     """``value`` (an int, or a pair of ints, each >= ``minimum``) as a pair: kernel sizes,
     strides, paddings and dilations of 2-D windows."""
     pair = (value, value) if isinstance(value, (int, np.integer)) else value
-    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair):
+    if (
+        not isinstance(pair, (tuple, list))
+        or len(pair) != 2
+        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair)
+    ):
         raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
     if min(pair) < minimum:
         raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")

@@ -1,4 +1,5 @@
 """Command line: ``python -m tinygrad_cnn {train,evaluate,graph,ops} ...``."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,15 @@ from .metrics import accuracy, confusion_matrix
 from .models import lenet
 from .nn import Module
 from .random import generator, manual_seed, set_state
-from .runs import ADDED_OPTIONS, MODELS, RESNET_DEPTH, build_model, check_model, check_resumable, run_checkpoint
+from .runs import (
+    ADDED_OPTIONS,
+    MODELS,
+    RESNET_DEPTH,
+    build_model,
+    check_model,
+    check_resumable,
+    run_checkpoint,
+)
 from .serialization import load, save
 from .tensor import Tensor
 from .train import EpochResult, TrainingDiverged, fit, predict_logits
@@ -93,7 +102,9 @@ def load_data(spec: str) -> tuple[Split, Split]:
         except (OSError, ValueError) as err:  # every mirror failed, offline, a checksum mismatch
             raise CommandError(f"--data {spec}: {err}") from None
         return tuple(Split(to_float(d.data), d.targets) for d in splits)
-    raise CommandError(f"--data must be one of {', '.join(['digits', *DATASETS])} or 'idx:FOLDER', got {spec!r}")
+    raise CommandError(
+        f"--data must be one of {', '.join(['digits', *DATASETS])} or 'idx:FOLDER', got {spec!r}"
+    )
 
 
 def augmentation(spec: str, image_size: int):
@@ -108,17 +119,31 @@ def augmentation(spec: str, image_size: int):
 
 def model_config(model: str, train_split: Split, test_split: Split, width: int) -> dict:
     """The config of the ``--model`` that fits the data's channels, image size and classes."""
-    shape = dict(in_channels=train_split.images.shape[1], image_size=train_split.images.shape[2],
-                 classes=int(max(train_split.labels.max(), test_split.labels.max()) + 1))
+    shape = dict(
+        in_channels=train_split.images.shape[1],
+        image_size=train_split.images.shape[2],
+        classes=int(max(train_split.labels.max(), test_split.labels.max()) + 1),
+    )
     if model == "resnet":
         if shape["image_size"] % 4:
-            raise CommandError(f"--model resnet: the image size must be a multiple of 4, got {shape['image_size']}")
+            raise CommandError(
+                f"--model resnet: the image size must be a multiple of 4, got {shape['image_size']}"
+            )
         return dict(model="resnet", depth=RESNET_DEPTH, **shape)
     return dict(**shape, width=width)
 
 
-TRAIN_DEFAULTS = {"data": "digits", "epochs": 30, "batch_size": 32, "optimizer": "adam", "lr": 3e-3,
-                  "width": 32, "seed": 0, "model": "lenet", "augment": False}
+TRAIN_DEFAULTS = {
+    "data": "digits",
+    "epochs": 30,
+    "batch_size": 32,
+    "optimizer": "adam",
+    "lr": 3e-3,
+    "width": 32,
+    "seed": 0,
+    "model": "lenet",
+    "augment": False,
+}
 
 
 class Interrupted(Exception):
@@ -142,16 +167,27 @@ def _options(args: argparse.Namespace) -> tuple[dict, dict | None]:
     if not args.resume:
         return {**TRAIN_DEFAULTS, **given}, None
     checkpoint = _read_checkpoint(args.resume, check_resumable, "--resume")
-    saved = {**ADDED_OPTIONS, **checkpoint["options"]}  # a run from before these options trained as their defaults
+    # a run from before these options trained as their defaults
+    saved = {
+        **ADDED_OPTIONS,
+        **checkpoint["options"],
+    }
     for k, value in given.items():
         if value != saved[k]:
-            raise CommandError(f"--{k.replace('_', '-')} {value}: a resumed run keeps the options it "
-                               f"started with ({k} {saved[k]})")
+            raise CommandError(
+                f"--{k.replace('_', '-')} {value}: a resumed run keeps the options it "
+                f"started with ({k} {saved[k]})"
+            )
     return saved, checkpoint
 
 
-def _restore(checkpoint: dict, model: Module, optimizer: optim.Optimizer, scheduler: optim.LRScheduler,
-             path: str) -> list[EpochResult]:
+def _restore(
+    checkpoint: dict,
+    model: Module,
+    optimizer: optim.Optimizer,
+    scheduler: optim.LRScheduler,
+    path: str,
+) -> list[EpochResult]:
     """Put a resumed run's weights, optimizer, schedule and random state back; its history."""
     try:
         model.load_state_dict(checkpoint["model"])
@@ -172,7 +208,9 @@ def _file_identity(path: str) -> tuple | None:
     return info.st_ino, info.st_mtime_ns
 
 
-def _what_is_saved(checkpoint: str, before: tuple | None, resumed: str | None, resumable: bool = False) -> str:
+def _what_is_saved(
+    checkpoint: str, before: tuple | None, resumed: str | None, resumable: bool = False
+) -> str:
     """Which epoch this run's checkpoint holds, read from the file itself (an interrupt may
     have landed while it was being written), and how to continue from it. A checkpoint that
     was there before the run started (``before``) is not this run's."""
@@ -183,7 +221,11 @@ def _what_is_saved(checkpoint: str, before: tuple | None, resumed: str | None, r
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if epochs:
-            how = f"; continue with: python -m tinygrad_cnn train --resume {shlex.quote(path)}" if resumable else ""
+            how = (
+                f"; continue with: python -m tinygrad_cnn train --resume {shlex.quote(path)}"
+                if resumable
+                else ""
+            )
             return f"epoch {epochs} is saved in {path}{how}"
     return "no epoch had finished, nothing was saved"
 
@@ -194,12 +236,16 @@ def train(args: argparse.Namespace) -> int:
     options, resumed = _options(args)
     manual_seed(options["seed"])
     default_out = f"runs/{options['data'].partition(':')[0]}"
-    out = _writable_folder(args.out or (os.path.dirname(os.path.abspath(args.resume)) if resumed else default_out))
+    out = _writable_folder(
+        args.out or (os.path.dirname(os.path.abspath(args.resume)) if resumed else default_out)
+    )
     train_split, test_split = load_data(options["data"])
     config = model_config(options["model"], train_split, test_split, options["width"])
     if resumed is not None and resumed["config"] != config:
-        raise CommandError(f"--resume {args.resume}: it was trained with {resumed['config']}, "
-                           f"but {options['data']} now gives {config}")
+        raise CommandError(
+            f"--resume {args.resume}: it was trained with {resumed['config']}, "
+            f"but {options['data']} now gives {config}"
+        )
     try:
         model = build_model(config)
     except ValueError as err:
@@ -208,10 +254,14 @@ def train(args: argparse.Namespace) -> int:
     scheduler = optim.CosineAnnealingLR(optimizer, T_max=options["epochs"])
     history = [] if resumed is None else _restore(resumed, model, optimizer, scheduler, args.resume)
     if len(history) >= options["epochs"]:
-        raise CommandError(f"--resume {args.resume}: all {options['epochs']} epochs are done already")
+        raise CommandError(
+            f"--resume {args.resume}: all {options['epochs']} epochs are done already"
+        )
     if not args.quiet:
         size = "x".join(map(str, train_split.images.shape[2:]))
-        print(f"{options['data']}: {len(train_split.labels)} train / {len(test_split.labels)} test images of {size}")
+        print(
+            f"{options['data']}: {len(train_split.labels)} train / {len(test_split.labels)} test images of {size}"
+        )
         print(model if resumed is None else f"resuming {args.resume} after epoch {len(history)}")
     checkpoint = os.path.join(out, "checkpoint.npz")
     before = _file_identity(checkpoint)
@@ -224,17 +274,33 @@ def train(args: argparse.Namespace) -> int:
     if options["augment"]:
         from .datasets import ImageDataset
 
-        train_data = ImageDataset(*train_split, transform=augmentation(options["data"], config["image_size"]))
+        train_data = ImageDataset(
+            *train_split, transform=augmentation(options["data"], config["image_size"])
+        )
     start = time.perf_counter()
     try:
-        fit(model, optimizer, train_data, test_split, options["epochs"], options["batch_size"],
-            on_epoch_end=scheduler.step, quiet=args.quiet, first_epoch=len(history) + 1, after_epoch=save_epoch)
+        fit(
+            model,
+            optimizer,
+            train_data,
+            test_split,
+            options["epochs"],
+            options["batch_size"],
+            on_epoch_end=scheduler.step,
+            quiet=args.quiet,
+            first_epoch=len(history) + 1,
+            after_epoch=save_epoch,
+        )
     except TrainingDiverged as err:
         raise CommandError(f"{err}; {_what_is_saved(checkpoint, before, args.resume)}") from None
     except KeyboardInterrupt:
-        raise Interrupted(f"interrupted; {_what_is_saved(checkpoint, before, args.resume, resumable=True)}") from None
-    print(f"test accuracy {history[-1].test_accuracy:.4f} after {options['epochs']} epochs "
-          f"in {time.perf_counter() - start:.1f} s; checkpoint saved to {checkpoint}")
+        raise Interrupted(
+            f"interrupted; {_what_is_saved(checkpoint, before, args.resume, resumable=True)}"
+        ) from None
+    print(
+        f"test accuracy {history[-1].test_accuracy:.4f} after {options['epochs']} epochs "
+        f"in {time.perf_counter() - start:.1f} s; checkpoint saved to {checkpoint}"
+    )
     loss = training_step(model, Tensor(train_split.images[:8]), train_split.labels[:8])
     graph_file = write_graph(loss, model, os.path.join(out, "graph.svg"))
     print(f"graph of one training step: {graph_file}")
@@ -243,9 +309,18 @@ def train(args: argparse.Namespace) -> int:
     except ImportError:
         print("no report: matplotlib is not installed (pip install matplotlib)")
         return 0
-    graph = os.path.join(out, "graph.svg") if os.path.exists(os.path.join(out, "graph.svg")) else None
-    page = write_report(out, model, history, test_split.images, test_split.labels, graph,
-                        title=f"tinygrad_cnn: {_model_name(config)} on {options['data']}")
+    graph = (
+        os.path.join(out, "graph.svg") if os.path.exists(os.path.join(out, "graph.svg")) else None
+    )
+    page = write_report(
+        out,
+        model,
+        history,
+        test_split.images,
+        test_split.labels,
+        graph,
+        title=f"tinygrad_cnn: {_model_name(config)} on {options['data']}",
+    )
     print(f"report: {page}")
     return 0
 
@@ -264,10 +339,14 @@ def evaluate_checkpoint(args: argparse.Namespace) -> int:
     _, test_split = load_data(data if isinstance(data, str) else "digits")
     expected = (config["in_channels"], config["image_size"], config["image_size"])
     if test_split.images.shape[1:] != expected:
-        raise CommandError(f"{args.checkpoint} was trained on {'x'.join(map(str, expected))} images; "
-                           f"{data} has {'x'.join(map(str, test_split.images.shape[1:]))}")
+        raise CommandError(
+            f"{args.checkpoint} was trained on {'x'.join(map(str, expected))} images; "
+            f"{data} has {'x'.join(map(str, test_split.images.shape[1:]))}"
+        )
     predictions = predict_logits(model, test_split.images).argmax(axis=1)
-    print(f"test accuracy {accuracy(predictions, test_split.labels):.4f} on {len(test_split.labels)} images")
+    print(
+        f"test accuracy {accuracy(predictions, test_split.labels):.4f} on {len(test_split.labels)} images"
+    )
     print("confusion matrix (rows: true class, columns: predicted):")
     print(confusion_matrix(predictions, test_split.labels, config["classes"]))
     return 0
@@ -321,7 +400,9 @@ def load_factory(spec: str) -> Module:
         raise CommandError(f"--model: {path} defines no callable {name!r}")
     model = getattr(user, name)()
     if not isinstance(model, Module):
-        raise CommandError(f"--model: {name}() returned {type(model).__name__}, not a tinygrad_cnn Module")
+        raise CommandError(
+            f"--model: {name}() returned {type(model).__name__}, not a tinygrad_cnn Module"
+        )
     return model
 
 
@@ -332,7 +413,9 @@ def graph(args: argparse.Namespace) -> int:
     try:
         shape = tuple(int(n) for n in args.input_shape.split(","))
     except ValueError:
-        raise CommandError(f"--input-shape must be comma-separated integers, got {args.input_shape!r}") from None
+        raise CommandError(
+            f"--input-shape must be comma-separated integers, got {args.input_shape!r}"
+        ) from None
     images = Tensor(generator().standard_normal(shape).astype(np.float32))
     loss = training_step(model, images)
     print(write_graph(loss, model, args.out, rankdir=args.rankdir, collapse=args.collapse))
@@ -355,7 +438,9 @@ def export(args: argparse.Namespace) -> int:
     if args.onnx:
         from .onnx import export as onnx_export
 
-        example = np.zeros((1, config["in_channels"], config["image_size"], config["image_size"]), np.float32)
+        example = np.zeros(
+            (1, config["in_channels"], config["image_size"], config["image_size"]), np.float32
+        )
         onnx_export(model, example, args.onnx)
         print(f"ONNX model (any batch size): {args.onnx}")
     return 0
@@ -371,43 +456,89 @@ def list_ops(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tinygrad_cnn", description="tinygrad_cnn command line")
+    p = argparse.ArgumentParser(
+        prog="python -m tinygrad_cnn", description="tinygrad_cnn command line"
+    )
     commands = p.add_subparsers(dest="command", required=True)
-    t = commands.add_parser("train", help="train a CNN (LeNet-style or ResNet); write a checkpoint, the graph and a report")
+    t = commands.add_parser(
+        "train",
+        help="train a CNN (LeNet-style or ResNet); write a checkpoint, the graph and a report",
+    )
     # training options default to None, so a resumed run can tell which were given again
     d = TRAIN_DEFAULTS
-    t.add_argument("--data", help=f"'digits' (bundled), 'mnist', 'fashion-mnist', 'cifar10' (downloaded once, "
-                                  f"docs/data.md) or 'idx:FOLDER' with MNIST-format files (default {d['data']})")
-    t.add_argument("--model", choices=MODELS, help=f"LeNet-style CNN or ResNet-{RESNET_DEPTH}, sized to the data "
-                                                   f"(default {d['model']})")
-    t.add_argument("--augment", action="store_const", const=True, help="random crops after padding (and, on "
-                                                                       "cifar10, horizontal flips)")
+    t.add_argument(
+        "--data",
+        help=f"'digits' (bundled), 'mnist', 'fashion-mnist', 'cifar10' (downloaded once, "
+        f"docs/data.md) or 'idx:FOLDER' with MNIST-format files (default {d['data']})",
+    )
+    t.add_argument(
+        "--model",
+        choices=MODELS,
+        help=f"LeNet-style CNN or ResNet-{RESNET_DEPTH}, sized to the data (default {d['model']})",
+    )
+    t.add_argument(
+        "--augment",
+        action="store_const",
+        const=True,
+        help="random crops after padding (and, on cifar10, horizontal flips)",
+    )
     t.add_argument("--epochs", type=_positive_int, help=f"(default {d['epochs']})")
     t.add_argument("--batch-size", type=_positive_int, help=f"(default {d['batch_size']})")
-    t.add_argument("--optimizer", choices=sorted(optim.OPTIMIZERS), help=f"(default {d['optimizer']})")
-    t.add_argument("--lr", type=_positive_float, help=f"initial learning rate, cosine schedule (default {d['lr']})")
-    t.add_argument("--width", type=_positive_int, help=f"channels of LeNet's first conv layer (default {d['width']})")
+    t.add_argument(
+        "--optimizer", choices=sorted(optim.OPTIMIZERS), help=f"(default {d['optimizer']})"
+    )
+    t.add_argument(
+        "--lr",
+        type=_positive_float,
+        help=f"initial learning rate, cosine schedule (default {d['lr']})",
+    )
+    t.add_argument(
+        "--width",
+        type=_positive_int,
+        help=f"channels of LeNet's first conv layer (default {d['width']})",
+    )
     t.add_argument("--seed", type=_non_negative_int, help=f"(default {d['seed']})")
-    t.add_argument("--out", help="folder for the checkpoint, graph and report (default runs/DATA, e.g. runs/digits, "
-                                 "or the resumed checkpoint's folder)")
-    t.add_argument("--resume", metavar="CHECKPOINT", help="continue an interrupted run from its checkpoint, "
-                                                          "exactly as if it had not stopped")
+    t.add_argument(
+        "--out",
+        help="folder for the checkpoint, graph and report (default runs/DATA, e.g. runs/digits, "
+        "or the resumed checkpoint's folder)",
+    )
+    t.add_argument(
+        "--resume",
+        metavar="CHECKPOINT",
+        help="continue an interrupted run from its checkpoint, exactly as if it had not stopped",
+    )
     t.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bar")
     t.set_defaults(run=train)
-    e = commands.add_parser("evaluate", help="test accuracy and confusion matrix of a saved checkpoint")
+    e = commands.add_parser(
+        "evaluate", help="test accuracy and confusion matrix of a saved checkpoint"
+    )
     e.add_argument("checkpoint", help="checkpoint.npz written by train")
-    e.add_argument("--data", help="test data, as for train (default: what the checkpoint was trained on)")
+    e.add_argument(
+        "--data", help="test data, as for train (default: what the checkpoint was trained on)"
+    )
     e.set_defaults(run=evaluate_checkpoint)
     g = commands.add_parser("graph", help="render the graph of one training step")
-    g.add_argument("--model", help="path/to/file.py:factory, a function returning a Module (default: the digits CNN)")
-    g.add_argument("--input-shape", default="8,1,8,8", help="comma-separated input shape (default 8,1,8,8)")
+    g.add_argument(
+        "--model",
+        help="path/to/file.py:factory, a function returning a Module (default: the digits CNN)",
+    )
+    g.add_argument(
+        "--input-shape", default="8,1,8,8", help="comma-separated input shape (default 8,1,8,8)"
+    )
     g.add_argument("--width", type=_positive_int, default=8, help="width of the default digits CNN")
-    g.add_argument("--out", default="graph.svg", help="file to write: .svg, .png, .pdf, or .dot for DOT text")
-    g.add_argument("--collapse", type=int, help="draw modules at this depth and below as single nodes")
+    g.add_argument(
+        "--out", default="graph.svg", help="file to write: .svg, .png, .pdf, or .dot for DOT text"
+    )
+    g.add_argument(
+        "--collapse", type=int, help="draw modules at this depth and below as single nodes"
+    )
     g.add_argument("--rankdir", choices=["TB", "LR"], default="TB")
     g.add_argument("--seed", type=_non_negative_int, default=0)
     g.set_defaults(run=graph)
-    x = commands.add_parser("export", help="a checkpoint's model as ONNX, or its weights as safetensors")
+    x = commands.add_parser(
+        "export", help="a checkpoint's model as ONNX, or its weights as safetensors"
+    )
     x.add_argument("checkpoint", help="checkpoint.npz written by train")
     x.add_argument("--onnx", help="write an ONNX model here (needs the onnx package)")
     x.add_argument("--safetensors", help="write the weights here, for PyTorch (needs safetensors)")

@@ -15,6 +15,7 @@ With ``create_graph=True`` gradients are Tensors and each op's rule runs on Tens
 mode, so the gradient has a graph of its own: its ``backward`` itself, when the op declares
 ``differentiable_backward``, or its ``graph_backward`` where the fast numpy rule must differ.
 """
+
 from __future__ import annotations
 
 import sys
@@ -93,8 +94,11 @@ def _input_uses(released: list["Function"]) -> dict[int, list]:
     uses: dict[int, list] = {}
     for ctx in released:
         for parent in ctx.parents:
-            if type(parent) is ReleasedTensor or parent._data.nbytes <= _WORTH_RELEASING \
-                    or (parent._ctx is None and parent._requires_grad):
+            if (
+                type(parent) is ReleasedTensor
+                or parent._data.nbytes <= _WORTH_RELEASING
+                or (parent._ctx is None and parent._requires_grad)
+            ):
                 continue
             entry = uses.get(id(parent))
             if entry is None:
@@ -153,7 +157,9 @@ def _as_gradient(grad: Any, create_graph: bool) -> Any:
     return np.asarray(grad.data if isinstance(grad, Tensor) else grad)
 
 
-def _fit_gradient(ctx: "Function", index: int, parent: "Tensor", grad: Any, create_graph: bool) -> Any:
+def _fit_gradient(
+    ctx: "Function", index: int, parent: "Tensor", grad: Any, create_graph: bool
+) -> Any:
     """Check one returned gradient against its input and bring it to the input's shape."""
     grad = _as_gradient(grad, create_graph)
     shape = parent._data.shape
@@ -197,7 +203,9 @@ def _graph_rule(ctx: "Function", output: "Tensor", grad: "Tensor") -> Any:
     if hasattr(op, "graph_backward"):
         return op.graph_backward(ctx, grad)
     if not op.differentiable_backward:
-        supported = sorted(n for n, known in function.registry.items() if supports_create_graph(known))
+        supported = sorted(
+            n for n, known in function.registry.items() if supports_create_graph(known)
+        )
         raise RuntimeError(
             f"op {ctx.name!r} has no graph_backward, so backward(create_graph=True) cannot "
             f"differentiate through it; ops that can: {', '.join(supported)}"
@@ -251,14 +259,18 @@ def _run_hooks(tensor: "Tensor", grad: Any, create_graph: bool) -> Any:
     for hook in tensor._hooks:
         # a copy: the array may be shared with a sibling input (add hands both the same one),
         # so a hook that changes it in place changes this tensor's gradient only
-        wrapped = grad.clone() if create_graph else function.Tensor._from_op(grad.copy(), None, False)
+        wrapped = (
+            grad.clone() if create_graph else function.Tensor._from_op(grad.copy(), None, False)
+        )
         result = hook(wrapped)
         if result is None:  # the copy, as the hook may have left it
             grad = wrapped if create_graph else wrapped._data
         else:
             result = _as_gradient(result, create_graph)
             if result.shape != grad.shape:
-                raise ValueError(f"hook {hook!r} returned a gradient of shape {result.shape}, expected {grad.shape}")
+                raise ValueError(
+                    f"hook {hook!r} returned a gradient of shape {result.shape}, expected {grad.shape}"
+                )
             grad = result
     return grad
 
@@ -289,8 +301,13 @@ def _initial_gradient(root: "Tensor", grad: Any) -> np.ndarray:
     return grad
 
 
-def _propagate(root: "Tensor", grad: Any, retain_graph: bool | None, create_graph: bool,
-               capture: dict[int, "Tensor"] | None = None) -> dict[int, tuple["Tensor", Any]]:
+def _propagate(
+    root: "Tensor",
+    grad: Any,
+    retain_graph: bool | None,
+    create_graph: bool,
+    capture: dict[int, "Tensor"] | None = None,
+) -> dict[int, tuple["Tensor", Any]]:
     """Push the gradient of ``root`` back through its graph.
 
     Returns {id: (leaf, gradient)} for the leaves reached; tensors in ``capture`` (by id)
@@ -308,7 +325,15 @@ def _propagate(root: "Tensor", grad: Any, retain_graph: bool | None, create_grap
     reached: dict[int, tuple[Tensor, Any]] = {}
     released: list[Function] = []
     with function._grad_mode(create_graph):
-        _walk(root, pending, leaves, capture, reached, create_graph, None if retain_graph else released)
+        _walk(
+            root,
+            pending,
+            leaves,
+            capture,
+            reached,
+            create_graph,
+            None if retain_graph else released,
+        )
         for key, leaf in leaves.items():
             grad = pending.pop(key)
             reached[key] = (leaf, _run_hooks(leaf, grad, create_graph) if leaf._hooks else grad)
@@ -317,8 +342,15 @@ def _propagate(root: "Tensor", grad: Any, retain_graph: bool | None, create_grap
     return reached
 
 
-def _walk(root: "Tensor", pending: dict, leaves: dict, capture: dict, reached: dict, create_graph: bool,
-          released: list | None) -> None:
+def _walk(
+    root: "Tensor",
+    pending: dict,
+    leaves: dict,
+    capture: dict,
+    reached: dict,
+    create_graph: bool,
+    released: list | None,
+) -> None:
     """Run every node's rule once, in reverse topological order, summing what reaches each
     tensor in ``pending`` and noting the leaves; release each node after its rule, into
     ``released``, unless that is None (retain_graph)."""
@@ -346,7 +378,9 @@ def _walk(root: "Tensor", pending: dict, leaves: dict, capture: dict, reached: d
             released.append(ctx)
 
 
-def backward(root: "Tensor", grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False) -> None:
+def backward(
+    root: "Tensor", grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+) -> None:
     """Accumulate d(root)/d(leaf) into the ``.grad`` of every leaf that requires grad.
 
     ``grad`` is the gradient flowing into ``root``; it may be omitted for a one-element root.
@@ -356,8 +390,13 @@ def backward(root: "Tensor", grad: Any = None, retain_graph: bool | None = None,
         _accumulate_leaf(leaf, leaf_grad)
 
 
-def grad(output: "Tensor", inputs: "Tensor | list[Tensor]", grad_output: Any = None,
-         retain_graph: bool | None = None, create_graph: bool = False) -> tuple:
+def grad(
+    output: "Tensor",
+    inputs: "Tensor | list[Tensor]",
+    grad_output: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+) -> tuple:
     """d(output)/d(input) for each of ``inputs``, returned rather than stored in ``.grad``.
 
     With ``create_graph=True`` the results are Tensors with a graph of their own, so they can
@@ -369,7 +408,9 @@ def grad(output: "Tensor", inputs: "Tensor | list[Tensor]", grad_output: Any = N
     for k, x in enumerate(inputs):
         if not isinstance(x, Tensor) or not x.requires_grad:
             raise TypeError(f"grad: input {k} must be a Tensor that requires grad")
-    reached = _propagate(output, grad_output, retain_graph, create_graph, {id(x): x for x in inputs})
+    reached = _propagate(
+        output, grad_output, retain_graph, create_graph, {id(x): x for x in inputs}
+    )
     results = []
     for x in inputs:
         g = reached.get(id(x), (None, None))[1]

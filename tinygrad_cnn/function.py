@@ -19,6 +19,7 @@ Subclassing registers the op under ``name`` (default: the class name in snake ca
 ``Mul.apply(x, y)`` runs it on tensors. Each application creates one instance, which is both
 the ``ctx`` handed to forward/backward and the node recorded in the graph.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,8 +32,16 @@ import numpy as np
 from . import anomaly
 from .write_guard import lock, unlock
 
-__all__ = ["Function", "registry", "list_ops", "no_grad", "enable_grad", "is_grad_enabled", "trace",
-           "module_scope"]
+__all__ = [
+    "Function",
+    "registry",
+    "list_ops",
+    "no_grad",
+    "enable_grad",
+    "is_grad_enabled",
+    "trace",
+    "module_scope",
+]
 
 registry: dict[str, type["Function"]] = {}
 """Every registered op, by name, in registration order."""
@@ -149,7 +158,17 @@ class Function:
     name: str = "function"
     broadcasting: bool = False
     differentiable_backward: bool = False
-    __slots__ = ("parents", "needs_input_grad", "attrs", "scope", "saved_tensors", "freed", "_locks", "recorded_at", "__dict__")
+    __slots__ = (
+        "parents",
+        "needs_input_grad",
+        "attrs",
+        "scope",
+        "saved_tensors",
+        "freed",
+        "_locks",
+        "recorded_at",
+        "__dict__",
+    )
 
     def __init_subclass__(cls, register: bool = True, override: bool = False, **kwargs: Any):
         super().__init_subclass__(**kwargs)
@@ -210,7 +229,9 @@ class Function:
         mode = _mode
         record = mode.grad_enabled and (True in needs or mode.trace_all)
         ctx.saved_tensors = ctx._locks = ()
-        ctx.needs_input_grad = needs  # set before forward, so it can save only what backward will use
+        ctx.needs_input_grad = (
+            needs  # set before forward, so it can save only what backward will use
+        )
         ctx.freed = not record  # save_for_backward keeps nothing for a node never recorded
         out = cls.forward(ctx, *arrays, **attrs)
         if type(out) is not np.ndarray:  # numpy gives scalars for 0-d results: keep the saved one
@@ -240,7 +261,9 @@ class Function:
             self.release()
 
     def __repr__(self) -> str:
-        attrs = ", ".join(f"{k}={v!r}" for k, v in self.attrs.items()) if hasattr(self, "attrs") else ""
+        attrs = (
+            ", ".join(f"{k}={v!r}" for k, v in self.attrs.items()) if hasattr(self, "attrs") else ""
+        )
         return f"<op {self.name}({attrs})>"
 
 

@@ -1,5 +1,6 @@
 """Gradient checking by central differences, in float64: first derivatives (gradcheck) and
 second derivatives (gradgradcheck, the gradient of a gradient built with create_graph)."""
+
 from __future__ import annotations
 
 import warnings
@@ -32,8 +33,14 @@ def _numerical_gradient(loss: Callable[[], float], x: Tensor, eps: float) -> np.
     return grad
 
 
-def gradcheck(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
-              rtol: float = 1e-3, seed: int = 0) -> bool:
+def gradcheck(
+    fn: Callable[..., Tensor],
+    *inputs: Any,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+) -> bool:
     """Compare the gradients backward computes for ``fn(*inputs)`` with central differences.
 
     Every Tensor input with ``requires_grad`` is checked; other inputs (integer targets,
@@ -45,14 +52,24 @@ def gradcheck(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6, atol: 
     return _compare(fn, inputs, eps, atol, rtol, seed, "gradcheck")
 
 
-def _compare(fn: Callable[..., Tensor], inputs: tuple, eps: float, atol: float, rtol: float, seed: int,
-             checking: str) -> bool:
+def _compare(
+    fn: Callable[..., Tensor],
+    inputs: tuple,
+    eps: float,
+    atol: float,
+    rtol: float,
+    seed: int,
+    checking: str,
+) -> bool:
     """Backward's gradients of ``fn`` against central differences; ``checking`` names the check."""
     checked = [(i, x) for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
         raise ValueError(f"{checking}: no input is a Tensor with requires_grad=True")
     if any(x.dtype != np.float64 for _, x in checked):
-        warnings.warn(f"{checking}: inputs are not float64; finite differences will be inaccurate", stacklevel=3)
+        warnings.warn(
+            f"{checking}: inputs are not float64; finite differences will be inaccurate",
+            stacklevel=3,
+        )
     saved = [(x.data, x.grad) for _, x in checked]
     try:
         for _, x in checked:
@@ -86,8 +103,14 @@ def _compare(fn: Callable[..., Tensor], inputs: tuple, eps: float, atol: float, 
 _WHAT = {"gradcheck": "gradient", "gradgradcheck": "second derivative"}
 
 
-def gradgradcheck(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
-                  rtol: float = 1e-3, seed: int = 0) -> bool:
+def gradgradcheck(
+    fn: Callable[..., Tensor],
+    *inputs: Any,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+) -> bool:
     """Compare the second derivatives of ``fn(*inputs)`` with central differences of its
     gradient, as torch.autograd.gradgradcheck.
 
@@ -107,7 +130,8 @@ def gradgradcheck(fn: Callable[..., Tensor], *inputs: Any, eps: float = 1e-6, at
             if -1 not in weights:
                 weights[-1] = Tensor(rng.standard_normal(out.shape), dtype=out.dtype)
             grads = grad((out * weights[-1]).sum(), tensors, create_graph=True)
-            total = sum((x * 0.0).sum() for x in tensors)  # keeps s in x's graph where the gradient is constant
+            # keeps s in x's graph where the gradient is constant
+            total = sum((x * 0.0).sum() for x in tensors)
             for k, (x, g) in enumerate(zip(tensors, grads)):
                 if g is not None:
                     if k not in weights:

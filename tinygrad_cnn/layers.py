@@ -13,6 +13,7 @@ each layer trains with its own optimizer chosen by name from :data:`tinygrad_cnn
 Nothing here has a backward of its own: the layers are Conv2d, MaxPool2d, Linear and the
 activation functions, and gradients come from the registered ops they are made of.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,17 +28,49 @@ from .nn import Conv2d, Linear, Module
 from .tensor import Tensor
 from .train import predict_logits
 
-__all__ = ["ConvLayer", "PoolingLayer", "FullyConnectedLayer", "OutputLayer", "LayerManager", "activation"]
+__all__ = [
+    "ConvLayer",
+    "PoolingLayer",
+    "FullyConnectedLayer",
+    "OutputLayer",
+    "LayerManager",
+    "activation",
+]
 
 
 def _key(name: str) -> str:
     return name.lower().replace("_", "").replace("-", "")
 
 
-_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {_key(n): getattr(F, n) for n in (
-    "identity", "step", "bent_identity", "hardshrink", "softshrink", "sigmoid", "hardsigmoid", "logsigmoid",
-    "tanh", "tanhshrink", "hardtanh", "relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "softplus",
-    "softsign", "silu", "swish", "mish", "tanhexp")}
+_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    _key(n): getattr(F, n)
+    for n in (
+        "identity",
+        "step",
+        "bent_identity",
+        "hardshrink",
+        "softshrink",
+        "sigmoid",
+        "hardsigmoid",
+        "logsigmoid",
+        "tanh",
+        "tanhshrink",
+        "hardtanh",
+        "relu",
+        "relu6",
+        "leaky_relu",
+        "elu",
+        "selu",
+        "celu",
+        "gelu",
+        "softplus",
+        "softsign",
+        "silu",
+        "swish",
+        "mish",
+        "tanhexp",
+    )
+}
 
 
 def activation(name: str | None) -> Callable[[Tensor], Tensor]:
@@ -46,7 +79,9 @@ def activation(name: str | None) -> Callable[[Tensor], Tensor]:
     if name is None:
         return F.identity
     if _key(name) not in _ACTIVATIONS:
-        raise ValueError(f"unknown activation {name!r}; choose from {', '.join(sorted(_ACTIVATIONS))}")
+        raise ValueError(
+            f"unknown activation {name!r}; choose from {', '.join(sorted(_ACTIVATIONS))}"
+        )
     return _ACTIVATIONS[_key(name)]
 
 
@@ -73,7 +108,9 @@ class _Layer(Module):
         defaults = optim.create(opt, params, lr).defaults
         unknown = [key for key in settings if key not in defaults]
         if unknown:
-            raise ValueError(f"{type(self).__name__}: {opt} has no setting {unknown[0]!r}; it has {tuple(defaults)}")
+            raise ValueError(
+                f"{type(self).__name__}: {opt} has no setting {unknown[0]!r}; it has {tuple(defaults)}"
+            )
         # the settings as a parameter group's options, so the optimizer checks them as its constructor's
         self.optimizer = optim.create(opt, [{**settings, "params": params}], lr)
 
@@ -85,9 +122,16 @@ class ConvLayer(_Layer):
     """Convolution then activation: I_shape (C, H, W), F_shape (M, K_h, K_w) -> O_shape (M, O_h, O_w).
     ``pad`` is an int or "same" (whole pixels, the odd one after)."""
 
-    def __init__(self, I_shape: tuple[int, int, int], F_shape: tuple[int, int, int], stride: int = 1,
-                 pad: int | str = "same", act: str | None = "ReLU", opt: str | None = "Adam",
-                 opt_dic: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        I_shape: tuple[int, int, int],
+        F_shape: tuple[int, int, int],
+        stride: int = 1,
+        pad: int | str = "same",
+        act: str | None = "ReLU",
+        opt: str | None = "Adam",
+        opt_dic: dict[str, Any] | None = None,
+    ):
         super().__init__()
         (c, h, w), (m, kh, kw) = I_shape, F_shape
         if pad == "same":
@@ -125,8 +169,14 @@ class PoolingLayer(_Layer):
 class FullyConnectedLayer(_Layer):
     """Linear layer then activation; a multi-axis input is flattened first: I_shape -> (n,)."""
 
-    def __init__(self, I_shape: tuple[int, ...] | int, n: int, act: str | None = "ReLU", opt: str | None = "Adam",
-                 opt_dic: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        I_shape: tuple[int, ...] | int,
+        n: int,
+        act: str | None = "ReLU",
+        opt: str | None = "Adam",
+        opt_dic: dict[str, Any] | None = None,
+    ):
         super().__init__()
         self.I_shape = (I_shape,) if isinstance(I_shape, int) else tuple(I_shape)
         self.linear = Linear(int(np.prod(self.I_shape)), n)
@@ -142,14 +192,29 @@ class FullyConnectedLayer(_Layer):
 class OutputLayer(FullyConnectedLayer):
     """The last layer: class scores (logits); LayerManager applies softmax with the loss."""
 
-    def __init__(self, I_shape: tuple[int, ...] | int, n: int, opt: str | None = "Adam",
-                 opt_dic: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        I_shape: tuple[int, ...] | int,
+        n: int,
+        opt: str | None = "Adam",
+        opt_dic: dict[str, Any] | None = None,
+    ):
         super().__init__(I_shape, n, act=None, opt=opt, opt_dic=opt_dic)
 
 
-_KINDS = {"c": ConvLayer, "conv": ConvLayer, "convolution": ConvLayer, "p": PoolingLayer, "pool": PoolingLayer,
-          "pooling": PoolingLayer, "m": FullyConnectedLayer, "middle": FullyConnectedLayer, "fc": FullyConnectedLayer,
-          "o": OutputLayer, "output": OutputLayer}
+_KINDS = {
+    "c": ConvLayer,
+    "conv": ConvLayer,
+    "convolution": ConvLayer,
+    "p": PoolingLayer,
+    "pool": PoolingLayer,
+    "pooling": PoolingLayer,
+    "m": FullyConnectedLayer,
+    "middle": FullyConnectedLayer,
+    "fc": FullyConnectedLayer,
+    "o": OutputLayer,
+    "output": OutputLayer,
+}
 
 
 class LayerManager(Module):
@@ -169,7 +234,9 @@ class LayerManager(Module):
         layer's ``O_shape``."""
         kind = _KINDS.get(name.lower())
         if kind is None:
-            raise ValueError(f"LayerManager.append: unknown layer name {name!r}; use one of {', '.join(_KINDS)}")
+            raise ValueError(
+                f"LayerManager.append: unknown layer name {name!r}; use one of {', '.join(_KINDS)}"
+            )
         if "I_shape" not in kwargs:
             if not self.count:
                 raise ValueError("LayerManager.append: the first layer needs I_shape")
@@ -191,8 +258,16 @@ class LayerManager(Module):
             x = layer(x)
         return x
 
-    def fit(self, x_train: np.ndarray, t_train: np.ndarray, epochs: int = 10, batch_size: int = 32,
-                 x_test: np.ndarray | None = None, t_test: np.ndarray | None = None, verbose: bool = True) -> list[dict]:
+    def fit(
+        self,
+        x_train: np.ndarray,
+        t_train: np.ndarray,
+        epochs: int = 10,
+        batch_size: int = 32,
+        x_test: np.ndarray | None = None,
+        t_test: np.ndarray | None = None,
+        verbose: bool = True,
+    ) -> list[dict]:
         """Train every layer with its own optimizer; returns one dict per epoch (loss, accuracy)."""
         history = []
         optimizers = [layer.optimizer for layer in self.children() if layer.optimizer is not None]
@@ -206,12 +281,21 @@ class LayerManager(Module):
                 for optimizer in optimizers:
                     optimizer.step()
                 total, seen = total + loss.item() * len(tb), seen + len(tb)
-            record = {"epoch": epoch, "loss": total / seen, "train_accuracy": self.accuracy(x_train, t_train)}
+            record = {
+                "epoch": epoch,
+                "loss": total / seen,
+                "train_accuracy": self.accuracy(x_train, t_train),
+            }
             if x_test is not None and t_test is not None:
                 record["test_accuracy"] = self.accuracy(x_test, t_test)
             history.append(record)
             if verbose:
-                print("  ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}" for k, v in record.items()))
+                print(
+                    "  ".join(
+                        f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                        for k, v in record.items()
+                    )
+                )
         return history
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -224,4 +308,8 @@ class LayerManager(Module):
         return float(np.mean(predict_logits(self, x).argmax(axis=1) == t))
 
     def __repr__(self) -> str:
-        return "LayerManager(\n" + "\n".join(f"  ({i}): {layer!r}" for i, layer in enumerate(self.children())) + "\n)"
+        return (
+            "LayerManager(\n"
+            + "\n".join(f"  ({i}): {layer!r}" for i, layer in enumerate(self.children()))
+            + "\n)"
+        )

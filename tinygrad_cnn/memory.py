@@ -7,6 +7,7 @@ convolution that was a third of the step. Raising the thresholds keeps those blo
 heap, as the caching allocators of other frameworks do. The price is a process that keeps its
 peak memory reserved. Set TINYGRAD_CNN_KEEP_MEMORY=0 before importing to opt out.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -27,7 +28,9 @@ def keep_freed_memory() -> bool:
         mallopt = ctypes.CDLL(path).mallopt
     except (OSError, AttributeError, TypeError):
         return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)) and bool(mallopt(_M_TRIM_THRESHOLD, 1 << 30))
+    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+    )
 
 
 if os.environ.get("TINYGRAD_CNN_KEEP_MEMORY", "1") != "0":

@@ -6,6 +6,7 @@ regular file (a device, a folder, a pipe) is refused. Reading: every size an arc
 checked against the bytes it holds before anything is allocated, so a small file cannot claim
 gigabytes, and every malformation becomes a :class:`CheckpointError` that says what is wrong.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -56,12 +57,16 @@ def replace_file(path: str, write: Callable[[BinaryIO], None]) -> None:
     except OSError as err:  # a symlink loop, a path through a file, ...
         raise CheckpointError(f"save: {path}: {err.strerror or err}") from None
     if existing is not None and not stat.S_ISREG(existing.st_mode):
-        raise CheckpointError(f"save: {path} is {_kind(existing.st_mode)}, not a regular file; "
-                              f"checkpoints are written only to regular files")
+        raise CheckpointError(
+            f"save: {path} is {_kind(existing.st_mode)}, not a regular file; "
+            f"checkpoints are written only to regular files"
+        )
     folder, name = os.path.split(target)
     os.makedirs(folder, exist_ok=True)
     _remove_stale_temporaries(folder, name)
-    temporary = os.path.join(folder, f"{_temporary_prefix(name)}{os.getpid()}-{secrets.token_hex(4)}{_HOST_SUFFIX}")
+    temporary = os.path.join(
+        folder, f"{_temporary_prefix(name)}{os.getpid()}-{secrets.token_hex(4)}{_HOST_SUFFIX}"
+    )
     # A new file gets 0o666 less the umask, as any new file (mkstemp would force 0o600); a
     # replaced one its own mode, from the start, so the new bytes are never more readable
     mode = 0o666 if existing is None else stat.S_IMODE(existing.st_mode)
@@ -81,8 +86,13 @@ def replace_file(path: str, write: Callable[[BinaryIO], None]) -> None:
 
 
 def _kind(mode: int) -> str:
-    kinds = {stat.S_ISDIR: "a folder", stat.S_ISCHR: "a character device", stat.S_ISBLK: "a block device",
-             stat.S_ISFIFO: "a named pipe", stat.S_ISSOCK: "a socket"}
+    kinds = {
+        stat.S_ISDIR: "a folder",
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+        stat.S_ISFIFO: "a named pipe",
+        stat.S_ISSOCK: "a socket",
+    }
     return next((text for test, text in kinds.items() if test(mode)), "not a regular file")
 
 
@@ -108,8 +118,11 @@ def _remove_stale_temporaries(folder: str, name: str) -> None:
     for entry in os.listdir(folder):
         if not (entry.startswith(prefix) and entry.endswith(_HOST_SUFFIX)):
             continue
-        pid = entry[len(prefix):-len(_HOST_SUFFIX)].partition("-")[0]
-        if not (pid.isascii() and pid.isdecimal() and int(pid) < _MAX_PID) or int(pid) == os.getpid():
+        pid = entry[len(prefix) : -len(_HOST_SUFFIX)].partition("-")[0]
+        if (
+            not (pid.isascii() and pid.isdecimal() and int(pid) < _MAX_PID)
+            or int(pid) == os.getpid()
+        ):
             continue
         if not _alive(int(pid)):
             try:
@@ -153,8 +166,10 @@ def read_arrays(path: str) -> dict[str, np.ndarray]:
         except CheckpointError:
             raise
         except Exception as err:  # hostile bytes break zipfile and numpy's parser in many ways
-            raise CheckpointError(f"load: {path} is not a readable checkpoint (truncated or corrupted?): "
-                                  f"{type(err).__name__}: {err}") from None
+            raise CheckpointError(
+                f"load: {path} is not a readable checkpoint (truncated or corrupted?): "
+                f"{type(err).__name__}: {err}"
+            ) from None
 
 
 def _check_magic(path: str, magic: bytes) -> None:
@@ -187,8 +202,10 @@ def _read_members(path: str, f: BinaryIO) -> dict[str, np.ndarray]:
         for info in infos:
             name = info.filename
             if not name.endswith(".npy") or name[:-4] in arrays:
-                raise CheckpointError(f"load: {path} is not a checkpoint: member {name!r} is "
-                                      f"{'repeated' if name[:-4] in arrays else 'not an .npy array'}")
+                raise CheckpointError(
+                    f"load: {path} is not a checkpoint: member {name!r} is "
+                    f"{'repeated' if name[:-4] in arrays else 'not an .npy array'}"
+                )
             budget.take(info)
             with archive.open(info) as member:
                 _check_array_header(path, info, member)
@@ -205,9 +222,13 @@ def _check_entry_count(path: str, f: BinaryIO, found: int, comment: int) -> None
     f.seek(max(0, size - 22 - comment))  # the end record: 22 bytes, then the archive's comment
     record = f.read(22)
     declared = int.from_bytes(record[10:12], "little")
-    if record[:4] == b"PK\x05\x06" and declared != 0xFFFF and declared != found:  # 0xFFFF: see zip64
-        raise CheckpointError(f"load: {path} is corrupted: its zip directory lists {found} members, "
-                              f"its end record {declared}")
+    if (
+        record[:4] == b"PK\x05\x06" and declared != 0xFFFF and declared != found
+    ):  # 0xFFFF: see zip64
+        raise CheckpointError(
+            f"load: {path} is corrupted: its zip directory lists {found} members, "
+            f"its end record {declared}"
+        )
 
 
 class _Budget:
@@ -226,17 +247,23 @@ class _Budget:
     def take(self, info: zipfile.ZipInfo) -> None:
         name, packed, size = info.filename, info.compress_size, info.file_size
         if info.header_offset + packed > self.file_size:
-            raise CheckpointError(f"load: {self.path} is corrupted: member {name!r} claims {packed} bytes "
-                                  f"at offset {info.header_offset} of a {self.file_size}-byte file")
+            raise CheckpointError(
+                f"load: {self.path} is corrupted: member {name!r} claims {packed} bytes "
+                f"at offset {info.header_offset} of a {self.file_size}-byte file"
+            )
         if info.compress_type == zipfile.ZIP_STORED:
             if size != packed:
-                raise CheckpointError(f"load: {self.path} is corrupted: stored member {name!r} declares "
-                                      f"{size} bytes but takes {packed}")
+                raise CheckpointError(
+                    f"load: {self.path} is corrupted: stored member {name!r} declares "
+                    f"{size} bytes but takes {packed}"
+                )
             return
         if size > EXPANSION_LIMIT * max(packed, 1) and size > SMALL_MEMBER or size > self.left:
-            raise CheckpointError(f"load: {self.path} is refused: compressed member {name!r} would expand "
-                                  f"from {packed} to {size} bytes (more than this {self.file_size}-byte "
-                                  f"file may unpack to)")
+            raise CheckpointError(
+                f"load: {self.path} is refused: compressed member {name!r} would expand "
+                f"from {packed} to {size} bytes (more than this {self.file_size}-byte "
+                f"file may unpack to)"
+            )
         self.left -= size
 
 
@@ -245,16 +272,26 @@ def _check_array_header(path: str, info: zipfile.ZipInfo, member: BinaryIO) -> N
     its dtype must hold no Python objects, before numpy allocates anything."""
     version = np.lib.format.read_magic(member)
     if version not in ((1, 0), (2, 0)):
-        raise CheckpointError(f"load: {path}: member {info.filename!r} has .npy format {version}, "
-                              f"which is not read here")
-    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        raise CheckpointError(
+            f"load: {path}: member {info.filename!r} has .npy format {version}, "
+            f"which is not read here"
+        )
+    read_header = (
+        np.lib.format.read_array_header_1_0
+        if version == (1, 0)
+        else np.lib.format.read_array_header_2_0
+    )
     shape, _, dtype = read_header(member)
     if dtype.hasobject:
         raise CheckpointError(f"load: {path} holds pickled objects, which are refused")
     if dtype.kind not in NUMERIC_KINDS or dtype.itemsize == 0:
-        raise CheckpointError(f"load: {path}: member {info.filename!r} has dtype {dtype}; checkpoints hold "
-                              f"numeric arrays only (np.load reads other .npz files)")
+        raise CheckpointError(
+            f"load: {path}: member {info.filename!r} has dtype {dtype}; checkpoints hold "
+            f"numeric arrays only (np.load reads other .npz files)"
+        )
     declared = math.prod(shape) * dtype.itemsize
     if member.tell() + declared != info.file_size:
-        raise CheckpointError(f"load: {path} is corrupted: member {info.filename!r} declares shape {shape} "
-                              f"of {dtype} ({declared} bytes) but holds {info.file_size - member.tell()} bytes")
+        raise CheckpointError(
+            f"load: {path} is corrupted: member {info.filename!r} declares shape {shape} "
+            f"of {dtype} ({declared} bytes) but holds {info.file_size - member.tell()} bytes"
+        )

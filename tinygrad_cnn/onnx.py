@@ -11,6 +11,7 @@ such a module (a residual ``+``, a ``relu()`` in a custom forward) are converted
 Anything else fails with an error naming the op and its module; a custom op can register
 a converter with :func:`register`. Needs the ``onnx`` package (``pip install onnx``).
 """
+
 from __future__ import annotations
 
 import inspect
@@ -40,9 +41,11 @@ def register(op_name: str) -> Callable:
     """Decorator: convert op ``op_name`` (run outside a known module) with
     ``fn(builder, ctx, inputs) -> output name``; ``inputs`` are the names of its tensor inputs
     and ``ctx`` is its graph node (attributes in ``ctx.attrs``)."""
+
     def decorate(fn: Callable) -> Callable:
         OP_CONVERTERS[op_name] = fn
         return fn
+
     return decorate
 
 
@@ -88,31 +91,58 @@ def _conv(b: Builder, m: nn.Conv2d, x: str, shape: tuple) -> str:
     pads = _pads(g)
     if m.padding_mode != "zeros":  # pad first, as the module does, then convolve unpadded
         if m.padding_mode not in _PAD_MODES:
-            raise ValueError(f"onnx.export: {m!r}: padding_mode {m.padding_mode!r} has no ONNX Pad mode")
+            raise ValueError(
+                f"onnx.export: {m!r}: padding_mode {m.padding_mode!r} has no ONNX Pad mode"
+            )
         (pt, pb), (pl, pr) = g.padding
-        x = b.node("Pad", [x, b.constant(np.array([0, 0, pt, pl, 0, 0, pb, pr], np.int64), "pads")],
-                   mode=_PAD_MODES[m.padding_mode])
+        x = b.node(
+            "Pad",
+            [x, b.constant(np.array([0, 0, pt, pl, 0, 0, pb, pr], np.int64), "pads")],
+            mode=_PAD_MODES[m.padding_mode],
+        )
         pads = [0, 0, 0, 0]
-    inputs = [x, b.constant(m.weight.data, "weight")] + ([b.constant(m.bias.data, "bias")] if m.bias is not None else [])
-    return b.node("Conv", inputs, kernel_shape=list(g.kernel_size), strides=list(g.stride), pads=pads,
-                  dilations=list(g.dilation), group=m.groups)
+    inputs = [x, b.constant(m.weight.data, "weight")] + (
+        [b.constant(m.bias.data, "bias")] if m.bias is not None else []
+    )
+    return b.node(
+        "Conv",
+        inputs,
+        kernel_shape=list(g.kernel_size),
+        strides=list(g.stride),
+        pads=pads,
+        dilations=list(g.dilation),
+        group=m.groups,
+    )
 
 
 _PAD_MODES = {"reflect": "reflect", "replicate": "edge"}
 
 
 def _conv_transpose(b: Builder, m: nn.ConvTranspose2d, x: str, shape: tuple) -> str:
-    pads, out_pads = (int_pair("ConvTranspose2d", name, value, 0) for name, value in
-                      (("padding", m.padding), ("output_padding", m.output_padding)))
-    inputs = [x, b.constant(m.weight.data, "weight")] + ([b.constant(m.bias.data, "bias")] if m.bias is not None else [])
-    return b.node("ConvTranspose", inputs, kernel_shape=list(m.kernel_size), pads=[*pads, *pads],
-                  strides=list(int_pair("ConvTranspose2d", "stride", m.stride, 1)), output_padding=list(out_pads),
-                  dilations=list(int_pair("ConvTranspose2d", "dilation", m.dilation, 1)), group=m.groups)
+    pads, out_pads = (
+        int_pair("ConvTranspose2d", name, value, 0)
+        for name, value in (("padding", m.padding), ("output_padding", m.output_padding))
+    )
+    inputs = [x, b.constant(m.weight.data, "weight")] + (
+        [b.constant(m.bias.data, "bias")] if m.bias is not None else []
+    )
+    return b.node(
+        "ConvTranspose",
+        inputs,
+        kernel_shape=list(m.kernel_size),
+        pads=[*pads, *pads],
+        strides=list(int_pair("ConvTranspose2d", "stride", m.stride, 1)),
+        output_padding=list(out_pads),
+        dilations=list(int_pair("ConvTranspose2d", "dilation", m.dilation, 1)),
+        group=m.groups,
+    )
 
 
 def _adaptive_avg_pool(b: Builder, m: nn.AdaptiveAvgPool2d, x: str, shape: tuple) -> str:
     if m.output_size not in (1, (1, 1), [1, 1]):
-        raise ValueError(f"onnx.export: {m!r}: only output size 1 (GlobalAveragePool) has an ONNX twin")
+        raise ValueError(
+            f"onnx.export: {m!r}: only output size 1 (GlobalAveragePool) has an ONNX twin"
+        )
     return b.node("GlobalAveragePool", [x])
 
 
@@ -123,13 +153,25 @@ def _upsample(b: Builder, m: nn.Upsample, x: str, shape: tuple) -> str:
     (oh, ow), factors = target_size(m.size, m.scale_factor, (h, w))
     if m.mode != "bilinear":
         exact = m.mode == "nearest-exact"
-        rows = b.node("Gather", [x, b.constant(nearest_source(h, oh, factors[0], exact), "rows")], axis=2)
-        return b.node("Gather", [rows, b.constant(nearest_source(w, ow, factors[1], exact), "cols")], axis=3)
+        rows = b.node(
+            "Gather", [x, b.constant(nearest_source(h, oh, factors[0], exact), "rows")], axis=2
+        )
+        return b.node(
+            "Gather", [rows, b.constant(nearest_source(w, ow, factors[1], exact), "cols")], axis=3
+        )
     for axis, (n, o, f) in ((2, (h, oh, factors[0])), (3, (w, ow, factors[1]))):
         left, right, t = linear_source(n, o, f, bool(m.align_corners))
         weight = t.astype(np.float32).reshape((-1, 1) if axis == 2 else (-1,))
-        mixed = [b.node("Mul", [b.node("Gather", [x, b.constant(index, "index")], axis=axis), b.constant(share, "w")])
-                 for index, share in ((left, 1 - weight), (right, weight))]
+        mixed = [
+            b.node(
+                "Mul",
+                [
+                    b.node("Gather", [x, b.constant(index, "index")], axis=axis),
+                    b.constant(share, "w"),
+                ],
+            )
+            for index, share in ((left, 1 - weight), (right, weight))
+        ]
         x = b.node("Add", mixed)
     return x
 
@@ -137,8 +179,15 @@ def _upsample(b: Builder, m: nn.Upsample, x: str, shape: tuple) -> str:
 def _pool(b: Builder, m: Any, x: str, shape: tuple) -> str:
     # the windows as we size them, ceil_mode's partial window folded into the end padding:
     # ONNX's ceil_mode lacks PyTorch's rule that a last window must start inside the input
-    g = pool_geometry(type(m).__name__, shape, m.kernel_size, m.stride, m.padding, getattr(m, "dilation", 1),
-                      m.ceil_mode)
+    g = pool_geometry(
+        type(m).__name__,
+        shape,
+        m.kernel_size,
+        m.stride,
+        m.padding,
+        getattr(m, "dilation", 1),
+        m.ceil_mode,
+    )
     attrs = dict(kernel_shape=list(g.kernel_size), strides=list(g.stride), pads=_pads(g))
     if isinstance(m, nn.MaxPool2d):
         return b.node("MaxPool", [x], dilations=list(g.dilation), **attrs)
@@ -150,7 +199,9 @@ def _pool(b: Builder, m: Any, x: str, shape: tuple) -> str:
         return b.node("AveragePool", [x], count_include_pad=int(m.count_include_pad), **attrs)
     # the padding counts, but not what ceil_mode adds past it: pad with zeros that are data
     # now, then average without counting the rest
-    padded = b.node("Pad", [x, b.constant(np.array([0, 0, p_h, p_w, 0, 0, p_h, p_w], np.int64), "pads")])
+    padded = b.node(
+        "Pad", [x, b.constant(np.array([0, 0, p_h, p_w, 0, 0, p_h, p_w], np.int64), "pads")]
+    )
     attrs["pads"] = [0, 0, max(bottom - p_h, 0), max(right - p_w, 0)]
     return b.node("AveragePool", [padded], count_include_pad=0, **attrs)
 
@@ -158,25 +209,41 @@ def _pool(b: Builder, m: Any, x: str, shape: tuple) -> str:
 def _linear(b: Builder, m: nn.Linear, x: str, shape: tuple) -> str:
     if len(shape) != 2:  # (..., in) @ (in, out) + (out,)
         product = b.node("MatMul", [x, b.constant(np.ascontiguousarray(m.weight.data.T), "weight")])
-        return product if m.bias is None else b.node("Add", [product, b.constant(m.bias.data, "bias")])
-    inputs = [x, b.constant(m.weight.data, "weight")] + ([b.constant(m.bias.data, "bias")] if m.bias is not None else [])
+        return (
+            product if m.bias is None else b.node("Add", [product, b.constant(m.bias.data, "bias")])
+        )
+    inputs = [x, b.constant(m.weight.data, "weight")] + (
+        [b.constant(m.bias.data, "bias")] if m.bias is not None else []
+    )
     return b.node("Gemm", inputs, transB=1)
 
 
 def _batch_norm(b: Builder, m: Any, x: str, shape: tuple) -> str:
     if m.running_mean is None:  # the export runs in eval mode, which needs them
-        raise ValueError(f"onnx.export: {type(m).__name__} has no running statistics (track_running_stats=False)")
+        raise ValueError(
+            f"onnx.export: {type(m).__name__} has no running statistics (track_running_stats=False)"
+        )
     n = m.num_features
     scale = m.weight.data if m.weight is not None else np.ones(n, np.float32)
     shift = m.bias.data if m.bias is not None else np.zeros(n, np.float32)
-    return b.node("BatchNormalization", [x, b.constant(scale, "scale"), b.constant(shift, "shift"),
-                                         b.constant(m.running_mean.data, "mean"), b.constant(m.running_var.data, "var")],
-                  epsilon=float(m.eps))
+    return b.node(
+        "BatchNormalization",
+        [
+            x,
+            b.constant(scale, "scale"),
+            b.constant(shift, "shift"),
+            b.constant(m.running_mean.data, "mean"),
+            b.constant(m.running_var.data, "var"),
+        ],
+        epsilon=float(m.eps),
+    )
 
 
 def _flatten(b: Builder, m: nn.Flatten, x: str, shape: tuple) -> str:
     if m.start_dim % len(shape) != 1 or m.end_dim % len(shape) != len(shape) - 1:
-        raise ValueError(f"onnx.export: {m!r}: only Flatten(1, -1), which keeps the batch axis, has an ONNX twin")
+        raise ValueError(
+            f"onnx.export: {m!r}: only Flatten(1, -1), which keeps the batch axis, has an ONNX twin"
+        )
     return b.node("Flatten", [x], axis=1)
 
 
@@ -206,7 +273,9 @@ def _activation(b: Builder, m: Any, x: str, shape: tuple) -> str:
         return b.node("Div", [scaled, b.constant(np.float32(beta), "beta")])
     if fn in (F.hardtanh, F.relu6):
         low, high = (0.0, 6.0) if fn is F.relu6 else (p["min_val"], p["max_val"])
-        return b.node("Clip", [x, b.constant(np.float32(low), "low"), b.constant(np.float32(high), "high")])
+        return b.node(
+            "Clip", [x, b.constant(np.float32(low), "low"), b.constant(np.float32(high), "high")]
+        )
     if fn is F.hardsigmoid:
         return b.node("HardSigmoid", [x], alpha=1 / 6, beta=0.5)
     if fn is F.silu:
@@ -214,19 +283,33 @@ def _activation(b: Builder, m: Any, x: str, shape: tuple) -> str:
     if fn is F.mish:
         return b.node("Mul", [x, b.node("Tanh", [b.node("Softplus", [x])])])
     if fn is F.gelu and p["approximate"] == "none":  # x * (1 + erf(x / sqrt 2)) / 2
-        erf = b.node("Erf", [b.node("Mul", [x, b.constant(np.float32(1 / np.sqrt(2)), "inv_sqrt2")])])
+        erf = b.node(
+            "Erf", [b.node("Mul", [x, b.constant(np.float32(1 / np.sqrt(2)), "inv_sqrt2")])]
+        )
         half = b.node("Mul", [x, b.constant(np.float32(0.5), "half")])
         return b.node("Mul", [half, b.node("Add", [erf, b.constant(np.float32(1), "one")])])
     raise ValueError(f"onnx.export: no ONNX conversion for {m!r}")
 
 
-_PLAIN = {F.relu: "Relu", F.sigmoid: "Sigmoid", F.tanh: "Tanh", F.identity: "Identity", F.softsign: "Softsign",
-          F.selu: "Selu"}
+_PLAIN = {
+    F.relu: "Relu",
+    F.sigmoid: "Sigmoid",
+    F.tanh: "Tanh",
+    F.identity: "Identity",
+    F.softsign: "Softsign",
+    F.selu: "Selu",
+}
 
 MODULE_CONVERTERS: dict[type, Callable] = {
-    nn.Conv2d: _conv, nn.MaxPool2d: _pool, nn.AvgPool2d: _pool, nn.ConvTranspose2d: _conv_transpose,
-    nn.AdaptiveAvgPool2d: _adaptive_avg_pool, nn.Upsample: _upsample,
-    nn.Linear: _linear, nn.BatchNorm2d: _batch_norm, nn.Flatten: _flatten,
+    nn.Conv2d: _conv,
+    nn.MaxPool2d: _pool,
+    nn.AvgPool2d: _pool,
+    nn.ConvTranspose2d: _conv_transpose,
+    nn.AdaptiveAvgPool2d: _adaptive_avg_pool,
+    nn.Upsample: _upsample,
+    nn.Linear: _linear,
+    nn.BatchNorm2d: _batch_norm,
+    nn.Flatten: _flatten,
 }
 
 
@@ -236,21 +319,37 @@ def _module_converter(module: Any) -> Callable | None:
     kind = type(module)
     if kind is nn.Dropout:
         return lambda b, m, x, shape: b.node("Identity", [x])
-    if kind.__module__ == nn.activations.__name__ and hasattr(kind, "function"):  # nn's own activations
+    if kind.__module__ == nn.activations.__name__ and hasattr(
+        kind, "function"
+    ):  # nn's own activations
         return _activation
     return MODULE_CONVERTERS.get(kind)
 
 
 # ---- single ops ---------------------------------------------------------------------------------
-for _name, _onnx in {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "matmul": "MatMul", "neg": "Neg",
-                     "exp": "Exp", "log": "Log", "sqrt": "Sqrt", "relu": "Relu", "sigmoid": "Sigmoid",
-                     "tanh": "Tanh", "abs": "Abs"}.items():
+for _name, _onnx in {
+    "add": "Add",
+    "sub": "Sub",
+    "mul": "Mul",
+    "div": "Div",
+    "matmul": "MatMul",
+    "neg": "Neg",
+    "exp": "Exp",
+    "log": "Log",
+    "sqrt": "Sqrt",
+    "relu": "Relu",
+    "sigmoid": "Sigmoid",
+    "tanh": "Tanh",
+    "abs": "Abs",
+}.items():
     register(_name)(lambda b, ctx, inputs, _onnx=_onnx: b.node(_onnx, inputs))
 
 
 @register("transpose")
 def _transpose(b: Builder, ctx: Any, inputs: list[str]) -> str:
-    return b.node("Transpose", inputs, perm=[int(a) for a in ctx.attrs.get("axes", ctx.attrs.get("arg1"))])
+    return b.node(
+        "Transpose", inputs, perm=[int(a) for a in ctx.attrs.get("axes", ctx.attrs.get("arg1"))]
+    )
 
 
 @register("reshape")
@@ -274,15 +373,25 @@ def _getitem(b: Builder, ctx: Any, inputs: list[str]) -> str:
     parts = list(index) if isinstance(index, tuple) else [index]
     if parts.count(Ellipsis) == 1:
         at = parts.index(Ellipsis)
-        parts[at:at + 1] = [slice(None)] * (len(shape) - len(parts) + 1)
+        parts[at : at + 1] = [slice(None)] * (len(shape) - len(parts) + 1)
     if not all(isinstance(p, slice) for p in parts):
-        raise ValueError(f"onnx.export: getitem {index!r} on shape {shape}: only slices have an ONNX conversion")
+        raise ValueError(
+            f"onnx.export: getitem {index!r} on shape {shape}: only slices have an ONNX conversion"
+        )
     ranges = [p.indices(n) for p, n in zip(parts, shape)]
-    axes = [a for a, (start, stop, step) in enumerate(ranges) if (start, stop, step) != (0, shape[a], 1)]
+    axes = [
+        a for a, (start, stop, step) in enumerate(ranges) if (start, stop, step) != (0, shape[a], 1)
+    ]
     starts, ends, steps = ([ranges[a][k] for a in axes] for k in range(3))
     ends = [e if e >= 0 else -(2**62) for e in ends]  # a negative step's end before index 0
-    return b.node("Slice", [inputs[0]] + [b.constant(np.array(v, np.int64), name) for v, name in
-                                          ((starts, "starts"), (ends, "ends"), (axes, "axes"), (steps, "steps"))])
+    return b.node(
+        "Slice",
+        [inputs[0]]
+        + [
+            b.constant(np.array(v, np.int64), name)
+            for v, name in ((starts, "starts"), (ends, "ends"), (axes, "axes"), (steps, "steps"))
+        ],
+    )
 
 
 @register("pad")
@@ -292,7 +401,9 @@ def _pad(b: Builder, ctx: Any, inputs: list[str]) -> str:
         raise ValueError(f"onnx.export: pad mode {mode!r} has no ONNX Pad mode at opset 17")
     pads = b.constant(np.array([w[0] for w in widths] + [w[1] for w in widths], np.int64), "pads")
     if mode != "constant":
-        return b.node("Pad", [inputs[0], pads], mode={"reflect": "reflect", "replicate": "edge"}[mode])
+        return b.node(
+            "Pad", [inputs[0], pads], mode={"reflect": "reflect", "replicate": "edge"}[mode]
+        )
     value = b.constant(np.array(ctx.attrs.get("value", 0.0), dtype=ctx.parents[0].dtype), "value")
     return b.node("Pad", [inputs[0], pads, value])
 
@@ -326,15 +437,23 @@ def _layers(output: Tensor, source: Tensor) -> list[tuple[Any, Any, list[Tensor]
             entries.append(call)
         call[3] = tensor
         call[4].add(id(tensor))
-        for p in ctx.parents:  # the call's data input: the model's input or a result made before the call
-            if (p is source or p._ctx is not None) and id(p) not in call[4] and all(p is not q for q in call[2]):
+        for p in (
+            ctx.parents
+        ):  # the call's data input: the model's input or a result made before the call
+            if (
+                (p is source or p._ctx is not None)
+                and id(p) not in call[4]
+                and all(p is not q for q in call[2])
+            ):
                 call[2].append(p)
     # a call's weight reshapes may run before its input exists: place it where its output is made
     entries.sort(key=lambda entry: position[id(entry[3])])
     return [(m, ctx, inputs, out) for m, ctx, inputs, out, *_ in entries]
 
 
-def export(model: Any, example_input: Any, path: str, opset_version: int = 17, dynamic_batch: bool = True) -> Any:
+def export(
+    model: Any, example_input: Any, path: str, opset_version: int = 17, dynamic_batch: bool = True
+) -> Any:
     """Convert ``model`` (run once, in eval mode, on ``example_input`` (B, ...)) to ONNX and
     write it to ``path``; returns the ModelProto, checked with ``onnx.checker`` (full check).
     With ``dynamic_batch`` the first axis of the input and output is named "batch"."""
@@ -342,15 +461,24 @@ def export(model: Any, example_input: Any, path: str, opset_version: int = 17, d
         import onnx
         from onnx import helper, numpy_helper
     except ImportError:
-        raise ImportError("onnx.export needs the onnx package: pip install onnx (or tinygrad_cnn[interop])") from None
-    x = example_input if isinstance(example_input, Tensor) else Tensor(np.asarray(example_input, dtype=np.float32))
+        raise ImportError(
+            "onnx.export needs the onnx package: pip install onnx (or tinygrad_cnn[interop])"
+        ) from None
+    x = (
+        example_input
+        if isinstance(example_input, Tensor)
+        else Tensor(np.asarray(example_input, dtype=np.float32))
+    )
     modes = [(module, module.training) for _, module in model.named_modules()]
     model.eval()
     try:
         with trace():
             out = model(x)
     finally:
-        for module, training in modes:  # each module's own mode back (a frozen batch norm stays frozen)
+        for (
+            module,
+            training,
+        ) in modes:  # each module's own mode back (a frozen batch norm stays frozen)
             module.training = training
     b = Builder(helper, numpy_helper)
     names = {id(x): "input"}
@@ -358,21 +486,38 @@ def export(model: Any, example_input: Any, path: str, opset_version: int = 17, d
         sources = [names[id(t)] if id(t) in names else _constant(b, t) for t in inputs]
         if module is not None:
             if len(inputs) != 1:
-                raise ValueError(f"onnx.export: {type(module).__name__} received {len(inputs)} tensor inputs, expected 1")
+                raise ValueError(
+                    f"onnx.export: {type(module).__name__} received {len(inputs)} tensor inputs, expected 1"
+                )
             names[id(result)] = _module_converter(module)(b, module, sources[0], inputs[0].shape)
         elif ctx.name in OP_CONVERTERS:
             names[id(result)] = OP_CONVERTERS[ctx.name](b, ctx, sources)
         else:
             where = type(ctx.scope[-1]).__name__ if ctx.scope else "the model's forward"
-            raise ValueError(f"onnx.export: op {ctx.name!r} (in {where}) has no ONNX conversion; register one "
-                             f"with tc.onnx.register({ctx.name!r})")
+            raise ValueError(
+                f"onnx.export: op {ctx.name!r} (in {where}) has no ONNX conversion; register one "
+                f"with tc.onnx.register({ctx.name!r})"
+            )
     b.nodes.append(helper.make_node("Identity", [names[id(out)]], ["output"]))
     batch = "batch" if dynamic_batch else None
     graph = helper.make_graph(
-        b.nodes, "tinygrad_cnn", [helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, [batch or x.shape[0], *x.shape[1:]])],
-        [helper.make_tensor_value_info("output", onnx.TensorProto.FLOAT, [batch or out.shape[0], *out.shape[1:]])],
-        b.initializers)
-    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset_version)], producer_name="tinygrad_cnn")
+        b.nodes,
+        "tinygrad_cnn",
+        [
+            helper.make_tensor_value_info(
+                "input", onnx.TensorProto.FLOAT, [batch or x.shape[0], *x.shape[1:]]
+            )
+        ],
+        [
+            helper.make_tensor_value_info(
+                "output", onnx.TensorProto.FLOAT, [batch or out.shape[0], *out.shape[1:]]
+            )
+        ],
+        b.initializers,
+    )
+    proto = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", opset_version)], producer_name="tinygrad_cnn"
+    )
     onnx.checker.check_model(proto, full_check=True)
     replace_file(os.fspath(path), lambda f: f.write(proto.SerializeToString()))
     return proto

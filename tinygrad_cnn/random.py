@@ -1,4 +1,5 @@
 """The framework's random number generator, so one seed makes a run reproducible."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -6,6 +6,7 @@ writes curves.png (loss and accuracy per epoch), filters.png (the first convolut
 filters), feature_maps.png (one test image after each convolution), confusion.png, and
 index.html. Needs matplotlib (``pip install matplotlib``).
 """
+
 from __future__ import annotations
 
 import html
@@ -28,6 +29,7 @@ def _pyplot():
         raise ImportError("the training report needs matplotlib: pip install matplotlib") from None
     matplotlib.use("Agg")  # files only; no display needed
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -51,7 +53,9 @@ def plot_curves(history: Sequence[EpochResult], path: str) -> None:
     plt.close(fig)
 
 
-def _grid(plt, images: np.ndarray, titles: Sequence[str], path: str, suptitle: str, columns: int = 8) -> None:
+def _grid(
+    plt, images: np.ndarray, titles: Sequence[str], path: str, suptitle: str, columns: int = 8
+) -> None:
     rows = -(-len(images) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(columns * 1.1, rows * 1.25), squeeze=False)
     for ax in axes.flat:
@@ -75,15 +79,24 @@ def plot_filters(model: Module, path: str) -> None:
     """The first convolution's filters, one image per output channel (its first input channel)."""
     name, conv = convolutions(model)[0]
     weights = conv.weight.data[:, 0]
-    _grid(_pyplot(), weights, [f"filter {i}" for i in range(len(weights))], path,
-          f"{name}: {conv!r}, input channel 0")
+    _grid(
+        _pyplot(),
+        weights,
+        [f"filter {i}" for i in range(len(weights))],
+        path,
+        f"{name}: {conv!r}, input channel 0",
+    )
 
 
 def plot_feature_maps(model: Module, image: np.ndarray, path: str, per_layer: int = 8) -> None:
     """One input image, then the first ``per_layer`` channels after each convolution."""
     captured: list[tuple[str, np.ndarray]] = []
-    handles = [conv.register_forward_hook(lambda m, args, out, name=name: captured.append((name, out.data[0])))
-               for name, conv in convolutions(model)]
+    handles = [
+        conv.register_forward_hook(
+            lambda m, args, out, name=name: captured.append((name, out.data[0]))
+        )
+        for name, conv in convolutions(model)
+    ]
     try:
         predict_logits(model, image[None])
     finally:
@@ -94,7 +107,14 @@ def plot_feature_maps(model: Module, image: np.ndarray, path: str, per_layer: in
         shown = list(maps[:per_layer])
         images += shown + [None] * (per_layer - len(shown))
         titles += [f"{name} ch {c}" for c in range(len(shown))] + [""] * (per_layer - len(shown))
-    _grid(_pyplot(), images, titles, path, "feature maps of one test image after each convolution", columns=per_layer)
+    _grid(
+        _pyplot(),
+        images,
+        titles,
+        path,
+        "feature maps of one test image after each convolution",
+        columns=per_layer,
+    )
 
 
 def plot_confusion(matrix: np.ndarray, path: str) -> None:
@@ -103,10 +123,22 @@ def plot_confusion(matrix: np.ndarray, path: str) -> None:
     fig, ax = plt.subplots(figsize=(4.8, 4.2))
     ax.imshow(matrix, cmap="Blues")
     for (i, j), count in np.ndenumerate(matrix):
-        ax.text(j, i, str(count), ha="center", va="center", fontsize=7,
-                color="white" if count > matrix.max() / 2 else "black")
-    ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix (test set)",
-           xticks=range(len(matrix)), yticks=range(len(matrix)))
+        ax.text(
+            j,
+            i,
+            str(count),
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="white" if count > matrix.max() / 2 else "black",
+        )
+    ax.set(
+        xlabel="predicted",
+        ylabel="true",
+        title="Confusion matrix (test set)",
+        xticks=range(len(matrix)),
+        yticks=range(len(matrix)),
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -132,8 +164,15 @@ window.addEventListener("load", () => {{
 """
 
 
-def write_report(folder: str, model: Module, history: Sequence[EpochResult], images: np.ndarray,
-                 labels: np.ndarray, graph: str | None = None, title: str = "Training report") -> str:
+def write_report(
+    folder: str,
+    model: Module,
+    history: Sequence[EpochResult],
+    images: np.ndarray,
+    labels: np.ndarray,
+    graph: str | None = None,
+    title: str = "Training report",
+) -> str:
     """Write the figures and index.html into ``folder``; ``graph`` is an SVG file in that folder
     (e.g. from :func:`tinygrad_cnn.render_graph`). Returns the path of index.html."""
     os.makedirs(folder, exist_ok=True)
@@ -144,21 +183,40 @@ def write_report(folder: str, model: Module, history: Sequence[EpochResult], ima
     plot_feature_maps(model, images[0], os.path.join(folder, "feature_maps.png"))
     plot_confusion(matrix, os.path.join(folder, "confusion.png"))
     figures = [
-        ("curves.png", "Loss (log scale) and accuracy per epoch, on the training and the test set."),
+        (
+            "curves.png",
+            "Loss (log scale) and accuracy per epoch, on the training and the test set.",
+        ),
         ("filters.png", "The first convolution's learned 3x3 filters."),
-        ("feature_maps.png", f"One test image (label {labels[0]}, predicted {predictions[0]}) and the "
-                             f"first channels after each convolution."),
-        ("confusion.png", "Where the test errors are: true class by row, predicted class by column."),
+        (
+            "feature_maps.png",
+            f"One test image (label {labels[0]}, predicted {predictions[0]}) and the "
+            f"first channels after each convolution.",
+        ),
+        (
+            "confusion.png",
+            "Where the test errors are: true class by row, predicted class by column.",
+        ),
     ]
     if graph is not None:
-        figures.append((os.path.basename(graph), "The graph of one training step: every op, with shapes, "
-                                                 "grouped by the module that ran it."))
+        figures.append(
+            (
+                os.path.basename(graph),
+                "The graph of one training step: every op, with shapes, "
+                "grouped by the module that ran it.",
+            )
+        )
     last = history[-1]
-    summary = (f"{len(history)} epochs, {sum(r.seconds for r in history):.1f} s of training; final test "
-               f"accuracy <b>{last.test_accuracy:.2%}</b> ({int(np.trace(matrix))} of {len(labels)} correct), "
-               f"test loss {last.test_loss:.4f}.")
-    body = "\n".join(f'<figure><img src="{html.escape(src)}" alt="{html.escape(caption)}">'
-                     f"<figcaption>{html.escape(caption)}</figcaption></figure>" for src, caption in figures)
+    summary = (
+        f"{len(history)} epochs, {sum(r.seconds for r in history):.1f} s of training; final test "
+        f"accuracy <b>{last.test_accuracy:.2%}</b> ({int(np.trace(matrix))} of {len(labels)} correct), "
+        f"test loss {last.test_loss:.4f}."
+    )
+    body = "\n".join(
+        f'<figure><img src="{html.escape(src)}" alt="{html.escape(caption)}">'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        for src, caption in figures
+    )
     path = os.path.join(folder, "index.html")
     with open(path, "w") as f:
         f.write(_PAGE.format(title=html.escape(title), summary=summary, figures=body))

@@ -9,6 +9,7 @@ file as hostile: sizes are checked before allocating, pickles are refused, and t
 structure and every checksum are validated, so any malformed file gives a
 :class:`CheckpointError` that says what is wrong.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,7 +47,9 @@ def _encode(value: Any, arrays: dict[str, np.ndarray], where: str, depth: int = 
         value = value.data
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biufc":
-            raise TypeError(f"save: {where} is an array of dtype {value.dtype}; only numeric arrays are stored")
+            raise TypeError(
+                f"save: {where} is an array of dtype {value.dtype}; only numeric arrays are stored"
+            )
         name = f"a{len(arrays)}"
         arrays[name] = value
         return {"__array__": name}
@@ -55,14 +58,20 @@ def _encode(value: Any, arrays: dict[str, np.ndarray], where: str, depth: int = 
     if isinstance(value, dict):
         if not all(isinstance(k, str) for k in value):
             raise TypeError(f"save: {where} has a non-string key; dictionary keys must be strings")
-        return {"__dict__": [[k, _encode(v, arrays, f"{where}[{k!r}]", depth + 1)] for k, v in value.items()]}
+        return {
+            "__dict__": [
+                [k, _encode(v, arrays, f"{where}[{k!r}]", depth + 1)] for k, v in value.items()
+            ]
+        }
     if isinstance(value, (list, tuple)):
         items = [_encode(v, arrays, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
         return {"__tuple__" if isinstance(value, tuple) else "__list__": items}
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    raise TypeError(f"save: {where} is a {type(value).__name__}; checkpoints hold arrays, numbers, strings, "
-                    f"None, and dicts, lists and tuples of them")
+    raise TypeError(
+        f"save: {where} is a {type(value).__name__}; checkpoints hold arrays, numbers, strings, "
+        f"None, and dicts, lists and tuples of them"
+    )
 
 
 _CONTAINERS = ("__array__", "__dict__", "__tuple__", "__list__")
@@ -77,16 +86,24 @@ def _decode(tree: Any, arrays: dict[str, np.ndarray], path: str, depth: int = 0)
         raise CheckpointError(f"load: {path} has a structure nested deeper than {MAX_DEPTH} levels")
     if not (isinstance(tree, dict) and len(tree) == 1 and next(iter(tree)) in _CONTAINERS):
         raise CheckpointError(f"load: {path} has a malformed structure: unexpected {_sketch(tree)}")
-    (kind, body), = tree.items()
+    ((kind, body),) = tree.items()
     if kind == "__array__":
         if not isinstance(body, str) or body not in arrays:
-            raise CheckpointError(f"load: {path} refers to an array {_sketch(body)} it does not hold")
+            raise CheckpointError(
+                f"load: {path} refers to an array {_sketch(body)} it does not hold"
+            )
         return arrays[body]
     if not isinstance(body, list):
-        raise CheckpointError(f"load: {path} has a malformed structure: {kind} holds {_sketch(body)}")
+        raise CheckpointError(
+            f"load: {path} has a malformed structure: {kind} holds {_sketch(body)}"
+        )
     if kind == "__dict__":
-        if not all(isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) for pair in body):
-            raise CheckpointError(f"load: {path} has a malformed structure: a dict entry is not a [key, value] pair")
+        if not all(
+            isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str) for pair in body
+        ):
+            raise CheckpointError(
+                f"load: {path} has a malformed structure: a dict entry is not a [key, value] pair"
+            )
         return {k: _decode(v, arrays, path, depth + 1) for k, v in body}
     items = [_decode(v, arrays, path, depth + 1) for v in body]
     return tuple(items) if kind == "__tuple__" else items
@@ -107,8 +124,12 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     """
     arrays: dict[str, np.ndarray] = {}
     tree = _encode(obj, arrays, "obj")
-    header = {"format": "tinygrad_cnn", "version": FORMAT_VERSION, "tree": tree,
-              "sha256": {name: array_digest(a) for name, a in arrays.items()}}
+    header = {
+        "format": "tinygrad_cnn",
+        "version": FORMAT_VERSION,
+        "tree": tree,
+        "sha256": {name: array_digest(a) for name, a in arrays.items()},
+    }
     members = {**arrays, _HEADER: np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)}
     write_atomically(os.fspath(path), members)
 
@@ -123,21 +144,35 @@ def load(path: str | os.PathLike) -> Any:
     missing = sorted(set(header["sha256"]) - set(members))
     unexpected = sorted(set(members) - set(header["sha256"]))
     if missing or unexpected:
-        raise CheckpointError(f"load: {path} is corrupted: " + "; ".join(
-            text for text in (missing and f"members {missing} are missing",
-                              unexpected and f"members {unexpected} have no checksum") if text))
+        raise CheckpointError(
+            f"load: {path} is corrupted: "
+            + "; ".join(
+                text
+                for text in (
+                    missing and f"members {missing} are missing",
+                    unexpected and f"members {unexpected} have no checksum",
+                )
+                if text
+            )
+        )
     for name, digest in header["sha256"].items():
         if array_digest(members[name], header["version"]) != digest:
-            raise CheckpointError(f"load: {path} is corrupted: member {name!r} does not match its checksum")
+            raise CheckpointError(
+                f"load: {path} is corrupted: member {name!r} does not match its checksum"
+            )
     return _decode(header["tree"], members, path)
 
 
 def _parse_header(path: str, raw: np.ndarray) -> dict:
     """The JSON header, checked field by field."""
     if raw.dtype != np.uint8 or raw.ndim != 1:
-        raise CheckpointError(f"load: {path} has an unknown header (an array of {raw.dtype} {raw.shape})")
+        raise CheckpointError(
+            f"load: {path} has an unknown header (an array of {raw.dtype} {raw.shape})"
+        )
     if raw.size > MAX_HEADER_BYTES:  # parsed JSON takes up to ~30 times its text in memory
-        raise CheckpointError(f"load: {path} has a header of {raw.size} bytes, more than {MAX_HEADER_BYTES}")
+        raise CheckpointError(
+            f"load: {path} has a header of {raw.size} bytes, more than {MAX_HEADER_BYTES}"
+        )
     try:
         header = json.loads(raw.tobytes().decode("utf-8"))
     except UnicodeDecodeError:
@@ -152,11 +187,15 @@ def _parse_header(path: str, raw: np.ndarray) -> dict:
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise CheckpointError(f"load: {path} has an unknown header (version {_sketch(version)})")
     if version > FORMAT_VERSION:
-        raise CheckpointError(f"load: {path} was written in checkpoint format {version}; "
-                              f"this version of tinygrad_cnn reads format {FORMAT_VERSION} and older")
+        raise CheckpointError(
+            f"load: {path} was written in checkpoint format {version}; "
+            f"this version of tinygrad_cnn reads format {FORMAT_VERSION} and older"
+        )
     checksums = header.get("sha256")
     if not (isinstance(checksums, dict) and all(isinstance(d, str) for d in checksums.values())):
-        raise CheckpointError(f"load: {path} has a malformed header: sha256 is {_sketch(checksums)}")
+        raise CheckpointError(
+            f"load: {path} has a malformed header: sha256 is {_sketch(checksums)}"
+        )
     if "tree" not in header:
         raise CheckpointError(f"load: {path} has a malformed header: no tree")
     return header

@@ -98,7 +98,16 @@ class Tensor(TensorMethods):
     ``repeat`` is ``repeat_interleave``. docs/tensor.md lists every method.
     """
 
-    __slots__ = ("_data", "_grad", "_requires_grad", "_ctx", "name", "_hooks", "_version", "__weakref__")
+    __slots__ = (
+        "_data",
+        "_grad",
+        "_requires_grad",
+        "_ctx",
+        "name",
+        "_hooks",
+        "_version",
+        "__weakref__",
+    )
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None):
         self._data: np.ndarray = as_array(data, dtype, copy=True)
@@ -178,16 +187,21 @@ class Tensor(TensorMethods):
         ``astype`` gives a converted copy in the graph."""
         dtype = float_dtype("astype_", dtype)
         if self._data.dtype.kind != "f":
-            raise TypeError(f"astype_: only a float tensor converts in place, this one has dtype {self.dtype} "
-                            f"(astype gives a converted copy)")
+            raise TypeError(
+                f"astype_: only a float tensor converts in place, this one has dtype {self.dtype} "
+                f"(astype gives a converted copy)"
+            )
         if self._ctx is not None:
-            raise RuntimeError(f"astype_: this tensor is the result of op {self._ctx.name!r} in a recorded graph, "
-                               f"whose backward expects {self.dtype}; use astype({dtype}) for a converted copy")
+            raise RuntimeError(
+                f"astype_: this tensor is the result of op {self._ctx.name!r} in a recorded graph, "
+                f"whose backward expects {self.dtype}; use astype({dtype}) for a converted copy"
+            )
         if self._data.dtype != dtype:
             self._data = self._data.astype(dtype)
             self._version = function.next_data_version()
         if self._grad is not None and self._grad.dtype != dtype:
-            self._grad = self._grad.astype(dtype)  # recorded when the gradient has a graph (create_graph)
+            # recorded when the gradient has a graph (create_graph)
+            self._grad = self._grad.astype(dtype)
         return self
 
     @property
@@ -429,9 +443,8 @@ class Tensor(TensorMethods):
             )
         exponent = float(exponent)
         integral = exponent.is_integer() and exponent >= 0
-        base = (
-            self if self._data.dtype.kind == "f" or integral else self.astype(np.float32)
-        )  # 4 ** 0.5 is 2.0
+        # 4 ** 0.5 is 2.0
+        base = self if self._data.dtype.kind == "f" or integral else self.astype(np.float32)
         return ew.Pow.apply(base, exponent=exponent)
 
     def __rpow__(self, base: float) -> "Tensor":

@@ -64,7 +64,13 @@ def requested_dtype(op: str, args: tuple, device: str | None = None, dtype: Any 
     """The dtype PyTorch's ``to(*args, device=, dtype=)`` asks for (None: unchanged). Device
     names may stand among ``args``; the CPU is the only device, any other is a TypeError."""
     for arg in args:
-        is_device = isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps", "xpu", "meta")
+        is_device = isinstance(arg, str) and arg.split(":")[0] in (
+            "cpu",
+            "cuda",
+            "mps",
+            "xpu",
+            "meta",
+        )
         device, dtype = (arg, dtype) if is_device else (device, arg)
     if device is not None and device != "cpu":
         raise TypeError(f"{op}: {device!r}: numpy runs on the CPU, the only device here")
@@ -402,9 +408,8 @@ class TensorMethods:
         axis, keepdims = reduction_axes("logsumexp", self.ndim, axis, keepdims, dim, keepdim)
         x = self._floating()
         shift = x.data.max(axis=axis, keepdims=True, initial=-np.inf)
-        shift = np.where(
-            np.isfinite(shift), shift, 0
-        )  # a group of -inf (or none) gives -inf, not nan
+        # a group of -inf (or none) gives -inf, not nan
+        shift = np.where(np.isfinite(shift), shift, 0)
         total = (x - shift).exp().sum(axis=axis, keepdims=keepdims).log()
         return total + shift.reshape(total.shape)
 

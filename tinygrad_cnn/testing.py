@@ -11,6 +11,7 @@ call of ``apply`` with float64 tensors, then in your test suite::
 
 A newly registered op without ``example`` fails that test with a message saying so.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -25,7 +26,11 @@ __all__ = ["ops_defined_in", "check_op"]
 
 def ops_defined_in(package: str) -> list[type[Function]]:
     """Registered ops whose class lives in ``package`` or a module below it."""
-    return [op for op in registry.values() if op.__module__ == package or op.__module__.startswith(package + ".")]
+    return [
+        op
+        for op in registry.values()
+        if op.__module__ == package or op.__module__.startswith(package + ".")
+    ]
 
 
 def check_op(op: type[Function], seed: int = 0, **gradcheck_options: Any) -> bool:

@@ -1,4 +1,5 @@
 """A small training loop with progress reporting, and evaluation."""
+
 from __future__ import annotations
 
 import sys
@@ -38,7 +39,10 @@ def predict_logits(model: Module, images: np.ndarray, batch_size: int = 512) -> 
     was_training = model.training
     model.eval()
     with no_grad():
-        outputs = [model(Tensor(images[i : i + batch_size])).data for i in range(0, len(images), batch_size)]
+        outputs = [
+            model(Tensor(images[i : i + batch_size])).data
+            for i in range(0, len(images), batch_size)
+        ]
     model.train(was_training)
     return np.concatenate(outputs)
 
@@ -57,13 +61,23 @@ def _progress(total: int, description: str, quiet: bool):
     except ImportError:
         return None
     # disable=None: no bar when stdout is not a terminal (CI logs, pipes), only the epoch lines
-    return tqdm(total=total, desc=description, unit="img", leave=False, file=sys.stdout, disable=None)
+    return tqdm(
+        total=total, desc=description, unit="img", leave=False, file=sys.stdout, disable=None
+    )
 
 
-def fit(model: Module, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray] | Any,
-        test: tuple[np.ndarray, np.ndarray], epochs: int, batch_size: int = 32,
-        on_epoch_end: Callable[[], None] | None = None, quiet: bool = False, first_epoch: int = 1,
-        after_epoch: Callable[[EpochResult], None] | None = None) -> list[EpochResult]:
+def fit(
+    model: Module,
+    optimizer: Optimizer,
+    train: tuple[np.ndarray, np.ndarray] | Any,
+    test: tuple[np.ndarray, np.ndarray],
+    epochs: int,
+    batch_size: int = 32,
+    on_epoch_end: Callable[[], None] | None = None,
+    quiet: bool = False,
+    first_epoch: int = 1,
+    after_epoch: Callable[[EpochResult], None] | None = None,
+) -> list[EpochResult]:
     """Train with cross-entropy, printing a line per epoch (and a tqdm bar while it runs).
 
     ``train``: (images (N, C, H, W), labels (N,)) arrays, or a dataset (``dataset[i] ->
@@ -78,7 +92,11 @@ def fit(model: Module, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray
     history = []
     for epoch in range(first_epoch, epochs + 1):
         start = time.perf_counter()
-        bar = _progress(len(train[1]) if isinstance(train, tuple) else len(train), f"epoch {epoch}/{epochs}", quiet)
+        bar = _progress(
+            len(train[1]) if isinstance(train, tuple) else len(train),
+            f"epoch {epoch}/{epochs}",
+            quiet,
+        )
         try:
             seen, loss_sum, correct = _train_epoch(model, optimizer, train, batch_size, epoch, bar)
         finally:
@@ -91,32 +109,59 @@ def fit(model: Module, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray
         with no_grad():
             test_loss = F.cross_entropy(Tensor(logits), test[1]).item()
         if not np.isfinite(test_loss):
-            raise TrainingDiverged(f"the test loss is {test_loss} after epoch {epoch}; training diverged "
-                                   f"(try a smaller learning rate)")
-        result = EpochResult(epoch, loss_sum / seen, correct / seen, test_loss,
-                             accuracy(logits.argmax(axis=1), test[1]), seconds)
+            raise TrainingDiverged(
+                f"the test loss is {test_loss} after epoch {epoch}; training diverged "
+                f"(try a smaller learning rate)"
+            )
+        result = EpochResult(
+            epoch,
+            loss_sum / seen,
+            correct / seen,
+            test_loss,
+            accuracy(logits.argmax(axis=1), test[1]),
+            seconds,
+        )
         history.append(result)
         if after_epoch is not None:
             after_epoch(result)
         if not quiet:
-            print(f"epoch {epoch:3d}/{epochs}  loss {result.train_loss:.4f}  train acc {result.train_accuracy:.3f}  "
-                  f"test loss {test_loss:.4f}  test acc {result.test_accuracy:.3f}  ({seen / seconds:,.0f} img/s)", flush=True)
+            print(
+                f"epoch {epoch:3d}/{epochs}  loss {result.train_loss:.4f}  train acc {result.train_accuracy:.3f}  "
+                f"test loss {test_loss:.4f}  test acc {result.test_accuracy:.3f}  ({seen / seconds:,.0f} img/s)",
+                flush=True,
+            )
     return history
 
 
-def _train_epoch(model: Module, optimizer: Optimizer, train: tuple[np.ndarray, np.ndarray] | Any, batch_size: int,
-                 epoch: int, bar) -> tuple[int, float, int]:
+def _train_epoch(
+    model: Module,
+    optimizer: Optimizer,
+    train: tuple[np.ndarray, np.ndarray] | Any,
+    batch_size: int,
+    epoch: int,
+    bar,
+) -> tuple[int, float, int]:
     """One pass over the shuffled training data; returns (images seen, summed loss, correct)."""
     seen, loss_sum, correct = 0, 0.0, 0
     model.train()
-    loader = DataLoader(*train, batch_size=batch_size) if isinstance(train, tuple) else DataLoader(train, batch_size=batch_size)
+    loader = (
+        DataLoader(*train, batch_size=batch_size)
+        if isinstance(train, tuple)
+        else DataLoader(train, batch_size=batch_size)
+    )
     for batch, (xb, yb) in enumerate(loader, start=1):
-        xb, yb = Tensor(xb) if isinstance(xb, np.ndarray) else xb, np.asarray(yb)  # a dataset's loader gives Tensors
+        # a dataset's loader gives Tensors
+        xb, yb = (
+            Tensor(xb) if isinstance(xb, np.ndarray) else xb,
+            np.asarray(yb),
+        )
         logits = model(xb)
         loss = F.cross_entropy(logits, yb)
         if not np.isfinite(loss.item()):  # stop before the step writes NaN into every weight
-            raise TrainingDiverged(f"the loss is {loss.item()} at epoch {epoch}, batch {batch}; "
-                                   f"training diverged (try a smaller learning rate)")
+            raise TrainingDiverged(
+                f"the loss is {loss.item()} at epoch {epoch}, batch {batch}; "
+                f"training diverged (try a smaller learning rate)"
+            )
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

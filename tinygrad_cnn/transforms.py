@@ -8,6 +8,7 @@ image by image under the same seed; a Compose of random ones draws in another or
 crops, then all the flips), so the same seed gives other, equally random, results batched.
 :class:`tinygrad_cnn.datasets.ImageDataset` passes whole batches to transforms marked
 ``batched`` (all of these, and a Compose of them)."""
+
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -48,7 +49,9 @@ class Normalize:
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         if self.mean.shape[0] not in (1, image.shape[-3]):
-            raise ValueError(f"Normalize: {self.mean.shape[0]} means for an image of {image.shape[-3]} channels")
+            raise ValueError(
+                f"Normalize: {self.mean.shape[0]} means for an image of {image.shape[-3]} channels"
+            )
         return ((image - self.mean) / self.std).astype(np.float32, copy=False)
 
     def __repr__(self) -> str:
@@ -64,11 +67,23 @@ class RandomCrop:
 
     def __init__(self, size: int | tuple[int, int], padding: int = 0, fill: float = 0.0):
         whole = (int, np.integer)
-        self.size = (size, size) if isinstance(size, whole) else tuple(size) if isinstance(size, (tuple, list)) else ()
-        if len(self.size) != 2 or not all(isinstance(n, whole) and n >= 1 for n in self.size) \
-                or not isinstance(padding, whole) or padding < 0:
-            raise ValueError(f"RandomCrop: size must be a positive int or an (h, w) pair of them, and padding an "
-                             f"int >= 0 (the same on every side), got size={size!r}, padding={padding!r}")
+        self.size = (
+            (size, size)
+            if isinstance(size, whole)
+            else tuple(size)
+            if isinstance(size, (tuple, list))
+            else ()
+        )
+        if (
+            len(self.size) != 2
+            or not all(isinstance(n, whole) and n >= 1 for n in self.size)
+            or not isinstance(padding, whole)
+            or padding < 0
+        ):
+            raise ValueError(
+                f"RandomCrop: size must be a positive int or an (h, w) pair of them, and padding an "
+                f"int >= 0 (the same on every side), got size={size!r}, padding={padding!r}"
+            )
         self.size, self.padding, self.fill = tuple(int(n) for n in self.size), int(padding), fill
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
@@ -81,10 +96,13 @@ class RandomCrop:
         (b, c, h, w), (th, tw) = images.shape, self.size
         if th > h or tw > w:
             raise ValueError(f"RandomCrop: crop {th}x{tw} is larger than the padded image {h}x{w}")
-        corner = generator().integers(0, [h - th + 1, w - tw + 1], size=(b, 2))  # (top, left) per image
+        # (top, left) per image
+        corner = generator().integers(0, [h - th + 1, w - tw + 1], size=(b, 2))
         rows = (corner[:, 0, None] + np.arange(th))[:, None, :, None]
         cols = (corner[:, 1, None] + np.arange(tw))[:, None, None, :]
-        return images[np.arange(b)[:, None, None, None], np.arange(c)[None, :, None, None], rows, cols]
+        return images[
+            np.arange(b)[:, None, None, None], np.arange(c)[None, :, None, None], rows, cols
+        ]
 
     def __repr__(self) -> str:
         return f"RandomCrop(size={self.size}, padding={self.padding})"
@@ -103,7 +121,8 @@ class RandomHorizontalFlip:
 
     def __call__(self, image: np.ndarray) -> np.ndarray:
         if image.ndim != 4:
-            return image[..., ::-1].copy() if generator().random() < self.p else image  # no negative strides
+            # no negative strides
+            return image[..., ::-1].copy() if generator().random() < self.p else image
         flip = generator().random(len(image)) < self.p
         return np.where(flip[:, None, None, None], image[..., ::-1], image)
 

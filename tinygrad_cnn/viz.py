@@ -8,6 +8,7 @@ rounded boxes with the op's attributes; ops run inside a module's forward sit in
 labelled with the module's qualified name. Only what was recorded is drawn: plain training
 records the ops backward needs, ``with tc.trace():`` records everything.
 """
+
 from __future__ import annotations
 
 import math
@@ -40,8 +41,8 @@ class _Recorded(NamedTuple):
 
     tensors: list[Tensor]
     ops: list[Function]
-    producer: dict[int, int]   # tensor index -> index of the op that made it
-    inputs: list[list[int]]    # op index -> tensor indices of its inputs
+    producer: dict[int, int]  # tensor index -> index of the op that made it
+    inputs: list[list[int]]  # op index -> tensor indices of its inputs
 
 
 def _collect(outputs: Iterable[Tensor]) -> _Recorded:
@@ -84,13 +85,19 @@ def _module_names(scopes: Iterable[tuple]) -> dict[tuple, str]:
                 continue
             parent, child = scope[depth - 2], scope[depth - 1]
             # named_modules also finds a child kept in a ModuleList or ModuleDict ("down.0")
-            below = parent.named_modules() if hasattr(parent, "named_modules") else vars(parent).items()
+            below = (
+                parent.named_modules() if hasattr(parent, "named_modules") else vars(parent).items()
+            )
             attr = next((k for k, v in below if v is child and k), type(child).__name__)
-            names[prefix] = f"{names[scope[:depth - 1]]}.{attr}" if names[scope[:depth - 1]] else attr
+            names[prefix] = (
+                f"{names[scope[: depth - 1]]}.{attr}" if names[scope[: depth - 1]] else attr
+            )
     return names
 
 
-def _parameter_names(recorded: _Recorded, names: dict[tuple, str], model: Any) -> dict[int, tuple[str, tuple]]:
+def _parameter_names(
+    recorded: _Recorded, names: dict[tuple, str], model: Any
+) -> dict[int, tuple[str, tuple]]:
     """Tensor index -> (qualified parameter name, scope of its module), for leaves that are
     attributes of a module that ran an op using them (or of ``model``, if given)."""
     found: dict[int, tuple[str, tuple]] = {}
@@ -105,7 +112,9 @@ def _parameter_names(recorded: _Recorded, names: dict[tuple, str], model: Any) -
             if recorded.tensors[i]._ctx is not None:
                 continue
             for depth in range(len(scope), 0, -1):
-                attr = next((k for k, v in vars(scope[depth - 1]).items() if v is recorded.tensors[i]), None)
+                attr = next(
+                    (k for k, v in vars(scope[depth - 1]).items() if v is recorded.tensors[i]), None
+                )
                 if attr is not None:
                     prefix = names[scope[:depth]]
                     name = found[i][0] if i in found else (f"{prefix}.{attr}" if prefix else attr)
@@ -125,22 +134,35 @@ def _short(value: Any) -> str:
         return f"array{value.shape}" if value.size > 4 else np.array2string(value, separator=",")
     parts = value if isinstance(value, tuple) else (value,)
     if any(isinstance(p, slice) for p in parts):  # an index, written as in brackets
-        value = "[" + ", ".join(_slice(p) if isinstance(p, slice) else "..." if p is Ellipsis else _short(p)
-                                for p in parts) + "]"
+        value = (
+            "["
+            + ", ".join(
+                _slice(p) if isinstance(p, slice) else "..." if p is Ellipsis else _short(p)
+                for p in parts
+            )
+            + "]"
+        )
         return value if len(value) <= 40 else value[:37] + "..."
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _nbytes(size: int) -> str:
-    return f"{size / 1024:.1f} KiB" if size < 1024 ** 2 else f"{size / 1024 ** 2:.1f} MiB"
+    return f"{size / 1024:.1f} KiB" if size < 1024**2 else f"{size / 1024**2:.1f} MiB"
 
 
 class _Drawing:
     """Decides what each node looks like and where it goes, then emits the Digraph."""
 
-    def __init__(self, recorded: _Recorded, outputs: list[Tensor], labels: Mapping[Tensor, str] | None,
-                 model: Any, show_grad: bool, show_saved: bool):
+    def __init__(
+        self,
+        recorded: _Recorded,
+        outputs: list[Tensor],
+        labels: Mapping[Tensor, str] | None,
+        model: Any,
+        show_grad: bool,
+        show_saved: bool,
+    ):
         self.r = recorded
         self.output_ids = {id(t) for t in outputs}
         self.labels = {id(t): text for t, text in (labels or {}).items()}
@@ -170,7 +192,9 @@ class _Drawing:
         t = self.r.tensors[i]
         if kind == "constant":
             return _short(t.data.item())
-        title = self.labels.get(id(t)) or t.name or (self.params[i][0] if i in self.params else None)
+        title = (
+            self.labels.get(id(t)) or t.name or (self.params[i][0] if i in self.params else None)
+        )
         lines = [title or (kind if kind in ("input", "output") else "")]
         lines.append(f"{t.shape} {t.dtype}")
         if self.show_grad and t.grad is not None:
@@ -202,7 +226,11 @@ class _Drawing:
             return None
         for depth in range(1, len(scope) + 1):
             prefix = scope[:depth]
-            if (depth - 1 >= collapse) if isinstance(collapse, int) else (self.names[prefix] in collapse):
+            if (
+                (depth - 1 >= collapse)
+                if isinstance(collapse, int)
+                else (self.names[prefix] in collapse)
+            ):
                 return prefix
         return None
 
@@ -223,8 +251,14 @@ class _Drawing:
                 scope = rep[:-1] if rep else self.params[i][1]
             users = {op_node[o] for o in self.consumers[i]}
             if owner is None and len(users) == 1 and self.tensor_kind(i) == "constant":
-                owner = next(iter(users))  # a number used only inside one collapsed module is part of it
-            hidden = owner is not None and owner[0] == "module" and users <= {owner} and id(t) not in self.output_ids
+                # a number used only inside one collapsed module is part of it
+                owner = next(iter(users))
+            hidden = (
+                owner is not None
+                and owner[0] == "module"
+                and users <= {owner}
+                and id(t) not in self.output_ids
+            )
             if not hidden:
                 tensor_node[i] = ("tensor", i)
                 placed[("tensor", i)] = scope
@@ -260,12 +294,20 @@ class _Drawing:
         import graphviz
 
         module_ids: dict[tuple, str] = {}
-        scopes = dict.fromkeys(scope[:d] for scope in placed.values() for d in range(1, len(scope) + 1))
+        scopes = dict.fromkeys(
+            scope[:d] for scope in placed.values() for d in range(1, len(scope) + 1)
+        )
         clusters = {(): graph}
         for n, scope in enumerate(sorted(scopes, key=len)):
             clusters[scope] = graphviz.Digraph(name=f"cluster_{n}")
-            clusters[scope].attr(label=self.module_label(scope), style="rounded,dashed", color="gray50",
-                                 fontname="Helvetica", fontsize="11", labeljust="l")
+            clusters[scope].attr(
+                label=self.module_label(scope),
+                style="rounded,dashed",
+                color="gray50",
+                fontname="Helvetica",
+                fontsize="11",
+                labeljust="l",
+            )
         for node, scope in placed.items():
             clusters[scope].node(self.node_id(node, module_ids), **self.node_attrs(node))
         for scope in sorted(scopes, key=len, reverse=True):
@@ -287,14 +329,23 @@ def _graphviz():
     try:
         import graphviz
     except ImportError:
-        raise ImportError("draw_graph needs the graphviz Python package: pip install graphviz "
-                          "(and, to render files, the system package: apt-get install graphviz)") from None
+        raise ImportError(
+            "draw_graph needs the graphviz Python package: pip install graphviz "
+            "(and, to render files, the system package: apt-get install graphviz)"
+        ) from None
     return graphviz
 
 
-def draw_graph(*outputs: Tensor, labels: Mapping[Tensor, str] | None = None, model: Any = None,
-               show_grad: bool = False, show_saved: bool = False, rankdir: str = "TB",
-               collapse: int | Iterable[str] | None = None, max_nodes: int = DEFAULT_MAX_NODES):
+def draw_graph(
+    *outputs: Tensor,
+    labels: Mapping[Tensor, str] | None = None,
+    model: Any = None,
+    show_grad: bool = False,
+    show_saved: bool = False,
+    rankdir: str = "TB",
+    collapse: int | Iterable[str] | None = None,
+    max_nodes: int = DEFAULT_MAX_NODES,
+):
     """A graphviz.Digraph of everything recorded on the way to ``outputs``.
 
     labels:     {tensor: text} titles for chosen tensors (``Tensor.name`` works too).
@@ -327,21 +378,30 @@ def draw_graph(*outputs: Tensor, labels: Mapping[Tensor, str] | None = None, mod
         while depth >= 0 and len(placed) > max_nodes:
             placed, edges = drawing.layout(depth)
             depth -= 1
-        note = (f"{total} nodes exceed max_nodes={max_nodes}; modules at depth {depth + 1} and below drawn "
-                f"as single nodes" if depth + 1 < max((len(s) for s in drawing.scopes), default=0)
-                else f"{total} nodes exceed max_nodes={max_nodes}, and no module ran these ops to collapse")
+        note = (
+            f"{total} nodes exceed max_nodes={max_nodes}; modules at depth {depth + 1} and below drawn "
+            f"as single nodes"
+            if depth + 1 < max((len(s) for s in drawing.scopes), default=0)
+            else f"{total} nodes exceed max_nodes={max_nodes}, and no module ran these ops to collapse"
+        )
         warnings.warn(f"draw_graph: {note} (pass collapse= or max_nodes= to choose)", stacklevel=2)
-    graph = graphviz.Digraph(graph_attr=dict(rankdir=rankdir, fontname="Helvetica"),
-                             node_attr=dict(fontname="Helvetica", fontsize="11"),
-                             edge_attr=dict(arrowsize="0.7"))
+    graph = graphviz.Digraph(
+        graph_attr=dict(rankdir=rankdir, fontname="Helvetica"),
+        node_attr=dict(fontname="Helvetica", fontsize="11"),
+        edge_attr=dict(arrowsize="0.7"),
+    )
     if note:
         graph.attr(label=note, labelloc="t")
     drawing.emit(graph, placed, edges)
     return graph
 
 
-def render_graph(outputs: Tensor | Iterable[Tensor], path: str | os.PathLike, format: str | None = None,
-                 **options: Any) -> str:
+def render_graph(
+    outputs: Tensor | Iterable[Tensor],
+    path: str | os.PathLike,
+    format: str | None = None,
+    **options: Any,
+) -> str:
     """Draw the graph of ``outputs`` (see :func:`draw_graph` for ``options``) and write it to
     ``path`` through Graphviz's ``dot`` program. ``format`` ("svg", "png", "pdf") defaults to
     the path's extension. Returns the path."""
@@ -371,12 +431,21 @@ def memory_report(*outputs: Tensor, top: int = 10) -> str:
     """A table of the largest arrays the graph behind ``outputs`` keeps for backward: which op
     saved each, its shape, dtype and size, largest first, with the total. Needs no graphviz."""
     recorded = _collect(outputs)
-    rows = [(a.nbytes, op.name, k, a.shape, a.dtype) for op in recorded.ops
-            for k, a in enumerate(op.saved_tensors) if a is not None]
+    rows = [
+        (a.nbytes, op.name, k, a.shape, a.dtype)
+        for op in recorded.ops
+        for k, a in enumerate(op.saved_tensors)
+        if a is not None
+    ]
     rows.sort(key=lambda row: -row[0])
     lines = [f"{'op':<14} {'#':>2} {'shape':<22} {'dtype':<8} {'size':>10}"]
-    lines += [f"{name:<14} {k:>2} {str(shape):<22} {str(dtype):<8} {_nbytes(size):>10}" for size, name, k, shape, dtype in rows[:top]]
+    lines += [
+        f"{name:<14} {k:>2} {str(shape):<22} {str(dtype):<8} {_nbytes(size):>10}"
+        for size, name, k, shape, dtype in rows[:top]
+    ]
     if len(rows) > top:
         lines.append(f"... and {len(rows) - top} smaller arrays")
-    lines.append(f"total: {_nbytes(sum(row[0] for row in rows))} in {len(rows)} arrays saved by {len(recorded.ops)} ops")
+    lines.append(
+        f"total: {_nbytes(sum(row[0] for row in rows))} in {len(rows)} arrays saved by {len(recorded.ops)} ops"
+    )
     return "\n".join(lines)

@@ -10,6 +10,7 @@ Only the state_dict travels; a full training checkpoint (optimizer, schedule, ra
 stays in :func:`tinygrad_cnn.save`'s format. Needs the ``safetensors`` package
 (``pip install safetensors``, or the ``[interop]`` extra).
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,10 @@ def _safetensors():
         import safetensors
         import safetensors.numpy
     except ImportError:
-        raise ImportError("save_weights/load_weights need the safetensors package: pip install safetensors "
-                          "(or tinygrad_cnn[interop])") from None
+        raise ImportError(
+            "save_weights/load_weights need the safetensors package: pip install safetensors "
+            "(or tinygrad_cnn[interop])"
+        ) from None
     return safetensors
 
 
@@ -45,17 +48,26 @@ def save_weights(weights: Any, path: str | os.PathLike) -> None:
 
     state = weights.state_dict() if hasattr(weights, "state_dict") else weights
     if not isinstance(state, dict):
-        raise TypeError(f"save_weights: expected a Module or a dict of arrays, got {type(weights).__name__}")
+        raise TypeError(
+            f"save_weights: expected a Module or a dict of arrays, got {type(weights).__name__}"
+        )
     arrays = {}
     for name, value in state.items():
         array = np.asarray(getattr(value, "data", value))
         if array.dtype.kind not in "biuf":
-            raise TypeError(f"save_weights: {name!r} has dtype {array.dtype}; safetensors holds numbers")
-        if array.dtype.byteorder == ">":  # safetensors stores little-endian: digest what it will hold
+            raise TypeError(
+                f"save_weights: {name!r} has dtype {array.dtype}; safetensors holds numbers"
+            )
+        if (
+            array.dtype.byteorder == ">"
+        ):  # safetensors stores little-endian: digest what it will hold
             array = array.astype(array.dtype.newbyteorder("<"))
         arrays[name] = array if array.flags.c_contiguous else array.copy(order="C")  # 0-d stays 0-d
-    metadata = {"format": "pt", "tinygrad_cnn": __version__,
-                _DIGESTS: json.dumps({name: array_digest(a) for name, a in arrays.items()})}
+    metadata = {
+        "format": "pt",
+        "tinygrad_cnn": __version__,
+        _DIGESTS: json.dumps({name: array_digest(a) for name, a in arrays.items()}),
+    }
     blob = _safetensors().numpy.save(arrays, metadata=metadata)
     replace_file(os.fspath(path), lambda f: f.write(blob))
 
@@ -71,30 +83,40 @@ def read_weights(path: str | os.PathLike) -> dict[str, np.ndarray]:
         arrays = library.numpy.load(raw)
         metadata = _metadata(raw)
     except KeyError as err:  # a dtype numpy has no twin for, such as BF16
-        raise CheckpointError(f"load_weights: {path} holds dtype {err} that numpy cannot represent; convert "
-                              f"it in PyTorch first (state_dict values .float())") from None
+        raise CheckpointError(
+            f"load_weights: {path} holds dtype {err} that numpy cannot represent; convert "
+            f"it in PyTorch first (state_dict values .float())"
+        ) from None
     except (library.SafetensorError, ValueError, AttributeError, TypeError, OverflowError) as err:
-        raise CheckpointError(f"load_weights: {path} is not a readable safetensors file: {err}") from None
+        raise CheckpointError(
+            f"load_weights: {path} is not a readable safetensors file: {err}"
+        ) from None
     if "tinygrad_cnn" in metadata and _DIGESTS not in metadata:
-        raise CheckpointError(f"load_weights: {path} was written by tinygrad_cnn but its checksums are missing")
+        raise CheckpointError(
+            f"load_weights: {path} was written by tinygrad_cnn but its checksums are missing"
+        )
     if _DIGESTS in metadata:
         try:
             digests = json.loads(metadata[_DIGESTS])
         except ValueError:
             raise CheckpointError(f"load_weights: {path} has unreadable checksums") from None
         if not isinstance(digests, dict) or set(digests) != set(arrays):
-            raise CheckpointError(f"load_weights: {path}: its checksums do not list exactly its tensors")
+            raise CheckpointError(
+                f"load_weights: {path}: its checksums do not list exactly its tensors"
+            )
         for name, array in arrays.items():
             if array_digest(array) != digests[name]:
-                raise CheckpointError(f"load_weights: {path} is corrupted: tensor {name!r} does not match "
-                                      f"its checksum")
+                raise CheckpointError(
+                    f"load_weights: {path} is corrupted: tensor {name!r} does not match "
+                    f"its checksum"
+                )
     return arrays
 
 
 def _metadata(raw: bytes) -> dict[str, str]:
     """The ``__metadata__`` of a safetensors file: 8 bytes of header length, then JSON."""
     length = int.from_bytes(raw[:8], "little")
-    header = json.loads(raw[8:8 + length])
+    header = json.loads(raw[8 : 8 + length])
     metadata = header.get("__metadata__") or {}
     if not isinstance(metadata, dict):
         raise ValueError("__metadata__ is not a mapping")

@@ -6,6 +6,7 @@ changing a gradient later; ``release`` unlocks it. Several nodes may save views 
 memory: a count per root array unlocks it when the last one lets go. Threads may save and
 release at once, hence the lock around the count.
 """
+
 from __future__ import annotations
 
 import threading

@@ -9,6 +9,7 @@ markdown cells, and a few cells draw the page's graphs inline with tc.draw_graph
 is stored without outputs. tests/test_notebook.py checks that examples/tutorial.ipynb is what
 this produces and runs it.
 """
+
 import doctest
 import json
 import re
@@ -25,16 +26,20 @@ GRAPHS = {
     ("docs/autograd.md", ">>> [float(t.grad.data) for t in (a, b, c, f)]"): (
         "The graph just recorded, drawn inline (`tc.draw_graph`, see "
         "[graphs.md](../docs/graphs.md)), with each leaf's gradient:",
-        'tc.draw_graph(L, labels={a: "a", b: "b", c: "c", f: "f", e: "e", d: "d", L: "L"}, show_grad=True)'),
+        'tc.draw_graph(L, labels={a: "a", b: "b", c: "c", f: "f", e: "e", d: "d", L: "L"}, show_grad=True)',
+    ),
     ("docs/autograd.md", ">>> (dL_db,) = tc.grad(L, [b], retain_graph=True)"): (
         "The diamond: `b` feeds both the multiply `b * b` and the final add.",
-        'tc.draw_graph(L, labels={a: "a", b: "b", L: "L"}, show_grad=True)'),
+        'tc.draw_graph(L, labels={a: "a", b: "b", L: "L"}, show_grad=True)',
+    ),
     ("docs/tutorial.md", ">>> F.conv2d(x, weight).sum().backward()"): (
         "The convolution's chain of ops, with the gradients of the image and the filter:",
-        'tc.draw_graph(F.conv2d(x, weight), labels={x: "image", weight: "filter"}, show_grad=True)'),
+        'tc.draw_graph(F.conv2d(x, weight), labels={x: "image", weight: "filter"}, show_grad=True)',
+    ),
     ("docs/tutorial.md", ">>> chain[::-1]"): (
         "The Conv2d + MaxPool2d graph, drawn here rather than read from `docs/images`:",
-        "tc.draw_graph(y, model=model)"),
+        "tc.draw_graph(y, model=model)",
+    ),
 }
 
 HEADER = """# tinygrad_cnn: autograd, then convolution from im2col
@@ -76,12 +81,18 @@ def cells():
         text = (ROOT / document).read_text()
         position = 0
         for match in FENCE.finditer(text):
-            prose = _markdown(text[position:match.start()])
+            prose = _markdown(text[position : match.start()])
             if prose:
                 out.append({"cell_type": "markdown", "source": prose})
             block = match.group(1)
             for source, raises in _code_cells(block, document):
-                out.append({"cell_type": "code", "source": source, "tags": ["raises-exception"] if raises else []})
+                out.append(
+                    {
+                        "cell_type": "code",
+                        "source": source,
+                        "tags": ["raises-exception"] if raises else [],
+                    }
+                )
             for (doc, anchor), (note, code) in GRAPHS.items():
                 if doc == document and (doc, anchor) not in used and anchor in block.splitlines():
                     used.add((doc, anchor))
@@ -93,7 +104,9 @@ def cells():
             out.append({"cell_type": "markdown", "source": prose})
     missing = [anchor for anchor in GRAPHS if anchor not in used]
     if missing:
-        raise ValueError(f"build_tutorial_notebook: no pycon block has these graph anchors any more: {missing}")
+        raise ValueError(
+            f"build_tutorial_notebook: no pycon block has these graph anchors any more: {missing}"
+        )
     return out
 
 
@@ -101,8 +114,12 @@ def render() -> str:
     """The notebook's JSON text (nbformat 4.5, no outputs, stable cell ids)."""
     notebook_cells = []
     for k, cell in enumerate(cells()):
-        entry = {"cell_type": cell["cell_type"], "id": f"cell-{k:03d}", "metadata": {},
-                 "source": cell["source"].splitlines(keepends=True)}
+        entry = {
+            "cell_type": cell["cell_type"],
+            "id": f"cell-{k:03d}",
+            "metadata": {},
+            "source": cell["source"].splitlines(keepends=True),
+        }
         if cell.get("tags"):
             entry["metadata"]["tags"] = cell["tags"]
         if cell["cell_type"] == "code":
@@ -112,7 +129,11 @@ def render() -> str:
     notebook = {
         "cells": notebook_cells,
         "metadata": {
-            "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+            "kernelspec": {
+                "display_name": "Python 3 (ipykernel)",
+                "language": "python",
+                "name": "python3",
+            },
             "language_info": {"name": "python"},
         },
         "nbformat": 4,

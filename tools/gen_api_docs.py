@@ -5,6 +5,7 @@
 tests/test_docs.py checks that docs/api.md is what this produces, and that every public
 function, class and method has a docstring.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -15,10 +16,30 @@ OUTPUT = Path(__file__).resolve().parents[1] / "docs" / "api.md"
 
 # (module, names shown); None means the module's __all__.
 SECTIONS = [
-    ("tinygrad_cnn", ["Tensor", "Function", "no_grad", "enable_grad", "trace", "list_ops", "grad",
-                      "gradcheck", "gradgradcheck", "detect_anomaly", "manual_seed", "save", "load",
-                      "save_weights", "load_weights", "CheckpointError", "ReleasedTensor",
-                      "draw_graph", "render_graph"]),
+    (
+        "tinygrad_cnn",
+        [
+            "Tensor",
+            "Function",
+            "no_grad",
+            "enable_grad",
+            "trace",
+            "list_ops",
+            "grad",
+            "gradcheck",
+            "gradgradcheck",
+            "detect_anomaly",
+            "manual_seed",
+            "save",
+            "load",
+            "save_weights",
+            "load_weights",
+            "CheckpointError",
+            "ReleasedTensor",
+            "draw_graph",
+            "render_graph",
+        ],
+    ),
     ("tinygrad_cnn.tensor_methods", ["TensorMethods", "MinMax"]),
     ("tinygrad_cnn.creation", None),
     ("tinygrad_cnn.tensor_functions", None),
@@ -26,7 +47,10 @@ SECTIONS = [
     ("tinygrad_cnn.nn", None),
     ("tinygrad_cnn.nn.utils", None),
     ("tinygrad_cnn.nn.init", None),
-    ("tinygrad_cnn.optim", [n for n in importlib.import_module("tinygrad_cnn.optim").__all__ if n != "OPTIMIZERS"]),
+    (
+        "tinygrad_cnn.optim",
+        [n for n in importlib.import_module("tinygrad_cnn.optim").__all__ if n != "OPTIMIZERS"],
+    ),
     ("tinygrad_cnn.data", None),
     ("tinygrad_cnn.datasets", None),
     ("tinygrad_cnn.transforms", None),
@@ -59,8 +83,12 @@ def signature(obj) -> str:
 
 def public_members(cls) -> list[tuple[str, object]]:
     """Methods and properties a class defines itself, in source order, without _private ones."""
-    return [(n, v) for n, v in vars(cls).items()
-            if not n.startswith("_") and (inspect.isfunction(v) or isinstance(v, (property, staticmethod, classmethod)))]
+    return [
+        (n, v)
+        for n, v in vars(cls).items()
+        if not n.startswith("_")
+        and (inspect.isfunction(v) or isinstance(v, (property, staticmethod, classmethod)))
+    ]
 
 
 def documented(module_name: str, names: list[str] | None):
@@ -75,9 +103,13 @@ def documented(module_name: str, names: list[str] | None):
 
 
 def render() -> str:
-    lines = ["# API reference", "",
-             "Generated from the docstrings by `tools/gen_api_docs.py`; shapes use the notation of",
-             "[design.md](design.md) (B batch, C channels, H x W size, M filters, K_h x K_w kernel).", ""]
+    lines = [
+        "# API reference",
+        "",
+        "Generated from the docstrings by `tools/gen_api_docs.py`; shapes use the notation of",
+        "[design.md](design.md) (B batch, C channels, H x W size, M filters, K_h x K_w kernel).",
+        "",
+    ]
     for module_name, names in SECTIONS:
         lines += [f"## `{module_name}`", ""]
         for qualified, obj in documented(module_name, names):

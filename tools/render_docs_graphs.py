@@ -4,6 +4,7 @@
 
 tests/test_viz.py checks that each docs/images/*.dot matches what this produces.
 """
+
 import re
 from html import escape as html_escape
 from pathlib import Path
@@ -37,7 +38,7 @@ def lenet_step_collapsed_graph():
     model = lenet()
     images = tc.Tensor(np.random.default_rng(0).random((2, 1, 8, 8)))
     labels = np.array([3, 7])
-    with tc.trace():                          # record every op, even those on the raw images
+    with tc.trace():  # record every op, even those on the raw images
         loss = F.cross_entropy(model(images), labels)
     loss.backward()
     closed = [name for name, _ in model.named_children() if name != "0"]  # all but the first Conv2d
@@ -92,20 +93,24 @@ def annotate_backward(graph, rules: dict = BACKWARD_RULES):
             label = m.group(2) if m.group(2) is not None else m.group(3)
             rule = rules[label.split("\n")[0]]
             html = "<br/>".join(html_escape(part) for part in label.split("\n"))
-            graph.body[k] = (f'{m.group(1)}<{html}<br/><font color="#b00000">{html_escape(rule)}</font>>'
-                             f'{m.group(4)}')
+            graph.body[k] = (
+                f'{m.group(1)}<{html}<br/><font color="#b00000">{html_escape(rule)}</font>>'
+                f"{m.group(4)}"
+            )
     return graph
 
 
 def model_graph(make: Callable, shape: tuple, collapse: int = 1) -> Callable:
     """The forward graph of a zoo model on a zero input of ``shape``, each module at depth
     ``collapse`` (or each named one) drawn as one box, top to bottom."""
+
     def build():
         tc.manual_seed(0)
         model = make()
         with tc.trace():
             y = model(tc.Tensor(np.zeros(shape, dtype=np.float32)))
         return tc.draw_graph(y, model=model, collapse=collapse)
+
     return build
 
 
@@ -124,17 +129,25 @@ def autograd_walk_graph():
     bb = b * b
     loss = bb + b
     names = {id(a): "a", id(b): "b", id(bb): "b*b", id(loss): "L"}
-    graph = graphviz.Digraph(graph_attr=dict(rankdir="BT", fontname="Helvetica", nodesep="0.6"),
-                             node_attr=dict(fontname="Helvetica", fontsize="12"),
-                             edge_attr=dict(fontname="Helvetica", fontsize="11", arrowsize="0.7"))
+    graph = graphviz.Digraph(
+        graph_attr=dict(rankdir="BT", fontname="Helvetica", nodesep="0.6"),
+        node_attr=dict(fontname="Helvetica", fontsize="12"),
+        edge_attr=dict(fontname="Helvetica", fontsize="11", arrowsize="0.7"),
+    )
     total = {id(loss): np.ones(())}
     tensors = [loss, bb, b, a]
     for k, tensor in enumerate(engine.topological_order(loss), start=1):  # root first
         ctx, out_grad = tensor._ctx, total[id(tensor)]
         op = f"op{k}"
-        graph.node(op, f"step {k}: {ctx.name} backward", shape="box", style="rounded,filled",
-                   fillcolor="#e0e0e0")
-        graph.edge(op, f"t{tensors.index(tensor)}", color="gray50")  # forward: the op makes its output
+        graph.node(
+            op,
+            f"step {k}: {ctx.name} backward",
+            shape="box",
+            style="rounded,filled",
+            fillcolor="#e0e0e0",
+        )
+        # forward: the op makes its output
+        graph.edge(op, f"t{tensors.index(tensor)}", color="gray50")
         sent = ctx.backward(ctx, out_grad)
         sent = sent if isinstance(sent, tuple) else (sent,)
         for parent, g in zip(ctx.parents, sent):
@@ -146,13 +159,29 @@ def autograd_walk_graph():
             total[id(parent)] = total.get(id(parent), 0) + g
             target = f"t{tensors.index(parent)}"
             graph.edge(target, op, color="gray50")
-            graph.edge(op, target, label=f" sends {float(g):g}", color="red", fontcolor="red",
-                       style="dashed", constraint="false")
+            graph.edge(
+                op,
+                target,
+                label=f" sends {float(g):g}",
+                color="red",
+                fontcolor="red",
+                style="dashed",
+                constraint="false",
+            )
     for i, tensor in enumerate(tensors):
-        style = dict(style="filled,bold", fillcolor="gold") if tensor is loss else \
-            dict(style="filled", fillcolor="lightblue") if tensor is a else {}
-        graph.node(f"t{i}", f"{names[id(tensor)]} = {float(tensor.data):g}\ngrad {float(total[id(tensor)]):g}",
-                   shape="ellipse", **style)
+        style = (
+            dict(style="filled,bold", fillcolor="gold")
+            if tensor is loss
+            else dict(style="filled", fillcolor="lightblue")
+            if tensor is a
+            else {}
+        )
+        graph.node(
+            f"t{i}",
+            f"{names[id(tensor)]} = {float(tensor.data):g}\ngrad {float(total[id(tensor)]):g}",
+            shape="ellipse",
+            **style,
+        )
     return graph
 
 
@@ -164,9 +193,14 @@ MODEL_GRAPHS = {  # docs/models.md shows these
     "model_generator": model_graph(lambda: models.Generator(32, 1, 32, 8), (1, 32), 2),
     "model_discriminator": model_graph(lambda: models.Discriminator(1, 32, 8), (1, 1, 8, 8), 2),
 }
-GRAPHS = {"lenet_graph": lenet_step_graph, "lenet_step": lenet_step_collapsed_graph, "graph_legend": legend_graph,
-          "conv_pool_graph": conv_pool_graph,
-          "autograd_walk": autograd_walk_graph, **MODEL_GRAPHS}
+GRAPHS = {
+    "lenet_graph": lenet_step_graph,
+    "lenet_step": lenet_step_collapsed_graph,
+    "graph_legend": legend_graph,
+    "conv_pool_graph": conv_pool_graph,
+    "autograd_walk": autograd_walk_graph,
+    **MODEL_GRAPHS,
+}
 
 if __name__ == "__main__":
     for name, build in GRAPHS.items():

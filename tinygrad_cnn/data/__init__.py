@@ -1,5 +1,6 @@
 """Data sets that ship with the package (nothing is downloaded), readers for common formats, and
 mini-batching (downloadable datasets: :mod:`tinygrad_cnn.datasets`)."""
+
 from .dataset import TensorDataset
 from .digits import load_digits
 from .idx import load_idx, load_mnist

@@ -1,4 +1,5 @@
 """A dataset over arrays, as torch.utils.data.TensorDataset."""
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -15,8 +16,10 @@ class TensorDataset:
     def __init__(self, *arrays):
         self.arrays = tuple(np.asarray(a) for a in arrays)  # a Tensor gives its array
         if not self.arrays or any(len(a) != len(self.arrays[0]) for a in self.arrays):
-            raise ValueError(f"TensorDataset: arrays must have the same first dimension, got "
-                             f"{[a.shape for a in self.arrays]}")
+            raise ValueError(
+                f"TensorDataset: arrays must have the same first dimension, got "
+                f"{[a.shape for a in self.arrays]}"
+            )
 
     def __len__(self) -> int:
         return len(self.arrays[0])

@@ -4,6 +4,7 @@
 32x32 bitmap. Source: E. Alpaydin and C. Kaynak, "Optical Recognition of Handwritten Digits",
 UCI Machine Learning Repository (1998), https://doi.org/10.24432/C50P49, licensed CC BY 4.0.
 """
+
 from __future__ import annotations
 
 from importlib import resources
@@ -25,7 +26,10 @@ def load_digits(test_fraction: float = 0.2, seed: int = 0) -> tuple[Split, Split
     """The bundled digits as (train, test) splits, stratified by class and fixed by ``seed``."""
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"load_digits: test_fraction must lie in (0, 1), got {test_fraction!r}")
-    with resources.files(__package__).joinpath("digits.npz").open("rb") as f, np.load(f, allow_pickle=False) as archive:
+    with (
+        resources.files(__package__).joinpath("digits.npz").open("rb") as f,
+        np.load(f, allow_pickle=False) as archive,
+    ):
         images = (archive["images"].astype(np.float32) / 16.0)[:, None]
         labels = archive["labels"].astype(np.int64)
     rng = np.random.default_rng(seed)

@@ -1,4 +1,5 @@
 """Reader for IDX files, the format of MNIST and Fashion-MNIST (raw or gzip-compressed)."""
+
 from __future__ import annotations
 
 import gzip
@@ -31,7 +32,9 @@ def load_idx(path: str | os.PathLike) -> np.ndarray:
         except (EOFError, OSError, zlib.error) as err:  # EOFError: the download stopped early
             if not gzipped:
                 raise
-            raise ValueError(f"load_idx: {path} is a damaged or truncated gzip file ({err})") from None
+            raise ValueError(
+                f"load_idx: {path} is a damaged or truncated gzip file ({err})"
+            ) from None
 
 
 def _read_idx(path: str, stream) -> np.ndarray:
@@ -44,11 +47,14 @@ def _read_idx(path: str, stream) -> np.ndarray:
         raise ValueError(f"load_idx: {path} is truncated inside its header")
     shape = tuple(int(n) for n in np.frombuffer(dims, dtype=">u4"))
     header = 4 + 4 * ndim
-    expected = header + math.prod(shape) * dtype.itemsize  # Python ints: a hostile shape cannot overflow
+    # Python ints: a hostile shape cannot overflow
+    expected = header + math.prod(shape) * dtype.itemsize
     data = stream.read(min(expected - header, _MAX_IDX_BYTES) + 1)
     if header + len(data) != expected:
         held = f"{header + len(data)}" + (" or more" if len(data) > expected - header else "")
-        raise ValueError(f"load_idx: {path} has {held} bytes, its header {shape} implies {expected}")
+        raise ValueError(
+            f"load_idx: {path} has {held} bytes, its header {shape} implies {expected}"
+        )
     return np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
@@ -57,8 +63,10 @@ _MAX_IDX_BYTES = 1 << 34  # 16 GiB: far beyond any IDX dataset, short of a hosti
 
 _MAX_CLASSES = 1 << 16
 
-MNIST_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-               "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+MNIST_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
 
 
 def _find(folder: str, name: str) -> str:
@@ -79,11 +87,15 @@ def load_mnist(folder: str | os.PathLike):
     for images_name, labels_name in MNIST_FILES.values():
         images, labels = load_idx(_find(folder, images_name)), load_idx(_find(folder, labels_name))
         if images.ndim != 3 or labels.shape != (len(images),):
-            raise ValueError(f"load_mnist: {folder}: images {images.shape} and labels {labels.shape} do not match")
+            raise ValueError(
+                f"load_mnist: {folder}: images {images.shape} and labels {labels.shape} do not match"
+            )
         if len(images) == 0:
             raise ValueError(f"load_mnist: {folder}: {images_name} holds no images")
         if labels.dtype.kind not in "ui" or labels.min() < 0 or labels.max() >= _MAX_CLASSES:
-            raise ValueError(f"load_mnist: {folder}: {labels_name} must hold class numbers 0..{_MAX_CLASSES - 1}, "
-                             f"found {labels.dtype} from {labels.min()} to {labels.max()}")
+            raise ValueError(
+                f"load_mnist: {folder}: {labels_name} must hold class numbers 0..{_MAX_CLASSES - 1}, "
+                f"found {labels.dtype} from {labels.min()} to {labels.max()}"
+            )
         splits.append(Split((images.astype(np.float32) / 255.0)[:, None], labels.astype(np.int64)))
     return tuple(splits)

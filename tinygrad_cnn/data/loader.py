@@ -1,4 +1,5 @@
 """Mini-batches over in-memory arrays."""
+
 from __future__ import annotations
 
 from typing import Iterator
@@ -11,8 +12,14 @@ from ..tensor import Tensor
 __all__ = ["batches", "DataLoader"]
 
 
-def batches(inputs: np.ndarray, targets: np.ndarray, batch_size: int, shuffle: bool = True,
-            drop_last: bool = False, rng: np.random.Generator | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def batches(
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    batch_size: int,
+    shuffle: bool = True,
+    drop_last: bool = False,
+    rng: np.random.Generator | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield (inputs, targets) mini-batches, shuffled with ``rng`` or else the framework's
     generator (see :func:`tinygrad_cnn.manual_seed`)."""
     if len(inputs) != len(targets):
@@ -43,8 +50,15 @@ class DataLoader:
     drawing random numbers; without it the framework's generator is used.
     """
 
-    def __init__(self, dataset, targets: np.ndarray | None = None, batch_size: int = 32, shuffle: bool = True,
-                 drop_last: bool = False, seed: int | None = None):
+    def __init__(
+        self,
+        dataset,
+        targets: np.ndarray | None = None,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        drop_last: bool = False,
+        seed: int | None = None,
+    ):
         if targets is not None and len(dataset) != len(targets):
             raise ValueError(f"DataLoader: {len(dataset)} inputs but {len(targets)} targets")
         if len(dataset) == 0:
@@ -57,11 +71,17 @@ class DataLoader:
 
     def __iter__(self) -> Iterator[tuple]:
         if self.targets is not None:
-            return batches(self.dataset, self.targets, self.batch_size, self.shuffle, self.drop_last, self.rng)
+            return batches(
+                self.dataset, self.targets, self.batch_size, self.shuffle, self.drop_last, self.rng
+            )
         return self._dataset_batches()
 
     def _dataset_batches(self) -> Iterator[tuple]:
-        order = (self.rng or generator()).permutation(len(self.dataset)) if self.shuffle else np.arange(len(self.dataset))
+        order = (
+            (self.rng or generator()).permutation(len(self.dataset))
+            if self.shuffle
+            else np.arange(len(self.dataset))
+        )
         stop = len(order) - len(order) % self.batch_size if self.drop_last else len(order)
         fetch = getattr(self.dataset, "__getitems__", None)
         for start in range(0, stop, self.batch_size):

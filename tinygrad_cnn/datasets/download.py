@@ -7,6 +7,7 @@ its decompressed content (so a recompressed copy of the same data passes) and/or
 bytes as served. A download is streamed into a temporary file beside the target and renamed into
 place only once it has checked out, so an interrupted or corrupt download leaves nothing behind.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,8 +22,17 @@ from typing import BinaryIO, Sequence
 
 from ..npz import replace_file
 
-__all__ = ["Resource", "DownloadError", "ChecksumError", "DatasetNotFoundError", "cache_dir", "offline", "fetch",
-           "DATA_VARIABLE", "OFFLINE_VARIABLE"]
+__all__ = [
+    "Resource",
+    "DownloadError",
+    "ChecksumError",
+    "DatasetNotFoundError",
+    "cache_dir",
+    "offline",
+    "fetch",
+    "DATA_VARIABLE",
+    "OFFLINE_VARIABLE",
+]
 
 DATA_VARIABLE = "TINYGRAD_CNN_DATA"
 """Environment variable naming the cache folder when no ``root`` is given."""
@@ -48,7 +58,9 @@ class Resource:
 
     def __post_init__(self):
         if self.sha256 is None and self.md5 is None:
-            raise ValueError(f"Resource {self.name}: give sha256 (of the decompressed content) or md5")
+            raise ValueError(
+                f"Resource {self.name}: give sha256 (of the decompressed content) or md5"
+            )
 
 
 class DownloadError(OSError):
@@ -111,8 +123,10 @@ class _Digest:
             raise ChecksumError(f"{where}the gzip stream is truncated")
         if resource.sha256 is not None and self.sha256.hexdigest() != resource.sha256:
             content = "decompressed content" if self.inflate is not None else "content"
-            raise ChecksumError(f"{where}SHA-256 of its {content} is {self.sha256.hexdigest()}, "
-                                f"expected {resource.sha256}")
+            raise ChecksumError(
+                f"{where}SHA-256 of its {content} is {self.sha256.hexdigest()}, "
+                f"expected {resource.sha256}"
+            )
         if as_served and resource.md5 is not None and self.md5.hexdigest() != resource.md5:
             raise ChecksumError(f"{where}MD5 is {self.md5.hexdigest()}, expected {resource.md5}")
 
@@ -142,8 +156,11 @@ def _verify_file(dataset: str, path: str, resource: Resource, as_served: bool) -
         digest.check(resource, as_served, f"{dataset}: {path}: ")
     except (zlib.error, ChecksumError) as err:
         reason = f"not a valid gzip file ({err})" if isinstance(err, zlib.error) else err
-        raise ChecksumError(f"{reason}; delete or replace the file" if isinstance(err, ChecksumError)
-                            else f"{dataset}: {path} is {reason}; delete or replace the file") from None
+        raise ChecksumError(
+            f"{reason}; delete or replace the file"
+            if isinstance(err, ChecksumError)
+            else f"{dataset}: {path} is {reason}; delete or replace the file"
+        ) from None
 
 
 def _local_copy(dataset: str, resource: Resource, folders: Sequence[str]) -> str | None:
@@ -167,7 +184,15 @@ def _progress(total: int | None, name: str):
         from tqdm import tqdm
     except ImportError:
         return None
-    return tqdm(total=total, desc=name, unit="B", unit_scale=True, leave=False, file=sys.stderr, disable=None)
+    return tqdm(
+        total=total,
+        desc=name,
+        unit="B",
+        unit_scale=True,
+        leave=False,
+        file=sys.stderr,
+        disable=None,
+    )
 
 
 def _download(url: str, path: str, resource: Resource) -> None:
@@ -216,15 +241,23 @@ def _check_writable(dataset: str, folder: str, path: str) -> None:
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as err:
-        raise OSError(f"{dataset}: cannot create the cache folder {folder}: {err.strerror or err}") from None
+        raise OSError(
+            f"{dataset}: cannot create the cache folder {folder}: {err.strerror or err}"
+        ) from None
     if os.path.lexists(path) and not os.path.isfile(path):
         raise OSError(f"{dataset}: {path} is in the way of the download: not a regular file")
     if not os.access(folder, os.W_OK):
         raise OSError(f"{dataset}: cannot write to the cache folder {folder}")
 
 
-def fetch(dataset: str, resource: Resource, folder: str, mirrors: Sequence[str], system_dirs: Sequence[str] = (),
-          download: bool = True) -> str:
+def fetch(
+    dataset: str,
+    resource: Resource,
+    folder: str,
+    mirrors: Sequence[str],
+    system_dirs: Sequence[str] = (),
+    download: bool = True,
+) -> str:
     """The path of a checked copy of ``resource``: found in ``folder`` or ``system_dirs``, else
     downloaded into ``folder`` from the first of ``mirrors`` (base URLs) that serves it intact.
 
@@ -237,10 +270,14 @@ def fetch(dataset: str, resource: Resource, folder: str, mirrors: Sequence[str],
         return found
     places = ", ".join([folder, *system_dirs])
     if offline():
-        raise DatasetNotFoundError(f"{dataset}: {resource.name} is not in {places}, and {OFFLINE_VARIABLE}="
-                                   f"{os.environ[OFFLINE_VARIABLE]} forbids downloading it")
+        raise DatasetNotFoundError(
+            f"{dataset}: {resource.name} is not in {places}, and {OFFLINE_VARIABLE}="
+            f"{os.environ[OFFLINE_VARIABLE]} forbids downloading it"
+        )
     if not download:
-        raise DatasetNotFoundError(f"{dataset}: {resource.name} is not in {places}; pass download=True to fetch it")
+        raise DatasetNotFoundError(
+            f"{dataset}: {resource.name} is not in {places}; pass download=True to fetch it"
+        )
     path, failures = os.path.join(folder, resource.name), []
     _check_writable(dataset, folder, path)
     for mirror in mirrors:
@@ -250,4 +287,7 @@ def fetch(dataset: str, resource: Resource, folder: str, mirrors: Sequence[str],
             return path
         except (OSError, ValueError, http.client.HTTPException, zlib.error) as err:
             failures.append(f"  {url}: {_reason(err)}")
-    raise DownloadError(f"{dataset}: could not download {resource.name}; every mirror failed:\n" + "\n".join(failures))
+    raise DownloadError(
+        f"{dataset}: could not download {resource.name}; every mirror failed:\n"
+        + "\n".join(failures)
+    )

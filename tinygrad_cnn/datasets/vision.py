@@ -1,4 +1,5 @@
 """In-memory image classification datasets: what MNIST, FashionMNIST and CIFAR10 share."""
+
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -26,12 +27,23 @@ class ImageDataset:
 
     classes: Sequence[str] = ()
 
-    def __init__(self, data: np.ndarray, targets: np.ndarray, transform: Callable | None = None,
-                 classes: Sequence[str] | None = None):
+    def __init__(
+        self,
+        data: np.ndarray,
+        targets: np.ndarray,
+        transform: Callable | None = None,
+        classes: Sequence[str] | None = None,
+    ):
         if data.ndim != 4 or targets.shape != (len(data),):
-            raise ValueError(f"{type(self).__name__}: data must be (N, C, H, W) and targets (N,), "
-                             f"got {data.shape} and {targets.shape}")
-        self.data, self.targets, self.transform = data, targets.astype(np.int64, copy=False), transform
+            raise ValueError(
+                f"{type(self).__name__}: data must be (N, C, H, W) and targets (N,), "
+                f"got {data.shape} and {targets.shape}"
+            )
+        self.data, self.targets, self.transform = (
+            data,
+            targets.astype(np.int64, copy=False),
+            transform,
+        )
         if classes is not None:
             self.classes = list(classes)
 
@@ -41,7 +53,9 @@ class ImageDataset:
     def __getitem__(self, index: int) -> tuple[np.ndarray, int]:
         """(image (C, H, W) float32, label)."""
         image = to_float(self.data[index])
-        return (image if self.transform is None else self.transform(image)), int(self.targets[index])
+        return (image if self.transform is None else self.transform(image)), int(
+            self.targets[index]
+        )
 
     def __getitems__(self, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """(images (B, C, H, W) float32, labels (B,) int64) for ``indices``; the transform, if

@@ -2,6 +2,7 @@
 
 ``import tinygrad_cnn.functional as F``; names and arguments follow ``torch.nn.functional``.
 """
+
 from .activations import *  # noqa: F401,F403
 from .activations import __all__ as _activations
 from ..tensor_functions import one_hot, pad
@@ -18,4 +19,15 @@ from .regularization import *  # noqa: F401,F403
 from .regularization import __all__ as _regularization
 from .resampling import interpolate
 
-__all__ = [*_layers, *_pooling, "interpolate", *_regularization, *_normalization, *_activations, *_losses, "pad", "one_hot", "as_tensor"]
+__all__ = [
+    *_layers,
+    *_pooling,
+    "interpolate",
+    *_regularization,
+    *_normalization,
+    *_activations,
+    *_losses,
+    "pad",
+    "one_hot",
+    "as_tensor",
+]

@@ -3,18 +3,62 @@
 Names and arguments follow ``torch.nn.functional``; numpy's ``axis`` replaces PyTorch's ``dim``.
 Each is a registered op (see :mod:`tinygrad_cnn.ops.activation`) or a composition of ops.
 """
+
 from __future__ import annotations
 
-from ..ops.activation import (Abs, Clamp, Elu, Erf, Gelu, Hardshrink, LeakyRelu, Logsigmoid, Mish, Silu, Softplus,
-                              Softshrink, Softsign, Step, Tanhexp, Threshold)
+from ..ops.activation import (
+    Abs,
+    Clamp,
+    Elu,
+    Erf,
+    Gelu,
+    Hardshrink,
+    LeakyRelu,
+    Logsigmoid,
+    Mish,
+    Silu,
+    Softplus,
+    Softshrink,
+    Softsign,
+    Step,
+    Tanhexp,
+    Threshold,
+)
 from ..tensor import Tensor
 from .common import as_tensor, float_input
 
 __all__ = [
-    "identity", "step", "bent_identity", "hardshrink", "softshrink", "threshold", "sigmoid", "hardsigmoid",
-    "logsigmoid", "tanh", "tanhshrink", "hardtanh", "relu", "relu6", "leaky_relu", "elu", "selu", "celu",
-    "gelu", "softplus", "softsign", "silu", "swish", "mish", "tanhexp", "softmax", "softmin", "log_softmax",
-    "clamp", "abs", "erf",
+    "identity",
+    "step",
+    "bent_identity",
+    "hardshrink",
+    "softshrink",
+    "threshold",
+    "sigmoid",
+    "hardsigmoid",
+    "logsigmoid",
+    "tanh",
+    "tanhshrink",
+    "hardtanh",
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "elu",
+    "selu",
+    "celu",
+    "gelu",
+    "softplus",
+    "softsign",
+    "silu",
+    "swish",
+    "mish",
+    "tanhexp",
+    "softmax",
+    "softmin",
+    "log_softmax",
+    "clamp",
+    "abs",
+    "erf",
 ]
 
 # SELU's constants (Klambauer et al., 2017), as in PyTorch.

@@ -1,4 +1,5 @@
 """Argument handling shared by the functional modules."""
+
 from __future__ import annotations
 
 from typing import Any

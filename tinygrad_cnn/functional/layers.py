@@ -3,6 +3,7 @@
 Notation: B batch, C input channels, H x W input size, M output channels, K_h x K_w kernel,
 O_h x O_w output size (see :mod:`tinygrad_cnn.ops.window`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,11 +24,19 @@ def im2col(x: Tensor, kernel_size, stride=1, padding=0, dilation=1, rows: str = 
     x = as_tensor("im2col", "x", x)
     g = window_geometry("im2col", x.shape, kernel_size, stride, padding, dilation)
     order = {} if rows == "bhw" else {"rows": rows}  # the usual graph stays uncluttered
-    return Im2col.apply(x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding, **_dilation(g), **order)
+    return Im2col.apply(
+        x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding, **_dilation(g), **order
+    )
 
 
-def col2im(cols: Tensor, input_shape: tuple[int, int, int, int], kernel_size, stride=1, padding=0,
-           dilation=1) -> Tensor:
+def col2im(
+    cols: Tensor,
+    input_shape: tuple[int, int, int, int],
+    kernel_size,
+    stride=1,
+    padding=0,
+    dilation=1,
+) -> Tensor:
     """The adjoint of :func:`im2col`: (B*O_h*O_w, C*K_h*K_w) -> (B, C, H, W) for ``input_shape``
     (B, C, H, W). Each row's values are added onto the pixels its window read, so pixels in
     overlapping windows sum (torch.nn.functional.fold, with rows and columns as im2col's)."""
@@ -35,7 +44,9 @@ def col2im(cols: Tensor, input_shape: tuple[int, int, int, int], kernel_size, st
     if len(tuple(input_shape)) != 4:
         raise ValueError(f"col2im: input_shape must be (B, C, H, W), got {input_shape!r}")
     g = window_geometry("col2im", tuple(input_shape), kernel_size, stride, padding, dilation)
-    return Col2im.apply(cols, tuple(input_shape), g.kernel_size, stride=g.stride, padding=g.padding, **_dilation(g))
+    return Col2im.apply(
+        cols, tuple(input_shape), g.kernel_size, stride=g.stride, padding=g.padding, **_dilation(g)
+    )
 
 
 def _dilation(g) -> dict:
@@ -43,8 +54,15 @@ def _dilation(g) -> dict:
     return {} if g.dilation == (1, 1) else {"dilation": g.dilation}
 
 
-def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
-           groups: int = 1) -> Tensor:
+def conv2d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    dilation=1,
+    groups: int = 1,
+) -> Tensor:
     """2-D convolution (cross-correlation, as PyTorch): (B, C, H, W) * (M, C/groups, K_h, K_w) -> (B, M, O_h, O_w).
 
     im2col (O_h*O_w*B, K_h*K_w*C) @ weight (M, C, K_h, K_w) -> transpose (K_h, K_w, C, M)
@@ -61,10 +79,14 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     """
     x, weight = as_tensor("conv2d", "input", x), as_tensor("conv2d", "weight", weight)
     if weight.ndim != 4:
-        raise ValueError(f"conv2d: weight must have shape (M, C/groups, K_h, K_w), got {weight.shape}")
+        raise ValueError(
+            f"conv2d: weight must have shape (M, C/groups, K_h, K_w), got {weight.shape}"
+        )
     m = weight.shape[0]
     if not isinstance(groups, (int, np.integer)) or groups < 1 or m % groups:
-        raise ValueError(f"conv2d: groups must be a positive int dividing the {m} output channels, got {groups!r}")
+        raise ValueError(
+            f"conv2d: groups must be a positive int dividing the {m} output channels, got {groups!r}"
+        )
     if x.ndim != 4 or x.shape[1] != weight.shape[1] * groups:
         raise ValueError(
             f"conv2d: input of shape {x.shape} must be (B, C, H, W) with C = {weight.shape[1] * groups}, "
@@ -75,18 +97,37 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
         if bias.shape != (m,):
             raise ValueError(f"conv2d: bias must have shape ({m},), got {bias.shape}")
     g = window_geometry("conv2d", x.shape, weight.shape[2:], stride, padding, dilation)
-    cols = Im2col.apply(x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding, columns="hwc",
-                        rows="hwb", **_dilation(g))
+    cols = Im2col.apply(
+        x,
+        kernel_size=g.kernel_size,
+        stride=g.stride,
+        padding=g.padding,
+        columns="hwc",
+        rows="hwb",
+        **_dilation(g),
+    )
     if groups == 1:
         out = cols @ weight.transpose(2, 3, 1, 0).reshape(-1, m)
     else:
-        rows, taps, per_group = cols.shape[0], g.kernel_size[0] * g.kernel_size[1], x.shape[1] // groups
+        rows, taps, per_group = (
+            cols.shape[0],
+            g.kernel_size[0] * g.kernel_size[1],
+            x.shape[1] // groups,
+        )
         # (N, K*C) -> (N, K, G, C/G) -> (G, N, K, C/G) -> (G, N, K*C/G)
-        grouped = cols.reshape(rows, taps, groups, per_group).transpose(2, 0, 1, 3).reshape(groups, rows, taps * per_group)
+        grouped = (
+            cols.reshape(rows, taps, groups, per_group)
+            .transpose(2, 0, 1, 3)
+            .reshape(groups, rows, taps * per_group)
+        )
         # (M, C/G, K_h, K_w) -> (G, M/G, C/G, K_h, K_w) -> (G, K_h, K_w, C/G, M/G) -> (G, K*C/G, M/G)
-        kernels = weight.reshape(groups, m // groups, per_group, *g.kernel_size).transpose(0, 3, 4, 2, 1)
+        kernels = weight.reshape(groups, m // groups, per_group, *g.kernel_size).transpose(
+            0, 3, 4, 2, 1
+        )
         # (G, N, M/G) -> (N, G, M/G) -> (N, M)
-        out = (grouped @ kernels.reshape(groups, -1, m // groups)).transpose(1, 0, 2).reshape(rows, m)
+        out = (
+            (grouped @ kernels.reshape(groups, -1, m // groups)).transpose(1, 0, 2).reshape(rows, m)
+        )
     if bias is not None:
         out = BiasAdd.apply(out, bias, axis=1)
     return out.reshape(*g.out_size, x.shape[0], m).transpose(2, 3, 0, 1)
@@ -96,16 +137,28 @@ def transposed_size(op: str, size: int, k: int, s: int, p: int, out_pad: int, d:
     """A transposed convolution's output size along one axis, checked:
     O = (H - 1)*S - 2P + D*(K - 1) + output_padding + 1, with 0 <= output_padding < max(S, D)."""
     if not 0 <= out_pad < max(s, d):
-        raise ValueError(f"{op}: output_padding must be >= 0 and smaller than the stride ({s}) or the dilation "
-                         f"({d}), got {out_pad}")
+        raise ValueError(
+            f"{op}: output_padding must be >= 0 and smaller than the stride ({s}) or the dilation "
+            f"({d}), got {out_pad}"
+        )
     out = (size - 1) * s - 2 * p + d * (k - 1) + out_pad + 1
     if out < 1:
-        raise ValueError(f"{op}: padding {p} leaves no output for input size {size}, kernel {k}, stride {s}")
+        raise ValueError(
+            f"{op}: padding {p} leaves no output for input size {size}, kernel {k}, stride {s}"
+        )
     return out
 
 
-def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, output_padding=0,
-                     groups: int = 1, dilation=1) -> Tensor:
+def conv_transpose2d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
     """Transposed convolution, the adjoint of conv2d: (B, C, H, W) * (C, M/groups, K_h, K_w)
     -> (B, M, O_h, O_w) with O = (H - 1)*S - 2P + D*(K - 1) + output_padding + 1.
 
@@ -119,36 +172,60 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
     op = "conv_transpose2d"
     x, weight = as_tensor(op, "input", x), as_tensor(op, "weight", weight)
     if weight.ndim != 4:
-        raise ValueError(f"{op}: weight must have shape (C, M/groups, K_h, K_w), got {weight.shape}")
+        raise ValueError(
+            f"{op}: weight must have shape (C, M/groups, K_h, K_w), got {weight.shape}"
+        )
     c = weight.shape[0]
     if not isinstance(groups, (int, np.integer)) or groups < 1 or c % groups:
-        raise ValueError(f"{op}: groups must be a positive int dividing the {c} input channels, got {groups!r}")
+        raise ValueError(
+            f"{op}: groups must be a positive int dividing the {c} input channels, got {groups!r}"
+        )
     if x.ndim != 4 or x.shape[1] != c:
-        raise ValueError(f"{op}: input of shape {x.shape} must be (B, C, H, W) with C = {c}, the weight's "
-                         f"first axis (weight shape {weight.shape})")
+        raise ValueError(
+            f"{op}: input of shape {x.shape} must be (B, C, H, W) with C = {c}, the weight's "
+            f"first axis (weight shape {weight.shape})"
+        )
     m = weight.shape[1] * groups
     if bias is not None:
         bias = as_tensor(op, "bias", bias)
         if bias.shape != (m,):
             raise ValueError(f"{op}: bias must have shape ({m},), got {bias.shape}")
-    kernel, strides, k_size = weight.shape[2:], int_pair(op, "stride", stride, 1), weight.shape[2] * weight.shape[3]
+    kernel, strides, k_size = (
+        weight.shape[2:],
+        int_pair(op, "stride", stride, 1),
+        weight.shape[2] * weight.shape[3],
+    )
     pads, dilations = int_pair(op, "padding", padding, 0), int_pair(op, "dilation", dilation, 1)
     out_pads = int_pair(op, "output_padding", output_padding, 0)
-    out_size = [transposed_size(op, *axis) for axis in zip(x.shape[2:], kernel, strides, pads, out_pads, dilations)]
+    out_size = [
+        transposed_size(op, *axis)
+        for axis in zip(x.shape[2:], kernel, strides, pads, out_pads, dilations)
+    ]
     b, (h, w) = x.shape[0], x.shape[2:]
     rows = x.transpose(2, 3, 0, 1).reshape(h * w * b, c)
     if groups == 1:
         cols = rows @ weight.reshape(c, -1)
     else:  # (N, C) -> (G, N, C/G) @ (G, C/G, M/G*K) -> (G, N, M/G*K) -> (N, M*K)
         grouped = rows.reshape(h * w * b, groups, c // groups).transpose(1, 0, 2)
-        cols = (grouped @ weight.reshape(groups, c // groups, -1)).transpose(1, 0, 2).reshape(h * w * b, m * k_size)
+        cols = (
+            (grouped @ weight.reshape(groups, c // groups, -1))
+            .transpose(1, 0, 2)
+            .reshape(h * w * b, m * k_size)
+        )
     # the window geometry ends P - output_padding short of the output's end: its last H x W
     # window then ends where the output does; output padding past the padding gets zeros after
     beyond = [max(e - p, 0) for p, e in zip(pads, out_pads)]
     padding = tuple((p, max(p - e, 0)) for p, e in zip(pads, out_pads))
     size = (b, m, *(o - extra for o, extra in zip(out_size, beyond)))
-    out = Col2im.apply(cols, size, kernel, stride=strides, padding=padding, rows="hwb",
-                       **({} if dilations == (1, 1) else {"dilation": dilations}))
+    out = Col2im.apply(
+        cols,
+        size,
+        kernel,
+        stride=strides,
+        padding=padding,
+        rows="hwb",
+        **({} if dilations == (1, 1) else {"dilation": dilations}),
+    )
     if any(beyond):
         out = pad(out, (0, beyond[1], 0, beyond[0]))
     return out if bias is None else BiasAdd.apply(out, bias, axis=1)

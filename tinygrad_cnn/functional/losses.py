@@ -1,6 +1,7 @@
 """Loss functions, with ``torch.nn.functional``'s names, arguments and ``reduction``
 ("mean", the default, "sum" or "none"; kl_div also "batchmean"). All are compositions of
 registered ops."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,8 +13,17 @@ from ..tensor_functions import where
 from .activations import abs, clamp, log_softmax, softplus
 from .common import as_tensor, reduce_loss
 
-__all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss",
-           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div"]
+__all__ = [
+    "cross_entropy",
+    "nll_loss",
+    "mse_loss",
+    "l1_loss",
+    "huber_loss",
+    "smooth_l1_loss",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "kl_div",
+]
 
 
 def _pair(op: str, prediction: Any, target: Any) -> tuple[Tensor, Tensor]:
@@ -21,7 +31,9 @@ def _pair(op: str, prediction: Any, target: Any) -> tuple[Tensor, Tensor]:
     prediction = as_tensor(op, "input", prediction)
     target = as_tensor(op, "target", target, dtype=prediction.dtype)
     if prediction.shape != target.shape:
-        raise ValueError(f"{op}: input shape {prediction.shape} differs from target shape {target.shape}")
+        raise ValueError(
+            f"{op}: input shape {prediction.shape} differs from target shape {target.shape}"
+        )
     if prediction.size == 0:
         raise ValueError(f"{op}: empty input of shape {prediction.shape}")
     return prediction, target
@@ -35,23 +47,35 @@ def _class_targets(op: str, scores: Tensor, targets: Any, ignore_index: int) -> 
     if targets.dtype.kind not in "iu":
         raise TypeError(f"{op}: targets must be integer class indices, got dtype {targets.dtype}")
     if targets.shape != (scores.shape[0],):
-        raise ValueError(f"{op}: targets must have shape ({scores.shape[0]},) to match input {scores.shape}, got {targets.shape}")
+        raise ValueError(
+            f"{op}: targets must have shape ({scores.shape[0]},) to match input {scores.shape}, got {targets.shape}"
+        )
     used = targets[targets != ignore_index]
     if used.size and (used.min() < 0 or used.max() >= scores.shape[1]):
-        raise ValueError(f"{op}: targets must lie in [0, {scores.shape[1]}) for input {scores.shape}, "
-                         f"got values from {used.min()} to {used.max()}")
+        raise ValueError(
+            f"{op}: targets must lie in [0, {scores.shape[1]}) for input {scores.shape}, "
+            f"got values from {used.min()} to {used.max()}"
+        )
     return targets
 
 
-def _weight(op: str, name: str, weight: Any, like: Tensor, shape: tuple[int, ...] | None = None) -> Tensor:
+def _weight(
+    op: str, name: str, weight: Any, like: Tensor, shape: tuple[int, ...] | None = None
+) -> Tensor:
     """``weight`` as a tensor in ``like``'s dtype, of ``shape`` if given, else of a shape that
     broadcasts to ``like``'s."""
     weight = as_tensor(op, name, weight, dtype=like.dtype)
     if shape is not None and weight.shape != shape:
-        raise ValueError(f"{op}: {name} must have shape {shape} for input {like.shape}, got {weight.shape}")
-    if shape is None and (weight.ndim > like.ndim or any(
-            w not in (1, n) for w, n in zip(weight.shape[::-1], like.shape[::-1]))):
-        raise ValueError(f"{op}: {name} of shape {weight.shape} must broadcast to the input's shape {like.shape}")
+        raise ValueError(
+            f"{op}: {name} must have shape {shape} for input {like.shape}, got {weight.shape}"
+        )
+    if shape is None and (
+        weight.ndim > like.ndim
+        or any(w not in (1, n) for w, n in zip(weight.shape[::-1], like.shape[::-1]))
+    ):
+        raise ValueError(
+            f"{op}: {name} of shape {weight.shape} must broadcast to the input's shape {like.shape}"
+        )
     return weight if weight.dtype == like.dtype else weight.astype(like.dtype)
 
 
@@ -59,13 +83,24 @@ def _check_options(op: str, reduction: str, label_smoothing: float) -> None:
     """The reduction is one PyTorch has, and label_smoothing a number in [0, 1]."""
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float, np.number)) \
-            or not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{op}: label_smoothing must be a number in [0, 1], got {label_smoothing!r}")
+    if (
+        isinstance(label_smoothing, bool)
+        or not isinstance(label_smoothing, (int, float, np.number))
+        or not 0.0 <= label_smoothing <= 1.0
+    ):
+        raise ValueError(
+            f"{op}: label_smoothing must be a number in [0, 1], got {label_smoothing!r}"
+        )
 
 
-def nll_loss(log_probs: Tensor, targets: Any, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
-             label_smoothing: float = 0.0) -> Tensor:
+def nll_loss(
+    log_probs: Tensor,
+    targets: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
     """Negative log-likelihood of integer targets given log-probabilities (B, K).
 
     ``weight`` (K,) scales each sample's loss by its target's weight, and "mean" divides by
@@ -80,7 +115,11 @@ def nll_loss(log_probs: Tensor, targets: Any, weight: Any = None, ignore_index: 
     used = targets != ignore_index
     classes = np.where(used, targets, 0)
     losses = -log_probs[np.arange(len(targets)), classes]
-    spread, shares = log_probs, used.astype(log_probs.dtype)  # shares: each sample's part of the mean's divisor
+    # shares: each sample's part of the mean's divisor
+    spread, shares = (
+        log_probs,
+        used.astype(log_probs.dtype),
+    )
     if weight is not None:
         weight = _weight("nll_loss", "weight", weight, log_probs, (log_probs.shape[1],))
         picked_weight = weight[classes]
@@ -94,8 +133,14 @@ def nll_loss(log_probs: Tensor, targets: Any, weight: Any = None, ignore_index: 
     return reduce_loss("nll_loss", losses, reduction)
 
 
-def cross_entropy(logits: Tensor, targets: Any, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
-                  label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(
+    logits: Tensor,
+    targets: Any,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
     """Softmax cross-entropy of integer class targets: logits (B, K), targets (B,) in [0, K).
 
     nll_loss(log_softmax(logits)); see :func:`nll_loss` for the options."""
@@ -104,7 +149,9 @@ def cross_entropy(logits: Tensor, targets: Any, weight: Any = None, ignore_index
     _check_options("cross_entropy", reduction, label_smoothing)
     if weight is not None:
         weight = _weight("cross_entropy", "weight", weight, logits, (logits.shape[1],))
-    return nll_loss(log_softmax(logits, axis=1), targets, weight, ignore_index, reduction, label_smoothing)
+    return nll_loss(
+        log_softmax(logits, axis=1), targets, weight, ignore_index, reduction, label_smoothing
+    )
 
 
 def mse_loss(prediction: Tensor, target: Any, reduction: str = "mean") -> Tensor:
@@ -127,7 +174,9 @@ def _huber(difference: Tensor, delta: float) -> Tensor:
     return (size - excess) ** 2 * 0.5 + excess * delta
 
 
-def huber_loss(prediction: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+def huber_loss(
+    prediction: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0
+) -> Tensor:
     """Quadratic for small errors, linear (slope delta) beyond |error| = delta."""
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
@@ -135,7 +184,9 @@ def huber_loss(prediction: Tensor, target: Any, reduction: str = "mean", delta: 
     return reduce_loss("huber_loss", _huber(prediction - target, delta), reduction)
 
 
-def smooth_l1_loss(prediction: Tensor, target: Any, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(
+    prediction: Tensor, target: Any, reduction: str = "mean", beta: float = 1.0
+) -> Tensor:
     """huber_loss(delta=beta) / beta: 0.5 d^2 / beta below beta, |d| - beta / 2 above; l1 for beta 0."""
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
@@ -145,25 +196,33 @@ def smooth_l1_loss(prediction: Tensor, target: Any, reduction: str = "mean", bet
     return reduce_loss("smooth_l1_loss", losses, reduction)
 
 
-def binary_cross_entropy(probabilities: Tensor, target: Any, weight: Any = None, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(
+    probabilities: Tensor, target: Any, weight: Any = None, reduction: str = "mean"
+) -> Tensor:
     """-(y log p + (1 - y) log(1 - p)) for probabilities p in [0, 1]; each log is clamped at
     -100, as PyTorch does, so p = 0 or 1 gives a finite loss. ``weight`` (broadcast to the
     input's shape) scales each element's loss."""
     probabilities, target = _pair("binary_cross_entropy", probabilities, target)
     p = probabilities.data
     if p.min() < 0 or p.max() > 1:
-        raise ValueError(f"binary_cross_entropy: input must lie in [0, 1], got values from {p.min()} to {p.max()}"
-                         " (for raw scores use binary_cross_entropy_with_logits)")
+        raise ValueError(
+            f"binary_cross_entropy: input must lie in [0, 1], got values from {p.min()} to {p.max()}"
+            " (for raw scores use binary_cross_entropy_with_logits)"
+        )
     with np.errstate(divide="ignore"):
-        log_p, log_not_p = clamp(probabilities.log(), min=-100.0), clamp((1.0 - probabilities).log(), min=-100.0)
+        log_p, log_not_p = (
+            clamp(probabilities.log(), min=-100.0),
+            clamp((1.0 - probabilities).log(), min=-100.0),
+        )
     losses = -(target * log_p + (1.0 - target) * log_not_p)
     if weight is not None:
         losses = losses * _weight("binary_cross_entropy", "weight", weight, probabilities)
     return reduce_loss("binary_cross_entropy", losses, reduction)
 
 
-def binary_cross_entropy_with_logits(logits: Tensor, target: Any, weight: Any = None, reduction: str = "mean",
-                                     pos_weight: Any = None) -> Tensor:
+def binary_cross_entropy_with_logits(
+    logits: Tensor, target: Any, weight: Any = None, reduction: str = "mean", pos_weight: Any = None
+) -> Tensor:
     """binary_cross_entropy(sigmoid(x), y) computed stably as softplus(x) - x * y.
 
     ``pos_weight`` p (broadcast to the input's shape, e.g. one per class) weighs the positive
@@ -181,7 +240,9 @@ def binary_cross_entropy_with_logits(logits: Tensor, target: Any, weight: Any = 
     return reduce_loss(op, losses, reduction)
 
 
-def kl_div(log_probs: Tensor, target: Any, reduction: str = "mean", log_target: bool = False) -> Tensor:
+def kl_div(
+    log_probs: Tensor, target: Any, reduction: str = "mean", log_target: bool = False
+) -> Tensor:
     """Kullback-Leibler divergence of the input log-probabilities from the target
     probabilities, pointwise target * (log target - log_probs), 0 where the target is 0;
     with ``log_target`` the target is log-probabilities too: exp(target) * (target - log_probs).
@@ -191,13 +252,17 @@ def kl_div(log_probs: Tensor, target: Any, reduction: str = "mean", log_target: 
     """
     log_probs, target = _pair("kl_div", log_probs, target)
     if reduction not in ("mean", "batchmean", "sum", "none"):
-        raise ValueError(f"kl_div: reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r}")
+        raise ValueError(
+            f"kl_div: reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r}"
+        )
     if log_target:
         losses = target.exp() * (target - log_probs)
     else:
         if target.data.min() < 0:
-            raise ValueError(f"kl_div: target must be probabilities, got values down to {target.data.min()} "
-                             "(for log-probabilities pass log_target=True)")
+            raise ValueError(
+                f"kl_div: target must be probabilities, got values down to {target.data.min()} "
+                "(for log-probabilities pass log_target=True)"
+            )
         # log(1) = 0 where the target is 0, so 0 * log 0 counts as 0 (and no nan reaches the gradient)
         losses = target * (where(target.data > 0, target, 1.0).log() - log_probs)
     if reduction == "batchmean":

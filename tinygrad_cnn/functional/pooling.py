@@ -3,6 +3,7 @@
 All are composed from registered ops. Notation as in :mod:`tinygrad_cnn.ops.window`: B batch,
 C channels, H x W input size, K_h x K_w window, S stride, P padding, D dilation, O_h x O_w output.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,8 +34,15 @@ def _pool_size(size: int, span: int, stride: int, pad: int, ceil_mode: bool) -> 
     return out - 1 if ceil_mode and (out - 1) * stride >= size + pad else out
 
 
-def pool_geometry(op: str, input_shape: tuple[int, ...], kernel_size, stride=None, padding=0, dilation=1,
-                  ceil_mode: bool = False) -> Geometry:
+def pool_geometry(
+    op: str,
+    input_shape: tuple[int, ...],
+    kernel_size,
+    stride=None,
+    padding=0,
+    dilation=1,
+    ceil_mode: bool = False,
+) -> Geometry:
     """The windows of a pool over a (B, C, H, W) input, as PyTorch sizes them: padding an int
     or a pair, at most half the kernel; the end padding is what the last window needs, so it
     includes the partial window ceil_mode adds (and is less than P where windows stop short)."""
@@ -46,24 +54,42 @@ def pool_geometry(op: str, input_shape: tuple[int, ...], kernel_size, stride=Non
     if any(2 * p > k for p, k in zip(pads, kernel)):
         raise ValueError(f"{op}: padding {pads} must be at most half the kernel size {kernel}")
     spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilations)]
-    outs = [_pool_size(n, span, s, p, ceil_mode) for n, span, s, p in zip(input_shape[2:], spans, strides, pads)]
+    outs = [
+        _pool_size(n, span, s, p, ceil_mode)
+        for n, span, s, p in zip(input_shape[2:], spans, strides, pads)
+    ]
     if min(outs) < 1 or min(input_shape[2:]) < 1:
         spanned = f" (dilated to {tuple(spans)})" if dilations != (1, 1) else ""
-        raise ValueError(f"{op}: kernel {kernel}{spanned} is larger than the padded input: input {input_shape} "
-                         f"with padding {pads}")
-    ends = [max((o - 1) * s + span - p - n, 0) for o, s, span, p, n in zip(outs, strides, spans, pads, input_shape[2:])]
+        raise ValueError(
+            f"{op}: kernel {kernel}{spanned} is larger than the padded input: input {input_shape} "
+            f"with padding {pads}"
+        )
+    ends = [
+        max((o - 1) * s + span - p - n, 0)
+        for o, s, span, p, n in zip(outs, strides, spans, pads, input_shape[2:])
+    ]
     return window_geometry(op, input_shape, kernel, strides, tuple(zip(pads, ends)), dilations)
 
 
 def _pool(window_op, x: Tensor, g, pad_value: float) -> Tensor:
     """im2col (O_h*O_w*B, K*C) -> window op (O_h*O_w*B, C) -> reshape (O_h, O_w, B, C)."""
-    cols = Im2col.apply(x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding, pad_value=pad_value,
-                        columns="hwc", rows="hwb", **({} if g.dilation == (1, 1) else {"dilation": g.dilation}))
+    cols = Im2col.apply(
+        x,
+        kernel_size=g.kernel_size,
+        stride=g.stride,
+        padding=g.padding,
+        pad_value=pad_value,
+        columns="hwc",
+        rows="hwb",
+        **({} if g.dilation == (1, 1) else {"dilation": g.dilation}),
+    )
     pooled = window_op.apply(cols, channels=x.shape[1], columns="hwc")
     return pooled.reshape(*g.out_size, *x.shape[:2])
 
 
-def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False) -> Tensor:
+def max_pool2d(
+    x: Tensor, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False
+) -> Tensor:
     """Max over each K_h x K_w window: (B, C, H, W) -> (B, C, O_h, O_w), as torch's max_pool2d.
 
     im2col (O_h*O_w*B, K*C) -> window max (O_h*O_w*B, C) -> reshape (O_h, O_w, B, C)
@@ -84,12 +110,21 @@ def _divisors(g, size: tuple[int, int], count_include_pad: bool) -> np.ndarray:
     for n, k, s, (p, _), o in zip(size, g.kernel_size, g.stride, g.padding, g.out_size):
         start = np.arange(o) * s - p
         end = np.minimum(start + k, n + p)
-        counts.append(end - start if count_include_pad else np.minimum(end, n) - np.maximum(start, 0))
+        counts.append(
+            end - start if count_include_pad else np.minimum(end, n) - np.maximum(start, 0)
+        )
     return np.outer(*counts)
 
 
-def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
-               count_include_pad: bool = True, divisor_override: int | None = None) -> Tensor:
+def avg_pool2d(
+    x: Tensor,
+    kernel_size,
+    stride=None,
+    padding=0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
     """Mean over each K_h x K_w window: (B, C, H, W) -> (B, C, O_h, O_w), as torch's avg_pool2d.
 
     im2col (O_h*O_w*B, K*C) -> window mean (O_h*O_w*B, C) -> reshape (O_h, O_w, B, C)
@@ -102,9 +137,14 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool =
     out = _pool(WindowMean, x, g, 0.0)
     window = g.kernel_size[0] * g.kernel_size[1]
     if divisor_override is not None:
-        if not isinstance(divisor_override, (int, np.integer)) or isinstance(divisor_override, bool) \
-                or divisor_override < 1:
-            raise ValueError(f"avg_pool2d: divisor_override must be a positive int, got {divisor_override!r}")
+        if (
+            not isinstance(divisor_override, (int, np.integer))
+            or isinstance(divisor_override, bool)
+            or divisor_override < 1
+        ):
+            raise ValueError(
+                f"avg_pool2d: divisor_override must be a positive int, got {divisor_override!r}"
+            )
         divisors = np.full(g.out_size, divisor_override)
     else:
         divisors = _divisors(g, x.shape[2:], count_include_pad)
@@ -117,11 +157,19 @@ def _output_size(op: str, output_size, input_shape: tuple[int, ...]) -> tuple[in
     """(O_h, O_w) from an int, a pair, or a pair with None (keep that input size), as torch."""
     if min(input_shape[2:]) < 1:
         raise ValueError(f"{op}: input {input_shape} has no pixels to pool")
-    pair = (output_size, output_size) if not isinstance(output_size, (tuple, list)) else tuple(output_size)
-    if len(pair) != 2 or not all(o is None or (isinstance(o, (int, np.integer)) and not isinstance(o, bool) and o >= 1)
-                                 for o in pair):
-        raise ValueError(f"{op}: output_size must be a positive int or a pair of positive ints or None, "
-                         f"got {output_size!r}")
+    pair = (
+        (output_size, output_size)
+        if not isinstance(output_size, (tuple, list))
+        else tuple(output_size)
+    )
+    if len(pair) != 2 or not all(
+        o is None or (isinstance(o, (int, np.integer)) and not isinstance(o, bool) and o >= 1)
+        for o in pair
+    ):
+        raise ValueError(
+            f"{op}: output_size must be a positive int or a pair of positive ints or None, "
+            f"got {output_size!r}"
+        )
     return tuple(n if o is None else int(o) for o, n in zip(pair, input_shape[2:]))
 
 
@@ -172,4 +220,6 @@ def adaptive_max_pool2d(x: Tensor, output_size) -> Tensor:
     windows, _ = _bin_windows(x, *_output_size("adaptive_max_pool2d", output_size, x.shape))
     b, c, oh, ow, kh, kw = windows.shape
     rows = windows.transpose(0, 2, 3, 1, 4, 5).reshape(b * oh * ow, c * kh * kw)
-    return WindowMax.apply(rows, channels=c, columns="chw").reshape(b, oh, ow, c).transpose(0, 3, 1, 2)
+    return (
+        WindowMax.apply(rows, channels=c, columns="chw").reshape(b, oh, ow, c).transpose(0, 3, 1, 2)
+    )

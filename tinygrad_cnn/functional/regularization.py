@@ -1,4 +1,5 @@
 """Dropout and global average pooling, composed from registered ops."""
+
 from __future__ import annotations
 
 from ..random import generator

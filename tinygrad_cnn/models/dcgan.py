@@ -1,5 +1,6 @@
 """DCGAN (Radford et al., 2016): a generator of transposed convolutions that grows a noise code
 into an image, and a discriminator of strided convolutions that mirrors it."""
+
 from __future__ import annotations
 
 from .. import nn
@@ -12,7 +13,9 @@ def _stages(image_size: int, owner: str) -> int:
     """k, for an image of 4 * 2^k pixels a side (k >= 1)."""
     k = (image_size // 4).bit_length() - 1
     if image_size < 8 or 4 * 2**k != image_size:
-        raise ValueError(f"{owner}: image_size must be 4 * 2^k with k >= 1 (8, 16, 32, 64, ...), got {image_size}")
+        raise ValueError(
+            f"{owner}: image_size must be 4 * 2^k with k >= 1 (8, 16, 32, 64, ...), got {image_size}"
+        )
     return k
 
 
@@ -29,16 +32,28 @@ class Generator(nn.Module):
         super().__init__()
         k = _stages(image_size, "Generator")
         widths = [width * 2 ** (k - 1 - i) for i in range(k)]
-        layers = [nn.ConvTranspose2d(nz, widths[0], 4, bias=False), nn.BatchNorm2d(widths[0]), nn.ReLU()]
+        layers = [
+            nn.ConvTranspose2d(nz, widths[0], 4, bias=False),
+            nn.BatchNorm2d(widths[0]),
+            nn.ReLU(),
+        ]
         for wider, narrower in zip(widths, widths[1:]):
-            layers += [nn.ConvTranspose2d(wider, narrower, 4, 2, 1, bias=False), nn.BatchNorm2d(narrower), nn.ReLU()]
+            layers += [
+                nn.ConvTranspose2d(wider, narrower, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(narrower),
+                nn.ReLU(),
+            ]
         self.nz = nz
-        self.main = nn.Sequential(*layers, nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh())
+        self.main = nn.Sequential(
+            *layers, nn.ConvTranspose2d(widths[-1], channels, 4, 2, 1, bias=False), nn.Tanh()
+        )
 
     def forward(self, z: Tensor) -> Tensor:
         """(B, nz) or (B, nz, 1, 1) -> (B, channels, S, S)."""
         if z.shape[1:] not in ((self.nz,), (self.nz, 1, 1)):
-            raise ValueError(f"Generator: codes must be (B, {self.nz}) or (B, {self.nz}, 1, 1), got {z.shape}")
+            raise ValueError(
+                f"Generator: codes must be (B, {self.nz}) or (B, {self.nz}, 1, 1), got {z.shape}"
+            )
         return self.main(z.reshape(z.shape[0], self.nz, 1, 1))
 
 
@@ -57,15 +72,21 @@ class Discriminator(nn.Module):
         widths = [width * 2**i for i in range(k)]
         layers = [nn.Conv2d(channels, widths[0], 4, 2, 1, bias=False), nn.LeakyReLU(0.2)]
         for narrower, wider in zip(widths, widths[1:]):
-            layers += [nn.Conv2d(narrower, wider, 4, 2, 1, bias=False), nn.BatchNorm2d(wider), nn.LeakyReLU(0.2)]
+            layers += [
+                nn.Conv2d(narrower, wider, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(wider),
+                nn.LeakyReLU(0.2),
+            ]
         self.main = nn.Sequential(*layers, nn.Conv2d(widths[-1], 1, 4, bias=False))
         self.image_shape = (channels, image_size, image_size)
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, channels, S, S) -> (B,)."""
         if x.shape[1:] != self.image_shape:
-            raise ValueError(f"Discriminator: images must be (B, {', '.join(map(str, self.image_shape))}), "
-                             f"got {x.shape}")
+            raise ValueError(
+                f"Discriminator: images must be (B, {', '.join(map(str, self.image_shape))}), "
+                f"got {x.shape}"
+            )
         return self.main(x).reshape(x.shape[0])
 
 

@@ -1,4 +1,5 @@
 """LeNet: the small CNN the CLI trains on the bundled digits, and LeCun's LeNet-5."""
+
 from __future__ import annotations
 
 from .. import nn
@@ -6,7 +7,9 @@ from .. import nn
 __all__ = ["lenet", "lenet_parameter_count", "lenet5"]
 
 
-def lenet(in_channels: int = 1, image_size: int = 8, classes: int = 10, width: int = 8) -> nn.Sequential:
+def lenet(
+    in_channels: int = 1, image_size: int = 8, classes: int = 10, width: int = 8
+) -> nn.Sequential:
     """LeNet-style CNN: two (Conv2d 3x3 pad 1 - ReLU - MaxPool2d 2) stages, then Linear.
 
     (B, C, S, S) -> (B, w, S/2, S/2) -> (B, 2w, S/4, S/4) -> (B, 2w*(S/4)^2) -> (B, classes),
@@ -15,13 +18,20 @@ def lenet(in_channels: int = 1, image_size: int = 8, classes: int = 10, width: i
     if image_size % 4:
         raise ValueError(f"lenet: image_size must be a multiple of 4, got {image_size}")
     return nn.Sequential(
-        nn.Conv2d(in_channels, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(2 * width * (image_size // 4) ** 2, classes),
+        nn.Conv2d(in_channels, width, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(width, 2 * width, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(2 * width * (image_size // 4) ** 2, classes),
     )
 
 
-def lenet_parameter_count(in_channels: int = 1, image_size: int = 8, classes: int = 10, width: int = 8) -> int:
+def lenet_parameter_count(
+    in_channels: int = 1, image_size: int = 8, classes: int = 10, width: int = 8
+) -> int:
     """How many numbers :func:`lenet` with these arguments holds, computed without building it
     (to check a checkpoint's config against its arrays before allocating anything)."""
     conv1 = width * in_channels * 9 + width
@@ -40,7 +50,16 @@ def lenet5(in_channels: int = 1, classes: int = 10, image_size: int = 32) -> nn.
     if image_size not in (28, 32):
         raise ValueError(f"lenet5: image_size must be 28 (padded to 32) or 32, got {image_size}")
     return nn.Sequential(
-        nn.Conv2d(in_channels, 6, 5, padding=(32 - image_size) // 2), nn.Tanh(), nn.AvgPool2d(2),
-        nn.Conv2d(6, 16, 5), nn.Tanh(), nn.AvgPool2d(2), nn.Flatten(),
-        nn.Linear(16 * 5 * 5, 120), nn.Tanh(), nn.Linear(120, 84), nn.Tanh(), nn.Linear(84, classes),
+        nn.Conv2d(in_channels, 6, 5, padding=(32 - image_size) // 2),
+        nn.Tanh(),
+        nn.AvgPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        nn.Tanh(),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16 * 5 * 5, 120),
+        nn.Tanh(),
+        nn.Linear(120, 84),
+        nn.Tanh(),
+        nn.Linear(84, classes),
     )

@@ -1,5 +1,6 @@
 """ResNets for 32 x 32 images, as He et al. (2016) built them for CIFAR-10: depth 6n + 2, three
 stages of n basic blocks at widths 16, 32 and 64, parameter-free shortcuts (their option A)."""
+
 from __future__ import annotations
 
 from .. import functional as F
@@ -40,10 +41,14 @@ class ResNet(nn.Module):
     with depth = 6n + 2 (ResNet-20: n = 3, 269,722 parameters for 10 classes, the paper's 0.27M). Convolutions
     start from He initialisation (fan_out, ReLU gain), as in the paper."""
 
-    def __init__(self, depth: int = 20, classes: int = 10, in_channels: int = 3, widths: tuple = (16, 32, 64)):
+    def __init__(
+        self, depth: int = 20, classes: int = 10, in_channels: int = 3, widths: tuple = (16, 32, 64)
+    ):
         super().__init__()
         if depth < 8 or (depth - 2) % 6:
-            raise ValueError(f"ResNet: depth must be 6n + 2 with n >= 1 (8, 14, 20, 32, ...), got {depth}")
+            raise ValueError(
+                f"ResNet: depth must be 6n + 2 with n >= 1 (8, 14, 20, 32, ...), got {depth}"
+            )
         blocks = (depth - 2) // 6
         self.conv1 = nn.Conv2d(in_channels, widths[0], 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(widths[0])
@@ -59,8 +64,10 @@ class ResNet(nn.Module):
     @staticmethod
     def _stage(in_channels: int, out_channels: int, blocks: int, stride: int) -> nn.Sequential:
         """``blocks`` basic blocks; the first one changes the width and stride."""
-        return nn.Sequential(BasicBlock(in_channels, out_channels, stride),
-                             *(BasicBlock(out_channels, out_channels) for _ in range(blocks - 1)))
+        return nn.Sequential(
+            BasicBlock(in_channels, out_channels, stride),
+            *(BasicBlock(out_channels, out_channels) for _ in range(blocks - 1)),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, C, H, W) -> (B, classes)."""

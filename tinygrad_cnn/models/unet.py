@@ -1,6 +1,7 @@
 """A small U-Net (Ronneberger et al., 2015) for segmentation: an encoder that halves the map
 at each level, a decoder that doubles it back with transposed convolutions, and skip
 connections that concatenate each encoder level's features onto the decoder's."""
+
 from __future__ import annotations
 
 from .. import nn
@@ -14,9 +15,14 @@ class DoubleConv(nn.Sequential):
     """(conv 3x3 -> BN -> ReLU) twice: (B, C, H, W) -> (B, M, H, W)."""
 
     def __init__(self, in_channels: int, out_channels: int):
-        super().__init__(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False), nn.BatchNorm2d(out_channels),
-                         nn.ReLU(), nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
-                         nn.BatchNorm2d(out_channels), nn.ReLU())
+        super().__init__(
+            nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(),
+            nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(out_channels),
+            nn.ReLU(),
+        )
 
 
 class Down(nn.Sequential):
@@ -41,15 +47,19 @@ class UNet(nn.Module):
         self.depth = depth
         self.inc = DoubleConv(in_channels, width)
         self.down = nn.ModuleList(Down(c, m) for c, m in zip(widths, widths[1:]))
-        self.up = nn.ModuleList(nn.ConvTranspose2d(m, c, 2, stride=2) for c, m in zip(widths[-2::-1], widths[:0:-1]))
+        self.up = nn.ModuleList(
+            nn.ConvTranspose2d(m, c, 2, stride=2) for c, m in zip(widths[-2::-1], widths[:0:-1])
+        )
         self.decode = nn.ModuleList(DoubleConv(2 * c, c) for c in widths[-2::-1])
         self.head = nn.Conv2d(width, classes, 1)
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, C, H, W) -> (B, classes, H, W)."""
         if x.ndim != 4 or x.shape[2] % 2**self.depth or x.shape[3] % 2**self.depth:
-            raise ValueError(f"UNet: input must be (B, C, H, W) with H and W divisible by 2^depth = "
-                             f"{2**self.depth}, got {x.shape}")
+            raise ValueError(
+                f"UNet: input must be (B, C, H, W) with H and W divisible by 2^depth = "
+                f"{2**self.depth}, got {x.shape}"
+            )
         skips = [self.inc(x)]
         for down in self.down:
             skips.append(down(skips[-1]))

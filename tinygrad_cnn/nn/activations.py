@@ -1,5 +1,6 @@
 """Activation modules: thin wrappers that call the function of the same name in
 :mod:`tinygrad_cnn.functional` with the arguments given to the constructor."""
+
 from __future__ import annotations
 
 import inspect
@@ -10,9 +11,34 @@ from ..tensor import Tensor
 from .module import Module
 
 __all__ = [
-    "Identity", "Step", "BentIdentity", "Hardshrink", "Softshrink", "Threshold", "Sigmoid", "Hardsigmoid",
-    "LogSigmoid", "Tanh", "Tanhshrink", "Hardtanh", "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU",
-    "GELU", "Softplus", "Softsign", "SiLU", "Swish", "Mish", "TanhExp", "Softmax", "Softmin", "LogSoftmax",
+    "Identity",
+    "Step",
+    "BentIdentity",
+    "Hardshrink",
+    "Softshrink",
+    "Threshold",
+    "Sigmoid",
+    "Hardsigmoid",
+    "LogSigmoid",
+    "Tanh",
+    "Tanhshrink",
+    "Hardtanh",
+    "ReLU",
+    "ReLU6",
+    "LeakyReLU",
+    "ELU",
+    "SELU",
+    "CELU",
+    "GELU",
+    "Softplus",
+    "Softsign",
+    "SiLU",
+    "Swish",
+    "Mish",
+    "TanhExp",
+    "Softmax",
+    "Softmin",
+    "LogSoftmax",
 ]
 
 
@@ -34,25 +60,39 @@ class _Activation(Module):
         return type(self).function(x, *self.args, **self.kwargs)
 
     def extra_repr(self) -> str:
-        return ", ".join([repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()])
+        return ", ".join(
+            [repr(a) for a in self.args] + [f"{k}={v!r}" for k, v in self.kwargs.items()]
+        )
 
 
 def _module(name: str, function: Callable[..., Tensor], doc: str) -> type[_Activation]:
-    return type(name, (_Activation,), {"function": staticmethod(function), "__doc__": doc, "__module__": __name__})
+    return type(
+        name,
+        (_Activation,),
+        {"function": staticmethod(function), "__doc__": doc, "__module__": __name__},
+    )
 
 
 Identity = _module("Identity", F.identity, "x itself; a placeholder layer.")
 Step = _module("Step", F.step, "Heaviside step (zero gradient).")
 BentIdentity = _module("BentIdentity", F.bent_identity, "(sqrt(x^2 + 1) - 1) / 2 + x.")
-Hardshrink = _module("Hardshrink", F.hardshrink, "Hardshrink(lambd=0.5): x where |x| > lambd, else 0.")
-Softshrink = _module("Softshrink", F.softshrink, "Softshrink(lambd=0.5): x -+ lambd outside [-lambd, lambd].")
-Threshold = _module("Threshold", F.threshold, "Threshold(threshold, value): x where x > threshold, else value.")
+Hardshrink = _module(
+    "Hardshrink", F.hardshrink, "Hardshrink(lambd=0.5): x where |x| > lambd, else 0."
+)
+Softshrink = _module(
+    "Softshrink", F.softshrink, "Softshrink(lambd=0.5): x -+ lambd outside [-lambd, lambd]."
+)
+Threshold = _module(
+    "Threshold", F.threshold, "Threshold(threshold, value): x where x > threshold, else value."
+)
 Sigmoid = _module("Sigmoid", F.sigmoid, "1 / (1 + exp(-x)).")
 Hardsigmoid = _module("Hardsigmoid", F.hardsigmoid, "clamp(x / 6 + 1/2, 0, 1).")
 LogSigmoid = _module("LogSigmoid", F.logsigmoid, "log(sigmoid(x)), stable.")
 Tanh = _module("Tanh", F.tanh, "Hyperbolic tangent.")
 Tanhshrink = _module("Tanhshrink", F.tanhshrink, "x - tanh(x).")
-Hardtanh = _module("Hardtanh", F.hardtanh, "Hardtanh(min_val=-1, max_val=1): clamp(x, min_val, max_val).")
+Hardtanh = _module(
+    "Hardtanh", F.hardtanh, "Hardtanh(min_val=-1, max_val=1): clamp(x, min_val, max_val)."
+)
 ReLU = _module("ReLU", F.relu, "max(x, 0).")
 ReLU6 = _module("ReLU6", F.relu6, "min(max(x, 0), 6).")
 LeakyReLU = _module("LeakyReLU", F.leaky_relu, "LeakyReLU(negative_slope=0.01).")

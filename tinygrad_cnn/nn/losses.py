@@ -7,6 +7,7 @@ PyTorch's deprecated ``size_average`` and ``reduce`` are left out, so the option
 order, fails instead of setting the wrong option. (HuberLoss never had them: its
 ``reduction, delta`` keep their places.)
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,8 +16,17 @@ from .. import functional as F
 from ..tensor import Tensor
 from .module import Buffer, Module
 
-__all__ = ["L1Loss", "MSELoss", "SmoothL1Loss", "HuberLoss", "NLLLoss", "CrossEntropyLoss", "BCELoss",
-           "BCEWithLogitsLoss", "KLDivLoss"]
+__all__ = [
+    "L1Loss",
+    "MSELoss",
+    "SmoothL1Loss",
+    "HuberLoss",
+    "NLLLoss",
+    "CrossEntropyLoss",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "KLDivLoss",
+]
 
 
 def _buffer(value: Any) -> Buffer | None:
@@ -103,15 +113,23 @@ class CrossEntropyLoss(_Loss):
     """Softmax cross-entropy of class targets (:func:`~tinygrad_cnn.functional.cross_entropy`);
     ``weight`` (K,) is a buffer."""
 
-    def __init__(self, weight: Any = None, *, ignore_index: int = -100, reduction: str = "mean",
-                 label_smoothing: float = 0.0):
+    def __init__(
+        self,
+        weight: Any = None,
+        *,
+        ignore_index: int = -100,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ):
         super().__init__(reduction)
         self.weight = _buffer(weight)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         """(B, K) logits, (B,) class indices -> () or (B,)."""
-        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
+        return F.cross_entropy(
+            input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing
+        )
 
 
 class BCELoss(_Loss):
@@ -139,7 +157,9 @@ class BCEWithLogitsLoss(_Loss):
 
     def forward(self, input: Tensor, target: Any) -> Tensor:
         """(*) logits, (*) targets in [0, 1] -> () or (*)."""
-        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
+        return F.binary_cross_entropy_with_logits(
+            input, target, self.weight, self.reduction, self.pos_weight
+        )
 
 
 class KLDivLoss(_Loss):

@@ -1,4 +1,5 @@
 """Module: the base of every layer and model. Parameters and sub-modules are found by attribute."""
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -10,7 +11,15 @@ from .. import function
 from ..tensor import HookHandle, Tensor, float_dtype
 from ..tensor_methods import requested_dtype
 
-__all__ = ["Parameter", "Buffer", "Module", "Sequential", "ModuleList", "ModuleDict", "IncompatibleKeys"]
+__all__ = [
+    "Parameter",
+    "Buffer",
+    "Module",
+    "Sequential",
+    "ModuleList",
+    "ModuleDict",
+    "IncompatibleKeys",
+]
 
 
 class Parameter(Tensor):
@@ -48,8 +57,10 @@ class Module:
             items = value.values() if isinstance(value, dict) else value
             if any(isinstance(item, Module) for item in items):
                 holder = "nn.ModuleDict" if isinstance(value, dict) else "nn.ModuleList"
-                raise TypeError(f"{type(self).__name__}.{name}: a {type(value).__name__} of Modules hides their "
-                                f"parameters from parameters() and state_dict(); use {holder}(...)")
+                raise TypeError(
+                    f"{type(self).__name__}.{name}: a {type(value).__name__} of Modules hides their "
+                    f"parameters from parameters() and state_dict(); use {holder}(...)"
+                )
         object.__setattr__(self, name, value)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -93,7 +104,9 @@ class Module:
                 continue
             seen.add(id(module))
             yield name, module
-            below = [(f"{name}.{child}" if name else child, m) for child, m in module.named_children()]
+            below = [
+                (f"{name}.{child}" if name else child, m) for child, m in module.named_children()
+            ]
             stack.extend(reversed(below))
 
     def modules(self) -> Iterator["Module"]:
@@ -116,7 +129,11 @@ class Module:
 
     def register_buffer(self, name: str, value: Any) -> None:
         """Keep ``value`` (an array or Tensor) as a Buffer: saved in ``state_dict``, never learned."""
-        setattr(self, name, value if isinstance(value, Buffer) else Buffer(getattr(value, "data", value)))
+        setattr(
+            self,
+            name,
+            value if isinstance(value, Buffer) else Buffer(getattr(value, "data", value)),
+        )
 
     def _named_tensors(self, kind: type, recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
         seen: set[int] = set()
@@ -190,7 +207,9 @@ class Module:
     def state_dict(self) -> dict[str, np.ndarray]:
         """Qualified parameter and buffer names -> copies of their arrays; loads into the same
         PyTorch model."""
-        return {name: t.data.copy() for name, t in (*self.named_parameters(), *self.named_buffers())}
+        return {
+            name: t.data.copy() for name, t in (*self.named_parameters(), *self.named_buffers())
+        }
 
     def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> "IncompatibleKeys":
         """Copy arrays into the parameters and buffers. Every key and shape is checked before
@@ -198,35 +217,47 @@ class Module:
         missing and unexpected keys are allowed (shapes must still match) and returned, as
         PyTorch's ``(missing_keys, unexpected_keys)``."""
         if not isinstance(state, dict):
-            raise TypeError(f"load_state_dict: {type(self).__name__}: expected a dict of arrays, got {type(state).__name__}")
+            raise TypeError(
+                f"load_state_dict: {type(self).__name__}: expected a dict of arrays, got {type(state).__name__}"
+            )
         params = dict((*self.named_parameters(), *self.named_buffers()))
         missing = [k for k in params if k not in state]
         unexpected = [k for k in state if k not in params]
         mismatched = [
             f"{k}: expected {params[k].shape}, got {np.shape(state[k])}"
-            for k in params if k in state and np.shape(state[k]) != params[k].shape
+            for k in params
+            if k in state and np.shape(state[k]) != params[k].shape
         ]
         if mismatched or strict and (missing or unexpected):
-            problems = [f"missing keys {missing}" if missing and strict else "",
-                        f"unexpected keys {unexpected}" if unexpected and strict else "",
-                        f"shape mismatch: {'; '.join(mismatched)}" if mismatched else ""]
-            raise ValueError(f"load_state_dict: {type(self).__name__}: " + "; ".join(p for p in problems if p))
+            problems = [
+                f"missing keys {missing}" if missing and strict else "",
+                f"unexpected keys {unexpected}" if unexpected and strict else "",
+                f"shape mismatch: {'; '.join(mismatched)}" if mismatched else "",
+            ]
+            raise ValueError(
+                f"load_state_dict: {type(self).__name__}: " + "; ".join(p for p in problems if p)
+            )
         for name, p in params.items():
             if name in state:
-                p.data = np.array(state[name], dtype=p.dtype)  # a new array: graphs may hold the old one
+                # a new array: graphs may hold the old one
+                p.data = np.array(state[name], dtype=p.dtype)
         return IncompatibleKeys(missing, unexpected)
 
     def save(self, path: str) -> None:
         """Write ``state_dict()`` to an .npz file."""
         from ..serialization import save
+
         save(self.state_dict(), path)
 
     def load(self, path: str) -> "Module":
         """Read weights written by :meth:`save`, or the "model" entry of a checkpoint written by
         :func:`tinygrad_cnn.save` (no pickles), and load them."""
         from ..serialization import load
+
         state = load(path)
-        self.load_state_dict(state["model"] if isinstance(state, dict) and "model" in state else state)
+        self.load_state_dict(
+            state["model"] if isinstance(state, dict) and "model" in state else state
+        )
         return self
 
     # ---- printing ----------------------------------------------------------------------------
@@ -241,8 +272,11 @@ class Module:
         """The nested repr, with ``printing`` the modules already open above (a cycle prints
         its way back as ``...``)."""
         printing = printing | {id(self)}
-        children = [f"  ({name}): " + ("..." if id(m) in printing else m._repr(printing)).replace("\n", "\n  ")
-                    for name, m in self.named_children()]
+        children = [
+            f"  ({name}): "
+            + ("..." if id(m) in printing else m._repr(printing)).replace("\n", "\n  ")
+            for name, m in self.named_children()
+        ]
         if not children:
             return f"{type(self).__name__}({self.extra_repr()})"
         return f"{type(self).__name__}(\n" + "\n".join(children) + "\n)"
@@ -360,8 +394,15 @@ class ModuleDict(Module):
         return dict(self.named_children())[key]
 
     def __setitem__(self, key: str, module: Module) -> None:
-        if not isinstance(key, str) or not key.isidentifier() or key in vars(self) and key not in self:
-            raise KeyError(f"ModuleDict: key {key!r} must be a Python name not already used by the container")
+        if (
+            not isinstance(key, str)
+            or not key.isidentifier()
+            or key in vars(self)
+            and key not in self
+        ):
+            raise KeyError(
+                f"ModuleDict: key {key!r} must be a Python name not already used by the container"
+            )
         setattr(self, key, _checked_module("ModuleDict", f"value for {key!r}", module))
 
     def __delitem__(self, key: str) -> None:
@@ -392,5 +433,5 @@ class ModuleDict(Module):
 
     def update(self, modules: Any) -> None:
         """Add (or replace) the modules of a mapping or of (key, module) pairs."""
-        for key, module in (modules.items() if hasattr(modules, "items") else modules):
+        for key, module in modules.items() if hasattr(modules, "items") else modules:
             self[key] = module

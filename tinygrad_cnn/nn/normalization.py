@@ -1,4 +1,5 @@
 """Dropout, normalisation (batch, instance, group, layer) and global average pooling layers."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +10,16 @@ from ..tensor import Tensor
 from .layers import _positive_int
 from .module import Buffer, Module, Parameter
 
-__all__ = ["Dropout", "Dropout2d", "BatchNorm1d", "BatchNorm2d", "InstanceNorm2d", "GroupNorm", "LayerNorm",
-           "GlobalAvgPool2d"]
+__all__ = [
+    "Dropout",
+    "Dropout2d",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "InstanceNorm2d",
+    "GroupNorm",
+    "LayerNorm",
+    "GlobalAvgPool2d",
+]
 
 
 class Dropout(Module):
@@ -49,8 +58,15 @@ class _NormBase(Module):
     names (weight, bias, running_mean, running_var, num_batches_tracked), so a state_dict
     loads into the same PyTorch model."""
 
-    def __init__(self, num_features: int, eps: float, momentum: float, affine: bool, track_running_stats: bool,
-                 bias: bool):
+    def __init__(
+        self,
+        num_features: int,
+        eps: float,
+        momentum: float,
+        affine: bool,
+        track_running_stats: bool,
+        bias: bool,
+    ):
         super().__init__()
         self.num_features = _positive_int(type(self).__name__, "num_features", num_features)
         self.eps, self.momentum = eps, momentum
@@ -71,23 +87,43 @@ class _BatchNorm(_NormBase):
 
     dims: tuple[int, ...] = ()
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, *, bias: bool = True):
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        *,
+        bias: bool = True,
+    ):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, bias)
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, C, ...) -> the same shape, each channel normalised."""
         name = type(self).__name__
         if x.ndim not in self.dims or x.shape[1] != self.num_features:
-            raise ValueError(f"{name}: expected a {' or '.join(f'{d}-D' for d in self.dims)} input with "
-                             f"{self.num_features} channels on axis 1, got shape {x.shape}")
+            raise ValueError(
+                f"{name}: expected a {' or '.join(f'{d}-D' for d in self.dims)} input with "
+                f"{self.num_features} channels on axis 1, got shape {x.shape}"
+            )
         momentum = self.momentum
         if self.training and self.num_batches_tracked is not None:
             self.num_batches_tracked.data = self.num_batches_tracked.data + 1
-            if momentum is None:  # PyTorch's cumulative moving average: the mean of every batch so far
+            if (
+                momentum is None
+            ):  # PyTorch's cumulative moving average: the mean of every batch so far
                 momentum = 1.0 / float(self.num_batches_tracked.data)
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                            self.training or self.running_mean is None, 0.0 if momentum is None else momentum, self.eps)
+        return F.batch_norm(
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            self.training or self.running_mean is None,
+            0.0 if momentum is None else momentum,
+            self.eps,
+        )
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
@@ -111,8 +147,16 @@ class InstanceNorm2d(_NormBase):
     training and normalise in evaluation; ``affine`` adds a learned per-channel scale and
     shift."""
 
-    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, affine: bool = False,
-                 track_running_stats: bool = False, *, bias: bool = True):
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float = 0.1,
+        affine: bool = False,
+        track_running_stats: bool = False,
+        *,
+        bias: bool = True,
+    ):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, bias)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -120,15 +164,27 @@ class InstanceNorm2d(_NormBase):
         if x.ndim == 3 and x.shape[0] == self.num_features:
             return self.forward(x.reshape(1, *x.shape)).reshape(*x.shape)
         if x.ndim != 4 or x.shape[1] != self.num_features:
-            raise ValueError(f"InstanceNorm2d: expected a 4-D input (B, C, H, W) or a 3-D (C, H, W) with "
-                             f"{self.num_features} channels, got shape {x.shape}")
+            raise ValueError(
+                f"InstanceNorm2d: expected a 4-D input (B, C, H, W) or a 3-D (C, H, W) with "
+                f"{self.num_features} channels, got shape {x.shape}"
+            )
         momentum = 0.0 if self.momentum is None else self.momentum  # PyTorch reads None as 0 here
-        return F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                               self.training or not self.track_running_stats, momentum, self.eps)
+        return F.instance_norm(
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            self.training or not self.track_running_stats,
+            momentum,
+            self.eps,
+        )
 
     def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
+        )
 
 
 class GroupNorm(Module):
@@ -136,13 +192,22 @@ class GroupNorm(Module):
     groups of C/G consecutive channels, with a learned per-channel weight and bias (``affine``),
     as PyTorch's."""
 
-    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True, *,
-                 bias: bool = True):
+    def __init__(
+        self,
+        num_groups: int,
+        num_channels: int,
+        eps: float = 1e-5,
+        affine: bool = True,
+        *,
+        bias: bool = True,
+    ):
         super().__init__()
         self.num_groups = _positive_int("GroupNorm", "num_groups", num_groups)
         self.num_channels = _positive_int("GroupNorm", "num_channels", num_channels)
         if num_channels % num_groups:
-            raise ValueError(f"GroupNorm: num_groups={num_groups} must divide num_channels={num_channels}")
+            raise ValueError(
+                f"GroupNorm: num_groups={num_groups} must divide num_channels={num_channels}"
+            )
         self.eps, self.affine = eps, affine
         self.weight = _filled(num_channels, 1.0) if affine else None
         self.bias = _filled(num_channels, 0.0) if affine and bias else None
@@ -150,13 +215,17 @@ class GroupNorm(Module):
     def forward(self, x: Tensor) -> Tensor:
         """(B, C, ...) -> the same shape."""
         if x.ndim < 2 or x.shape[1] != self.num_channels:
-            raise ValueError(f"GroupNorm: expected a (B, C, ...) input with {self.num_channels} channels on axis 1, "
-                             f"got shape {x.shape}")
+            raise ValueError(
+                f"GroupNorm: expected a (B, C, ...) input with {self.num_channels} channels on axis 1, "
+                f"got shape {x.shape}"
+            )
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class LayerNorm(Module):
@@ -164,8 +233,13 @@ class LayerNorm(Module):
     N, with a learned elementwise weight and bias of shape N (``elementwise_affine``), as
     PyTorch's: (*, *N) -> (*, *N)."""
 
-    def __init__(self, normalized_shape: int | tuple[int, ...], eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True):
+    def __init__(
+        self,
+        normalized_shape: int | tuple[int, ...],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+    ):
         super().__init__()
         self.normalized_shape = sizes("LayerNorm", (normalized_shape,))
         self.eps, self.elementwise_affine = eps, elementwise_affine
@@ -175,14 +249,18 @@ class LayerNorm(Module):
     def forward(self, x: Tensor) -> Tensor:
         """(*, *N) -> the same shape."""
         shape = self.normalized_shape
-        if x.shape[x.ndim - len(shape):] != shape:
-            raise ValueError(f"LayerNorm: expected an input whose trailing axes are normalized_shape {shape}, "
-                             f"got shape {x.shape}")
+        if x.shape[x.ndim - len(shape) :] != shape:
+            raise ValueError(
+                f"LayerNorm: expected an input whose trailing axes are normalized_shape {shape}, "
+                f"got shape {x.shape}"
+            )
         return F.layer_norm(x, shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class GlobalAvgPool2d(Module):

@@ -1,4 +1,5 @@
 """Pooling layers: max and mean over sliding windows, and adaptive pooling to a fixed size."""
+
 from __future__ import annotations
 
 from .. import functional as F
@@ -15,17 +16,29 @@ class MaxPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, ceil_mode: bool = False):
         super().__init__()
-        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride  # as PyTorch
+        # as PyTorch
+        self.kernel_size, self.stride = (
+            kernel_size,
+            kernel_size if stride is None else stride,
+        )
         self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, C, H, W) -> (B, C, O_h, O_w)."""
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+        return F.max_pool2d(
+            x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode
+        )
 
     def extra_repr(self) -> str:
-        return _arguments(kernel_size=self.kernel_size, **_changed(
-            stride=(self.stride, self.kernel_size), padding=(self.padding, 0), dilation=(self.dilation, 1),
-            ceil_mode=(self.ceil_mode, False)))
+        return _arguments(
+            kernel_size=self.kernel_size,
+            **_changed(
+                stride=(self.stride, self.kernel_size),
+                padding=(self.padding, 0),
+                dilation=(self.dilation, 1),
+                ceil_mode=(self.ceil_mode, False),
+            ),
+        )
 
 
 class AvgPool2d(Module):
@@ -33,22 +46,47 @@ class AvgPool2d(Module):
     kernel. See :func:`tinygrad_cnn.functional.avg_pool2d` for ceil_mode, count_include_pad
     and divisor_override."""
 
-    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False, count_include_pad: bool = True,
-                 divisor_override: int | None = None):
+    def __init__(
+        self,
+        kernel_size,
+        stride=None,
+        padding=0,
+        ceil_mode: bool = False,
+        count_include_pad: bool = True,
+        divisor_override: int | None = None,
+    ):
         super().__init__()
-        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride  # as PyTorch
+        # as PyTorch
+        self.kernel_size, self.stride = (
+            kernel_size,
+            kernel_size if stride is None else stride,
+        )
         self.padding, self.ceil_mode = padding, ceil_mode
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, x: Tensor) -> Tensor:
         """(B, C, H, W) -> (B, C, O_h, O_w)."""
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
-                            self.divisor_override)
+        return F.avg_pool2d(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.padding,
+            self.ceil_mode,
+            self.count_include_pad,
+            self.divisor_override,
+        )
 
     def extra_repr(self) -> str:
-        return _arguments(kernel_size=self.kernel_size, **_changed(
-            stride=(self.stride, self.kernel_size), padding=(self.padding, 0), ceil_mode=(self.ceil_mode, False),
-            count_include_pad=(self.count_include_pad, True), divisor_override=(self.divisor_override, None)))
+        return _arguments(
+            kernel_size=self.kernel_size,
+            **_changed(
+                stride=(self.stride, self.kernel_size),
+                padding=(self.padding, 0),
+                ceil_mode=(self.ceil_mode, False),
+                count_include_pad=(self.count_include_pad, True),
+                divisor_override=(self.divisor_override, None),
+            ),
+        )
 
 
 class _AdaptivePool2d(Module):

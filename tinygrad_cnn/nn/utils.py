@@ -1,4 +1,5 @@
 """Gradient clipping, as torch.nn.utils: applied between ``backward()`` and ``step()``."""
+
 from __future__ import annotations
 
 import math
@@ -16,8 +17,12 @@ def _with_grads(parameters: Tensor | Iterable[Tensor]) -> list[Tensor]:
     return [p for p in parameters if p.grad is not None]
 
 
-def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> Tensor:
+def clip_grad_norm_(
+    parameters: Tensor | Iterable[Tensor],
+    max_norm: float,
+    norm_type: float = 2.0,
+    error_if_nonfinite: bool = False,
+) -> Tensor:
     """Scale all gradients together so that their joint ``norm_type``-norm (the norm of all of
     them as one vector; ``inf`` for the largest magnitude) is at most ``max_norm``. Returns
     that norm before clipping, as a 0-d Tensor. A NaN or infinite norm raises with
@@ -30,10 +35,15 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     if norm_type == math.inf:
         total = max(float(np.abs(g).max(initial=0.0)) for g in grads)
     else:
-        total = float(sum(float(np.sum(np.abs(g.astype(np.float64)) ** norm_type)) for g in grads) ** (1.0 / norm_type))
+        total = float(
+            sum(float(np.sum(np.abs(g.astype(np.float64)) ** norm_type)) for g in grads)
+            ** (1.0 / norm_type)
+        )
     if error_if_nonfinite and not math.isfinite(total):
-        raise RuntimeError(f"clip_grad_norm_: the total norm of the gradients is {total}; "
-                           f"set error_if_nonfinite=False to clip anyway")
+        raise RuntimeError(
+            f"clip_grad_norm_: the total norm of the gradients is {total}; "
+            f"set error_if_nonfinite=False to clip anyway"
+        )
     scale = float(max_norm) / (total + 1e-6)
     if scale < 1.0:
         for p in parameters:

@@ -10,6 +10,7 @@ Second derivatives: a rule that saves only the input, or masks, is written once 
 erf) keeps that fast numpy form, with a ``graph_backward`` beside it that recomputes those
 values with Tensor ops, so their own derivatives reach the input.
 """
+
 from __future__ import annotations
 
 import math
@@ -342,7 +343,7 @@ class Gelu(Function):
             ctx.save_for_backward(a, cdf)
             return a * cdf
         k = a.dtype.type(math.sqrt(2 / math.pi))
-        t = np.tanh(k * (a + a.dtype.type(0.044715) * a ** 3))
+        t = np.tanh(k * (a + a.dtype.type(0.044715) * a**3))
         ctx.save_for_backward(a, t)
         return a * (1 + t) / 2
 
@@ -353,7 +354,9 @@ class Gelu(Function):
             pdf = np.exp(-a * a / 2) / a.dtype.type(math.sqrt(2 * math.pi))
             return grad * (kept + a * pdf)
         k, t = a.dtype.type(math.sqrt(2 / math.pi)), kept
-        return grad * ((1 + t) / 2 + a * (1 - t * t) * k * (1 + a.dtype.type(3 * 0.044715) * a * a) / 2)
+        return grad * (
+            (1 + t) / 2 + a * (1 - t * t) * k * (1 + a.dtype.type(3 * 0.044715) * a * a) / 2
+        )
 
     @staticmethod
     def graph_backward(ctx, grad):
@@ -363,5 +366,5 @@ class Gelu(Function):
             pdf = (-a * a / 2).exp() * (1 / math.sqrt(2 * math.pi))
             return grad * (cdf + a * pdf)
         k = math.sqrt(2 / math.pi)
-        t = ((a + 0.044715 * a ** 3) * k).tanh()
+        t = ((a + 0.044715 * a**3) * k).tanh()
         return grad * ((1 + t) / 2 + a * (1 - t * t) * k * (1 + 3 * 0.044715 * a * a) / 2)

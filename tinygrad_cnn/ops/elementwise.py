@@ -5,6 +5,7 @@ Every rule here is written once: ``differentiable_backward = True`` says the sam
 as maximum's split stay constants), which is how ``backward(create_graph=True)``
 differentiates it again.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,7 +46,8 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         need_a, need_b = ctx.needs_input_grad
-        ctx.save_for_backward(a if need_b else None, b if need_a else None)  # d/da uses b, d/db uses a
+        # d/da uses b, d/db uses a
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)
         return a * b
 
     @staticmethod
@@ -254,8 +256,11 @@ class Where(Function):
         (condition,) = ctx.saved_tensors
         zero = grad.dtype.type(0)
         _, need_a, need_b = ctx.needs_input_grad
-        return (None, np.where(condition, grad, zero) if need_a else None,
-                np.where(condition, zero, grad) if need_b else None)
+        return (
+            None,
+            np.where(condition, grad, zero) if need_a else None,
+            np.where(condition, zero, grad) if need_b else None,
+        )
 
 
 class Astype(Function):

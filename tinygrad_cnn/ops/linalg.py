@@ -1,4 +1,5 @@
 """Matrix product, the per-channel bias add and einsum."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +9,9 @@ from ..function import Function
 
 def _check_matmul(a: np.ndarray, b: np.ndarray) -> None:
     if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}")
+        raise ValueError(
+            f"matmul: operands must have at least 1 dimension, got shapes {a.shape} and {b.shape}"
+        )
     inner_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if a.shape[-1] != inner_b:
         raise ValueError(
@@ -18,7 +21,9 @@ def _check_matmul(a: np.ndarray, b: np.ndarray) -> None:
     try:
         np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
-        raise ValueError(f"matmul: batch dimensions of {a.shape} and {b.shape} do not broadcast") from None
+        raise ValueError(
+            f"matmul: batch dimensions of {a.shape} and {b.shape} do not broadcast"
+        ) from None
 
 
 def column_major(array: np.ndarray) -> bool:
@@ -52,7 +57,8 @@ class Matmul(Function):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
         if not (grad.flags.c_contiguous or grad.flags.f_contiguous):
-            grad = np.ascontiguousarray(grad)  # BLAS needs it: a broadcast or strided grad falls back to slow loops
+            # BLAS needs it: a broadcast or strided grad falls back to slow loops
+            grad = np.ascontiguousarray(grad)
         a_ndim, b_ndim = ctx.ndims
         if a_ndim == b_ndim == 1:
             return (grad * b if need_a else None), (grad * a if need_b else None)

@@ -1,5 +1,6 @@
 """Ops that move elements without arithmetic: reshape, transpose, indexing, cat, expand,
 pad, gather."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -38,10 +39,12 @@ class Transpose(Function):
 def resolve_index(index: Any) -> Any:
     """An index with tensors and lists turned into arrays, so numpy reads it as it would. Index
     arrays are copied: backward reads them later, after the caller may have changed theirs."""
+
     def one(i):
         if hasattr(i, "data") and isinstance(i.data, np.ndarray):  # a Tensor
             return i.data.copy()
         return np.array(i) if isinstance(i, (list, np.ndarray)) else i
+
     return tuple(one(i) for i in index) if isinstance(index, tuple) else one(index)
 
 
@@ -49,7 +52,8 @@ def _is_basic(index: Any) -> bool:
     """Basic indexing (ints, slices, None, ...) never repeats an element."""
     parts = index if isinstance(index, tuple) else (index,)
     return all(
-        isinstance(i, (slice, type(None), type(Ellipsis))) or (isinstance(i, (int, np.integer)) and not isinstance(i, bool))
+        isinstance(i, (slice, type(None), type(Ellipsis)))
+        or (isinstance(i, (int, np.integer)) and not isinstance(i, bool))
         for i in parts
     )
 
@@ -95,7 +99,9 @@ class Getitem(Function):
         try:
             return a[index]
         except IndexError as err:
-            raise IndexError(f"getitem: index {index!r} does not fit shape {a.shape}: {err}") from None
+            raise IndexError(
+                f"getitem: index {index!r} does not fit shape {a.shape}: {err}"
+            ) from None
 
     @staticmethod
     def backward(ctx, grad):
@@ -110,7 +116,9 @@ class Getitem(Function):
 
     @staticmethod
     def graph_backward(ctx, grad):
-        return ScatterAdd.apply(grad, _element_positions(ctx.input_shape, ctx.index), ctx.input_shape)
+        return ScatterAdd.apply(
+            grad, _element_positions(ctx.input_shape, ctx.index), ctx.input_shape
+        )
 
 
 class Cat(Function):
@@ -165,7 +173,9 @@ def _unpad_axis(grad: np.ndarray, axis: int, before: int, after: int, mode: str)
         return inner
     inner = inner.copy()  # the padded elements' gradients are added into it
     left, right = grad[_along(axis, slice(0, before))], grad[_along(axis, slice(before + n, None))]
-    if mode == "reflect":  # left element p copied inner[before - p], right element k inner[n - 2 - k]
+    if (
+        mode == "reflect"
+    ):  # left element p copied inner[before - p], right element k inner[n - 2 - k]
         inner[_along(axis, slice(1, before + 1))] += np.flip(left, axis)
         inner[_along(axis, slice(n - 1 - after, n - 1))] += np.flip(right, axis)
     elif mode == "replicate":  # every left element copied inner[0], every right one inner[n - 1]
@@ -271,4 +281,6 @@ class Gather(Function):
     @staticmethod
     def graph_backward(ctx, grad):
         (index,) = ctx.saved_tensors
-        return ScatterAdd.apply(grad, _source_positions(ctx.shape, index, ctx.axis), ctx.shape), None
+        return ScatterAdd.apply(
+            grad, _source_positions(ctx.shape, index, ctx.axis), ctx.shape
+        ), None

@@ -1,4 +1,5 @@
 """Reductions (sum, mean, max, min, cumsum) and log-softmax, with numpy's ``axis``/``keepdims``."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -61,8 +62,9 @@ class Max(Function):
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
         if 0 in (a.shape if axis is None else [a.shape[i] for i in axis]):
-            raise ValueError(f"{ctx.name}: cannot reduce over axis {axis} of shape {a.shape}: "
-                             f"it has no elements")
+            raise ValueError(
+                f"{ctx.name}: cannot reduce over axis {axis} of shape {a.shape}: it has no elements"
+            )
         out = ctx.extremum(a, axis=axis, keepdims=True)
         hit = a == out
         if np.isnan(out).any():  # numpy's max is NaN where a NaN is: the gradient goes to the NaNs
@@ -110,7 +112,8 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, a, axis=-1):
-        shifted = a - a.max(axis=axis, keepdims=True, initial=-np.inf)  # initial: allows an empty axis
+        # initial: allows an empty axis
+        shifted = a - a.max(axis=axis, keepdims=True, initial=-np.inf)
         out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         ctx.save_for_backward(out)
         ctx.axis = axis

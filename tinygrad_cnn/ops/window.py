@@ -9,6 +9,7 @@ Notation, used in names and shapes throughout:
   O_h = (P_t + H + P_b - K_h) // S_h + 1; rows and columns a window never reaches
   (when the stride does not divide evenly) are dropped and get zero gradient.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -41,16 +42,24 @@ def _padding(op: str, padding, spans: tuple[int, int], stride: tuple[int, int]):
     odd one at the end, as PyTorch does."""
     if isinstance(padding, str):
         if padding != "same":
-            raise ValueError(f"{op}: padding must be an int, a pair of ints or 'same', got {padding!r}")
+            raise ValueError(
+                f"{op}: padding must be an int, a pair of ints or 'same', got {padding!r}"
+            )
         if stride != (1, 1):
             raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
         return tuple(((k - 1) // 2, k - 1 - (k - 1) // 2) for k in spans)
-    if isinstance(padding, (tuple, list)) and len(padding) == 2 and all(isinstance(p, (tuple, list)) for p in padding):
+    if (
+        isinstance(padding, (tuple, list))
+        and len(padding) == 2
+        and all(isinstance(p, (tuple, list)) for p in padding)
+    ):
         return tuple(int_pair(op, "padding", p, 0) for p in padding)
     return tuple((p, p) for p in int_pair(op, "padding", padding, 0))
 
 
-def window_geometry(op: str, input_shape: tuple[int, ...], kernel_size, stride, padding, dilation=1) -> Geometry:
+def window_geometry(
+    op: str, input_shape: tuple[int, ...], kernel_size, stride, padding, dilation=1
+) -> Geometry:
     """Check and normalise window arguments for a (B, C, H, W) input; name ``op`` in errors."""
     if len(input_shape) != 4:
         raise ValueError(f"{op}: input must have shape (B, C, H, W), got {input_shape}")
@@ -62,7 +71,9 @@ def window_geometry(op: str, input_shape: tuple[int, ...], kernel_size, stride, 
     out = []
     for axis, (n, k, s, (p0, p1)) in enumerate(zip(input_shape[2:], spans, strides, pads)):
         if n + p0 + p1 < k:
-            spanned = f"kernel {kernel}" + (f" with dilation {dilations} spans {spans}" if dilations != (1, 1) else "")
+            spanned = f"kernel {kernel}" + (
+                f" with dilation {dilations} spans {spans}" if dilations != (1, 1) else ""
+            )
             raise ValueError(
                 f"{op}: {spanned} is larger than the padded input: input {input_shape} with padding "
                 f"{pads} gives {'height' if axis == 0 else 'width'} {n + p0 + p1} < {k}"
@@ -85,9 +96,13 @@ _TRANSPOSE_BLOCK = 16
 
 def _check_orders(op: str, columns: str, rows: str = "bhw") -> None:
     if columns not in COLUMN_ORDERS:
-        raise ValueError(f"{op}: columns must be 'chw' (c, k_h, k_w) or 'hwc' (k_h, k_w, c), got {columns!r}")
+        raise ValueError(
+            f"{op}: columns must be 'chw' (c, k_h, k_w) or 'hwc' (k_h, k_w, c), got {columns!r}"
+        )
     if rows not in ROW_ORDERS:
-        raise ValueError(f"{op}: rows must be 'bhw' (b, o_h, o_w) or 'hwb' (o_h, o_w, b), got {rows!r}")
+        raise ValueError(
+            f"{op}: rows must be 'bhw' (b, o_h, o_w) or 'hwb' (o_h, o_w, b), got {rows!r}"
+        )
 
 
 def _axes(columns: str, rows: str) -> str:
@@ -96,8 +111,13 @@ def _axes(columns: str, rows: str) -> str:
     return rows + columns.replace("h", "i").replace("w", "j")
 
 
-def im2col_array(x: np.ndarray, geometry: Geometry, pad_value: float = 0.0, columns: str = "chw",
-                 rows: str = "bhw") -> np.ndarray:
+def im2col_array(
+    x: np.ndarray,
+    geometry: Geometry,
+    pad_value: float = 0.0,
+    columns: str = "chw",
+    rows: str = "bhw",
+) -> np.ndarray:
     """(B, C, H, W) -> (B*O_h*O_w, C*K_h*K_w): one row per window, rows ordered (b, o_h, o_w) for
     ``rows="bhw"`` or (o_h, o_w, b) for ``"hwb"``; columns (c, k_h, k_w) for ``columns="chw"``
     or (k_h, k_w, c) for ``"hwc"``.
@@ -113,9 +133,13 @@ def im2col_array(x: np.ndarray, geometry: Geometry, pad_value: float = 0.0, colu
     b, c, h, w = x.shape
     size = b * oh * ow * c * kh * kw * x.itemsize
     if size > IM2COL_WARN_BYTES:
-        warnings.warn(f"im2col: columns of {size / 2**20:.0f} MiB (B*O_h*O_w*C*K_h*K_w = {b}*{oh}*{ow}*{c}*{kh}*{kw} "
-                      f"values) for an input of {x.nbytes / 2**20:.0f} MiB; use a smaller batch or raise "
-                      f"tinygrad_cnn.ops.window.IM2COL_WARN_BYTES", UserWarning, stacklevel=user_stacklevel())
+        warnings.warn(
+            f"im2col: columns of {size / 2**20:.0f} MiB (B*O_h*O_w*C*K_h*K_w = {b}*{oh}*{ow}*{c}*{kh}*{kw} "
+            f"values) for an input of {x.nbytes / 2**20:.0f} MiB; use a smaller batch or raise "
+            f"tinygrad_cnn.ops.window.IM2COL_WARN_BYTES",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
     layout = "bhwc" if rows == "bhw" else "chwb"
     x = x.transpose(*("bchw".index(axis) for axis in layout))  # a view
     transpose_batch = rows == "hwb" and x.strides[3] != min(x.strides)  # e.g. a (B, C, H, W) array
@@ -127,13 +151,17 @@ def im2col_array(x: np.ndarray, geometry: Geometry, pad_value: float = 0.0, colu
             # moving the batch axis innermost is a transpose: in blocks of a few images, the
             # strided reads stay in cache (3.7x faster for a (256, 3, 32, 32) input)
             for start in range(0, b, _TRANSPOSE_BLOCK):
-                inner[..., start : start + _TRANSPOSE_BLOCK] = x[..., start : start + _TRANSPOSE_BLOCK]
+                inner[..., start : start + _TRANSPOSE_BLOCK] = x[
+                    ..., start : start + _TRANSPOSE_BLOCK
+                ]
         else:
             inner[...] = x
         x = padded
     # axes layout + (i, j), still a view: windows spanning D*(K-1)+1 pixels, every D-th read
     span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
-    windows = sliding_window_view(x, span, axis=(1, 2))[:, : sh * oh : sh, : sw * ow : sw, :, ::dh, ::dw]
+    windows = sliding_window_view(x, span, axis=(1, 2))[
+        :, : sh * oh : sh, : sw * ow : sw, :, ::dh, ::dw
+    ]
     axes = _axes(columns, rows)
     memory = axes if rows == "bhw" else axes[3:] + axes[:3]
     cols = windows.transpose(*((layout + "ij").index(axis) for axis in memory)).reshape(-1)
@@ -141,7 +169,9 @@ def im2col_array(x: np.ndarray, geometry: Geometry, pad_value: float = 0.0, colu
     return cols.reshape(n, k) if rows == "bhw" else cols.reshape(k, n).T
 
 
-def _reach(offset: int, pad: int, stride: int, out_size: int, in_size: int) -> tuple[slice, slice] | None:
+def _reach(
+    offset: int, pad: int, stride: int, out_size: int, in_size: int
+) -> tuple[slice, slice] | None:
     """For one kernel offset along one axis: the output positions o whose read position
     o*stride + offset - pad lies inside the input, and those input positions; None if none do."""
     first = max(0, -((offset - pad) // stride))  # ceil((pad - offset) / stride)
@@ -152,8 +182,13 @@ def _reach(offset: int, pad: int, stride: int, out_size: int, in_size: int) -> t
     return slice(first, last + 1), slice(start, start + (last - first) * stride + 1, stride)
 
 
-def col2im_array(cols: np.ndarray, input_shape: tuple[int, ...], geometry: Geometry, columns: str = "chw",
-                 rows: str = "bhw") -> np.ndarray:
+def col2im_array(
+    cols: np.ndarray,
+    input_shape: tuple[int, ...],
+    geometry: Geometry,
+    columns: str = "chw",
+    rows: str = "bhw",
+) -> np.ndarray:
     """Adjoint of :func:`im2col_array`: (B*O_h*O_w, C*K_h*K_w) -> (B, C, H, W).
 
     Each window element is added back to the pixel it was read from. Loops over the K_h*K_w
@@ -180,7 +215,10 @@ def col2im_array(cols: np.ndarray, input_shape: tuple[int, ...], geometry: Geome
             horizontal = _reach(j * dw, pl, sw, ow, w)
             if vertical is None or horizontal is None:
                 continue
-            (source[rows_axis], target[rows_axis]), (source[cols_axis], target[cols_axis]) = vertical, horizontal
+            (source[rows_axis], target[rows_axis]), (source[cols_axis], target[cols_axis]) = (
+                vertical,
+                horizontal,
+            )
             out[tuple(target)] += slabs[i, j][tuple(source)]
     return out.transpose(*(layout.index(axis) for axis in "bchw"))
 
@@ -193,7 +231,17 @@ class Im2col(Function):
     """
 
     @staticmethod
-    def forward(ctx, x, kernel_size, stride=1, padding=0, pad_value=0.0, columns="chw", dilation=1, rows="bhw"):
+    def forward(
+        ctx,
+        x,
+        kernel_size,
+        stride=1,
+        padding=0,
+        pad_value=0.0,
+        columns="chw",
+        dilation=1,
+        rows="bhw",
+    ):
         _check_orders("im2col", columns, rows)
         ctx.geometry = window_geometry("im2col", x.shape, kernel_size, stride, padding, dilation)
         ctx.input_shape, ctx.columns, ctx.rows = x.shape, columns, rows
@@ -206,8 +254,16 @@ class Im2col(Function):
     @staticmethod
     def graph_backward(ctx, grad):
         g = ctx.geometry
-        return Col2im.apply(grad, ctx.input_shape, g.kernel_size, stride=g.stride, padding=g.padding,
-                            dilation=g.dilation, columns=ctx.columns, rows=ctx.rows)
+        return Col2im.apply(
+            grad,
+            ctx.input_shape,
+            g.kernel_size,
+            stride=g.stride,
+            padding=g.padding,
+            dilation=g.dilation,
+            columns=ctx.columns,
+            rows=ctx.rows,
+        )
 
 
 class Col2im(Function):
@@ -218,14 +274,28 @@ class Col2im(Function):
     """
 
     @staticmethod
-    def forward(ctx, cols, input_shape, kernel_size, stride=1, padding=0, dilation=1, columns="chw", rows="bhw"):
+    def forward(
+        ctx,
+        cols,
+        input_shape,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        columns="chw",
+        rows="bhw",
+    ):
         _check_orders("col2im", columns, rows)
-        ctx.geometry = window_geometry("col2im", tuple(input_shape), kernel_size, stride, padding, dilation)
+        ctx.geometry = window_geometry(
+            "col2im", tuple(input_shape), kernel_size, stride, padding, dilation
+        )
         (kh, kw), (oh, ow) = ctx.geometry.kernel_size, ctx.geometry.out_size
         expected = (input_shape[0] * oh * ow, input_shape[1] * kh * kw)
         if cols.shape != expected:
-            raise ValueError(f"col2im: columns must have shape (B*O_h*O_w, C*K_h*K_w) = {expected} for input "
-                             f"shape {tuple(input_shape)} and kernel {(kh, kw)}, got {cols.shape}")
+            raise ValueError(
+                f"col2im: columns must have shape (B*O_h*O_w, C*K_h*K_w) = {expected} for input "
+                f"shape {tuple(input_shape)} and kernel {(kh, kw)}, got {cols.shape}"
+            )
         ctx.columns, ctx.rows = columns, rows
         return col2im_array(cols, tuple(input_shape), ctx.geometry, columns, rows)
 
@@ -236,22 +306,33 @@ class Col2im(Function):
     @staticmethod
     def graph_backward(ctx, grad):
         g = ctx.geometry
-        return Im2col.apply(grad, g.kernel_size, stride=g.stride, padding=g.padding, columns=ctx.columns,
-                            dilation=g.dilation, rows=ctx.rows)
+        return Im2col.apply(
+            grad,
+            g.kernel_size,
+            stride=g.stride,
+            padding=g.padding,
+            columns=ctx.columns,
+            dilation=g.dilation,
+            rows=ctx.rows,
+        )
 
 
 def _windows(op: str, cols: np.ndarray, channels: int, columns: str) -> np.ndarray:
     """(N, C*K) -> a (N, K, C) view of im2col columns, whichever their order."""
     _check_orders(op, columns)
     if cols.ndim != 2 or channels < 1 or cols.shape[1] % channels:
-        raise ValueError(f"{op}: expected im2col columns (N, C*K) with C={channels}, got shape {cols.shape}")
+        raise ValueError(
+            f"{op}: expected im2col columns (N, C*K) with C={channels}, got shape {cols.shape}"
+        )
     k = cols.shape[1] // channels  # explicit, not -1: a batch of 0 has no rows
     if columns == "chw":
         return cols.reshape(cols.shape[0], channels, k).transpose(0, 2, 1)
     return cols.reshape(cols.shape[0], k, channels)
 
 
-def _empty_like_windows(n: int, k: int, c: int, columns: str, column_major: bool, dtype) -> tuple[np.ndarray, np.ndarray]:
+def _empty_like_windows(
+    n: int, k: int, c: int, columns: str, column_major: bool, dtype
+) -> tuple[np.ndarray, np.ndarray]:
     """Uninitialised columns (N, C*K) in ``columns`` order and the given memory order, and a
     (N, K, C) view of them."""
     sizes = {"n": n, "k": k, "c": c}
@@ -294,8 +375,9 @@ class WindowMax(Function):
     @staticmethod
     def backward(ctx, grad):
         (index,) = ctx.saved_tensors
-        cols, windows = _empty_like_windows(len(grad), ctx.window, grad.shape[1], ctx.columns, ctx.column_major,
-                                            grad.dtype)
+        cols, windows = _empty_like_windows(
+            len(grad), ctx.window, grad.shape[1], ctx.columns, ctx.column_major, grad.dtype
+        )
         if column_major(grad) != column_major(index):  # one copy beats K passes against the grain
             aligned = np.empty_like(index, dtype=grad.dtype)
             aligned[...] = grad
@@ -310,7 +392,9 @@ class WindowMax(Function):
         # reads the gradient back from there
         (index,) = ctx.saved_tensors
         n, c = index.shape
-        column = np.arange(c) * ctx.window + index if ctx.columns == "chw" else index * c + np.arange(c)
+        column = (
+            np.arange(c) * ctx.window + index if ctx.columns == "chw" else index * c + np.arange(c)
+        )
         positions = np.arange(n)[:, None] * (c * ctx.window) + column
         return ScatterAdd.apply(grad, positions, (n, c * ctx.window))
 
@@ -330,8 +414,9 @@ class WindowMean(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        cols, windows = _empty_like_windows(len(grad), ctx.window, grad.shape[1], ctx.columns, ctx.column_major,
-                                            grad.dtype)
+        cols, windows = _empty_like_windows(
+            len(grad), ctx.window, grad.shape[1], ctx.columns, ctx.column_major, grad.dtype
+        )
         windows[...] = (grad / grad.dtype.type(ctx.window))[:, None, :]
         return cols
 

@@ -7,21 +7,60 @@ trajectories; the others follow their papers' reference implementations. Every o
 torch.optim's, and has ``param_groups``, ``add_param_group``, ``zero_grad``, ``step``,
 ``state_dict`` and ``load_state_dict``.
 """
+
 from __future__ import annotations
 
 from typing import Callable
 
 from .adam import AdaBelief, AdaBound, Adam, Adamax, AdamW, AMSBound, NAdam
 from .adaptive import SMORMS3, Adadelta, Adagrad, RMSprop, RMSpropGraves
-from .lr_scheduler import (CosineAnnealingLR, CosineAnnealingWarmRestarts, ExponentialLR, LambdaLR, LinearLR, LRScheduler,
-                           MultiplicativeLR, MultiStepLR, OneCycleLR, ReduceLROnPlateau, SequentialLR, StepLR)
+from .lr_scheduler import (
+    CosineAnnealingLR,
+    CosineAnnealingWarmRestarts,
+    ExponentialLR,
+    LambdaLR,
+    LinearLR,
+    LRScheduler,
+    MultiplicativeLR,
+    MultiStepLR,
+    OneCycleLR,
+    ReduceLROnPlateau,
+    SequentialLR,
+    StepLR,
+)
 from .optimizer import Optimizer, ParamsT
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "RMSpropGraves", "Adadelta", "Adam", "AdamW", "Adamax",
-           "NAdam", "AdaBound", "AMSBound", "AdaBelief", "SMORMS3", "LRScheduler", "StepLR", "ExponentialLR",
-           "CosineAnnealingLR", "LambdaLR", "MultiplicativeLR", "MultiStepLR", "LinearLR", "OneCycleLR",
-           "CosineAnnealingWarmRestarts", "SequentialLR", "ReduceLROnPlateau", "OPTIMIZERS", "create"]
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adagrad",
+    "RMSprop",
+    "RMSpropGraves",
+    "Adadelta",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "NAdam",
+    "AdaBound",
+    "AMSBound",
+    "AdaBelief",
+    "SMORMS3",
+    "LRScheduler",
+    "StepLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
+    "LambdaLR",
+    "MultiplicativeLR",
+    "MultiStepLR",
+    "LinearLR",
+    "OneCycleLR",
+    "CosineAnnealingWarmRestarts",
+    "SequentialLR",
+    "ReduceLROnPlateau",
+    "OPTIMIZERS",
+    "create",
+]
 
 OPTIMIZERS: dict[str, Callable[[ParamsT, float], Optimizer]] = {
     "sgd": lambda params, lr: SGD(params, lr),

@@ -3,6 +3,7 @@
 Adam (with AMSGrad), AdamW, Adamax and NAdam follow torch.optim step for step; AdaBound,
 AMSBound and AdaBelief follow their authors' published reference implementations.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,15 +23,31 @@ class Adam(Optimizer):
     p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
     """
 
-    hyper_parameters = {"lr": check_hyper, "betas": check_betas, "eps": check_hyper, "weight_decay": check_hyper,
-                        "amsgrad": check_flag}
+    hyper_parameters = {
+        "lr": check_hyper,
+        "betas": check_betas,
+        "eps": check_hyper,
+        "weight_decay": check_hyper,
+        "amsgrad": check_flag,
+    }
 
-    def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False):
-        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad))
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+    ):
+        super().__init__(
+            params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        )
 
     @staticmethod
-    def _first_moment(grad: np.ndarray, state: dict[str, Any], beta1: float, second: str) -> tuple[int, np.ndarray]:
+    def _first_moment(
+        grad: np.ndarray, state: dict[str, Any], beta1: float, second: str
+    ) -> tuple[int, np.ndarray]:
         """Advance the step count and m = b1 m + (1 - b1) g; returns (t, m). On the first step
         the state is created with a zero buffer named ``second`` for the method's other estimate."""
         if not state:
@@ -39,8 +56,9 @@ class Adam(Optimizer):
         state["exp_avg"] = state["exp_avg"] + (1 - beta1) * (grad - state["exp_avg"])
         return state["step"], state["exp_avg"]
 
-    def _moments(self, grad: np.ndarray, state: dict[str, Any],
-                 betas: tuple[float, float]) -> tuple[int, np.ndarray, np.ndarray]:
+    def _moments(
+        self, grad: np.ndarray, state: dict[str, Any], betas: tuple[float, float]
+    ) -> tuple[int, np.ndarray, np.ndarray]:
         """Advance the step count and the two moment estimates; returns (t, m, v)."""
         beta1, beta2 = betas
         t, m = self._first_moment(grad, state, beta1, "exp_avg_sq")
@@ -58,55 +76,101 @@ class Adam(Optimizer):
     def _update(self, param, grad, state, group):
         beta1, beta2 = group["betas"]
         t, m, v = self._moments(self._l2(param, grad, group["weight_decay"]), state, group["betas"])
-        denom = np.sqrt(self._second_moment(v, state, group["amsgrad"])) / math.sqrt(1 - beta2 ** t) + group["eps"]
-        return param - group["lr"] / (1 - beta1 ** t) * m / denom
+        denom = (
+            np.sqrt(self._second_moment(v, state, group["amsgrad"])) / math.sqrt(1 - beta2**t)
+            + group["eps"]
+        )
+        return param - group["lr"] / (1 - beta1**t) * m / denom
 
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov and Hutter, 2019), as torch.optim.AdamW:
     p *= 1 - lr * weight_decay, then the Adam step on the plain gradient."""
 
-    def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False):
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+    ):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
 
     def _l2(self, param, grad, weight_decay):
         return grad  # the decay is applied to the parameter instead, in _update
 
     def _update(self, param, grad, state, group):
-        return super()._update(param * (1 - group["lr"] * group["weight_decay"]), grad, state, group)
+        return super()._update(
+            param * (1 - group["lr"] * group["weight_decay"]), grad, state, group
+        )
 
 
 class Adamax(Adam):
     """Adamax (Kingma and Ba, 2015, section 7), as torch.optim.Adamax: the infinity norm
     replaces the second moment.  u = max(b2 u, |g| + eps);  p -= lr / (1 - b1^t) * m / u."""
 
-    hyper_parameters = {"lr": check_hyper, "betas": check_betas, "eps": check_hyper, "weight_decay": check_hyper}
+    hyper_parameters = {
+        "lr": check_hyper,
+        "betas": check_betas,
+        "eps": check_hyper,
+        "weight_decay": check_hyper,
+    }
 
-    def __init__(self, params: ParamsT, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0):
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ):
         # Optimizer's constructor, not Adam's, whose options (amsgrad) differ from this method's
-        Optimizer.__init__(self, params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+        Optimizer.__init__(
+            self, params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        )
 
     def _update(self, param, grad, state, group):
         beta1, beta2 = group["betas"]
         grad = self._l2(param, grad, group["weight_decay"])
         t, m = self._first_moment(grad, state, beta1, "exp_inf")
         state["exp_inf"] = np.maximum(beta2 * state["exp_inf"], np.abs(grad) + group["eps"])
-        return param - group["lr"] / (1 - beta1 ** t) * m / state["exp_inf"]
+        return param - group["lr"] / (1 - beta1**t) * m / state["exp_inf"]
 
 
 class NAdam(Adam):
     """Adam with Nesterov momentum (Dozat, 2016), as torch.optim.NAdam, with the momentum
     schedule mu_t = b1 (1 - 0.96^(t * momentum_decay) / 2)."""
 
-    hyper_parameters = {"lr": check_hyper, "betas": check_betas, "eps": check_hyper, "weight_decay": check_hyper,
-                        "momentum_decay": check_hyper}
+    hyper_parameters = {
+        "lr": check_hyper,
+        "betas": check_betas,
+        "eps": check_hyper,
+        "weight_decay": check_hyper,
+        "momentum_decay": check_hyper,
+    }
 
-    def __init__(self, params: ParamsT, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, momentum_decay: float = 4e-3):
-        Optimizer.__init__(self, params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                                              momentum_decay=momentum_decay))
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 2e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum_decay: float = 4e-3,
+    ):
+        Optimizer.__init__(
+            self,
+            params,
+            dict(
+                lr=lr,
+                betas=betas,
+                eps=eps,
+                weight_decay=weight_decay,
+                momentum_decay=momentum_decay,
+            ),
+        )
 
     def _update(self, param, grad, state, group):
         (beta1, beta2), lr, momentum_decay = group["betas"], group["lr"], group["momentum_decay"]
@@ -115,7 +179,7 @@ class NAdam(Adam):
         mu = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
         mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
         state["mu_product"] = state.get("mu_product", 1.0) * mu
-        denom = np.sqrt(v / (1 - beta2 ** t)) + group["eps"]
+        denom = np.sqrt(v / (1 - beta2**t)) + group["eps"]
         param = param - lr * (1 - mu) / (1 - state["mu_product"]) * grad / denom
         return param - lr * mu_next / (1 - state["mu_product"] * mu_next) * m / denom
 
@@ -132,16 +196,42 @@ class AdaBound(Adam):
     with lr 0 takes no step; gamma = 0 leaves the upper bound open.
     """
 
-    hyper_parameters = {"lr": check_hyper, "betas": check_betas, "final_lr": check_hyper, "gamma": check_rate,
-                        "eps": check_hyper, "weight_decay": check_hyper, "amsgrad": check_flag}
+    hyper_parameters = {
+        "lr": check_hyper,
+        "betas": check_betas,
+        "final_lr": check_hyper,
+        "gamma": check_rate,
+        "eps": check_hyper,
+        "weight_decay": check_hyper,
+        "amsgrad": check_flag,
+    }
     # base_lr is AdaBound's own, not torch's initial_lr, which a scheduler may overwrite (OneCycleLR does)
     recorded_keys = (*Optimizer.recorded_keys, "base_lr")
 
-    def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 final_lr: float = 0.1, gamma: float = 1e-3, eps: float = 1e-8, weight_decay: float = 0.0,
-                 amsgrad: bool = False):
-        Optimizer.__init__(self, params, dict(lr=lr, betas=betas, final_lr=final_lr, gamma=gamma, eps=eps,
-                                              weight_decay=weight_decay, amsgrad=amsgrad))
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        final_lr: float = 0.1,
+        gamma: float = 1e-3,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+    ):
+        Optimizer.__init__(
+            self,
+            params,
+            dict(
+                lr=lr,
+                betas=betas,
+                final_lr=final_lr,
+                gamma=gamma,
+                eps=eps,
+                weight_decay=weight_decay,
+                amsgrad=amsgrad,
+            ),
+        )
 
     def _checked(self, options: dict[str, Any], owner: str) -> dict[str, Any]:
         # a new group's lr becomes its base_lr, which final_lr is scaled against
@@ -163,15 +253,23 @@ class AdaBound(Adam):
         final_lr = self._final_lr(group)
         lower = final_lr * (1 - 1 / (gamma * t + 1))
         upper = final_lr * (1 + 1 / (gamma * t)) if gamma else math.inf
-        step_size = lr * math.sqrt(1 - beta2 ** t) / (1 - beta1 ** t)
+        step_size = lr * math.sqrt(1 - beta2**t) / (1 - beta1**t)
         return param - np.clip(step_size / denom, lower, upper) * m
 
 
 class AMSBound(AdaBound):
     """AdaBound on AMSGrad's running maximum of the second moment (Luo et al., 2019)."""
 
-    def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 final_lr: float = 0.1, gamma: float = 1e-3, eps: float = 1e-8, weight_decay: float = 0.0):
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        final_lr: float = 0.1,
+        gamma: float = 1e-3,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ):
         super().__init__(params, lr, betas, final_lr, gamma, eps, weight_decay, amsgrad=True)
 
 
@@ -183,17 +281,32 @@ class AdaBelief(Adam):
     p -= lr / (1 - b1^t) * m / (sqrt(s / (1 - b2^t)) + eps)
     """
 
-    hyper_parameters = {"lr": check_hyper, "betas": check_betas, "eps": check_hyper, "weight_decay": check_hyper}
+    hyper_parameters = {
+        "lr": check_hyper,
+        "betas": check_betas,
+        "eps": check_hyper,
+        "weight_decay": check_hyper,
+    }
 
-    def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-16, weight_decay: float = 0.0):
-        Optimizer.__init__(self, params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-16,
+        weight_decay: float = 0.0,
+    ):
+        Optimizer.__init__(
+            self, params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        )
 
     def _update(self, param, grad, state, group):
         (beta1, beta2), eps = group["betas"], group["eps"]
         grad = self._l2(param, grad, group["weight_decay"])
         t, m = self._first_moment(grad, state, beta1, "exp_avg_var")
         residual = grad - m
-        state["exp_avg_var"] = beta2 * state["exp_avg_var"] + (1 - beta2) * residual * residual + eps
-        denom = np.sqrt(state["exp_avg_var"] / (1 - beta2 ** t)) + eps
-        return param - group["lr"] / (1 - beta1 ** t) * m / denom
+        state["exp_avg_var"] = (
+            beta2 * state["exp_avg_var"] + (1 - beta2) * residual * residual + eps
+        )
+        denom = np.sqrt(state["exp_avg_var"] / (1 - beta2**t)) + eps
+        return param - group["lr"] / (1 - beta1**t) * m / denom

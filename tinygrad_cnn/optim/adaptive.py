@@ -1,5 +1,6 @@
 """Per-coordinate adaptive step sizes from running sums of squared gradients:
 AdaGrad, RMSprop, RMSpropGraves, AdaDelta and SMORMS3."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,13 +16,33 @@ class Adagrad(Optimizer):
     s += g^2;  p -= lr / (1 + (t - 1) * lr_decay) * g / (sqrt(s) + eps)
     """
 
-    hyper_parameters = {"lr": check_hyper, "lr_decay": check_hyper, "weight_decay": check_hyper,
-                        "initial_accumulator_value": check_hyper, "eps": check_hyper}
+    hyper_parameters = {
+        "lr": check_hyper,
+        "lr_decay": check_hyper,
+        "weight_decay": check_hyper,
+        "initial_accumulator_value": check_hyper,
+        "eps": check_hyper,
+    }
 
-    def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10):
-        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                                      initial_accumulator_value=initial_accumulator_value, eps=eps))
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+    ):
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                lr_decay=lr_decay,
+                weight_decay=weight_decay,
+                initial_accumulator_value=initial_accumulator_value,
+                eps=eps,
+            ),
+        )
 
     def _update(self, param, grad, state, group):
         if not state:
@@ -40,19 +61,45 @@ class RMSprop(Optimizer):
     p -= lr * g / avg, or with momentum: buf = momentum buf + g / avg;  p -= lr * buf
     """
 
-    hyper_parameters = {"lr": check_hyper, "alpha": check_rate, "eps": check_hyper, "weight_decay": check_hyper,
-                        "momentum": check_hyper, "centered": check_flag}
+    hyper_parameters = {
+        "lr": check_hyper,
+        "alpha": check_rate,
+        "eps": check_hyper,
+        "weight_decay": check_hyper,
+        "momentum": check_hyper,
+        "centered": check_flag,
+    }
 
-    def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                                      centered=centered))
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ):
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                alpha=alpha,
+                eps=eps,
+                weight_decay=weight_decay,
+                momentum=momentum,
+                centered=centered,
+            ),
+        )
 
     def _update(self, param, grad, state, group):
         alpha, momentum = group["alpha"], group["momentum"]
         if not state:
-            state.update(square_avg=np.zeros_like(param), grad_avg=np.zeros_like(param),
-                         momentum_buffer=np.zeros_like(param))
+            state.update(
+                square_avg=np.zeros_like(param),
+                grad_avg=np.zeros_like(param),
+                momentum_buffer=np.zeros_like(param),
+            )
         grad = self._l2(param, grad, group["weight_decay"])
         state["square_avg"] = alpha * state["square_avg"] + (1 - alpha) * grad * grad
         variance = state["square_avg"]
@@ -73,10 +120,21 @@ class RMSpropGraves(Optimizer):
     delta = momentum delta - lr g / sqrt(n - m^2 + eps);  p += delta
     """
 
-    hyper_parameters = {"lr": check_hyper, "alpha": check_rate, "momentum": check_rate, "eps": check_hyper}
+    hyper_parameters = {
+        "lr": check_hyper,
+        "alpha": check_rate,
+        "momentum": check_rate,
+        "eps": check_hyper,
+    }
 
-    def __init__(self, params: ParamsT, lr: float = 1e-4, alpha: float = 0.95, momentum: float = 0.9,
-                 eps: float = 1e-4):
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1e-4,
+        alpha: float = 0.95,
+        momentum: float = 0.9,
+        eps: float = 1e-4,
+    ):
         super().__init__(params, dict(lr=lr, alpha=alpha, momentum=momentum, eps=eps))
 
     def _update(self, param, grad, state, group):
@@ -97,10 +155,21 @@ class Adadelta(Optimizer):
     u = rho u + (1 - rho) delta^2;  p -= lr * delta
     """
 
-    hyper_parameters = {"lr": check_hyper, "rho": check_rate, "eps": check_hyper, "weight_decay": check_hyper}
+    hyper_parameters = {
+        "lr": check_hyper,
+        "rho": check_rate,
+        "eps": check_hyper,
+        "weight_decay": check_hyper,
+    }
 
-    def __init__(self, params: ParamsT, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0.0):
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float = 1.0,
+        rho: float = 0.9,
+        eps: float = 1e-6,
+        weight_decay: float = 0.0,
+    ):
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay))
 
     def _update(self, param, grad, state, group):

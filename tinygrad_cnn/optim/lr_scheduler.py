@@ -1,5 +1,6 @@
 """Learning-rate schedules, stepped once per epoch (OneCycleLR once per batch), as
 torch.optim.lr_scheduler's, with torch's chainable forms: several stepped on one optimizer combine."""
+
 from __future__ import annotations
 
 import bisect
@@ -10,8 +11,20 @@ import numpy as np
 
 from .optimizer import Optimizer, check_hyper
 
-__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR", "MultiplicativeLR", "MultiStepLR",
-           "LinearLR", "OneCycleLR", "CosineAnnealingWarmRestarts", "SequentialLR", "ReduceLROnPlateau"]
+__all__ = [
+    "LRScheduler",
+    "StepLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
+    "LambdaLR",
+    "MultiplicativeLR",
+    "MultiStepLR",
+    "LinearLR",
+    "OneCycleLR",
+    "CosineAnnealingWarmRestarts",
+    "SequentialLR",
+    "ReduceLROnPlateau",
+]
 
 
 def _check_optimizer(owner: str, optimizer: Any) -> None:
@@ -26,7 +39,9 @@ def _per_group(owner: str, name: str, value: Any, optimizer: Optimizer) -> list[
     if not isinstance(value, (list, tuple)):
         return [value] * count
     if len(value) != count:
-        raise ValueError(f"{owner}: {name} has {len(value)} values, the optimizer has {count} parameter groups")
+        raise ValueError(
+            f"{owner}: {name} has {len(value)} values, the optimizer has {count} parameter groups"
+        )
     return list(value)
 
 
@@ -74,8 +89,10 @@ class LRScheduler:
     def _set_lrs(self, lrs: list[float]) -> None:
         groups = self.optimizer.param_groups
         if len(groups) != len(self.base_lrs):
-            raise ValueError(f"{type(self).__name__}: the optimizer has {len(groups)} parameter groups, the scheduler "
-                             f"was built for {len(self.base_lrs)}; build it after add_param_group")
+            raise ValueError(
+                f"{type(self).__name__}: the optimizer has {len(groups)} parameter groups, the scheduler "
+                f"was built for {len(self.base_lrs)}; build it after add_param_group"
+            )
         for group, lr in zip(groups, lrs):
             group["lr"] = lr
 
@@ -115,19 +132,28 @@ class LRScheduler:
     def _checked_state(self, state: Any) -> dict[str, Any]:
         """The attributes ``state`` restores, checked."""
         name = f"{type(self).__name__}.load_state_dict"
-        if isinstance(state, dict) and set(state) == {"base_lr", "last_epoch"}:  # saved before parameter groups
+        if isinstance(state, dict) and set(state) == {
+            "base_lr",
+            "last_epoch",
+        }:  # saved before parameter groups
             state = {"base_lrs": [state["base_lr"]], "last_epoch": state["last_epoch"]}
         if not isinstance(state, dict) or set(state) != {"base_lrs", "last_epoch"}:
-            raise ValueError(f"{name}: unexpected keys {sorted(state) if isinstance(state, dict) else state!r:.80}, "
-                             f"expected base_lrs, last_epoch")
+            raise ValueError(
+                f"{name}: unexpected keys {sorted(state) if isinstance(state, dict) else state!r:.80}, "
+                f"expected base_lrs, last_epoch"
+            )
         epoch, base_lrs = state["last_epoch"], state["base_lrs"]
         if not isinstance(epoch, (int, np.integer)) or isinstance(epoch, bool) or epoch < 0:
             raise ValueError(f"{name}: last_epoch must be a non-negative integer, got {epoch!r}")
         if not isinstance(base_lrs, list) or len(base_lrs) != len(self.base_lrs):
-            raise ValueError(f"{name}: base_lrs must be a list of {len(self.base_lrs)} learning rates, one per "
-                             f"parameter group, got {base_lrs!r:.80}")
-        return {"base_lrs": [check_hyper(name, f"base_lrs[{i}]", lr) for i, lr in enumerate(base_lrs)],
-                "last_epoch": int(epoch)}
+            raise ValueError(
+                f"{name}: base_lrs must be a list of {len(self.base_lrs)} learning rates, one per "
+                f"parameter group, got {base_lrs!r:.80}"
+            )
+        return {
+            "base_lrs": [check_hyper(name, f"base_lrs[{i}]", lr) for i, lr in enumerate(base_lrs)],
+            "last_epoch": int(epoch),
+        }
 
 
 class StepLR(LRScheduler):
@@ -156,7 +182,7 @@ class ExponentialLR(LRScheduler):
         self.gamma = check_hyper("ExponentialLR", "gamma", gamma)
 
     def _lr(self, base_lr: float, epoch: int) -> float:
-        return base_lr * self.gamma ** epoch
+        return base_lr * self.gamma**epoch
 
     def _lrs(self) -> list[float]:
         return self._chained(self.gamma)
@@ -174,15 +200,29 @@ class CosineAnnealingLR(LRScheduler):
         self.T_max, self.eta_min = T_max, check_hyper("CosineAnnealingLR", "eta_min", eta_min)
 
     def _lr(self, base_lr: float, epoch: int) -> float:
-        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+        return (
+            self.eta_min
+            + (base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+        )
 
     def _lrs(self) -> list[float]:
         # torch's chainable form: the step's ratio of the cosine applies to lr - eta_min
-        epoch, period, eta_min, groups = self.last_epoch, self.T_max, self.eta_min, self.optimizer.param_groups
-        if (epoch - 1 - period) % (2 * period) == 0:  # leaving the minimum, where that ratio is 0 / 0
-            return [group["lr"] + (base_lr - eta_min) * (1 - math.cos(math.pi / period)) / 2
-                    for base_lr, group in zip(self.base_lrs, groups)]
-        ratio = (1 + math.cos(math.pi * epoch / period)) / (1 + math.cos(math.pi * (epoch - 1) / period))
+        epoch, period, eta_min, groups = (
+            self.last_epoch,
+            self.T_max,
+            self.eta_min,
+            self.optimizer.param_groups,
+        )
+        if (epoch - 1 - period) % (
+            2 * period
+        ) == 0:  # leaving the minimum, where that ratio is 0 / 0
+            return [
+                group["lr"] + (base_lr - eta_min) * (1 - math.cos(math.pi / period)) / 2
+                for base_lr, group in zip(self.base_lrs, groups)
+            ]
+        ratio = (1 + math.cos(math.pi * epoch / period)) / (
+            1 + math.cos(math.pi * (epoch - 1) / period)
+        )
         return [ratio * (group["lr"] - eta_min) + eta_min for group in groups]
 
 
@@ -191,8 +231,10 @@ def _lambdas(owner: str, lr_lambda: Any, optimizer: Optimizer) -> list[Callable[
     lambdas = _per_group(owner, "lr_lambda", lr_lambda, optimizer)
     for i, fn in enumerate(lambdas):
         if not callable(fn):
-            raise TypeError(f"{owner}: lr_lambda must be callable (or a list of callables), got "
-                            f"{type(fn).__name__}{f' at index {i}' if isinstance(lr_lambda, (list, tuple)) else ''}")
+            raise TypeError(
+                f"{owner}: lr_lambda must be callable (or a list of callables), got "
+                f"{type(fn).__name__}{f' at index {i}' if isinstance(lr_lambda, (list, tuple)) else ''}"
+            )
     return lambdas
 
 
@@ -200,7 +242,11 @@ class LambdaLR(LRScheduler):
     """lr = base_lr * lr_lambda(epoch); ``lr_lambda`` is one function, or a list of them, one per
     parameter group."""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]]):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+    ):
         super().__init__(optimizer)
         self.lr_lambdas = _lambdas("LambdaLR", lr_lambda, optimizer)
         self._start()
@@ -217,16 +263,25 @@ class MultiplicativeLR(LRScheduler):
     one per group), as torch's: lr = base_lr * lr_lambda(1) * ... * lr_lambda(epoch) when
     nothing else changes the lr."""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]]):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+    ):
         super().__init__(optimizer)
         self.lr_lambdas = _lambdas("MultiplicativeLR", lr_lambda, optimizer)
 
     def lr_at(self, epoch: int) -> list[float]:
-        return [base_lr * math.prod(fn(k) for k in range(1, epoch + 1))
-                for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+        return [
+            base_lr * math.prod(fn(k) for k in range(1, epoch + 1))
+            for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)
+        ]
 
     def _lrs(self) -> list[float]:
-        return [group["lr"] * fn(self.last_epoch) for fn, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
+        return [
+            group["lr"] * fn(self.last_epoch)
+            for fn, group in zip(self.lr_lambdas, self.optimizer.param_groups)
+        ]
 
     def _restart_lrs(self) -> list[float]:
         # torch's has no closed form, so its step(0) scales the current lr by lr_lambda(0)
@@ -254,11 +309,18 @@ class LinearLR(LRScheduler):
     ``total_iters`` steps, then constant: lr = base_lr * factor when nothing else changes it;
     each step scales the current lr by the factor's ratio to the last one's, as torch's."""
 
-    def __init__(self, optimizer: Optimizer, start_factor: float = 1 / 3, end_factor: float = 1.0,
-                 total_iters: int = 5):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        start_factor: float = 1 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+    ):
         super().__init__(optimizer)
         if not 0 < start_factor <= 1 or not 0 <= end_factor <= 1:
-            raise ValueError(f"LinearLR: factors must lie in (0, 1] and [0, 1], got {start_factor}, {end_factor}")
+            raise ValueError(
+                f"LinearLR: factors must lie in (0, 1] and [0, 1], got {start_factor}, {end_factor}"
+            )
         if not isinstance(total_iters, int) or total_iters < 1:
             raise ValueError(f"LinearLR: total_iters must be a positive int, got {total_iters!r}")
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
@@ -274,8 +336,11 @@ class LinearLR(LRScheduler):
     def _lrs(self) -> list[float]:
         if self.last_epoch > self.total_iters:
             return self._chained(1.0)
-        change = self.end_factor - self.start_factor  # the ratio of this epoch's factor to the last one's
-        return self._chained(1.0 + change / (self.total_iters * self.start_factor + (self.last_epoch - 1) * change))
+        # the ratio of this epoch's factor to the last one's
+        change = self.end_factor - self.start_factor
+        return self._chained(
+            1.0 + change / (self.total_iters * self.start_factor + (self.last_epoch - 1) * change)
+        )
 
 
 class OneCycleLR(LRScheduler):
@@ -287,19 +352,33 @@ class OneCycleLR(LRScheduler):
     starting lr, max_lr/div_factor, also its ``base_lrs``), "max_lr" and "min_lr", so a
     scheduler built after it starts from that initial lr."""
 
-    def __init__(self, optimizer: Optimizer, max_lr: float | Sequence[float], total_steps: int, pct_start: float = 0.3,
-                 anneal_strategy: str = "cos", div_factor: float = 25.0, final_div_factor: float = 1e4):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        max_lr: float | Sequence[float],
+        total_steps: int,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+    ):
         super().__init__(optimizer)
         if not isinstance(total_steps, int) or total_steps < 2:
-            raise ValueError(f"OneCycleLR: total_steps must be an int of at least 2, got {total_steps!r}")
+            raise ValueError(
+                f"OneCycleLR: total_steps must be an int of at least 2, got {total_steps!r}"
+            )
         if not 0 < pct_start < 1 or anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"OneCycleLR: pct_start must lie in (0, 1) and anneal_strategy be 'cos' or 'linear', "
-                             f"got {pct_start}, {anneal_strategy!r}")
+            raise ValueError(
+                f"OneCycleLR: pct_start must lie in (0, 1) and anneal_strategy be 'cos' or 'linear', "
+                f"got {pct_start}, {anneal_strategy!r}"
+            )
         for name, value in (("div_factor", div_factor), ("final_div_factor", final_div_factor)):
             if check_hyper("OneCycleLR", name, value) == 0:
                 raise ValueError(f"OneCycleLR: {name} must be positive, got {value!r}")
-        self.max_lrs = [check_hyper("OneCycleLR", "max_lr", lr)
-                        for lr in _per_group("OneCycleLR", "max_lr", max_lr, optimizer)]
+        self.max_lrs = [
+            check_hyper("OneCycleLR", "max_lr", lr)
+            for lr in _per_group("OneCycleLR", "max_lr", max_lr, optimizer)
+        ]
         for group, peak in zip(optimizer.param_groups, self.max_lrs):
             group["initial_lr"] = peak / div_factor
             group["max_lr"], group["min_lr"] = peak, group["initial_lr"] / final_div_factor
@@ -316,11 +395,18 @@ class OneCycleLR(LRScheduler):
 
     def lr_at(self, epoch: int) -> list[float]:
         if epoch > self.total_steps:
-            raise ValueError(f"OneCycleLR: stepped {epoch} times, beyond total_steps={self.total_steps}")
+            raise ValueError(
+                f"OneCycleLR: stepped {epoch} times, beyond total_steps={self.total_steps}"
+            )
         if epoch <= self.peak:
-            return [self._anneal(start, peak, epoch / self.peak) for start, peak in zip(self.base_lrs, self.max_lrs)]
+            return [
+                self._anneal(start, peak, epoch / self.peak)
+                for start, peak in zip(self.base_lrs, self.max_lrs)
+            ]
         fraction = (epoch - self.peak) / (self.total_steps - 1 - self.peak)
-        return [self._anneal(peak, final, fraction) for peak, final in zip(self.max_lrs, self.min_lrs)]
+        return [
+            self._anneal(peak, final, fraction) for peak, final in zip(self.max_lrs, self.min_lrs)
+        ]
 
     def _initial_lrs(self) -> list[float]:
         return self.lr_at(0)
@@ -333,8 +419,10 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0):
         super().__init__(optimizer)
         if not isinstance(T_0, int) or T_0 < 1 or not isinstance(T_mult, int) or T_mult < 1:
-            raise ValueError(f"CosineAnnealingWarmRestarts: T_0 and T_mult must be positive ints, "
-                             f"got {T_0!r}, {T_mult!r}")
+            raise ValueError(
+                f"CosineAnnealingWarmRestarts: T_0 and T_mult must be positive ints, "
+                f"got {T_0!r}, {T_mult!r}"
+            )
         self.T_0, self.T_mult = T_0, T_mult
         self.eta_min = check_hyper("CosineAnnealingWarmRestarts", "eta_min", eta_min)
         self._start()
@@ -343,7 +431,10 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         period, position = self.T_0, epoch
         while position >= period:  # which restart the epoch falls in
             position, period = position - period, period * self.T_mult
-        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * position / period)) / 2
+        return (
+            self.eta_min
+            + (base_lr - self.eta_min) * (1 + math.cos(math.pi * position / period)) / 2
+        )
 
     def _initial_lrs(self) -> list[float]:
         return self.lr_at(0)
@@ -360,20 +451,28 @@ class SequentialLR(LRScheduler):
         scheduler = SequentialLR(optimizer, [warmup, decay], milestones=[5])
     """
 
-    def __init__(self, optimizer: Optimizer, schedulers: Sequence[LRScheduler], milestones: Sequence[int]):
+    def __init__(
+        self, optimizer: Optimizer, schedulers: Sequence[LRScheduler], milestones: Sequence[int]
+    ):
         super().__init__(optimizer)
         schedulers = list(schedulers)
         if not schedulers:
             raise ValueError("SequentialLR: expected at least one scheduler, got none")
         for i, scheduler in enumerate(schedulers):
             if isinstance(scheduler, ReduceLROnPlateau):
-                raise ValueError(f"SequentialLR: scheduler {i} is a ReduceLROnPlateau, which steps on a metric, "
-                                 f"so it cannot be sequenced")
+                raise ValueError(
+                    f"SequentialLR: scheduler {i} is a ReduceLROnPlateau, which steps on a metric, "
+                    f"so it cannot be sequenced"
+                )
             if not isinstance(scheduler, LRScheduler):
-                raise TypeError(f"SequentialLR: scheduler {i} must be an LRScheduler, got {type(scheduler).__name__}")
+                raise TypeError(
+                    f"SequentialLR: scheduler {i} must be an LRScheduler, got {type(scheduler).__name__}"
+                )
             if scheduler.optimizer is not optimizer:
-                raise ValueError(f"SequentialLR: scheduler {i} ({type(scheduler).__name__}) is built on "
-                                 f"another optimizer")
+                raise ValueError(
+                    f"SequentialLR: scheduler {i} ({type(scheduler).__name__}) is built on "
+                    f"another optimizer"
+                )
         self.schedulers, self.milestones = schedulers, _milestones(milestones, len(schedulers))
         # as torch: each scheduler's construction set some lr; the groups go back to their
         # initial_lr (OneCycleLR's, if one was built) and the first scheduler's epoch 0 applies
@@ -412,8 +511,10 @@ class SequentialLR(LRScheduler):
         checked first, so nothing changes if any is refused."""
         saved = state.get("schedulers") if isinstance(state, dict) else None
         if not isinstance(saved, list) or len(saved) != len(self.schedulers):
-            raise ValueError(f"SequentialLR.load_state_dict: expected the states of {len(self.schedulers)} schedulers "
-                             f"under 'schedulers'")
+            raise ValueError(
+                f"SequentialLR.load_state_dict: expected the states of {len(self.schedulers)} schedulers "
+                f"under 'schedulers'"
+            )
         checked = [s._checked_state(s_state) for s, s_state in zip(self.schedulers, saved)]
         own = self._checked_state({k: v for k, v in state.items() if k != "schedulers"})
         for scheduler, attributes in zip(self.schedulers, checked):
@@ -426,10 +527,17 @@ def _milestones(milestones: Sequence[int], count: int) -> list[int]:
     (numpy integers accepted)."""
     milestones = list(milestones)
     if len(milestones) != count - 1:
-        raise ValueError(f"SequentialLR: {count} schedulers need {count - 1} milestones, got {len(milestones)}")
-    if not all(isinstance(m, (int, np.integer)) and not isinstance(m, bool) for m in milestones) \
-            or [int(m) for m in milestones] != sorted({int(m) for m in milestones}) or min(milestones, default=1) < 1:
-        raise ValueError(f"SequentialLR: milestones must be increasing positive ints, got {milestones!r}")
+        raise ValueError(
+            f"SequentialLR: {count} schedulers need {count - 1} milestones, got {len(milestones)}"
+        )
+    if (
+        not all(isinstance(m, (int, np.integer)) and not isinstance(m, bool) for m in milestones)
+        or [int(m) for m in milestones] != sorted({int(m) for m in milestones})
+        or min(milestones, default=1) < 1
+    ):
+        raise ValueError(
+            f"SequentialLR: milestones must be increasing positive ints, got {milestones!r}"
+        )
     return [int(m) for m in milestones]
 
 
@@ -441,37 +549,77 @@ class ReduceLROnPlateau:
     epochs pass before counting again; a group's lr never goes below ``min_lr`` (one, or a list
     with one per parameter group)."""
 
-    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
-                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
-                 min_lr: float | Sequence[float] = 0.0, eps: float = 1e-8):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        mode: str = "min",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float | Sequence[float] = 0.0,
+        eps: float = 1e-8,
+    ):
         _check_optimizer("ReduceLROnPlateau", optimizer)
         self.optimizer = optimizer
-        self.__dict__.update(self._checked_settings("ReduceLROnPlateau", dict(
-            mode=mode, factor=factor, patience=patience, threshold=threshold, threshold_mode=threshold_mode,
-            cooldown=cooldown, min_lr=min_lr, eps=eps)))
+        self.__dict__.update(
+            self._checked_settings(
+                "ReduceLROnPlateau",
+                dict(
+                    mode=mode,
+                    factor=factor,
+                    patience=patience,
+                    threshold=threshold,
+                    threshold_mode=threshold_mode,
+                    cooldown=cooldown,
+                    min_lr=min_lr,
+                    eps=eps,
+                ),
+            )
+        )
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = self.cooldown_counter = self.last_epoch = 0
 
     def _checked_settings(self, owner: str, settings: dict[str, Any]) -> dict[str, Any]:
         """The constructor's arguments, checked (``owner`` names the caller in errors); min_lr
         stays one number or becomes a list, one per group."""
-        if settings["mode"] not in ("min", "max") or settings["threshold_mode"] not in ("rel", "abs"):
-            raise ValueError(f"{owner}: mode must be 'min' or 'max' and threshold_mode 'rel' or 'abs', "
-                             f"got {settings['mode']!r}, {settings['threshold_mode']!r}")
+        if settings["mode"] not in ("min", "max") or settings["threshold_mode"] not in (
+            "rel",
+            "abs",
+        ):
+            raise ValueError(
+                f"{owner}: mode must be 'min' or 'max' and threshold_mode 'rel' or 'abs', "
+                f"got {settings['mode']!r}, {settings['threshold_mode']!r}"
+            )
         min_lr = settings["min_lr"]
-        min_lrs = [check_hyper(owner, "min_lr", lr) for lr in _per_group(owner, "min_lr", min_lr, self.optimizer)]
-        return {**settings, "factor": check_hyper(owner, "factor", settings["factor"], 0.0, 1.0),
-                "patience": _count(owner, "patience", settings["patience"]),
-                "threshold": check_hyper(owner, "threshold", settings["threshold"]),
-                "cooldown": _count(owner, "cooldown", settings["cooldown"]),
-                "min_lr": min_lrs if isinstance(min_lr, (list, tuple)) else min_lrs[0],
-                "eps": check_hyper(owner, "eps", settings["eps"])}
+        min_lrs = [
+            check_hyper(owner, "min_lr", lr)
+            for lr in _per_group(owner, "min_lr", min_lr, self.optimizer)
+        ]
+        return {
+            **settings,
+            "factor": check_hyper(owner, "factor", settings["factor"], 0.0, 1.0),
+            "patience": _count(owner, "patience", settings["patience"]),
+            "threshold": check_hyper(owner, "threshold", settings["threshold"]),
+            "cooldown": _count(owner, "cooldown", settings["cooldown"]),
+            "min_lr": min_lrs if isinstance(min_lr, (list, tuple)) else min_lrs[0],
+            "eps": check_hyper(owner, "eps", settings["eps"]),
+        }
 
     def _better(self, value: float) -> bool:
         if self.mode == "min":
-            bar = self.best * (1 - self.threshold) if self.threshold_mode == "rel" else self.best - self.threshold
+            bar = (
+                self.best * (1 - self.threshold)
+                if self.threshold_mode == "rel"
+                else self.best - self.threshold
+            )
             return value < bar
-        bar = self.best * (1 + self.threshold) if self.threshold_mode == "rel" else self.best + self.threshold
+        bar = (
+            self.best * (1 + self.threshold)
+            if self.threshold_mode == "rel"
+            else self.best + self.threshold
+        )
         return value > bar
 
     def step(self, metric: float) -> None:
@@ -505,8 +653,12 @@ class ReduceLROnPlateau:
         """The settings and the plateau bookkeeping, for a checkpoint, under torch's names
         (min_lr as given: one number, or a list with one per group)."""
         min_lr = list(self.min_lr) if isinstance(self.min_lr, list) else self.min_lr
-        return {**{key: getattr(self, key) for key in _PLATEAU_SETTINGS}, "min_lr": min_lr,
-                **{key: getattr(self, key) for key in _PLATEAU_COUNTS}, "best": self.best}
+        return {
+            **{key: getattr(self, key) for key in _PLATEAU_SETTINGS},
+            "min_lr": min_lr,
+            **{key: getattr(self, key) for key in _PLATEAU_COUNTS},
+            "best": self.best,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned, settings included, as torch's (or the
@@ -515,14 +667,26 @@ class ReduceLROnPlateau:
         name = "ReduceLROnPlateau.load_state_dict"
         counters = {"best", *_PLATEAU_COUNTS}
         if not isinstance(state, dict) or set(state) not in (counters, set(self.state_dict())):
-            got = ", ".join(sorted(map(str, state))) if isinstance(state, dict) else type(state).__name__
-            raise ValueError(f"{name}: expected the keys {', '.join(self.state_dict())} (or, as saved before the "
-                             f"settings were, {', '.join(sorted(counters))}), got {got}")
-        settings = {key: state.get(key, getattr(self, key)) for key in (*_PLATEAU_SETTINGS, "min_lr")}
+            got = (
+                ", ".join(sorted(map(str, state)))
+                if isinstance(state, dict)
+                else type(state).__name__
+            )
+            raise ValueError(
+                f"{name}: expected the keys {', '.join(self.state_dict())} (or, as saved before the "
+                f"settings were, {', '.join(sorted(counters))}), got {got}"
+            )
+        settings = {
+            key: state.get(key, getattr(self, key)) for key in (*_PLATEAU_SETTINGS, "min_lr")
+        }
         checked = self._checked_settings(name, settings)
         counts = {key: _count(name, key, state[key]) for key in _PLATEAU_COUNTS}
         best = state["best"]
-        if isinstance(best, bool) or not isinstance(best, (int, float, np.integer, np.floating)) or math.isnan(best):
+        if (
+            isinstance(best, bool)
+            or not isinstance(best, (int, float, np.integer, np.floating))
+            or math.isnan(best)
+        ):
             raise ValueError(f"{name}: best must be a number, got {best!r:.80}")
         self.__dict__.update(checked, **counts, best=float(best))
 

@@ -1,4 +1,5 @@
 """The optimizer base class: parameter groups, per-parameter state, checks, state_dict."""
+
 from __future__ import annotations
 
 import math
@@ -15,21 +16,59 @@ ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
 list and any options of their own)."""
 
 
-_TORCH_OPTIONS = frozenset({
-    "adjust_lr_fn", "alpha", "amsgrad", "beta2_decay", "betas", "capturable", "centered", "d", "dampening",
-    "decoupled_weight_decay", "differentiable", "eps", "etas", "foreach", "fused", "history_size",
-    "initial_accumulator_value", "lambd", "line_search_fn", "lr", "lr_decay", "max_eval", "max_iter", "maximize",
-    "momentum", "momentum_decay", "nesterov", "ns_coefficients", "ns_steps", "rho", "step_sizes", "t0",
-    "tolerance_change", "tolerance_grad", "weight_decay"})
+_TORCH_OPTIONS = frozenset(
+    {
+        "adjust_lr_fn",
+        "alpha",
+        "amsgrad",
+        "beta2_decay",
+        "betas",
+        "capturable",
+        "centered",
+        "d",
+        "dampening",
+        "decoupled_weight_decay",
+        "differentiable",
+        "eps",
+        "etas",
+        "foreach",
+        "fused",
+        "history_size",
+        "initial_accumulator_value",
+        "lambd",
+        "line_search_fn",
+        "lr",
+        "lr_decay",
+        "max_eval",
+        "max_iter",
+        "maximize",
+        "momentum",
+        "momentum_decay",
+        "nesterov",
+        "ns_coefficients",
+        "ns_steps",
+        "rho",
+        "step_sizes",
+        "t0",
+        "tolerance_change",
+        "tolerance_grad",
+        "weight_decay",
+    }
+)
 # every option of torch.optim's optimizers (torch 2.x): a group holding one that the optimizer
 # does not implement (maximize, dampening, foreach...) is refused, where torch would use it
 
 
-def check_hyper(optimizer: str, name: str, value: float, low: float = 0.0, high: float = math.inf) -> float:
+def check_hyper(
+    optimizer: str, name: str, value: float, low: float = 0.0, high: float = math.inf
+) -> float:
     """``value`` as a float, or a ValueError naming the optimizer and argument if it is not a
     number in [low, high) (NaN never is)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not low <= value < high:
+    if (
+        isinstance(value, (bool, np.bool_))
+        or not isinstance(value, (int, float, np.integer, np.floating))
+        or not low <= value < high
+    ):
         raise ValueError(f"{optimizer}: {name} must be a number in [{low}, {high}), got {value!r}")
     return float(value)
 
@@ -49,7 +88,9 @@ def check_flag(optimizer: str, name: str, value: bool) -> bool:
 def check_betas(optimizer: str, name: str, value: tuple[float, float]) -> tuple[float, float]:
     """Two decay rates, as a tuple (a list, as a checkpoint may hold, is accepted)."""
     if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise ValueError(f"{optimizer}: {name} must be a pair of numbers in [0.0, 1.0), got {value!r}")
+        raise ValueError(
+            f"{optimizer}: {name} must be a pair of numbers in [0.0, 1.0), got {value!r}"
+        )
     first, second = (check_rate(optimizer, f"{name}[{i}]", b) for i, b in enumerate(value))
     return first, second
 
@@ -77,8 +118,10 @@ class Optimizer:
         self.param_groups: list[dict[str, Any]] = []
         self.state: list[dict[str, Any]] = []  # one dict per parameter, in ``params`` order
         if isinstance(params, Tensor):
-            raise TypeError(f"{name}: params must be an iterable of Tensors or of dicts, got a Tensor; "
-                            f"pass [tensor]")
+            raise TypeError(
+                f"{name}: params must be an iterable of Tensors or of dicts, got a Tensor; "
+                f"pass [tensor]"
+            )
         groups = list(params)
         if not groups:
             raise ValueError(f"{name}: got an empty parameter list")
@@ -91,15 +134,19 @@ class Optimizer:
     def __getattr__(self, name: str) -> Any:
         # only reached when normal lookup fails: point old habits (optimizer.lr) at the groups
         if name in type(self).hyper_parameters:
-            raise AttributeError(f"{type(self).__name__} has no attribute {name!r}: each parameter group has its "
-                                 f"own, optimizer.param_groups[i][{name!r}]")
+            raise AttributeError(
+                f"{type(self).__name__} has no attribute {name!r}: each parameter group has its "
+                f"own, optimizer.param_groups[i][{name!r}]"
+            )
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __setattr__(self, name: str, value: Any) -> None:
         # optimizer.lr = 0.01 would otherwise be silently ignored by step()
         if name in type(self).hyper_parameters:
-            raise AttributeError(f"{type(self).__name__}: set {name} per parameter group, "
-                                 f"optimizer.param_groups[i][{name!r}] = {value!r}")
+            raise AttributeError(
+                f"{type(self).__name__}: set {name} per parameter group, "
+                f"optimizer.param_groups[i][{name!r}] = {value!r}"
+            )
         super().__setattr__(name, value)
 
     @property
@@ -114,8 +161,16 @@ class Optimizer:
         misspelling of one of this optimizer's, is refused: step() would ignore it."""
         for key in options:
             self._check_key(key, owner)
-        checked = {key: check(owner, key, options[key]) for key, check in self.hyper_parameters.items()}
-        checked.update({key: check_hyper(owner, key, options[key]) for key in self.recorded_keys if key in options})
+        checked = {
+            key: check(owner, key, options[key]) for key, check in self.hyper_parameters.items()
+        }
+        checked.update(
+            {
+                key: check_hyper(owner, key, options[key])
+                for key in self.recorded_keys
+                if key in options
+            }
+        )
         return checked
 
     def _check_key(self, key: Any, owner: str) -> None:
@@ -124,13 +179,23 @@ class Optimizer:
         name, own = type(self).__name__, type(self).hyper_parameters
         if key in own or key in self.recorded_keys or key == "params":
             return
-        others = sorted({cls.__name__ for cls in _subclasses(Optimizer)
-                         if cls.__module__.startswith(__package__) and key in cls.hyper_parameters} - {name})
+        others = sorted(
+            {
+                cls.__name__
+                for cls in _subclasses(Optimizer)
+                if cls.__module__.startswith(__package__) and key in cls.hyper_parameters
+            }
+            - {name}
+        )
         if others:
-            raise ValueError(f"{owner}: {key!r} is an option of {', '.join(others)}, not of {name}, "
-                             f"whose options are {', '.join(own)}")
+            raise ValueError(
+                f"{owner}: {key!r} is an option of {', '.join(others)}, not of {name}, "
+                f"whose options are {', '.join(own)}"
+            )
         if key in _TORCH_OPTIONS:
-            raise ValueError(f"{owner}: {key!r} is an option of torch.optim that {name} does not implement")
+            raise ValueError(
+                f"{owner}: {key!r} is an option of torch.optim that {name} does not implement"
+            )
         close = [option for option in own if isinstance(key, str) and _is_typo(key, option)]
         if close:
             raise ValueError(f"{owner}: unknown option {key!r}; did you mean {close[0]!r}?")
@@ -140,7 +205,9 @@ class Optimizer:
         if isinstance(params, Tensor):
             return self._group_params([params], where)
         if isinstance(params, (set, frozenset)) or not isinstance(params, Iterable):
-            raise TypeError(f"{where}: params must be an ordered collection of Tensors, got {type(params).__name__}")
+            raise TypeError(
+                f"{where}: params must be an ordered collection of Tensors, got {type(params).__name__}"
+            )
         params = list(params)
         owners = {id(p): i for i, group in enumerate(self.param_groups) for p in group["params"]}
         seen: set[int] = set()
@@ -148,17 +215,25 @@ class Optimizer:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{where}: parameter {i} must be a Tensor, got {type(p).__name__}")
             label = f"parameter {i}{f' ({p.name})' if p.name else ''} of shape {p.shape}"
-            if p._ctx is not None:  # step() would write to an op's result, not to what it was computed from
-                raise ValueError(f"{where}: {label} is the result of an operation; can't optimize a non-leaf "
-                                 f"Tensor (optimize the tensors it is computed from)")
+            if (
+                p._ctx is not None
+            ):  # step() would write to an op's result, not to what it was computed from
+                raise ValueError(
+                    f"{where}: {label} is the result of an operation; can't optimize a non-leaf "
+                    f"Tensor (optimize the tensors it is computed from)"
+                )
             if p.dtype.kind != "f":
-                raise TypeError(f"{where}: parameter {i} {p.shape} has dtype {p.dtype}; only floating tensors can be "
-                                f"optimized")
+                raise TypeError(
+                    f"{where}: parameter {i} {p.shape} has dtype {p.dtype}; only floating tensors can be "
+                    f"optimized"
+                )
             # a frozen parameter (requires_grad=False) is kept, as in PyTorch: it has no gradient,
             # so step() skips it, and unfreezing it later needs no new optimizer
             if id(p) in owners:
-                raise ValueError(f"{where}: {label} is already in parameter group {owners[id(p)]}; "
-                                 f"a parameter may be in one group only")
+                raise ValueError(
+                    f"{where}: {label} is already in parameter group {owners[id(p)]}; "
+                    f"a parameter may be in one group only"
+                )
             if id(p) in seen:
                 raise ValueError(f"{where}: {label} is listed twice")
             seen.add(id(p))
@@ -171,7 +246,9 @@ class Optimizer:
         (torch's ``maximize``, another optimizer's, a misspelt one), which is refused."""
         name = type(self).__name__
         if not isinstance(param_group, dict) or "params" not in param_group:
-            raise TypeError(f"{name}.add_param_group: expected a dict with a 'params' entry, got {param_group!r:.80}")
+            raise TypeError(
+                f"{name}.add_param_group: expected a dict with a 'params' entry, got {param_group!r:.80}"
+            )
         self._add_group(param_group, f"{name} parameter group {len(self.param_groups)}")
 
     def _add_group(self, param_group: dict[str, Any], where: str) -> None:
@@ -207,7 +284,9 @@ class Optimizer:
             if p.grad is not None:
                 p.data = self._update(p.data, p.grad.data, state, group)
 
-    def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> np.ndarray:
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]
+    ) -> np.ndarray:
         """The parameter's new value, given its gradient, its state and its group's options."""
         raise NotImplementedError
 
@@ -226,9 +305,18 @@ class Optimizer:
     def state_dict(self) -> dict[str, Any]:
         """The groups' options and the per-parameter state (copies), for :func:`tinygrad_cnn.save`.
         As PyTorch's, a group lists its parameters by their index in ``params``."""
-        groups = [{**group, "params": indices} for group, indices in zip(self.param_groups, self._indices())]
-        return {"type": type(self).__name__, "param_groups": groups,
-                "state": [{k: v.copy() if isinstance(v, np.ndarray) else v for k, v in s.items()} for s in self.state]}
+        groups = [
+            {**group, "params": indices}
+            for group, indices in zip(self.param_groups, self._indices())
+        ]
+        return {
+            "type": type(self).__name__,
+            "param_groups": groups,
+            "state": [
+                {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in s.items()}
+                for s in self.state
+            ],
+        }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned (or what it returned before parameter
@@ -241,21 +329,36 @@ class Optimizer:
         if state_dict["type"] != type(self).__name__:
             raise ValueError(f"{name}: the state is from a {state_dict['type']} optimizer")
         saved_groups, saved_state = state_dict["param_groups"], state_dict["state"]
-        if not isinstance(saved_groups, list) or not all(isinstance(g, dict) and "params" in g for g in saved_groups):
+        if not isinstance(saved_groups, list) or not all(
+            isinstance(g, dict) and "params" in g for g in saved_groups
+        ):
             raise ValueError(f"{name}: param_groups must be a list of dicts with a 'params' entry")
         if [g["params"] for g in saved_groups] != self._indices():
-            raise ValueError(f"{name}: parameter groups of sizes {[_size(g['params']) for g in saved_groups]}, "
-                             f"this optimizer has {[len(g['params']) for g in self.param_groups]}")
+            raise ValueError(
+                f"{name}: parameter groups of sizes {[_size(g['params']) for g in saved_groups]}, "
+                f"this optimizer has {[len(g['params']) for g in self.param_groups]}"
+            )
         if not isinstance(saved_state, list) or len(saved_state) != len(self.state):
-            raise ValueError(f"{name}: state for {_size(saved_state)} parameters, this optimizer has {len(self.state)}")
+            raise ValueError(
+                f"{name}: state for {_size(saved_state)} parameters, this optimizer has {len(self.state)}"
+            )
         self._check_state(saved_state, name)
-        groups = [self._loaded_group(current, saved, i, name)
-                  for i, (current, saved) in enumerate(zip(self.param_groups, saved_groups))]
+        groups = [
+            self._loaded_group(current, saved, i, name)
+            for i, (current, saved) in enumerate(zip(self.param_groups, saved_groups))
+        ]
         self.param_groups = groups
-        self.state = [{k: np.array(v, dtype=p.dtype) if isinstance(v, np.ndarray) else v for k, v in s.items()}
-                      for p, s in zip(self.params, saved_state)]
+        self.state = [
+            {
+                k: np.array(v, dtype=p.dtype) if isinstance(v, np.ndarray) else v
+                for k, v in s.items()
+            }
+            for p, s in zip(self.params, saved_state)
+        ]
 
-    def _loaded_group(self, current: dict[str, Any], saved: dict[str, Any], index: int, name: str) -> dict[str, Any]:
+    def _loaded_group(
+        self, current: dict[str, Any], saved: dict[str, Any], index: int, name: str
+    ) -> dict[str, Any]:
         """The group ``current`` with the options ``saved`` gives it, checked as the constructor
         checks them, so a state cannot set what the constructor refuses (lr=-5)."""
         missing = [key for key in self.hyper_parameters if key not in saved]
@@ -274,11 +377,15 @@ class Optimizer:
         """Each parameter's saved state is a dict whose arrays have the parameter's shape."""
         for i, (p, s) in enumerate(zip(self.params, saved_state)):
             if not isinstance(s, dict):
-                raise ValueError(f"{name}: parameter {i} state is a {type(s).__name__}, expected a dict")
+                raise ValueError(
+                    f"{name}: parameter {i} state is a {type(s).__name__}, expected a dict"
+                )
             for key, value in s.items():
                 if isinstance(value, np.ndarray) and value.shape != p.shape:
-                    raise ValueError(f"{name}: parameter {i} state {key!r} has shape "
-                                     f"{value.shape}, the parameter has {p.shape}")
+                    raise ValueError(
+                        f"{name}: parameter {i} state {key!r} has shape "
+                        f"{value.shape}, the parameter has {p.shape}"
+                    )
 
 
 def _size(items: Any) -> Any:
@@ -289,10 +396,17 @@ def _size(items: Any) -> Any:
 def _upgraded(state: Any) -> Any:
     """A state in the format before parameter groups (one "hyper" dict) as one group, so
     checkpoints written then still load."""
-    if isinstance(state, dict) and set(state) == {"type", "hyper", "state"} and isinstance(state["hyper"], dict):
+    if (
+        isinstance(state, dict)
+        and set(state) == {"type", "hyper", "state"}
+        and isinstance(state["hyper"], dict)
+    ):
         count = len(state["state"]) if isinstance(state["state"], list) else 0
-        return {"type": state["type"], "state": state["state"],
-                "param_groups": [{**state["hyper"], "params": list(range(count))}]}
+        return {
+            "type": state["type"],
+            "state": state["state"],
+            "param_groups": [{**state["hyper"], "params": list(range(count))}],
+        }
     return state
 
 
@@ -316,7 +430,9 @@ def _edits(a: str, b: str) -> int:
     for i in range(1, len(a) + 1):
         row = [i]
         for j in range(1, len(b) + 1):
-            row.append(min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (a[i - 1] != b[j - 1])))
+            row.append(
+                min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (a[i - 1] != b[j - 1]))
+            )
             if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
                 row[j] = min(row[j], rows[-2][j - 2] + 1)
         rows.append(row)

@@ -1,4 +1,5 @@
 """Stochastic gradient descent, with momentum and Nesterov momentum."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,12 +17,24 @@ class SGD(Optimizer):
     p -= lr * (g + momentum * buf if nesterov else buf)   (plain g when momentum = 0)
     """
 
-    hyper_parameters = {"lr": check_hyper, "momentum": check_hyper, "weight_decay": check_hyper,
-                        "nesterov": check_flag}
+    hyper_parameters = {
+        "lr": check_hyper,
+        "momentum": check_hyper,
+        "weight_decay": check_hyper,
+        "nesterov": check_flag,
+    }
 
-    def __init__(self, params: ParamsT, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
-                 nesterov: bool = False):
-        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov))
+    def __init__(
+        self,
+        params: ParamsT,
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ):
+        super().__init__(
+            params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov)
+        )
 
     def _checked(self, options: dict[str, Any], owner: str) -> dict[str, Any]:
         checked = super()._checked(options, owner)
