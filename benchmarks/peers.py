@@ -7,7 +7,7 @@ workload once and returns its results ({name: ndarray}) for the cross-check.
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(0)
     rows = []
     print(
-        f"| epoch | tinygrad_cnn s | img/s | test acc | torch s | img/s | test acc | ratio |\n|---|---|---|---|---|---|---|---|"
+        "| epoch | tinygrad_cnn s | img/s | test acc | torch s | img/s | test acc | ratio |\n|---|---|---|---|---|---|---|---|"
     )
     for epoch in range(1, args.epochs + 1):
         order = rng.permutation(len(train.labels))

@@ -5,17 +5,17 @@ one output tensor, ``make_inputs(rng)`` builds float64 inputs, ``torch_fn`` comp
 same thing with torch (None where torch has no direct twin).
 """
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
+from helpers import leaf, randn, torch
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn.ops.linalg import BiasAdd
 from tinygrad_cnn.ops.movement import ScatterAdd
 from tinygrad_cnn.ops.window import WindowMax, WindowMean
-
-from helpers import leaf, randn, torch
 
 
 class Case(NamedTuple):

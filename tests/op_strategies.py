@@ -6,17 +6,16 @@ stride > kernel, stride < kernel and sizes that leave rows over.
 """
 
 import numpy as np
+from helpers import leaf, torch
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from op_cases import ACTIVATIONS, Case, fold_twin
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn.ops.linalg import BiasAdd
 from tinygrad_cnn.ops.movement import ScatterAdd
 from tinygrad_cnn.ops.window import Im2col, WindowMax, WindowMean, window_geometry
-
-from helpers import leaf, torch
-from op_cases import ACTIVATIONS, Case, fold_twin
 
 SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
 PAIRS = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=4)

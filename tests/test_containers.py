@@ -5,10 +5,9 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
+from helpers import needs_torch, torch
 
 from tinygrad_cnn import Tensor, nn, optim
-
-from helpers import needs_torch, torch
 
 
 class Tower(nn.Module):

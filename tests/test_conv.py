@@ -4,12 +4,11 @@ import itertools
 
 import numpy as np
 import pytest
+from helpers import assert_close, assert_matches_torch, leaf, needs_torch, torch, torch_leaf
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn.ops.window import col2im_array, im2col_array, window_geometry
-
-from helpers import assert_close, assert_matches_torch, leaf, needs_torch, torch, torch_leaf
 
 KERNELS = [1, 2, 3, 5, (2, 3)]
 STRIDES = [1, 2, 3, (2, 1)]

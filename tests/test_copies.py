@@ -6,11 +6,10 @@ import pickle
 import sys
 
 import numpy as np
+from helpers import train_losses
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor, nn
-
-from helpers import train_losses
 
 
 def _losses(model, steps=5):

@@ -5,13 +5,12 @@ loss, batch norm, and a third derivative."""
 
 import numpy as np
 import pytest
+from helpers import assert_close, needs_torch, torch
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor
 from tinygrad_cnn.models import lenet
-
-from helpers import assert_close, needs_torch, torch
 
 
 def leaves(rng, shapes: dict, scale=0.5) -> dict:

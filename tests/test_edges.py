@@ -2,13 +2,12 @@
 
 import numpy as np
 import pytest
+from helpers import assert_close, leaf
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor, nn, optim
 from tinygrad_cnn.data import DataLoader, batches
-
-from helpers import assert_close, leaf
 
 
 def test_tensor_from_tensor_copies():

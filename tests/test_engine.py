@@ -5,11 +5,10 @@ import weakref
 
 import numpy as np
 import pytest
+from helpers import assert_close, leaf
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor
-
-from helpers import assert_close, leaf
 
 
 def test_reused_node_gradients_are_summed():

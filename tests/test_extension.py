@@ -2,12 +2,11 @@
 
 import numpy as np
 import pytest
+from helpers import assert_close, leaf
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor, nn, optim
 from tinygrad_cnn.testing import check_op, ops_defined_in
-
-from helpers import assert_close, leaf
 
 
 # ---- saved arrays are protected ---------------------------------------------------------

@@ -2,11 +2,10 @@
 
 import numpy as np
 import pytest
+from helpers import leaf
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor
-
-from helpers import leaf
 
 
 def test_user_op_is_registered_and_gradchecks(clean_registry):

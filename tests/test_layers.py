@@ -2,12 +2,11 @@
 
 import numpy as np
 import pytest
+from helpers import assert_close, assert_matches_torch, leaf, needs_torch, torch
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor, nn
-
-from helpers import assert_close, assert_matches_torch, leaf, needs_torch, torch
 
 
 # ---- dropout ----------------------------------------------------------------------------------------

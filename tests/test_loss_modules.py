@@ -3,12 +3,11 @@ cross-checks of values and gradients, first and second gradchecks, buffers, repr
 
 import numpy as np
 import pytest
+from helpers import assert_close, assert_matches_torch, leaf, needs_torch, torch
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor, nn
-
-from helpers import assert_close, assert_matches_torch, leaf, needs_torch, torch
 
 RNG = np.random.default_rng(11)
 CLASS_WEIGHT = RNG.uniform(0.2, 3.0, 4)

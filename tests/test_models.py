@@ -4,12 +4,11 @@ float32 rounding."""
 
 import numpy as np
 import pytest
+from helpers import needs_torch, torch
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor, models, nn
-
-from helpers import needs_torch, torch
 
 rng = np.random.default_rng(0)
 

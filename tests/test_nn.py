@@ -2,12 +2,11 @@
 
 import numpy as np
 import pytest
+from helpers import assert_close, needs_torch, torch
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor, nn
 from tinygrad_cnn.models import lenet
-
-from helpers import assert_close, needs_torch, torch
 
 
 class TwoLayer(nn.Module):

@@ -3,12 +3,11 @@ gradients, running statistics, state_dict keys and reprs; first and second gradc
 
 import numpy as np
 import pytest
+from helpers import assert_close, assert_matches_torch, leaf, needs_torch, torch
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor, nn
-
-from helpers import assert_close, assert_matches_torch, leaf, needs_torch, torch
 
 
 def _inputs(shape, affine_shape, seed=0):

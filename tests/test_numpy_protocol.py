@@ -4,11 +4,10 @@ TypeError instead of a plain array cut from the graph."""
 
 import numpy as np
 import pytest
+from helpers import assert_close, leaf
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor
-
-from helpers import assert_close, leaf
 
 # The numpy calls the issue names, each on float64 leaves (positive where the math needs it).
 KEEP_THE_GRAPH = {

@@ -3,12 +3,11 @@ gradients against torch. Parametrised by the registry, so a new op without a cas
 
 import numpy as np
 import pytest
+from helpers import assert_matches_torch, needs_torch
+from op_cases import CASES
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import engine
-
-from helpers import assert_matches_torch, needs_torch
-from op_cases import CASES
 
 OPS = tc.list_ops()
 

@@ -4,11 +4,10 @@ import copy
 
 import numpy as np
 import pytest
+from helpers import assert_close, needs_torch, torch
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor, optim
-
-from helpers import assert_close, needs_torch, torch
 
 
 def loss_of(w, x):

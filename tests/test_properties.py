@@ -8,13 +8,12 @@ TINYGRAD_CNN_EXAMPLES examples per op (default 20); raise it for a nightly-style
 import os
 
 import pytest
+from helpers import assert_matches_torch, torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from op_strategies import STRATEGIES
 
 import tinygrad_cnn as tc
-
-from helpers import assert_matches_torch, torch
-from op_strategies import STRATEGIES
 
 EXAMPLES = int(os.environ.get("TINYGRAD_CNN_EXAMPLES", "20"))
 

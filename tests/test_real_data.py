@@ -3,7 +3,6 @@ installs it): no network, and the accuracy is the assertion."""
 
 import os
 
-import numpy as np
 import pytest
 
 import tinygrad_cnn as tc

@@ -7,13 +7,13 @@ import weakref
 
 import numpy as np
 import pytest
+from helpers import needs_torch, torch
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor, nn, optim
 from tinygrad_cnn.data import batches, load_digits
 from tinygrad_cnn.models import lenet
-from helpers import needs_torch, torch
 from tinygrad_cnn.random import get_state, set_state
 from tinygrad_cnn.train import fit
 

@@ -5,12 +5,11 @@ central differences, and to second order."""
 
 import numpy as np
 import pytest
+from helpers import assert_close, assert_matches_torch, leaf, needs_torch, torch
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor, nn
-
-from helpers import assert_close, assert_matches_torch, leaf, needs_torch, torch
 
 rng = np.random.default_rng(0)
 

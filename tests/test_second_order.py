@@ -4,13 +4,12 @@ every case of tests/op_cases.py."""
 
 import numpy as np
 import pytest
+from helpers import needs_torch, torch, torch_leaf
+from op_cases import CASES
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor
 from tinygrad_cnn.engine import supports_create_graph
-
-from helpers import needs_torch, torch, torch_leaf
-from op_cases import CASES
 
 
 def _assert_graph_gradient_is_the_gradient(case, inputs):

@@ -4,12 +4,11 @@ methods are checked op by op in test_ops.py and test_properties.py; here, the AP
 
 import numpy as np
 import pytest
+from helpers import assert_close, leaf, needs_torch, torch
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor, nn
-
-from helpers import assert_close, leaf, needs_torch, torch
 
 
 # ---- the traps of the issue: each gave a silently wrong answer or failed before -------------

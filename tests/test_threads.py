@@ -4,11 +4,10 @@ that train, or evaluate under no_grad, beside each other get exactly what they g
 import threading
 
 import numpy as np
+from helpers import train_losses
 
 import tinygrad_cnn as tc
 from tinygrad_cnn import Tensor, nn
-
-from helpers import train_losses
 
 
 def _train(seed: int, steps: int) -> list[float]:

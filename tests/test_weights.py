@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from helpers import needs_torch, torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,8 +14,6 @@ from tinygrad_cnn.data import load_digits
 from tinygrad_cnn.models import lenet
 from tinygrad_cnn.train import predict_logits
 from tinygrad_cnn.weights import read_weights
-
-from helpers import needs_torch, torch
 
 safetensors = pytest.importorskip(
     "safetensors", reason="safetensors is not installed (pip install safetensors)"

@@ -5,16 +5,15 @@ from tinygrad_cnn import Tensor, nn, optim
 import tinygrad_cnn.functional as F
 """
 
-from . import functional, nn, optim
-from . import memory  # noqa: F401  (imported for its effect: freed memory is kept for reuse)
-from .function import Function, enable_grad, is_grad_enabled, list_ops, no_grad, registry, trace
+from . import (
+    creation,
+    functional,
+    memory,  # noqa: F401  (imported for its effect: freed memory is kept for reuse)
+    nn,
+    optim,
+    tensor_functions,
+)
 from .anomaly import AnomalyError, detect_anomaly
-from .engine import ReleasedTensor, grad
-from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .random import manual_seed
-from .serialization import CheckpointError, load, save
-from .weights import load_weights, save_weights
-from .tensor import Tensor
 from .creation import (
     arange,
     eye,
@@ -31,6 +30,12 @@ from .creation import (
     zeros,
     zeros_like,
 )
+from .engine import ReleasedTensor, grad
+from .function import Function, enable_grad, is_grad_enabled, list_ops, no_grad, registry, trace
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .random import manual_seed
+from .serialization import CheckpointError, load, save
+from .tensor import Tensor
 from .tensor_functions import (
     cat,
     concatenate,
@@ -44,7 +49,7 @@ from .tensor_functions import (
     take_along_axis,
     where,
 )
-from . import creation, tensor_functions
+from .weights import load_weights, save_weights
 
 __version__ = "0.1.0"
 

@@ -7,7 +7,8 @@ the shapes, before numpy could fail somewhere inside.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Union
+from collections.abc import Iterable
+from typing import Any, Union
 
 import numpy as np
 

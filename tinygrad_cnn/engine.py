@@ -40,7 +40,7 @@ class ReleasedTensor:
 
     __slots__ = ("shape", "dtype", "name", "grad", "requires_grad", "_ctx")
 
-    def __init__(self, tensor: "Tensor"):
+    def __init__(self, tensor: Tensor):
         data = tensor._data
         self.shape, self.dtype, self.name = data.shape, data.dtype, tensor.name
         self.grad, self.requires_grad, self._ctx = tensor._grad, tensor._requires_grad, tensor._ctx
@@ -68,7 +68,7 @@ _WORTH_RELEASING = 512
 object alone take about 250), which also keeps constants, drawn with their value, as they are."""
 
 
-def _stand_in_for_unheld_inputs(released: list["Function"]) -> None:
+def _stand_in_for_unheld_inputs(released: list[Function]) -> None:
     """After a backward that released these nodes: put a ReleasedTensor in place of each
     input that nothing but the released graph still refers to, so its array is freed.
 
@@ -88,7 +88,7 @@ def _stand_in_for_unheld_inputs(released: list["Function"]) -> None:
             ctx.parents = tuple([stand_ins.get(id(p), p) for p in ctx.parents])
 
 
-def _input_uses(released: list["Function"]) -> dict[int, list]:
+def _input_uses(released: list[Function]) -> dict[int, list]:
     """{id: [tensor, uses]} for the inputs of the released nodes that would be worth freeing:
     not parameters (leaves that require grad), not stand-ins already, not tiny."""
     uses: dict[int, list] = {}
@@ -108,7 +108,7 @@ def _input_uses(released: list["Function"]) -> dict[int, list]:
     return uses
 
 
-def topological_order(root: "Tensor") -> list["Tensor"]:
+def topological_order(root: Tensor) -> list[Tensor]:
     """Non-leaf tensors that ``root`` depends on through the graph, root first.
 
     Iterative depth-first search, so a chain of 100,000 ops needs no recursion; the visited
@@ -157,9 +157,7 @@ def _as_gradient(grad: Any, create_graph: bool) -> Any:
     return np.asarray(grad.data if isinstance(grad, Tensor) else grad)
 
 
-def _fit_gradient(
-    ctx: "Function", index: int, parent: "Tensor", grad: Any, create_graph: bool
-) -> Any:
+def _fit_gradient(ctx: Function, index: int, parent: Tensor, grad: Any, create_graph: bool) -> Any:
     """Check one returned gradient against its input and bring it to the input's shape."""
     grad = _as_gradient(grad, create_graph)
     shape = parent._data.shape
@@ -183,12 +181,12 @@ def _fit_gradient(
     return grad
 
 
-def supports_create_graph(op: type["Function"]) -> bool:
+def supports_create_graph(op: type[Function]) -> bool:
     """Whether backward(create_graph=True) can differentiate through ``op``."""
     return op.differentiable_backward or hasattr(op, "graph_backward")
 
 
-def _graph_rule(ctx: "Function", output: "Tensor", grad: "Tensor") -> Any:
+def _graph_rule(ctx: Function, output: Tensor, grad: Tensor) -> Any:
     """The op's gradient built from Tensor ops. A ``differentiable_backward`` runs with each
     saved input and the saved output replaced by its Tensor, so the gradient's graph reaches
     them; other saved arrays (masks, indices) are constants of that graph."""
@@ -222,7 +220,7 @@ class _OnTensors:
 
     __slots__ = ("_node", "saved_tensors")
 
-    def __init__(self, ctx: "Function", output: "Tensor"):
+    def __init__(self, ctx: Function, output: Tensor):
         parents = ctx.parents
         by_identity = {id(p._data): p for p in parents}
         by_identity[id(output._data)] = output
@@ -236,7 +234,7 @@ class _OnTensors:
         return getattr(self._node, name)
 
 
-def _input_gradients(ctx: "Function", output: "Tensor", grad: Any, create_graph: bool) -> tuple:
+def _input_gradients(ctx: Function, output: Tensor, grad: Any, create_graph: bool) -> tuple:
     """Run one node's backward rule and check how many gradients it returned."""
     if ctx.freed:
         raise RuntimeError(
@@ -254,7 +252,7 @@ def _input_gradients(ctx: "Function", output: "Tensor", grad: Any, create_graph:
     return grads
 
 
-def _run_hooks(tensor: "Tensor", grad: Any, create_graph: bool) -> Any:
+def _run_hooks(tensor: Tensor, grad: Any, create_graph: bool) -> Any:
     """Let each hook registered on ``tensor`` see, and optionally replace, its gradient."""
     for hook in tensor._hooks:
         # a copy: the array may be shared with a sibling input (add hands both the same one),
@@ -275,7 +273,7 @@ def _run_hooks(tensor: "Tensor", grad: Any, create_graph: bool) -> Any:
     return grad
 
 
-def _accumulate_leaf(leaf: "Tensor", grad: Any) -> None:
+def _accumulate_leaf(leaf: Tensor, grad: Any) -> None:
     if isinstance(grad, function.Tensor):  # create_graph: .grad is part of the new graph
         # a node of its own: add hands both inputs the same gradient Tensor, and two leaves
         # sharing one .grad would see each other's later accumulation
@@ -287,7 +285,7 @@ def _accumulate_leaf(leaf: "Tensor", grad: Any) -> None:
         leaf.grad.data = leaf.grad.data + grad
 
 
-def _initial_gradient(root: "Tensor", grad: Any) -> np.ndarray:
+def _initial_gradient(root: Tensor, grad: Any) -> np.ndarray:
     if grad is None:
         if root._data.size != 1:
             raise RuntimeError(
@@ -302,12 +300,12 @@ def _initial_gradient(root: "Tensor", grad: Any) -> np.ndarray:
 
 
 def _propagate(
-    root: "Tensor",
+    root: Tensor,
     grad: Any,
     retain_graph: bool | None,
     create_graph: bool,
-    capture: dict[int, "Tensor"] | None = None,
-) -> dict[int, tuple["Tensor", Any]]:
+    capture: dict[int, Tensor] | None = None,
+) -> dict[int, tuple[Tensor, Any]]:
     """Push the gradient of ``root`` back through its graph.
 
     Returns {id: (leaf, gradient)} for the leaves reached; tensors in ``capture`` (by id)
@@ -343,7 +341,7 @@ def _propagate(
 
 
 def _walk(
-    root: "Tensor",
+    root: Tensor,
     pending: dict,
     leaves: dict,
     capture: dict,
@@ -379,7 +377,7 @@ def _walk(
 
 
 def backward(
-    root: "Tensor", grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+    root: Tensor, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False
 ) -> None:
     """Accumulate d(root)/d(leaf) into the ``.grad`` of every leaf that requires grad.
 
@@ -391,8 +389,8 @@ def backward(
 
 
 def grad(
-    output: "Tensor",
-    inputs: "Tensor | list[Tensor]",
+    output: Tensor,
+    inputs: Tensor | list[Tensor],
     grad_output: Any = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ __all__ = [
     "module_scope",
 ]
 
-registry: dict[str, type["Function"]] = {}
+registry: dict[str, type[Function]] = {}
 """Every registered op, by name, in registration order."""
 
 Tensor: Any = None  # bound by tensor.py once Tensor exists; importing it here would be circular
@@ -201,12 +202,12 @@ class Function:
         self._locks = locks
 
     @staticmethod
-    def forward(ctx: "Function", *args: Any, **attrs: Any) -> np.ndarray:
+    def forward(ctx: Function, *args: Any, **attrs: Any) -> np.ndarray:
         """Compute the result from numpy arrays (tensor inputs) and attributes."""
         raise NotImplementedError
 
     @staticmethod
-    def backward(ctx: "Function", grad: np.ndarray) -> Any:
+    def backward(ctx: Function, grad: np.ndarray) -> Any:
         """Return one gradient per tensor input (a tuple, or one array for a single input)."""
         raise NotImplementedError
 

@@ -4,7 +4,8 @@ second derivatives (gradgradcheck, the gradient of a gradient built with create_
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

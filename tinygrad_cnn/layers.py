@@ -17,7 +17,8 @@ activation functions, and gradients come from the registered ops they are made o
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

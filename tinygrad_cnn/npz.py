@@ -16,7 +16,8 @@ import secrets
 import socket
 import stat
 import zipfile
-from typing import BinaryIO, Callable
+from collections.abc import Callable
+from typing import BinaryIO
 
 import numpy as np
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import inspect
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -25,9 +26,9 @@ from . import nn
 from .arguments import int_pair
 from .engine import topological_order
 from .function import trace
-from .npz import replace_file
 from .functional.pooling import pool_geometry
 from .functional.resampling import linear_source, nearest_source, target_size
+from .npz import replace_file
 from .ops.window import window_geometry
 from .tensor import Tensor
 

@@ -7,7 +7,8 @@ operators and comparisons. The named methods (``sum``, ``reshape``, ``cat`` ...)
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -69,7 +70,7 @@ class ElementCount(int):
     ``t.size == 12`` (numpy); ``t.size()`` is the shape and ``t.size(1)`` one extent (PyTorch).
     """
 
-    def __new__(cls, shape: tuple[int, ...]) -> "ElementCount":
+    def __new__(cls, shape: tuple[int, ...]) -> ElementCount:
         count = super().__new__(cls, int(np.prod(shape, dtype=np.int64)))
         count.shape = shape
         return count
@@ -120,7 +121,7 @@ class Tensor(TensorMethods):
         self.requires_grad = requires_grad
 
     @classmethod
-    def _from_op(cls, data: Any, ctx: function.Function | None, requires_grad: bool) -> "Tensor":
+    def _from_op(cls, data: Any, ctx: function.Function | None, requires_grad: bool) -> Tensor:
         """Fast constructor for op results: no conversion beyond wrapping numpy scalars."""
         tensor = cls.__new__(cls)
         tensor._data = data if type(data) is np.ndarray else np.asarray(data)
@@ -176,7 +177,7 @@ class Tensor(TensorMethods):
         self._data = value
         self._version = function.next_data_version()
 
-    def astype_(self, dtype: Any) -> "Tensor":
+    def astype_(self, dtype: Any) -> Tensor:
         """Convert this float tensor, and its gradient, to the float ``dtype`` (float16, float32
         or float64) in place, keeping the object: what ``Module.to(dtype)`` does to each
         parameter and buffer, so an optimizer that holds them keeps working. Returns self.
@@ -235,7 +236,7 @@ class Tensor(TensorMethods):
     def __len__(self) -> int:
         return len(self._data)
 
-    def __iter__(self) -> Iterator["Tensor"]:
+    def __iter__(self) -> Iterator[Tensor]:
         if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(len(self._data)))
@@ -334,18 +335,18 @@ class Tensor(TensorMethods):
             )
         self._requires_grad = bool(value)
 
-    def requires_grad_(self, value: bool = True) -> "Tensor":
+    def requires_grad_(self, value: bool = True) -> Tensor:
         """Set ``requires_grad`` in place and return self."""
         self.requires_grad = value
         return self
 
     @property
-    def grad(self) -> "Tensor | None":
+    def grad(self) -> Tensor | None:
         """The gradient accumulated by backward: a Tensor of this tensor's shape, or None."""
         return self._grad
 
     @grad.setter
-    def grad(self, value: "Tensor | None") -> None:
+    def grad(self, value: Tensor | None) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
                 raise TypeError(
@@ -376,7 +377,7 @@ class Tensor(TensorMethods):
         """
         engine.backward(self, grad, retain_graph, create_graph)
 
-    def register_hook(self, hook: Callable[["Tensor"], Any]) -> "HookHandle":
+    def register_hook(self, hook: Callable[[Tensor], Any]) -> HookHandle:
         """Call ``hook(grad)`` when this tensor's gradient has been summed during backward.
 
         The hook gets its own copy of the gradient: it may return a replacement (same shape),
@@ -396,47 +397,47 @@ class Tensor(TensorMethods):
         """Forget the accumulated gradient."""
         self.grad = None
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory)."""
         return Tensor._from_op(self._data, None, False)
 
     # ---- arithmetic -------------------------------------------------------------------------
-    def __add__(self, other: Any) -> "Tensor":
+    def __add__(self, other: Any) -> Tensor:
         return ew.Add.apply(*binary_operands(self, other, "+"))
 
-    def __radd__(self, other: Any) -> "Tensor":
+    def __radd__(self, other: Any) -> Tensor:
         return ew.Add.apply(*binary_operands(other, self, "+"))
 
-    def __sub__(self, other: Any) -> "Tensor":
+    def __sub__(self, other: Any) -> Tensor:
         return ew.Sub.apply(*binary_operands(self, other, "-"))
 
-    def __rsub__(self, other: Any) -> "Tensor":
+    def __rsub__(self, other: Any) -> Tensor:
         return ew.Sub.apply(*binary_operands(other, self, "-"))
 
-    def __mul__(self, other: Any) -> "Tensor":
+    def __mul__(self, other: Any) -> Tensor:
         return ew.Mul.apply(*binary_operands(self, other, "*"))
 
-    def __rmul__(self, other: Any) -> "Tensor":
+    def __rmul__(self, other: Any) -> Tensor:
         return ew.Mul.apply(*binary_operands(other, self, "*"))
 
-    def __truediv__(self, other: Any) -> "Tensor":
+    def __truediv__(self, other: Any) -> Tensor:
         return ew.Div.apply(*_division_operands(self, other))
 
-    def __rtruediv__(self, other: Any) -> "Tensor":
+    def __rtruediv__(self, other: Any) -> Tensor:
         return ew.Div.apply(*_division_operands(other, self))
 
-    def __neg__(self) -> "Tensor":
+    def __neg__(self) -> Tensor:
         if self._data.dtype == bool:
             raise TypeError("-: negating a bool tensor is not supported; use ~ for logical not")
         return ew.Neg.apply(self)
 
-    def __pos__(self) -> "Tensor":
+    def __pos__(self) -> Tensor:
         return self
 
-    def __abs__(self) -> "Tensor":
+    def __abs__(self) -> Tensor:
         return self.abs()
 
-    def __pow__(self, exponent: float) -> "Tensor":
+    def __pow__(self, exponent: float) -> Tensor:
         if isinstance(exponent, Tensor) or not np.isscalar(exponent):
             raise TypeError(
                 f"pow: the exponent must be a Python or numpy scalar, got {type(exponent).__name__}"
@@ -447,34 +448,34 @@ class Tensor(TensorMethods):
         base = self if self._data.dtype.kind == "f" or integral else self.astype(np.float32)
         return ew.Pow.apply(base, exponent=exponent)
 
-    def __rpow__(self, base: float) -> "Tensor":
+    def __rpow__(self, base: float) -> Tensor:
         """``base ** x`` as exp(x * log(base)), for a positive scalar base."""
         if not (np.isscalar(base) and base > 0):
             raise ValueError(f"pow: a tensor exponent needs a positive scalar base, got {base!r}")
         return (self * float(np.log(base))).exp()
 
-    def __matmul__(self, other: Any) -> "Tensor":
+    def __matmul__(self, other: Any) -> Tensor:
         return linalg.Matmul.apply(*binary_operands(self, other))
 
-    def __rmatmul__(self, other: Any) -> "Tensor":
+    def __rmatmul__(self, other: Any) -> Tensor:
         return linalg.Matmul.apply(*binary_operands(other, self))
 
     # In place, as PyTorch's manual SGD step: `with tc.no_grad(): p -= lr * p.grad`. On an op
     # result in grad mode, `total += loss` records a new op instead (Python then falls back to
     # `total = total + loss`), as PyTorch records its in-place ops.
-    def __iadd__(self, other: Any) -> "Tensor":
+    def __iadd__(self, other: Any) -> Tensor:
         return self._update_in_place("+=", np.add, other)
 
-    def __isub__(self, other: Any) -> "Tensor":
+    def __isub__(self, other: Any) -> Tensor:
         return self._update_in_place("-=", np.subtract, other)
 
-    def __imul__(self, other: Any) -> "Tensor":
+    def __imul__(self, other: Any) -> Tensor:
         return self._update_in_place("*=", np.multiply, other)
 
-    def __itruediv__(self, other: Any) -> "Tensor":
+    def __itruediv__(self, other: Any) -> Tensor:
         return self._update_in_place("/=", np.divide, other)
 
-    def _update_in_place(self, symbol: str, ufunc: np.ufunc, other: Any) -> "Tensor":
+    def _update_in_place(self, symbol: str, ufunc: np.ufunc, other: Any) -> Tensor:
         """Write ``self (symbol) other`` into this tensor's array, or, in grad mode where the
         graph is involved, record a new op (NotImplemented: Python computes ``x = x (op) y``).
         A leaf that requires grad is refused there, as PyTorch refuses it."""
@@ -523,29 +524,29 @@ class Tensor(TensorMethods):
             self._data.setflags(write=True)
 
     # ---- comparisons and logic: constants, never recorded ------------------------------------
-    def _constant_elementwise(self, other: Any, ufunc: np.ufunc, symbol: str) -> "Tensor":
+    def _constant_elementwise(self, other: Any, ufunc: np.ufunc, symbol: str) -> Tensor:
         value = _comparable(other)
         if value is None:
             return NotImplemented  # e.g. `t == None`: Python falls back to identity
         broadcast_shape(symbol, self.shape, np.shape(value))
         return Tensor._from_op(ufunc(self._data, value), None, False)
 
-    def __eq__(self, other: Any) -> "Tensor":  # type: ignore[override]
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._constant_elementwise(other, np.equal, "==")
 
-    def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
         return self._constant_elementwise(other, np.not_equal, "!=")
 
-    def __lt__(self, other: Any) -> "Tensor":
+    def __lt__(self, other: Any) -> Tensor:
         return self._constant_elementwise(other, np.less, "<")
 
-    def __le__(self, other: Any) -> "Tensor":
+    def __le__(self, other: Any) -> Tensor:
         return self._constant_elementwise(other, np.less_equal, "<=")
 
-    def __gt__(self, other: Any) -> "Tensor":
+    def __gt__(self, other: Any) -> Tensor:
         return self._constant_elementwise(other, np.greater, ">")
 
-    def __ge__(self, other: Any) -> "Tensor":
+    def __ge__(self, other: Any) -> Tensor:
         return self._constant_elementwise(other, np.greater_equal, ">=")
 
     __hash__ = object.__hash__  # identity: tensors stay usable as dict keys and in sets
@@ -553,7 +554,7 @@ class Tensor(TensorMethods):
     def __contains__(self, value: Any) -> bool:
         return bool((self._data == _comparable(value)).any())
 
-    def _logical(self, other: Any, ufunc: np.ufunc, symbol: str) -> "Tensor":
+    def _logical(self, other: Any, ufunc: np.ufunc, symbol: str) -> Tensor:
         for operand in (self, other):
             if np.asarray(_comparable(operand)).dtype.kind not in "biu":
                 raise TypeError(
@@ -562,21 +563,21 @@ class Tensor(TensorMethods):
                 )
         return self._constant_elementwise(other, ufunc, symbol)
 
-    def __and__(self, other: Any) -> "Tensor":
+    def __and__(self, other: Any) -> Tensor:
         return self._logical(other, np.bitwise_and, "&")
 
-    def __or__(self, other: Any) -> "Tensor":
+    def __or__(self, other: Any) -> Tensor:
         return self._logical(other, np.bitwise_or, "|")
 
     __rand__, __ror__ = __and__, __or__
 
-    def __invert__(self) -> "Tensor":
+    def __invert__(self) -> Tensor:
         """Logical not of a bool tensor (bitwise not of an integer one); a constant."""
         if self._data.dtype.kind == "f":
             raise TypeError(f"~: needs a bool or integer tensor, got dtype {self.dtype}")
         return Tensor._from_op(~self._data, None, False)
 
-    def __getitem__(self, index: Any) -> "Tensor":
+    def __getitem__(self, index: Any) -> Tensor:
         return movement.Getitem.apply(self, index=movement.resolve_index(index))
 
     def __setitem__(self, index: Any, value: Any) -> None:
@@ -607,11 +608,11 @@ class Tensor(TensorMethods):
             )
         return int(self._data.item())
 
-    def __floordiv__(self, other: Any) -> "Tensor":
+    def __floordiv__(self, other: Any) -> Tensor:
         """Elementwise floor division: a constant (its gradient is zero almost everywhere)."""
         return Tensor._from_op(np.floor_divide(*_constant_operands("//", self, other)), None, False)
 
-    def __mod__(self, other: Any) -> "Tensor":
+    def __mod__(self, other: Any) -> Tensor:
         """Elementwise remainder, as numpy's (the sign of the divisor): a constant."""
         return Tensor._from_op(np.mod(*_constant_operands("%", self, other)), None, False)
 

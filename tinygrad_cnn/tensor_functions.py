@@ -8,7 +8,8 @@ before numpy could fail somewhere inside.
 from __future__ import annotations
 
 import string
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import function
 from .arguments import (
     Axes,
     axis_index,
@@ -24,10 +25,8 @@ from .arguments import (
     resolve_shape,
     sizes,
 )
-from . import function
-from .ops import activation, reduce
+from .ops import activation, movement, reduce
 from .ops import elementwise as ew
-from .ops import movement
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -38,7 +37,7 @@ MinMax = namedtuple("MinMax", ["values", "indices"])
 """What ``t.max(dim=d)`` and ``t.min(dim=d)`` return, as PyTorch: the values and their indices."""
 
 
-def _constant(array: np.ndarray) -> "Tensor":
+def _constant(array: np.ndarray) -> Tensor:
     """A plain Tensor without graph (never a subclass such as a Parameter the method ran on)."""
     return function.Tensor._from_op(array, None, False)
 
@@ -51,7 +50,7 @@ def _check_one_dim(op: str, dim: Any) -> None:
         )
 
 
-def _own_memory(result: "Tensor", source: "Tensor") -> "Tensor":
+def _own_memory(result: Tensor, source: Tensor) -> Tensor:
     """``result`` if it owns writable memory, else a copy in the graph (``astype``): repeat and
     tile return new tensors, as numpy's and PyTorch's do, not views of ``source``."""
     data = result.data
@@ -83,7 +82,7 @@ class TensorMethods:
     __slots__ = ()
 
     # ---- dtype ------------------------------------------------------------------------------
-    def astype(self, dtype: Any) -> "Tensor":
+    def astype(self, dtype: Any) -> Tensor:
         """A copy in ``dtype``. Between float dtypes it records the ``astype`` op, so gradients
         flow (cast back); to an integer or bool dtype the result is a constant."""
         try:
@@ -96,88 +95,88 @@ class TensorMethods:
             raise TypeError(f"astype: {dtype} is not a numeric dtype")
         return _constant(self.data.astype(dtype))
 
-    def to(self, *args: Any, device: str | None = None, dtype: Any = None) -> "Tensor":
+    def to(self, *args: Any, device: str | None = None, dtype: Any = None) -> Tensor:
         """PyTorch's ``to``: ``t.to(np.float64)``, ``t.to("cpu")``, ``t.to(device=..., dtype=...)``.
         The CPU is the only device: moving there returns the tensor itself."""
         dtype = requested_dtype("to", args, device, dtype)
         return self if dtype is None else self.astype(dtype)
 
-    def float(self) -> "Tensor":
+    def float(self) -> Tensor:
         """As float32."""
         return self.astype(np.float32)
 
-    def double(self) -> "Tensor":
+    def double(self) -> Tensor:
         """As float64."""
         return self.astype(np.float64)
 
-    def long(self) -> "Tensor":
+    def long(self) -> Tensor:
         """As int64 (a constant)."""
         return self.astype(np.int64)
 
-    def clone(self) -> "Tensor":
+    def clone(self) -> Tensor:
         """A copy that stays in the graph (records ``astype`` to the same dtype)."""
         return self.astype(self.dtype)
 
-    def _floating(self) -> "Tensor":
+    def _floating(self) -> Tensor:
         """Itself if it is a float tensor, else its values as float32 (a constant): math that
         leaves the integers gives float32, as PyTorch, not numpy's float64."""
         return self if self.dtype.kind == "f" else self.astype(np.float32)
 
     # ---- elementwise math -----------------------------------------------------------------
-    def exp(self) -> "Tensor":
+    def exp(self) -> Tensor:
         """e ** x, elementwise."""
         return ew.Exp.apply(self._floating())
 
-    def log(self) -> "Tensor":
+    def log(self) -> Tensor:
         """Natural logarithm, elementwise."""
         return ew.Log.apply(self._floating())
 
-    def sqrt(self) -> "Tensor":
+    def sqrt(self) -> Tensor:
         """Square root, elementwise."""
         return ew.Sqrt.apply(self._floating())
 
-    def abs(self) -> "Tensor":
+    def abs(self) -> Tensor:
         """|x|, elementwise; the gradient is sign(x) (0 at 0)."""
         return activation.Abs.apply(self)
 
-    def relu(self) -> "Tensor":
+    def relu(self) -> Tensor:
         """max(x, 0), elementwise."""
         return ew.Relu.apply(self)
 
-    def sigmoid(self) -> "Tensor":
+    def sigmoid(self) -> Tensor:
         """1 / (1 + e ** -x), elementwise, computed without overflow."""
         return ew.Sigmoid.apply(self._floating())
 
-    def tanh(self) -> "Tensor":
+    def tanh(self) -> Tensor:
         """Hyperbolic tangent, elementwise."""
         return ew.Tanh.apply(self._floating())
 
-    def erf(self) -> "Tensor":
+    def erf(self) -> Tensor:
         """The error function, elementwise (torch.erf)."""
         return activation.Erf.apply(self._floating())
 
-    def maximum(self, other: Any) -> "Tensor":
+    def maximum(self, other: Any) -> Tensor:
         """Elementwise max(x, other), broadcasting; ties share the gradient evenly."""
         from .tensor_functions import maximum
 
         return maximum(self, other)
 
-    def minimum(self, other: Any) -> "Tensor":
+    def minimum(self, other: Any) -> Tensor:
         """Elementwise min(x, other), broadcasting; ties share the gradient evenly."""
         from .tensor_functions import minimum
 
         return minimum(self, other)
 
-    def clip(self, min: float | None = None, max: float | None = None) -> "Tensor":
+    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
         """Limit to [min, max] (either may be None), as numpy's clip; the gradient is 1 within the
         bounds, ends included (as torch.clamp), and 0 outside."""
         return self._clamp("clip", min, max)
 
-    def clamp(self, min: float | None = None, max: float | None = None) -> "Tensor":
+    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
         """PyTorch's name for :meth:`clip`."""
         return self._clamp("clamp", min, max)
 
-    def _clamp(self, op: str, low: float | None, high: float | None) -> "Tensor":
+    def _clamp(self, op: str, low: float | None, high: float | None) -> Tensor:
         if low is None and high is None:
             raise ValueError(f"{op}: give min, max or both")
         for name, bound in (("min", low), ("max", high)):
@@ -191,7 +190,7 @@ class TensorMethods:
         x = self._floating() if fractional else self  # an integer tensor clipped at 2.5 is float
         return activation.Clamp.apply(x, low=low, high=high, inclusive=True)
 
-    def masked_fill(self, mask: Any, value: float) -> "Tensor":
+    def masked_fill(self, mask: Any, value: float) -> Tensor:
         """``value`` (a number) where ``mask`` (bool, broadcasting to x) is True, else x."""
         from .tensor_functions import where
 
@@ -221,7 +220,7 @@ class TensorMethods:
         *,
         dim: Axes = None,
         keepdim: bool | None = None,
-    ) -> "Tensor":
+    ) -> Tensor:
         """Sum over ``axis`` (an int, a tuple, or None for all), as numpy's."""
         axis, keepdims = reduction_axes("sum", self.ndim, axis, keepdims, dim, keepdim)
         return reduce.Sum.apply(self, axis=axis, keepdims=keepdims)
@@ -233,7 +232,7 @@ class TensorMethods:
         *,
         dim: Axes = None,
         keepdim: bool | None = None,
-    ) -> "Tensor":
+    ) -> Tensor:
         """Mean over ``axis`` (an int, a tuple, or None for all), as numpy's."""
         axis, keepdims = reduction_axes("mean", self.ndim, axis, keepdims, dim, keepdim)
         return reduce.Mean.apply(self._floating(), axis=axis, keepdims=keepdims)
@@ -245,7 +244,7 @@ class TensorMethods:
         *,
         dim: int | None = None,
         keepdim: bool | None = None,
-    ) -> "Tensor | MinMax":
+    ) -> Tensor | MinMax:
         """Maximum over ``axis``, as numpy's; tied maxima share the gradient evenly (torch.amax).
         With PyTorch's ``dim=`` or ``keepdim=`` it returns ``(values, indices)``, as
         torch.max(dim) does."""
@@ -264,7 +263,7 @@ class TensorMethods:
         *,
         dim: int | None = None,
         keepdim: bool | None = None,
-    ) -> "Tensor | MinMax":
+    ) -> Tensor | MinMax:
         """Minimum over ``axis``, as numpy's; ``dim=``/``keepdim=`` give ``(values, indices)``."""
         if dim is None and keepdim is None:
             return self.amin(axis, keepdims, keepdim=keepdim)
@@ -281,7 +280,7 @@ class TensorMethods:
         *,
         dim: Axes = None,
         keepdim: bool | None = None,
-    ) -> "Tensor":
+    ) -> Tensor:
         """The values of the maximum over ``axis`` (torch.amax, np.amax)."""
         axis, keepdims = reduction_axes("max", self.ndim, axis, keepdims, dim, keepdim)
         return reduce.Max.apply(self, axis=axis, keepdims=keepdims)
@@ -293,7 +292,7 @@ class TensorMethods:
         *,
         dim: Axes = None,
         keepdim: bool | None = None,
-    ) -> "Tensor":
+    ) -> Tensor:
         """The values of the minimum over ``axis`` (torch.amin, np.amin)."""
         axis, keepdims = reduction_axes("min", self.ndim, axis, keepdims, dim, keepdim)
         return reduce.Min.apply(self, axis=axis, keepdims=keepdims)
@@ -305,7 +304,7 @@ class TensorMethods:
         *,
         dim: int | None = None,
         keepdim: bool | None = None,
-    ) -> "Tensor":
+    ) -> Tensor:
         """Index of the (first) largest element along ``axis`` (None: flattened); int64."""
         return self._arg("argmax", self.data.argmax, axis, keepdims, dim, keepdim)
 
@@ -316,11 +315,11 @@ class TensorMethods:
         *,
         dim: int | None = None,
         keepdim: bool | None = None,
-    ) -> "Tensor":
+    ) -> Tensor:
         """Index of the (first) smallest element along ``axis`` (None: flattened); int64."""
         return self._arg("argmin", self.data.argmin, axis, keepdims, dim, keepdim)
 
-    def _arg(self, op, find, axis, keepdims, dim, keepdim) -> "Tensor":
+    def _arg(self, op, find, axis, keepdims, dim, keepdim) -> Tensor:
         axis, keepdims = reduction_axes(op, self.ndim, axis, keepdims, dim, keepdim)
         if axis is not None and len(axis) != 1:
             raise ValueError(f"{op}: axis must be one int or None, got {axis}")
@@ -335,7 +334,7 @@ class TensorMethods:
         *,
         dim: Axes = None,
         keepdim: bool | None = None,
-    ) -> "Tensor":
+    ) -> Tensor:
         """Whether any element (along ``axis``) is nonzero: a bool constant."""
         axis, keepdims = reduction_axes("any", self.ndim, axis, keepdims, dim, keepdim)
         return _constant(self.data.any(axis=axis, keepdims=keepdims))
@@ -347,7 +346,7 @@ class TensorMethods:
         *,
         dim: Axes = None,
         keepdim: bool | None = None,
-    ) -> "Tensor":
+    ) -> Tensor:
         """Whether every element (along ``axis``) is nonzero: a bool constant."""
         axis, keepdims = reduction_axes("all", self.ndim, axis, keepdims, dim, keepdim)
         return _constant(self.data.all(axis=axis, keepdims=keepdims))
@@ -361,7 +360,7 @@ class TensorMethods:
         dim: Axes = None,
         correction: int | None = None,
         keepdim: bool | None = None,
-    ) -> "Tensor":
+    ) -> Tensor:
         """Variance over ``axis``: sum((x - mean)^2) / (N - ddof). ``ddof`` defaults to 0, as
         numpy's; PyTorch's ``correction`` is the same number (torch defaults to 1)."""
         axis, keepdims = reduction_axes("var", self.ndim, axis, keepdims, dim, keepdim)
@@ -384,7 +383,7 @@ class TensorMethods:
         dim: Axes = None,
         correction: int | None = None,
         keepdim: bool | None = None,
-    ) -> "Tensor":
+    ) -> Tensor:
         """Standard deviation, sqrt(var); ``ddof``/``correction`` as in :meth:`var`. Where a group
         has no spread the gradient is 0, as PyTorch's."""
         from .tensor_functions import where
@@ -402,7 +401,7 @@ class TensorMethods:
         *,
         dim: Axes = None,
         keepdim: bool | None = None,
-    ) -> "Tensor":
+    ) -> Tensor:
         """log(sum(exp(x))) over ``axis``, as m + log(sum(exp(x - m))) with m the maximum, a
         constant: it cancels in the gradient, which is softmax(x)."""
         axis, keepdims = reduction_axes("logsumexp", self.ndim, axis, keepdims, dim, keepdim)
@@ -413,17 +412,17 @@ class TensorMethods:
         total = (x - shift).exp().sum(axis=axis, keepdims=keepdims).log()
         return total + shift.reshape(total.shape)
 
-    def softmax(self, axis: int | None = None, *, dim: int | None = None) -> "Tensor":
+    def softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
         """exp(x) / sum(exp(x)) along ``axis`` (default: the last), as exp(log_softmax(x))."""
         return self.log_softmax(axis, dim=dim).exp()
 
-    def log_softmax(self, axis: int | None = None, *, dim: int | None = None) -> "Tensor":
+    def log_softmax(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
         """log(softmax(x)) along ``axis`` (default: the last), stable for large inputs."""
         axis = either("log_softmax", "axis", axis, "dim", dim)
         axis = axis_index("log_softmax", -1 if axis is None else axis, self.ndim)
         return reduce.LogSoftmax.apply(self._floating(), axis=axis)
 
-    def cumsum(self, axis: int | None = None, *, dim: int | None = None) -> "Tensor":
+    def cumsum(self, axis: int | None = None, *, dim: int | None = None) -> Tensor:
         """Running sum along ``axis`` (None: over the flattened tensor, as numpy)."""
         axis = either("cumsum", "axis", axis, "dim", dim)
         if axis is None:
@@ -431,13 +430,13 @@ class TensorMethods:
         return reduce.Cumsum.apply(self, axis=axis_index("cumsum", axis, self.ndim))
 
     # ---- shape ------------------------------------------------------------------------------
-    def reshape(self, *shape: int | tuple[int, ...]) -> "Tensor":
+    def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
         """numpy's reshape: ``x.reshape(2, -1)`` or ``x.reshape((2, -1))``."""
         return movement.Reshape.apply(
             self, shape=resolve_shape(self.shape, sizes("reshape", shape, True))
         )
 
-    def view(self, *shape: int | tuple[int, ...]) -> "Tensor":
+    def view(self, *shape: int | tuple[int, ...]) -> Tensor:
         """PyTorch's name for :meth:`reshape` (which copies where numpy's reshape must)."""
         return self.reshape(*shape)
 
@@ -448,7 +447,7 @@ class TensorMethods:
         *,
         start_dim: int | None = None,
         end_dim: int | None = None,
-    ) -> "Tensor":
+    ) -> Tensor:
         """Merge axes ``start_axis`` .. ``end_axis`` (PyTorch: ``start_dim``, ``end_dim``):
         (B, C, H, W) -> (B, C*H*W) for start 1."""
         start_axis = start_axis if start_dim is None else start_dim
@@ -464,26 +463,26 @@ class TensorMethods:
         merged = int(np.prod(self.shape[start : end + 1]))
         return self.reshape(*self.shape[:start], merged, *self.shape[end + 1 :])
 
-    def ravel(self) -> "Tensor":
+    def ravel(self) -> Tensor:
         """All elements in one axis."""
         return self.reshape(-1)
 
-    def transpose(self, *axes: int | tuple[int, ...]) -> "Tensor":
+    def transpose(self, *axes: int | tuple[int, ...]) -> Tensor:
         """numpy's transpose: no axes reverses them; ``x.transpose(0, 2, 1)`` permutes all axes.
         Not PyTorch's ``transpose(dim0, dim1)``, which swaps two axes: that is :meth:`swapaxes`."""
         return self._permute("transpose", axes)
 
-    def permute(self, *dims: int | tuple[int, ...]) -> "Tensor":
+    def permute(self, *dims: int | tuple[int, ...]) -> Tensor:
         """Reorder all axes (PyTorch's permute, numpy's transpose with axes)."""
         if not dims:
             raise ValueError(f"permute: give an order for all {self.ndim} axes")
         return self._permute("permute", dims)
 
-    def _permute(self, op: str, axes: tuple) -> "Tensor":
+    def _permute(self, op: str, axes: tuple) -> Tensor:
         axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
         return movement.Transpose.apply(self, axes=resolve_axes(op, self.ndim, axes))
 
-    def swapaxes(self, axis1: int, axis2: int) -> "Tensor":
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
         """Exchange two axes (numpy's swapaxes, PyTorch's transpose(dim0, dim1))."""
         order = list(range(self.ndim))
         a, b = (axis_index("swapaxes", x, self.ndim) for x in (axis1, axis2))
@@ -491,11 +490,11 @@ class TensorMethods:
         return self.transpose(*order)
 
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         """All axes reversed: (M, N) -> (N, M)."""
         return self.transpose()
 
-    def squeeze(self, axis: Axes = None, *, dim: Axes = None) -> "Tensor":
+    def squeeze(self, axis: Axes = None, *, dim: Axes = None) -> Tensor:
         """Drop size-1 axes: all, or those in ``axis`` (which must have size 1, as numpy)."""
         axis = either("squeeze", "axis", axis, "dim", dim)
         if self.ndim == 0 and axis is not None:
@@ -506,17 +505,17 @@ class TensorMethods:
             raise ValueError(f"squeeze: axis {axis} of shape {self.shape} does not have size 1")
         return self.reshape(*(n for i, n in enumerate(self.shape) if i not in axes))
 
-    def unsqueeze(self, dim: int) -> "Tensor":
+    def unsqueeze(self, dim: int) -> Tensor:
         """Insert a size-1 axis at position ``dim`` of the result (PyTorch's name)."""
         return self.expand_dims(dim)
 
-    def expand_dims(self, axis: int | tuple[int, ...]) -> "Tensor":
+    def expand_dims(self, axis: int | tuple[int, ...]) -> Tensor:
         """Insert size-1 axes at positions ``axis`` of the result, as numpy's expand_dims."""
         axes = normalize_axis("expand_dims", axis, self.ndim + len(np.atleast_1d(axis)))
         kept = iter(self.shape)
         return self.reshape(*(1 if i in axes else next(kept) for i in range(self.ndim + len(axes))))
 
-    def expand(self, *shape: int | tuple[int, ...]) -> "Tensor":
+    def expand(self, *shape: int | tuple[int, ...]) -> Tensor:
         """Broadcast to ``shape`` without copying (PyTorch's expand; -1 keeps an axis)."""
         shape = sizes("expand", shape, allow_minus_one=True)
         lead = len(shape) - self.ndim
@@ -528,7 +527,7 @@ class TensorMethods:
             tuple(self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape))
         )
 
-    def broadcast_to(self, shape: int | tuple[int, ...]) -> "Tensor":
+    def broadcast_to(self, shape: int | tuple[int, ...]) -> Tensor:
         """A read-only broadcast view of shape ``shape`` (numpy's broadcast_to); gradients sum
         back."""
         shape = sizes("broadcast_to", (shape,))
@@ -536,7 +535,7 @@ class TensorMethods:
             raise ValueError(f"broadcast_to: cannot broadcast shape {self.shape} to {shape}")
         return movement.Expand.apply(self, shape=shape)
 
-    def repeat(self, *repeats: int | tuple[int, ...], axis: None = None) -> "Tensor":
+    def repeat(self, *repeats: int | tuple[int, ...], axis: None = None) -> Tensor:
         """Tile the tensor ``repeats[i]`` times along axis i: PyTorch's repeat, numpy's tile.
         numpy's element-wise ``ndarray.repeat(n, axis)`` is :meth:`repeat_interleave`."""
         if axis is not None:
@@ -552,7 +551,7 @@ class TensorMethods:
             )
         return self.tile(repeats)
 
-    def tile(self, reps: int | tuple[int, ...]) -> "Tensor":
+    def tile(self, reps: int | tuple[int, ...]) -> Tensor:
         """numpy's tile: (n_0, ..., n_k) with reps (r_0, ..., r_k) -> (r_0*n_0, ..., r_k*n_k), as
         reshape to (1, n_0, ..., 1, n_k), expand to (r_0, n_0, ..., r_k, n_k), reshape."""
         reps = sizes("tile", tuple(np.atleast_1d(reps).tolist()))
@@ -564,7 +563,7 @@ class TensorMethods:
 
     def repeat_interleave(
         self, repeats: int, axis: int | None = None, *, dim: int | None = None
-    ) -> "Tensor":
+    ) -> Tensor:
         """Repeat each element ``repeats`` times along ``axis`` (None: flattened first): numpy's
         ndarray.repeat, PyTorch's repeat_interleave. (N,) -> (N*repeats,), as reshape to
         (N, 1), expand to (N, repeats), reshape."""
@@ -581,7 +580,7 @@ class TensorMethods:
         )
         return _own_memory(repeated, self)
 
-    def flip(self, *axes: int | tuple[int, ...], dims: tuple[int, ...] | None = None) -> "Tensor":
+    def flip(self, *axes: int | tuple[int, ...], dims: tuple[int, ...] | None = None) -> Tensor:
         """Reverse the order along ``axes`` (PyTorch: ``dims``; all when none are given): a
         getitem with step -1."""
         axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
@@ -599,7 +598,7 @@ class TensorMethods:
         axis: int | None = None,
         *,
         dim: int | None = None,
-    ) -> tuple["Tensor", ...]:
+    ) -> tuple[Tensor, ...]:
         """PyTorch's split: pieces of ``split_size`` along ``axis`` (the last may be shorter),
         or pieces of the given sizes."""
         axis = axis_index("split", either("split", "axis", axis, "dim", dim) or 0, self.ndim)
@@ -620,7 +619,7 @@ class TensorMethods:
 
     def chunk(
         self, chunks: int, axis: int | None = None, *, dim: int | None = None
-    ) -> tuple["Tensor", ...]:
+    ) -> tuple[Tensor, ...]:
         """PyTorch's chunk: at most ``chunks`` pieces of ceil(N / chunks) along ``axis``."""
         axis = axis_index("chunk", either("chunk", "axis", axis, "dim", dim) or 0, self.ndim)
         (chunks,) = sizes("chunk", (chunks,))
@@ -634,7 +633,7 @@ class TensorMethods:
         axis: int | None = None,
         *,
         dim: int | None = None,
-    ) -> tuple["Tensor", ...]:
+    ) -> tuple[Tensor, ...]:
         """PyTorch's tensor_split, numpy's array_split: ``n`` pieces as equal as they can be (the
         first ones one longer), or the pieces between the given indices along ``axis``."""
         axis = axis_index(
@@ -654,7 +653,7 @@ class TensorMethods:
             self[(slice(None),) * axis + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:])
         )
 
-    def gather(self, dim: int, index: Any) -> "Tensor":
+    def gather(self, dim: int, index: Any) -> Tensor:
         """PyTorch's gather: out[i][j] = x[index[i][j]][j] for dim=0, with ``index`` no larger
         than x on the other axes; see :func:`tinygrad_cnn.take_along_axis`."""
         from .tensor_functions import gather

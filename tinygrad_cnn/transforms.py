@@ -11,7 +11,7 @@ crops, then all the flips), so the same seed gives other, equally random, result
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 

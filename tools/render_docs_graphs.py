@@ -6,15 +6,15 @@ tests/test_viz.py checks that each docs/images/*.dot matches what this produces.
 """
 
 import re
+from collections.abc import Callable
 from html import escape as html_escape
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 import tinygrad_cnn as tc
-from tinygrad_cnn.cli import training_step
 from tinygrad_cnn import models
+from tinygrad_cnn.cli import training_step
 from tinygrad_cnn.models import lenet
 
 IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"

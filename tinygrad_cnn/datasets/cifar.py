@@ -11,7 +11,7 @@ import os
 import posixpath
 import tarfile
 import zlib
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

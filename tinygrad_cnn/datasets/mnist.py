@@ -4,7 +4,7 @@ as four gzip-compressed IDX files."""
 from __future__ import annotations
 
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

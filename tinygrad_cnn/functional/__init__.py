@@ -3,9 +3,9 @@
 ``import tinygrad_cnn.functional as F``; names and arguments follow ``torch.nn.functional``.
 """
 
+from ..tensor_functions import one_hot, pad
 from .activations import *  # noqa: F401,F403
 from .activations import __all__ as _activations
-from ..tensor_functions import one_hot, pad
 from .common import as_tensor
 from .layers import *  # noqa: F401,F403
 from .layers import __all__ as _layers

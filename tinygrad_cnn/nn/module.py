@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Callable, Iterable, Iterator, NamedTuple
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -75,7 +76,7 @@ class Module:
             output = output if replaced is None else replaced
         return output
 
-    def register_forward_hook(self, hook: Callable[["Module", tuple, Any], Any]) -> HookHandle:
+    def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> HookHandle:
         """Call ``hook(module, inputs, output)`` after each forward; a non-None return value
         replaces the output. Returns a handle whose ``remove()`` unregisters it."""
         hooks = self.__dict__.setdefault("_forward_hooks", [])
@@ -83,18 +84,18 @@ class Module:
         return HookHandle(hooks, hook)
 
     # ---- structure -----------------------------------------------------------------------
-    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         """Direct sub-modules, in the order they were assigned."""
         for name, value in vars(self).items():
             if isinstance(value, Module):
                 yield name, value
 
-    def children(self) -> Iterator["Module"]:
+    def children(self) -> Iterator[Module]:
         """Direct sub-modules, in the order they were assigned."""
         for _, module in self.named_children():
             yield module
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, "Module"]]:
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
         """This module (named ``prefix``) and all below it, depth first, qualified names; a
         module reachable twice (shared, or a cycle) is listed once, under its first name."""
         stack, seen = [(prefix, self)], set()
@@ -109,19 +110,19 @@ class Module:
             ]
             stack.extend(reversed(below))
 
-    def modules(self) -> Iterator["Module"]:
+    def modules(self) -> Iterator[Module]:
         """This module and all below it, each once (``named_modules`` without the names)."""
         for _, module in self.named_modules():
             yield module
 
-    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn(module)`` on every module below this one, children before parents (as
         PyTorch, e.g. for custom initialisation); returns this module."""
         for module in reversed(list(self.modules())):
             fn(module)
         return self
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         """Freeze (False) or unfreeze every parameter below this module; returns it."""
         for p in self.parameters():
             p.requires_grad = requires_grad
@@ -169,7 +170,7 @@ class Module:
             else:
                 p.grad.data = np.zeros_like(p.grad.data)
 
-    def to(self, *args: Any, device: str | None = None, dtype: Any = None) -> "Module":
+    def to(self, *args: Any, device: str | None = None, dtype: Any = None) -> Module:
         """PyTorch's ``to``: ``model.to(np.float64)``, ``model.to("float32")``, ``model.to("cpu")``
         (the only device: nothing moves), ``model.to(device=..., dtype=...)``. Converts every
         floating parameter and buffer, with its gradient, in place to float16, float32 or
@@ -185,21 +186,21 @@ class Module:
                 tensor.astype_(dtype)
         return self
 
-    def float(self) -> "Module":
+    def float(self) -> Module:
         """Every floating parameter and buffer as float32, in place (``to(np.float32)``)."""
         return self.to(np.float32)
 
-    def double(self) -> "Module":
+    def double(self) -> Module:
         """Every floating parameter and buffer as float64, in place (``to(np.float64)``)."""
         return self.to(np.float64)
 
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         """Set training mode on this module and all below it."""
         for _, module in self.named_modules():
             module.training = mode
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         """Set evaluation mode on this module and all below it (``train(False)``)."""
         return self.train(False)
 
@@ -211,7 +212,7 @@ class Module:
             name: t.data.copy() for name, t in (*self.named_parameters(), *self.named_buffers())
         }
 
-    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> "IncompatibleKeys":
+    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy arrays into the parameters and buffers. Every key and shape is checked before
         any is applied, so a mismatch leaves the module unchanged. With ``strict=False``
         missing and unexpected keys are allowed (shapes must still match) and returned, as
@@ -249,7 +250,7 @@ class Module:
 
         save(self.state_dict(), path)
 
-    def load(self, path: str) -> "Module":
+    def load(self, path: str) -> Module:
         """Read weights written by :meth:`save`, or the "model" entry of a checkpoint written by
         :func:`tinygrad_cnn.save` (no pickles), and load them."""
         from ..serialization import load
@@ -290,7 +291,7 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list[str]
 
 
-def _checked_module(container: str, where: Any, value: Any) -> "Module":
+def _checked_module(container: str, where: Any, value: Any) -> Module:
     if not isinstance(value, Module):
         raise TypeError(f"{container}: {where} must be a Module, got {type(value).__name__}")
     return value
@@ -363,12 +364,12 @@ class ModuleList(Module):
         del items[index]
         self._renumber(items)
 
-    def append(self, module: Module) -> "ModuleList":
+    def append(self, module: Module) -> ModuleList:
         """Add ``module`` at the end."""
         setattr(self, str(len(self)), _checked_module("ModuleList", f"item {len(self)}", module))
         return self
 
-    def extend(self, modules: Iterable[Module]) -> "ModuleList":
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
         """Add each of ``modules`` at the end."""
         for module in modules:
             self.append(module)

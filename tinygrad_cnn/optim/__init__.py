@@ -10,7 +10,7 @@ torch.optim's, and has ``param_groups``, ``add_param_group``, ``zero_grad``, ``s
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .adam import AdaBelief, AdaBound, Adam, Adamax, AdamW, AMSBound, NAdam
 from .adaptive import SMORMS3, Adadelta, Adagrad, RMSprop, RMSpropGraves

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
