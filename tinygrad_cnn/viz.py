@@ -15,11 +15,11 @@ import math
 import os
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from .function import Function
+from .recorded import Recorded, collect, module_names, parameter_names, short_text
 from .tensor import Tensor
 
 __all__ = ["draw_graph", "render_graph", "memory_report"]
@@ -37,117 +37,6 @@ _STYLE = {
 }
 
 
-class _Recorded(NamedTuple):
-    """The graph behind some outputs: tensors and op nodes in discovery order, with links."""
-
-    tensors: list[Tensor]
-    ops: list[Function]
-    producer: dict[int, int]  # tensor index -> index of the op that made it
-    inputs: list[list[int]]  # op index -> tensor indices of its inputs
-
-
-def _collect(outputs: Iterable[Tensor]) -> _Recorded:
-    """Walk back from the outputs with an explicit stack, then number everything in reverse
-    discovery order (roughly forward order), so the same computation gives the same DOT text."""
-    found: list[Tensor] = []
-    seen: set[int] = set()
-    stack = list(outputs)[::-1]
-    while stack:
-        t = stack.pop()
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        found.append(t)
-        if t._ctx is not None:
-            stack.extend(t._ctx.parents[::-1])
-    tensors = found[::-1]
-    index = {id(t): i for i, t in enumerate(tensors)}
-    ops: list[Function] = []
-    producer: dict[int, int] = {}
-    for i, t in enumerate(tensors):
-        if t._ctx is not None:
-            producer[i] = len(ops)
-            ops.append(t._ctx)
-    inputs = [[index[id(p)] for p in op.parents] for op in ops]
-    return _Recorded(tensors, ops, producer, inputs)
-
-
-def _module_names(scopes: Iterable[tuple]) -> dict[tuple, str]:
-    """Qualified name of every module prefix in the scopes: '' for the outermost module,
-    then attribute names joined by dots ('features.0')."""
-    names: dict[tuple, str] = {}
-    for scope in scopes:
-        for depth in range(1, len(scope) + 1):
-            prefix = scope[:depth]
-            if prefix in names:
-                continue
-            if depth == 1:
-                names[prefix] = ""
-                continue
-            parent, child = scope[depth - 2], scope[depth - 1]
-            # named_modules also finds a child kept in a ModuleList or ModuleDict ("down.0")
-            below = (
-                parent.named_modules() if hasattr(parent, "named_modules") else vars(parent).items()
-            )
-            attr = next((k for k, v in below if v is child and k), type(child).__name__)
-            names[prefix] = (
-                f"{names[scope[: depth - 1]]}.{attr}" if names[scope[: depth - 1]] else attr
-            )
-    return names
-
-
-def _parameter_names(
-    recorded: _Recorded, names: dict[tuple, str], model: Any
-) -> dict[int, tuple[str, tuple]]:
-    """Tensor index -> (qualified parameter name, scope of its module), for leaves that are
-    attributes of a module that ran an op using them (or of ``model``, if given)."""
-    found: dict[int, tuple[str, tuple]] = {}
-    if model is not None:
-        by_id = {id(p): n for n, p in model.named_parameters()}
-        for i, t in enumerate(recorded.tensors):
-            if id(t) in by_id:
-                found[i] = (by_id[id(t)], ())
-    for op, inputs in zip(recorded.ops, recorded.inputs):
-        scope = getattr(op, "scope", ())
-        for i in inputs:
-            if recorded.tensors[i]._ctx is not None:
-                continue
-            for depth in range(len(scope), 0, -1):
-                attr = next(
-                    (k for k, v in vars(scope[depth - 1]).items() if v is recorded.tensors[i]), None
-                )
-                if attr is not None:
-                    prefix = names[scope[:depth]]
-                    name = found[i][0] if i in found else (f"{prefix}.{attr}" if prefix else attr)
-                    found[i] = (name, scope[:depth])
-                    break
-    return found
-
-
-def _slice(s: slice) -> str:
-    """A slice as written in brackets: ``::2``, ``1:5``, ``:``."""
-    text = ":".join("" if v is None else str(v) for v in (s.start, s.stop, s.step))
-    return text[:-1] if text.endswith(":") and s.step is None else text
-
-
-def _short(value: Any) -> str:
-    if isinstance(value, np.ndarray):
-        return f"array{value.shape}" if value.size > 4 else np.array2string(value, separator=",")
-    parts = value if isinstance(value, tuple) else (value,)
-    if any(isinstance(p, slice) for p in parts):  # an index, written as in brackets
-        value = (
-            "["
-            + ", ".join(
-                _slice(p) if isinstance(p, slice) else "..." if p is Ellipsis else _short(p)
-                for p in parts
-            )
-            + "]"
-        )
-        return value if len(value) <= 40 else value[:37] + "..."
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def _nbytes(size: int) -> str:
     return f"{size / 1024:.1f} KiB" if size < 1024**2 else f"{size / 1024**2:.1f} MiB"
 
@@ -157,7 +46,7 @@ class _Drawing:
 
     def __init__(
         self,
-        recorded: _Recorded,
+        recorded: Recorded,
         outputs: list[Tensor],
         labels: Mapping[Tensor, str] | None,
         model: Any,
@@ -169,8 +58,8 @@ class _Drawing:
         self.labels = {id(t): text for t, text in (labels or {}).items()}
         self.show_grad, self.show_saved = show_grad, show_saved
         self.scopes = [getattr(op, "scope", ()) for op in recorded.ops]
-        self.names = _module_names(self.scopes)
-        self.params = _parameter_names(recorded, self.names, model)
+        self.names = module_names(self.scopes)
+        self.params = parameter_names(recorded, self.names, model)
         self.consumers: list[list[int]] = [[] for _ in recorded.tensors]
         for o, inputs in enumerate(recorded.inputs):
             for i in inputs:
@@ -192,7 +81,7 @@ class _Drawing:
     def tensor_label(self, i: int, kind: str) -> str:
         t = self.r.tensors[i]
         if kind == "constant":
-            return _short(t.data.item())
+            return short_text(t.data.item())
         title = (
             self.labels.get(id(t)) or t.name or (self.params[i][0] if i in self.params else None)
         )
@@ -205,7 +94,7 @@ class _Drawing:
 
     def op_label(self, o: int) -> str:
         op = self.r.ops[o]
-        lines = [op.name] + [f"{k}={_short(v)}" for k, v in op.attrs.items()]
+        lines = [op.name] + [f"{k}={short_text(v)}" for k, v in op.attrs.items()]
         if self.show_saved:
             if op.freed:
                 lines.append("saved: released")
@@ -370,7 +259,7 @@ def draw_graph(
         raise ValueError(f"draw_graph: rankdir must be 'TB', 'LR', 'BT' or 'RL', got {rankdir!r}")
     if collapse is not None and not isinstance(collapse, int):
         collapse = set(collapse)
-    drawing = _Drawing(_collect(outputs), list(outputs), labels, model, show_grad, show_saved)
+    drawing = _Drawing(collect(outputs), list(outputs), labels, model, show_grad, show_saved)
     placed, edges = drawing.layout(collapse)
     note = None
     if len(placed) > max_nodes and collapse is None:
@@ -431,7 +320,7 @@ def render_graph(
 def memory_report(*outputs: Tensor, top: int = 10) -> str:
     """A table of the largest arrays the graph behind ``outputs`` keeps for backward: which op
     saved each, its shape, dtype and size, largest first, with the total. Needs no graphviz."""
-    recorded = _collect(outputs)
+    recorded = collect(outputs)
     rows = [
         (a.nbytes, op.name, k, a.shape, a.dtype)
         for op in recorded.ops
