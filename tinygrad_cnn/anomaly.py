@@ -76,7 +76,8 @@ def check_forward(op_name: str, parents: Any, out: Any) -> None:
     found = _problem(out)
     if found:
         raise AnomalyError(
-            f"detect_anomaly: {found} in the forward result of {_describe(op_name, parents, user_frames())}"
+            f"detect_anomaly: {found} in the forward result of "
+            f"{_describe(op_name, parents, user_frames())}"
         )
 
 
@@ -87,6 +88,7 @@ def check_backward(ctx: Any, grads: tuple) -> None:
         if found:
             frames = getattr(ctx, "created_at", [])
             raise AnomalyError(
-                f"detect_anomaly: {found} in the gradient that backward returned for input {index} of "
+                f"detect_anomaly: {found} in the gradient that backward returned "
+                f"for input {index} of "
                 f"{_describe(ctx.name, ctx.parents, frames)}"
             )

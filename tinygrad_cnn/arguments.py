@@ -8,7 +8,7 @@ the shapes, before numpy could fail somewhere inside.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +25,7 @@ __all__ = [
     "int_pair",
 ]
 
-Axes = Union[int, Iterable[int], None]
+Axes = int | Iterable[int] | None
 
 
 def sizes(op: str, args: tuple, allow_minus_one: bool = False) -> tuple[int, ...]:

@@ -90,7 +90,8 @@ def _compare(
             if (excess > 0).any():
                 worst = np.unravel_index(np.argmax(excess), x.shape)
                 raise GradcheckError(
-                    f"{checking}: input {i} (shape {x.shape}) has a wrong {_WHAT[checking]}; worst element "
+                    f"{checking}: input {i} (shape {x.shape}) has a wrong {_WHAT[checking]}; "
+                    f"worst element "
                     f"{tuple(int(k) for k in worst)}: expected (numerical) {numerical[worst]:.6g}, "
                     f"got (analytic) {analytic[worst]:.6g}; {int((excess > 0).sum())} of {x.size} "
                     f"elements outside atol={atol}, rtol={rtol}"

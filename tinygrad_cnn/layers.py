@@ -105,14 +105,17 @@ class _Layer(Module):
             return
         settings = dict(opt_dic or {})
         lr = settings.pop("lr", 1e-3)
-        # built on its defaults first, to name the settings it has before its own group check refuses one
+        # built on its defaults first, to name the settings it has before its own group
+        # check refuses one
         defaults = optim.create(opt, params, lr).defaults
         unknown = [key for key in settings if key not in defaults]
         if unknown:
             raise ValueError(
-                f"{type(self).__name__}: {opt} has no setting {unknown[0]!r}; it has {tuple(defaults)}"
+                f"{type(self).__name__}: {opt} has no setting {unknown[0]!r}; "
+                f"it has {tuple(defaults)}"
             )
-        # the settings as a parameter group's options, so the optimizer checks them as its constructor's
+        # the settings as a parameter group's options, so the optimizer checks them as
+        # its constructor's
         self.optimizer = optim.create(opt, [{**settings, "params": params}], lr)
 
     def extra_repr(self) -> str:
@@ -120,8 +123,8 @@ class _Layer(Module):
 
 
 class ConvLayer(_Layer):
-    """Convolution then activation: I_shape (C, H, W), F_shape (M, K_h, K_w) -> O_shape (M, O_h, O_w).
-    ``pad`` is an int or "same" (whole pixels, the odd one after)."""
+    """Convolution then activation: I_shape (C, H, W), F_shape (M, K_h, K_w) -> O_shape
+    (M, O_h, O_w). ``pad`` is an int or "same" (whole pixels, the odd one after)."""
 
     def __init__(
         self,

@@ -11,7 +11,8 @@ def _check(predictions: np.ndarray, labels: np.ndarray, name: str) -> tuple[np.n
     predictions, labels = np.asarray(predictions), np.asarray(labels)
     if predictions.shape != labels.shape or predictions.ndim != 1 or predictions.size == 0:
         raise ValueError(
-            f"{name}: predictions {predictions.shape} and labels {labels.shape} must be the same non-empty 1-D shape"
+            f"{name}: predictions {predictions.shape} and labels {labels.shape} "
+            f"must be the same non-empty 1-D shape"
         )
     return predictions, labels
 

@@ -196,9 +196,10 @@ def _read_members(path: str, f: BinaryIO) -> dict[str, np.ndarray]:
         _check_entry_count(path, f, len(infos), len(archive.comment))
         if any(info.filename.endswith("data.pkl") for info in infos):
             raise CheckpointError(
-                f"load: {path} is a PyTorch file (torch.save); load it with torch.load and write its "
-                f"state_dict with safetensors.torch.save_file(state_dict, 'model.safetensors'), then "
-                f"tc.load_weights(model, 'model.safetensors') (docs/interop.md)"
+                f"load: {path} is a PyTorch file (torch.save); load it with torch.load and "
+                "write its state_dict with "
+                "safetensors.torch.save_file(state_dict, 'model.safetensors'), then "
+                "tc.load_weights(model, 'model.safetensors') (docs/interop.md)"
             )
         for info in infos:
             name = info.filename

@@ -488,7 +488,8 @@ def export(
         if module is not None:
             if len(inputs) != 1:
                 raise ValueError(
-                    f"onnx.export: {type(module).__name__} received {len(inputs)} tensor inputs, expected 1"
+                    f"onnx.export: {type(module).__name__} received {len(inputs)} tensor inputs, "
+                    "expected 1"
                 )
             names[id(result)] = _module_converter(module)(b, module, sources[0], inputs[0].shape)
         elif ctx.name in OP_CONVERTERS:

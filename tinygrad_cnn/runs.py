@@ -81,7 +81,8 @@ def check_model(checkpoint: Any, path: str) -> None:
 
 
 def _implied_size(config: Any, path: str) -> int:
-    """How many numbers the state_dict of ``config``'s model holds, checked before anything large is built."""
+    """How many numbers the state_dict of ``config``'s model holds,
+    checked before anything large is built."""
     if isinstance(config, dict) and config.get("model") == "resnet":
         numbers = [k for k in RESNET_CONFIG if k != "model"]
         if not (

@@ -81,8 +81,8 @@ class RandomCrop:
             or padding < 0
         ):
             raise ValueError(
-                f"RandomCrop: size must be a positive int or an (h, w) pair of them, and padding an "
-                f"int >= 0 (the same on every side), got size={size!r}, padding={padding!r}"
+                "RandomCrop: size must be a positive int or an (h, w) pair of them, and padding "
+                f"an int >= 0 (the same on every side), got size={size!r}, padding={padding!r}"
             )
         self.size, self.padding, self.fill = tuple(int(n) for n in self.size), int(padding), fill
 

@@ -70,7 +70,8 @@ class CIFAR10(ImageDataset):
         records = read_records(archive, self.train_members if train else self.test_members, name)
         if records[:, 0].max() >= len(self.classes):
             raise ValueError(
-                f"{name}: {archive} holds label {records[:, 0].max()}, beyond its {len(self.classes)} classes"
+                f"{name}: {archive} holds label {records[:, 0].max()}, "
+                f"beyond its {len(self.classes)} classes"
             )
         super().__init__(records[:, 1:].reshape(-1, 3, 32, 32), records[:, 0], transform)
         self.root, self.train = folder, train

@@ -77,8 +77,8 @@ class DatasetNotFoundError(FileNotFoundError):
 
 
 def cache_dir(root: str | os.PathLike | None = None) -> str:
-    """Where datasets live: ``root``, else ``$TINYGRAD_CNN_DATA``, else ``$XDG_CACHE_HOME/tinygrad_cnn``
-    (``~/.cache/tinygrad_cnn`` when XDG_CACHE_HOME is unset)."""
+    """Where datasets live: ``root``, else ``$TINYGRAD_CNN_DATA``, else
+    ``$XDG_CACHE_HOME/tinygrad_cnn`` (``~/.cache/tinygrad_cnn`` when XDG_CACHE_HOME is unset)."""
     if root is not None:
         return os.path.expanduser(os.fspath(root))
     if os.environ.get(DATA_VARIABLE):

@@ -1,5 +1,5 @@
-"""MNIST and Fashion-MNIST: 28x28 grayscale images in 10 classes, 60,000 to train and 10,000 to test,
-as four gzip-compressed IDX files."""
+"""MNIST and Fashion-MNIST: 28x28 grayscale images in 10 classes, 60,000 to train and 10,000 to
+test, as four gzip-compressed IDX files."""
 
 from __future__ import annotations
 
@@ -30,8 +30,9 @@ class MNIST(ImageDataset):
         "http://yann.lecun.com/exdb/mnist/",
         "https://storage.googleapis.com/cvdf-datasets/mnist/",
     ]
-    # SHA-256 of the decompressed IDX files, as published by several independent projects
-    # (docs/data.md): not computed here, as MNIST cannot be downloaded on the machine that wrote this
+    # SHA-256 of the decompressed IDX files, as published by several independent
+    # projects (docs/data.md): not computed here, as MNIST cannot be downloaded on the
+    # machine that wrote this
     resources = {
         "train": (
             Resource(
@@ -95,14 +96,16 @@ class MNIST(ImageDataset):
             )
         if len(labels) and labels.max() >= len(self.classes):
             raise ValueError(
-                f"{name}: {labels_file} holds label {labels.max()}, beyond its {len(self.classes)} classes"
+                f"{name}: {labels_file} holds label {labels.max()}, "
+                f"beyond its {len(self.classes)} classes"
             )
         super().__init__(images[:, None], labels, transform)
         self.root, self.train = folder, train
 
 
 class FashionMNIST(MNIST):
-    """Zalando's Fashion-MNIST: ten kinds of clothing in MNIST's format, as ``torchvision.datasets.FashionMNIST``.
+    """Zalando's Fashion-MNIST: ten kinds of clothing in MNIST's format, as
+    ``torchvision.datasets.FashionMNIST``.
 
     Debian's ``dataset-fashion-mnist`` package installs the four files in
     ``/usr/share/datasets/fashion-mnist``; they are used from there, with no network.

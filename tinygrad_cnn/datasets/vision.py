@@ -70,4 +70,7 @@ class ImageDataset:
 
     def __repr__(self) -> str:
         shape = "x".join(map(str, self.data.shape[1:]))
-        return f"{type(self).__name__}({len(self)} images of {shape}, {len(self.classes) or '?'} classes)"
+        return (
+            f"{type(self).__name__}({len(self)} images of {shape}, "
+            f"{len(self.classes) or '?'} classes)"
+        )

@@ -48,7 +48,8 @@ def _class_targets(op: str, scores: Tensor, targets: Any, ignore_index: int) -> 
         raise TypeError(f"{op}: targets must be integer class indices, got dtype {targets.dtype}")
     if targets.shape != (scores.shape[0],):
         raise ValueError(
-            f"{op}: targets must have shape ({scores.shape[0]},) to match input {scores.shape}, got {targets.shape}"
+            f"{op}: targets must have shape ({scores.shape[0]},) to match input {scores.shape}, "
+            f"got {targets.shape}"
         )
     used = targets[targets != ignore_index]
     if used.size and (used.min() < 0 or used.max() >= scores.shape[1]):
@@ -187,7 +188,8 @@ def huber_loss(
 def smooth_l1_loss(
     prediction: Tensor, target: Any, reduction: str = "mean", beta: float = 1.0
 ) -> Tensor:
-    """huber_loss(delta=beta) / beta: 0.5 d^2 / beta below beta, |d| - beta / 2 above; l1 for beta 0."""
+    """huber_loss(delta=beta) / beta: 0.5 d^2 / beta below beta, |d| - beta / 2 above;
+    l1 for beta 0."""
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
     prediction, target = _pair("smooth_l1_loss", prediction, target)
@@ -206,7 +208,8 @@ def binary_cross_entropy(
     p = probabilities.data
     if p.min() < 0 or p.max() > 1:
         raise ValueError(
-            f"binary_cross_entropy: input must lie in [0, 1], got values from {p.min()} to {p.max()}"
+            f"binary_cross_entropy: input must lie in [0, 1], "
+            f"got values from {p.min()} to {p.max()}"
             " (for raw scores use binary_cross_entropy_with_logits)"
         )
     with np.errstate(divide="ignore"):
@@ -263,7 +266,8 @@ def kl_div(
                 f"kl_div: target must be probabilities, got values down to {target.data.min()} "
                 "(for log-probabilities pass log_target=True)"
             )
-        # log(1) = 0 where the target is 0, so 0 * log 0 counts as 0 (and no nan reaches the gradient)
+        # log(1) = 0 where the target is 0, so 0 * log 0 counts as 0
+        # (and no nan reaches the gradient)
         losses = target * (where(target.data > 0, target, 1.0).log() - log_probs)
     if reduction == "batchmean":
         return losses.sum() / float(losses.shape[0]) if losses.ndim else losses.sum()

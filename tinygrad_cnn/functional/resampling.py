@@ -32,7 +32,8 @@ def _scaled_size(
         for f in scales
     ):
         raise ValueError(
-            f"interpolate: scale_factor must be a positive number or a pair of them, got {scale_factor!r}"
+            "interpolate: scale_factor must be a positive number or a pair of them, "
+            f"got {scale_factor!r}"
         )
     out = tuple(int(math.floor(n * f)) for n, f in zip(size, scales))
     if min(out) < 1:

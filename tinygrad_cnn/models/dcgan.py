@@ -14,7 +14,8 @@ def _stages(image_size: int, owner: str) -> int:
     k = (image_size // 4).bit_length() - 1
     if image_size < 8 or 4 * 2**k != image_size:
         raise ValueError(
-            f"{owner}: image_size must be 4 * 2^k with k >= 1 (8, 16, 32, 64, ...), got {image_size}"
+            f"{owner}: image_size must be 4 * 2^k with k >= 1 (8, 16, 32, 64, ...), "
+            f"got {image_size}"
         )
     return k
 

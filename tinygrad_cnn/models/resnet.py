@@ -38,8 +38,8 @@ class BasicBlock(nn.Module):
 class ResNet(nn.Module):
     """(B, C, H, W) -> conv 3x3 + BN + ReLU (B, 16, H, W) -> n blocks (B, 16, H, W) -> n blocks
     (B, 32, H/2, W/2) -> n blocks (B, 64, H/4, W/4) -> average (B, 64) -> linear (B, classes),
-    with depth = 6n + 2 (ResNet-20: n = 3, 269,722 parameters for 10 classes, the paper's 0.27M). Convolutions
-    start from He initialisation (fan_out, ReLU gain), as in the paper."""
+    with depth = 6n + 2 (ResNet-20: n = 3, 269,722 parameters for 10 classes, the paper's 0.27M).
+    Convolutions start from He initialisation (fan_out, ReLU gain), as in the paper."""
 
     def __init__(
         self, depth: int = 20, classes: int = 10, in_channels: int = 3, widths: tuple = (16, 32, 64)

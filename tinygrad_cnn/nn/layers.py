@@ -45,8 +45,8 @@ def _positive_int(layer: str, name: str, value) -> int:
 class Conv2d(Module):
     """2-D convolution: (B, C, H, W) -> (B, M, O_h, O_w) with C = in_channels, M = out_channels.
 
-    weight (M, C/groups, K_h, K_w), bias (M,). Composed of im2col -> matmul -> bias add -> reshape ->
-    transpose (see :func:`tinygrad_cnn.functional.conv2d`).
+    weight (M, C/groups, K_h, K_w), bias (M,). Composed of im2col -> matmul -> bias add ->
+    reshape -> transpose (see :func:`tinygrad_cnn.functional.conv2d`).
     """
 
     def __init__(
@@ -67,11 +67,13 @@ class Conv2d(Module):
         self.groups = _positive_int("Conv2d", "groups", groups)
         if in_channels % groups or out_channels % groups:
             raise ValueError(
-                f"Conv2d: groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}"
+                f"Conv2d: groups={groups} must divide in_channels={in_channels} "
+                f"and out_channels={out_channels}"
             )
         if padding_mode not in PADDING_MODES:
             raise ValueError(
-                f"Conv2d: padding_mode must be one of {', '.join(PADDING_MODES)}, got {padding_mode!r}"
+                f"Conv2d: padding_mode must be one of {', '.join(PADDING_MODES)}, "
+                f"got {padding_mode!r}"
             )
         self.kernel_size = int_pair("Conv2d", "kernel_size", kernel_size, 1)
         # pairs, as PyTorch keeps them (padding stays "same" or a nested pair if given so)
@@ -149,11 +151,13 @@ class ConvTranspose2d(Module):
         self.groups = _positive_int(name, "groups", groups)
         if in_channels % groups or out_channels % groups:
             raise ValueError(
-                f"{name}: groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}"
+                f"{name}: groups={groups} must divide in_channels={in_channels} "
+                f"and out_channels={out_channels}"
             )
         if padding_mode != "zeros":
             raise ValueError(
-                f"{name}: only padding_mode='zeros' is supported (as in PyTorch), got {padding_mode!r}"
+                f"{name}: only padding_mode='zeros' is supported (as in PyTorch), "
+                f"got {padding_mode!r}"
             )
         self.kernel_size = int_pair(name, "kernel_size", kernel_size, 1)
         self.stride, self.padding = (
@@ -198,7 +202,8 @@ class ConvTranspose2d(Module):
         )
 
     def _output_padding(self, x: Tensor, output_size: tuple[int, ...]) -> tuple[int, int]:
-        """The output padding that makes an (O_h, O_w) output; a size out of reach is a ValueError."""
+        """The output padding that makes an (O_h, O_w) output;
+        a size out of reach is a ValueError."""
         wanted = tuple(output_size)[-2:]
         spans = [
             transposed_size("ConvTranspose2d", n, k, s, p, 0, d)
@@ -211,7 +216,8 @@ class ConvTranspose2d(Module):
         if len(wanted) != 2 or any(not 0 <= e < limit for e, limit in zip(extra, limits)):
             raise ValueError(
                 f"ConvTranspose2d: output_size {tuple(output_size)} is out of reach for input "
-                f"{np.shape(x)}: each of (O_h, O_w) must lie in [{spans[0]}, {spans[0] + limits[0]}) "
+                f"{np.shape(x)}: each of (O_h, O_w) must lie in "
+                f"[{spans[0]}, {spans[0] + limits[0]}) "
                 f"and [{spans[1]}, {spans[1] + limits[1]})"
             )
         return extra
@@ -235,7 +241,10 @@ class Linear(Module):
         return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class Flatten(Module):

@@ -72,7 +72,8 @@ class MSELoss(_ElementLoss):
 
 
 class SmoothL1Loss(_Loss):
-    """Quadratic below ``beta``, absolute above (:func:`~tinygrad_cnn.functional.smooth_l1_loss`)."""
+    """Quadratic below ``beta``, absolute above
+    (:func:`~tinygrad_cnn.functional.smooth_l1_loss`)."""
 
     def __init__(self, *, reduction: str = "mean", beta: float = 1.0):
         super().__init__(reduction)
@@ -84,7 +85,8 @@ class SmoothL1Loss(_Loss):
 
 
 class HuberLoss(_Loss):
-    """Quadratic below ``delta``, linear (slope delta) above (:func:`~tinygrad_cnn.functional.huber_loss`)."""
+    """Quadratic below ``delta``, linear (slope delta) above
+    (:func:`~tinygrad_cnn.functional.huber_loss`)."""
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0):
         super().__init__(reduction)
@@ -133,8 +135,9 @@ class CrossEntropyLoss(_Loss):
 
 
 class BCELoss(_Loss):
-    """Binary cross-entropy of probabilities (:func:`~tinygrad_cnn.functional.binary_cross_entropy`);
-    ``weight`` (broadcast to the input) is a buffer."""
+    """Binary cross-entropy of probabilities
+    (:func:`~tinygrad_cnn.functional.binary_cross_entropy`); ``weight`` (broadcast to the input)
+    is a buffer."""
 
     def __init__(self, weight: Any = None, *, reduction: str = "mean"):
         super().__init__(reduction)

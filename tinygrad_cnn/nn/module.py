@@ -59,7 +59,8 @@ class Module:
             if any(isinstance(item, Module) for item in items):
                 holder = "nn.ModuleDict" if isinstance(value, dict) else "nn.ModuleList"
                 raise TypeError(
-                    f"{type(self).__name__}.{name}: a {type(value).__name__} of Modules hides their "
+                    f"{type(self).__name__}.{name}: a {type(value).__name__} of Modules "
+                    f"hides their "
                     f"parameters from parameters() and state_dict(); use {holder}(...)"
                 )
         object.__setattr__(self, name, value)
@@ -129,7 +130,8 @@ class Module:
         return self
 
     def register_buffer(self, name: str, value: Any) -> None:
-        """Keep ``value`` (an array or Tensor) as a Buffer: saved in ``state_dict``, never learned."""
+        """Keep ``value`` (an array or Tensor) as a Buffer:
+        saved in ``state_dict``, never learned."""
         setattr(
             self,
             name,
@@ -146,7 +148,8 @@ class Module:
 
     def named_parameters(self, recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
         """Every Parameter below this module with its qualified name (``0.weight``, ``conv1.bias``);
-        a parameter shared by several modules is listed once. ``recurse=False``: this module's own."""
+        a parameter shared by several modules is listed once.
+        ``recurse=False``: this module's own."""
         return self._named_tensors(Parameter, recurse)
 
     def named_buffers(self, recurse: bool = True) -> Iterator[tuple[str, Buffer]]:
@@ -219,7 +222,8 @@ class Module:
         PyTorch's ``(missing_keys, unexpected_keys)``."""
         if not isinstance(state, dict):
             raise TypeError(
-                f"load_state_dict: {type(self).__name__}: expected a dict of arrays, got {type(state).__name__}"
+                f"load_state_dict: {type(self).__name__}: expected a dict of arrays, "
+                f"got {type(state).__name__}"
             )
         params = dict((*self.named_parameters(), *self.named_buffers()))
         missing = [k for k in params if k not in state]

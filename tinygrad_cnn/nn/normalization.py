@@ -216,8 +216,8 @@ class GroupNorm(Module):
         """(B, C, ...) -> the same shape."""
         if x.ndim < 2 or x.shape[1] != self.num_channels:
             raise ValueError(
-                f"GroupNorm: expected a (B, C, ...) input with {self.num_channels} channels on axis 1, "
-                f"got shape {x.shape}"
+                f"GroupNorm: expected a (B, C, ...) input with {self.num_channels} channels "
+                f"on axis 1, got shape {x.shape}"
             )
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
@@ -258,8 +258,8 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return (
-            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
-            f"bias={self.bias is not None}"
+            f"{self.normalized_shape}, eps={self.eps}, "
+            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
         )
 
 

@@ -205,7 +205,8 @@ class AdaBound(Adam):
         "weight_decay": check_hyper,
         "amsgrad": check_flag,
     }
-    # base_lr is AdaBound's own, not torch's initial_lr, which a scheduler may overwrite (OneCycleLR does)
+    # base_lr is AdaBound's own, not torch's initial_lr, which a scheduler may overwrite
+    # (OneCycleLR does)
     recorded_keys = (*Optimizer.recorded_keys, "base_lr")
 
     def __init__(

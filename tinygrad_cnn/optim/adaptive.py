@@ -114,7 +114,8 @@ class RMSprop(Optimizer):
 
 
 class RMSpropGraves(Optimizer):
-    """RMSprop as in Graves (2013), "Generating sequences with recurrent neural networks", eq. 38-41:
+    """RMSprop as in Graves (2013), "Generating sequences with recurrent neural
+    networks", eq. 38-41:
 
     n = alpha n + (1 - alpha) g^2;  m = alpha m + (1 - alpha) g;
     delta = momentum delta - lr g / sqrt(n - m^2 + eps);  p += delta

@@ -1,5 +1,6 @@
 """Learning-rate schedules, stepped once per epoch (OneCycleLR once per batch), as
-torch.optim.lr_scheduler's, with torch's chainable forms: several stepped on one optimizer combine."""
+torch.optim.lr_scheduler's, with torch's chainable forms:
+several stepped on one optimizer combine."""
 
 from __future__ import annotations
 
@@ -91,8 +92,8 @@ class LRScheduler:
         groups = self.optimizer.param_groups
         if len(groups) != len(self.base_lrs):
             raise ValueError(
-                f"{type(self).__name__}: the optimizer has {len(groups)} parameter groups, the scheduler "
-                f"was built for {len(self.base_lrs)}; build it after add_param_group"
+                f"{type(self).__name__}: the optimizer has {len(groups)} parameter groups, "
+                f"the scheduler was built for {len(self.base_lrs)}; build it after add_param_group"
             )
         for group, lr in zip(groups, lrs):
             group["lr"] = lr
@@ -140,7 +141,8 @@ class LRScheduler:
             state = {"base_lrs": [state["base_lr"]], "last_epoch": state["last_epoch"]}
         if not isinstance(state, dict) or set(state) != {"base_lrs", "last_epoch"}:
             raise ValueError(
-                f"{name}: unexpected keys {sorted(state) if isinstance(state, dict) else state!r:.80}, "
+                f"{name}: unexpected keys "
+                f"{sorted(state) if isinstance(state, dict) else state!r:.80}, "
                 f"expected base_lrs, last_epoch"
             )
         epoch, base_lrs = state["last_epoch"], state["base_lrs"]
@@ -234,7 +236,8 @@ def _lambdas(owner: str, lr_lambda: Any, optimizer: Optimizer) -> list[Callable[
         if not callable(fn):
             raise TypeError(
                 f"{owner}: lr_lambda must be callable (or a list of callables), got "
-                f"{type(fn).__name__}{f' at index {i}' if isinstance(lr_lambda, (list, tuple)) else ''}"
+                f"{type(fn).__name__}"
+                f"{f' at index {i}' if isinstance(lr_lambda, (list, tuple)) else ''}"
             )
     return lambdas
 
@@ -370,8 +373,8 @@ class OneCycleLR(LRScheduler):
             )
         if not 0 < pct_start < 1 or anneal_strategy not in ("cos", "linear"):
             raise ValueError(
-                f"OneCycleLR: pct_start must lie in (0, 1) and anneal_strategy be 'cos' or 'linear', "
-                f"got {pct_start}, {anneal_strategy!r}"
+                "OneCycleLR: pct_start must lie in (0, 1) and anneal_strategy be 'cos' or "
+                f"'linear', got {pct_start}, {anneal_strategy!r}"
             )
         for name, value in (("div_factor", div_factor), ("final_div_factor", final_div_factor)):
             if check_hyper("OneCycleLR", name, value) == 0:
@@ -467,7 +470,8 @@ class SequentialLR(LRScheduler):
                 )
             if not isinstance(scheduler, LRScheduler):
                 raise TypeError(
-                    f"SequentialLR: scheduler {i} must be an LRScheduler, got {type(scheduler).__name__}"
+                    f"SequentialLR: scheduler {i} must be an LRScheduler, "
+                    f"got {type(scheduler).__name__}"
                 )
             if scheduler.optimizer is not optimizer:
                 raise ValueError(
@@ -513,8 +517,8 @@ class SequentialLR(LRScheduler):
         saved = state.get("schedulers") if isinstance(state, dict) else None
         if not isinstance(saved, list) or len(saved) != len(self.schedulers):
             raise ValueError(
-                f"SequentialLR.load_state_dict: expected the states of {len(self.schedulers)} schedulers "
-                f"under 'schedulers'"
+                "SequentialLR.load_state_dict: expected the states of "
+                f"{len(self.schedulers)} schedulers under 'schedulers'"
             )
         checked = [s._checked_state(s_state) for s, s_state in zip(self.schedulers, saved)]
         own = self._checked_state({k: v for k, v in state.items() if k != "schedulers"})
@@ -674,8 +678,9 @@ class ReduceLROnPlateau:
                 else type(state).__name__
             )
             raise ValueError(
-                f"{name}: expected the keys {', '.join(self.state_dict())} (or, as saved before the "
-                f"settings were, {', '.join(sorted(counters))}), got {got}"
+                f"{name}: expected the keys {', '.join(self.state_dict())} "
+                f"(or, as saved before the settings were, {', '.join(sorted(counters))}), "
+                f"got {got}"
             )
         settings = {
             key: state.get(key, getattr(self, key)) for key in (*_PLATEAU_SETTINGS, "min_lr")

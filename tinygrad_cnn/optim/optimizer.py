@@ -207,7 +207,8 @@ class Optimizer:
             return self._group_params([params], where)
         if isinstance(params, (set, frozenset)) or not isinstance(params, Iterable):
             raise TypeError(
-                f"{where}: params must be an ordered collection of Tensors, got {type(params).__name__}"
+                f"{where}: params must be an ordered collection of Tensors, "
+                f"got {type(params).__name__}"
             )
         params = list(params)
         owners = {id(p): i for i, group in enumerate(self.param_groups) for p in group["params"]}
@@ -225,8 +226,8 @@ class Optimizer:
                 )
             if p.dtype.kind != "f":
                 raise TypeError(
-                    f"{where}: parameter {i} {p.shape} has dtype {p.dtype}; only floating tensors can be "
-                    f"optimized"
+                    f"{where}: parameter {i} {p.shape} has dtype {p.dtype}; "
+                    "only floating tensors can be optimized"
                 )
             # a frozen parameter (requires_grad=False) is kept, as in PyTorch: it has no gradient,
             # so step() skips it, and unfreezing it later needs no new optimizer
@@ -248,7 +249,8 @@ class Optimizer:
         name = type(self).__name__
         if not isinstance(param_group, dict) or "params" not in param_group:
             raise TypeError(
-                f"{name}.add_param_group: expected a dict with a 'params' entry, got {param_group!r:.80}"
+                f"{name}.add_param_group: expected a dict with a 'params' entry, "
+                f"got {param_group!r:.80}"
             )
         self._add_group(param_group, f"{name} parameter group {len(self.param_groups)}")
 
@@ -296,7 +298,8 @@ class Optimizer:
         return grad + weight_decay * param if weight_decay else grad
 
     def _indices(self) -> list[list[int]]:
-        """Each group's parameters as their indices in ``params``, as PyTorch's state_dict lists them."""
+        """Each group's parameters as their indices in ``params``,
+        as PyTorch's state_dict lists them."""
         indices, start = [], 0
         for group in self.param_groups:
             indices.append(list(range(start, start + len(group["params"]))))
@@ -341,7 +344,8 @@ class Optimizer:
             )
         if not isinstance(saved_state, list) or len(saved_state) != len(self.state):
             raise ValueError(
-                f"{name}: state for {_size(saved_state)} parameters, this optimizer has {len(self.state)}"
+                f"{name}: state for {_size(saved_state)} parameters, "
+                f"this optimizer has {len(self.state)}"
             )
         self._check_state(saved_state, name)
         groups = [
