@@ -10,7 +10,8 @@ and parameters through these functions, so the two show the same names.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Container, Iterable, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -18,7 +19,14 @@ import numpy as np
 from .function import Function
 from .tensor import Tensor
 
-__all__ = ["Recorded", "collect", "module_names", "parameter_names", "short_text"]
+__all__ = [
+    "Recorded",
+    "collect",
+    "module_names",
+    "parameter_names",
+    "tensor_kind",
+    "short_text",
+]
 
 
 class Recorded(NamedTuple):
@@ -106,6 +114,24 @@ def parameter_names(
                     found[i] = (name, scope[:depth])
                     break
     return found
+
+
+def tensor_kind(
+    recorded: Recorded, i: int, parameters: Mapping[int, Any], output_ids: Container[int]
+) -> str:
+    """What tensor ``i`` is in the graph: 'output' (one of the tensors asked for, by ``id``),
+    'intermediate' (made by an op), 'parameter' (a key of ``parameters``), 'constant' (one
+    element, needs no gradient), 'leaf' (needs a gradient) or 'input'."""
+    t = recorded.tensors[i]
+    if id(t) in output_ids:
+        return "output"
+    if i in recorded.producer:
+        return "intermediate"
+    if i in parameters:
+        return "parameter"
+    if math.prod(t.shape) == 1 and not t.requires_grad:
+        return "constant"
+    return "leaf" if t.requires_grad else "input"
 
 
 def _slice(s: slice) -> str:

@@ -11,7 +11,6 @@ records the ops backward needs, ``with tc.trace():`` records everything.
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from collections.abc import Iterable, Mapping
@@ -19,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from .recorded import Recorded, collect, module_names, parameter_names, short_text
+from .recorded import (
+    Recorded,
+    collect,
+    module_names,
+    parameter_names,
+    short_text,
+    tensor_kind,
+)
 from .tensor import Tensor
 
 __all__ = ["draw_graph", "render_graph", "memory_report"]
@@ -67,16 +73,7 @@ class _Drawing:
 
     # ---- node kinds and labels ----------------------------------------------------------
     def tensor_kind(self, i: int) -> str:
-        t = self.r.tensors[i]
-        if id(t) in self.output_ids:
-            return "output"
-        if i in self.r.producer:
-            return "intermediate"
-        if i in self.params:
-            return "parameter"
-        if math.prod(t.shape) == 1 and not t.requires_grad:
-            return "constant"
-        return "leaf" if t.requires_grad else "input"
+        return tensor_kind(self.r, i, self.params, self.output_ids)
 
     def tensor_label(self, i: int, kind: str) -> str:
         t = self.r.tensors[i]
