@@ -8,6 +8,7 @@ from helpers import assert_close, assert_matches_torch, leaf, needs_torch, torch
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
+from tinygrad_cnn.ops import layout
 from tinygrad_cnn.ops.window import col2im_array, im2col_array, window_geometry
 
 KERNELS = [1, 2, 3, 5, (2, 3)]
@@ -204,9 +205,30 @@ def test_col2im_is_the_adjoint_of_im2col(rows, columns, order, k, s, p, rng):
     shape = (2, 3, 7, 6)
     g = window_geometry("test", shape, k, s, p)
     x = rng.standard_normal(shape)
-    cols = im2col_array(x, g, columns=columns, rows=rows)
+    cols = layout.im2col(x, g, 0.0, columns, rows)
     y = np.asarray(rng.standard_normal(cols.shape), order=order)
-    assert np.isclose(np.sum(cols * y), np.sum(x * col2im_array(y, shape, g, columns, rows)))
+    assert np.isclose(np.sum(cols * y), np.sum(x * layout.col2im(y, shape, g, columns, rows)))
+
+
+@pytest.mark.parametrize("pad_value", [0.0, -np.inf])
+@pytest.mark.parametrize(
+    "shape,k,s,p,d",
+    [
+        ((2, 3, 7, 6), 3, 1, 1, 1),
+        ((2, 3, 7, 6), (2, 3), (2, 1), (1, 0), 1),
+        ((1, 2, 9, 8), 3, 2, ((2, 0), (1, 3)), (2, 1)),
+        ((0, 2, 5, 5), 2, 1, 0, 1),
+    ],
+)
+def test_fast_path_equals_the_textbook_im2col_and_col2im(shape, k, s, p, d, pad_value, rng):
+    """layout's copies, asked for the textbook order, give the textbook's numbers exactly, and
+    each other order is a permutation of them (checked below), so every order is proven here."""
+    g = window_geometry("test", shape, k, s, p, d)
+    x = rng.standard_normal(shape)
+    cols = im2col_array(x, g, pad_value)
+    assert np.array_equal(layout.im2col(x, g, pad_value, "chw", "bhw"), cols)
+    y = rng.standard_normal(cols.shape)
+    assert np.array_equal(layout.col2im(y, shape, g, "chw", "bhw"), col2im_array(y, shape, g))
 
 
 @pytest.mark.parametrize("rows", ["bhw", "hwb"])
@@ -217,11 +239,13 @@ def test_col2im_skips_kernel_offsets_that_only_read_padding(rows, rng):
     shape = (2, 2, 2, 2)
     g = window_geometry("test", shape, 5, 3, 3)
     x = rng.standard_normal(shape)
-    cols = im2col_array(x, g, rows=rows)
+    cols = layout.im2col(x, g, 0.0, "chw", rows)
     y = rng.standard_normal(cols.shape)
-    assert np.isclose(np.sum(cols * y), np.sum(x * col2im_array(y, shape, g, rows=rows)))
+    assert np.isclose(np.sum(cols * y), np.sum(x * layout.col2im(y, shape, g, "chw", rows)))
     # padded rows 0..7; windows start at 0 and 3 and both cover the input's rows 3 and 4
-    assert_close(col2im_array(np.ones(cols.shape), shape, g, rows=rows), np.full(shape, 4.0))
+    ones = np.ones(cols.shape)
+    assert_close(layout.col2im(ones, shape, g, "chw", rows), np.full(shape, 4.0))
+    assert_close(col2im_array(ones, shape, g), np.full(shape, 4.0))
 
 
 @pytest.mark.parametrize("padding", [0, 1])
@@ -229,9 +253,9 @@ def test_column_and_row_orders_are_permutations_of_chw_bhw(padding, rng):
     x = rng.standard_normal((2, 3, 5, 5))
     g = window_geometry("test", x.shape, (2, 3), 1, padding)
     n = 2 * g.out_size[0] * g.out_size[1]
-    chw = im2col_array(x, g, columns="chw").reshape(2, n // 2, 3, 2, 3)  # (b, o, c, k_h, k_w)
-    hwc = im2col_array(x, g, columns="hwc").reshape(2, n // 2, 2, 3, 3)
-    hwb = im2col_array(x, g, columns="hwc", rows="hwb").reshape(n // 2, 2, 2, 3, 3)
+    chw = im2col_array(x, g).reshape(2, n // 2, 3, 2, 3)  # (b, o, c, k_h, k_w)
+    hwc = layout.im2col(x, g, 0.0, "hwc", "bhw").reshape(2, n // 2, 2, 3, 3)
+    hwb = layout.im2col(x, g, 0.0, "hwc", "hwb").reshape(n // 2, 2, 2, 3, 3)
     assert np.array_equal(chw.transpose(0, 1, 3, 4, 2), hwc)
     assert np.array_equal(hwc.transpose(1, 0, 2, 3, 4), hwb)
     public = F.im2col(tc.Tensor(x, dtype=np.float64), (2, 3), padding=padding, rows="hwb").data

@@ -82,7 +82,8 @@ def memory_order_data() -> dict:
     the textbook layout (F.im2col: rows (b, o_h, o_w), row-major) and in conv2d's (rows
     (o_h, o_w, b), columns (k_h, k_w, c), column-major), each cell with its position in memory,
     read from the array's own strides."""
-    from tinygrad_cnn.ops.window import im2col_array, window_geometry
+    from tinygrad_cnn.ops import layout
+    from tinygrad_cnn.ops.window import window_geometry
 
     b, h, w = np.meshgrid(np.arange(2), np.arange(3), np.arange(3), indexing="ij")
     x = (100 * b + 10 * h + w).reshape(2, 1, 3, 3).astype(np.float32)
@@ -91,9 +92,10 @@ def memory_order_data() -> dict:
         ("textbook", F.im2col(tc.Tensor(x), kernel_size=2).data),
         (
             "conv2d",
-            im2col_array(
+            layout.im2col(
                 x.transpose(1, 2, 3, 0).copy().transpose(3, 0, 1, 2),
                 window_geometry("im2col", x.shape, 2, 1, 0),
+                0.0,
                 columns="hwc",
                 rows="hwb",
             ),

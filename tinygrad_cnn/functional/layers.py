@@ -1,4 +1,5 @@
-"""Layer functions: convolution, transposed convolution, linear. Composed from registered ops, no backward of their own.
+"""Layer functions: convolution, transposed convolution, linear. Composed from registered ops,
+no backward of their own.
 
 Notation: B batch, C input channels, H x W input size, M output channels, K_h x K_w kernel,
 O_h x O_w output size (see :mod:`tinygrad_cnn.ops.window`).
@@ -63,20 +64,42 @@ def conv2d(
     dilation=1,
     groups: int = 1,
 ) -> Tensor:
-    """2-D convolution (cross-correlation, as PyTorch): (B, C, H, W) * (M, C/groups, K_h, K_w) -> (B, M, O_h, O_w).
+    """2-D convolution (cross-correlation, as PyTorch):
+    (B, C, H, W) * (M, C/groups, K_h, K_w) -> (B, M, O_h, O_w), in five ops:
 
-    im2col (O_h*O_w*B, K_h*K_w*C) @ weight (M, C, K_h, K_w) -> transpose (K_h, K_w, C, M)
-    -> reshape (K_h*K_w*C, M) = (O_h*O_w*B, M) -> + bias (M,) -> reshape (O_h, O_w, B, M)
-    -> transpose (B, M, O_h, O_w). The columns are (k_h, k_w, c) and the rows (o_h, o_w, b):
-    the order im2col and col2im copy fastest (see :func:`im2col_array`); the weight is
-    permuted to match, and the result is stored as (M, O_h, O_w, B), which the next layer's
-    im2col reads in long runs.
+    1. im2col:    (B, C, H, W) -> columns (O_h*O_w*B, K_h*K_w*C)
+    2. matmul:    @ the weight as a matrix (K_h*K_w*C, M) -> (O_h*O_w*B, M)
+    3. bias_add:  + bias (M,), per output channel
+    4. reshape:   -> (O_h, O_w, B, M)
+    5. transpose: -> (B, M, O_h, O_w)
+
+    The rows are ordered (o_h, o_w, b) and the columns (k_h, k_w, c), not the textbook's
+    (b, o_h, o_w) and (c, k_h, k_w): the orders im2col and col2im copy fastest (see
+    :mod:`tinygrad_cnn.ops.layout`); the weight is permuted to match, and the result is stored
+    as (M, O_h, O_w, B), which the next layer's im2col reads in long runs.
 
     ``dilation`` spaces the kernel's taps D pixels apart. With ``groups`` G the channels split
-    into G groups convolved separately (G = C = M is a depthwise convolution): the columns are
-    regrouped to (G, O_h*O_w*B, K_h*K_w*C/G) and multiplied by (G, K_h*K_w*C/G, M/G) in one
-    batched matmul.
+    into G groups convolved separately (G = C = M is a depthwise convolution): step 2 becomes
+    one batched matmul of (G, O_h*O_w*B, K_h*K_w*C/G) by (G, K_h*K_w*C/G, M/G).
     """
+    x, weight, bias = _conv_arguments(x, weight, bias, groups)
+    g = window_geometry("conv2d", x.shape, weight.shape[2:], stride, padding, dilation)
+    (b, m), order = (x.shape[0], weight.shape[0]), {"columns": "hwc", "rows": "hwb"}
+    cols = Im2col.apply(
+        x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding, **order, **_dilation(g)
+    )
+    if groups == 1:
+        # (M, C, K_h, K_w) -> (K_h, K_w, C, M) -> (K_h*K_w*C, M), the columns' order
+        out = cols @ weight.transpose(2, 3, 1, 0).reshape(-1, m)
+    else:
+        out = _grouped_product(cols, weight, groups)
+    if bias is not None:
+        out = BiasAdd.apply(out, bias, axis=1)
+    return out.reshape(*g.out_size, b, m).transpose(2, 3, 0, 1)
+
+
+def _conv_arguments(x, weight, bias, groups: int) -> tuple[Tensor, Tensor, Tensor | None]:
+    """conv2d's arguments as Tensors, checked against each other (shapes and groups)."""
     x, weight = as_tensor("conv2d", "input", x), as_tensor("conv2d", "weight", weight)
     if weight.ndim != 4:
         raise ValueError(
@@ -85,52 +108,34 @@ def conv2d(
     m = weight.shape[0]
     if not isinstance(groups, (int, np.integer)) or groups < 1 or m % groups:
         raise ValueError(
-            f"conv2d: groups must be a positive int dividing the {m} output channels, got {groups!r}"
+            f"conv2d: groups must be a positive int dividing the {m} output channels, "
+            f"got {groups!r}"
         )
     if x.ndim != 4 or x.shape[1] != weight.shape[1] * groups:
         raise ValueError(
-            f"conv2d: input of shape {x.shape} must be (B, C, H, W) with C = {weight.shape[1] * groups}, "
-            f"the weight's input channels times groups={groups} (weight shape {weight.shape})"
+            f"conv2d: input of shape {x.shape} must be (B, C, H, W) with "
+            f"C = {weight.shape[1] * groups}, the weight's input channels times groups={groups} "
+            f"(weight shape {weight.shape})"
         )
     if bias is not None:
         bias = as_tensor("conv2d", "bias", bias)
         if bias.shape != (m,):
             raise ValueError(f"conv2d: bias must have shape ({m},), got {bias.shape}")
-    g = window_geometry("conv2d", x.shape, weight.shape[2:], stride, padding, dilation)
-    cols = Im2col.apply(
-        x,
-        kernel_size=g.kernel_size,
-        stride=g.stride,
-        padding=g.padding,
-        columns="hwc",
-        rows="hwb",
-        **_dilation(g),
-    )
-    if groups == 1:
-        out = cols @ weight.transpose(2, 3, 1, 0).reshape(-1, m)
-    else:
-        rows, taps, per_group = (
-            cols.shape[0],
-            g.kernel_size[0] * g.kernel_size[1],
-            x.shape[1] // groups,
-        )
-        # (N, K*C) -> (N, K, G, C/G) -> (G, N, K, C/G) -> (G, N, K*C/G)
-        grouped = (
-            cols.reshape(rows, taps, groups, per_group)
-            .transpose(2, 0, 1, 3)
-            .reshape(groups, rows, taps * per_group)
-        )
-        # (M, C/G, K_h, K_w) -> (G, M/G, C/G, K_h, K_w) -> (G, K_h, K_w, C/G, M/G) -> (G, K*C/G, M/G)
-        kernels = weight.reshape(groups, m // groups, per_group, *g.kernel_size).transpose(
-            0, 3, 4, 2, 1
-        )
-        # (G, N, M/G) -> (N, G, M/G) -> (N, M)
-        out = (
-            (grouped @ kernels.reshape(groups, -1, m // groups)).transpose(1, 0, 2).reshape(rows, m)
-        )
-    if bias is not None:
-        out = BiasAdd.apply(out, bias, axis=1)
-    return out.reshape(*g.out_size, x.shape[0], m).transpose(2, 3, 0, 1)
+    return x, weight, bias
+
+
+def _grouped_product(cols: Tensor, weight: Tensor, groups: int) -> Tensor:
+    """Step 2 of conv2d with G groups: (N, K*C) columns times (M, C/G, K_h, K_w) -> (N, M),
+    each group's channels by its own filters, in one batched matmul."""
+    (n, _), (m, per_group, kh, kw) = cols.shape, weight.shape
+    # (N, K*C) -> (N, K, G, C/G) -> (G, N, K, C/G) -> (G, N, K*C/G)
+    grouped = cols.reshape(n, kh * kw, groups, per_group).transpose(2, 0, 1, 3)
+    grouped = grouped.reshape(groups, n, kh * kw * per_group)
+    # (M, C/G, K_h, K_w) -> (G, M/G, C/G, K_h, K_w) -> (G, K_h, K_w, C/G, M/G) -> (G, K*C/G, M/G)
+    kernels = weight.reshape(groups, m // groups, per_group, kh, kw).transpose(0, 3, 4, 2, 1)
+    kernels = kernels.reshape(groups, -1, m // groups)
+    # (G, N, M/G) -> (N, G, M/G) -> (N, M)
+    return (grouped @ kernels).transpose(1, 0, 2).reshape(n, m)
 
 
 def transposed_size(op: str, size: int, k: int, s: int, p: int, out_pad: int, d: int) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..function import Function
+from . import layout
 
 
 def _check_matmul(a: np.ndarray, b: np.ndarray) -> None:
@@ -26,18 +27,13 @@ def _check_matmul(a: np.ndarray, b: np.ndarray) -> None:
         ) from None
 
 
-def column_major(array: np.ndarray) -> bool:
-    """True for a 2-D array stored column by column (the transpose of a C-contiguous one)."""
-    return array.flags.f_contiguous and not array.flags.c_contiguous
-
-
 class Matmul(Function):
     """``a @ b`` with numpy semantics: 2-D, batched (broadcast batch axes) and 1-D operands.
 
     Gradients: da = grad @ b^T, db = a^T @ grad (batch axes summed back by the engine).
     Two 1-D operands give their dot product, whose gradients are grad * b and grad * a.
-    A column-major 2-D ``a`` gives a column-major product, computed as (b^T @ a^T)^T: the
-    same numbers, in the layout im2col's "hwb" columns hand to a convolution's later ops.
+    A column-major 2-D ``a`` gives a column-major product (see :mod:`~tinygrad_cnn.ops.layout`),
+    the layout im2col's "hwb" columns hand to a convolution's later ops.
     """
 
     broadcasting = True
@@ -48,17 +44,13 @@ class Matmul(Function):
         need_a, need_b = ctx.needs_input_grad
         ctx.save_for_backward(a if need_b else None, b if need_a else None)  # da uses b, db uses a
         ctx.ndims = a.ndim, b.ndim
-        if a.ndim == b.ndim == 2 and column_major(a):
-            return (b.T @ a.T).T
-        return a @ b
+        return layout.product(a, b) if a.ndim == b.ndim == 2 else a @ b
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        if not (grad.flags.c_contiguous or grad.flags.f_contiguous):
-            # BLAS needs it: a broadcast or strided grad falls back to slow loops
-            grad = np.ascontiguousarray(grad)
+        grad = layout.blas_ready(grad)
         a_ndim, b_ndim = ctx.ndims
         if a_ndim == b_ndim == 1:
             return (grad * b if need_a else None), (grad * a if need_b else None)
@@ -71,9 +63,7 @@ class Matmul(Function):
             grad = np.expand_dims(grad, -1)
         grad_a = grad_b = None
         if need_a and a_ndim == b_ndim == 2:
-            # (b @ grad^T)^T: the same product, returned column-major, which is the layout
-            # col2im accumulates fastest when this is a convolution's im2col input
-            grad_a = (b @ grad.T).T
+            grad_a = layout.product_input_gradient(grad, b)
         elif need_a:
             grad_a = grad @ np.swapaxes(b2, -1, -2)
             grad_a = grad_a[..., 0, :] if a_ndim == 1 else grad_a
@@ -104,7 +94,8 @@ def _swap_last(t):
 
 
 class BiasAdd(Function):
-    """Add a per-channel vector along ``axis``: (N, M) + (M,) for axis=-1, (B, C, H, W) + (C,) for axis=1.
+    """Add a per-channel vector along ``axis``: (N, M) + (M,) for axis=-1, (B, C, H, W) + (C,)
+    for axis=1.
 
     Backward: the input's gradient passes through; the bias's sums over every other axis.
     """
@@ -119,15 +110,14 @@ class BiasAdd(Function):
                 f"bias_add: bias must have shape ({x.shape[axis]},) to match axis {axis} of input "
                 f"shape {x.shape}, got {bias.shape}"
             )
-        ctx.axis, ctx.column_major = axis, x.ndim == 2 and column_major(x)
+        ctx.axis, ctx.column_major = axis, x.ndim == 2 and layout.column_major(x)
         return x + bias.reshape([-1 if i == axis else 1 for i in range(x.ndim)])
 
     @staticmethod
     def backward(ctx, grad):
         need_x, need_bias = ctx.needs_input_grad
-        if need_bias and not (grad.flags.c_contiguous or grad.flags.f_contiguous):
-            # for BLAS here, and for a matmul before us, which needs it too; in the forward's layout
-            grad = np.asfortranarray(grad) if ctx.column_major else np.ascontiguousarray(grad)
+        if need_bias:  # for BLAS here, and for a matmul before us, in the forward's layout
+            grad = layout.blas_ready(grad, ctx.column_major)
         grad_bias = None
         if need_bias and ctx.axis == grad.ndim - 1:
             # ones @ rows sums the rows in BLAS: many times faster than sum(axis=0) on narrow rows
@@ -170,7 +160,7 @@ class Einsum(Function):
     @staticmethod
     def backward(ctx, grad):
         grads = []
-        for k, operand in enumerate(ctx.saved_tensors):
+        for k in range(len(ctx.saved_tensors)):
             if not ctx.needs_input_grad[k]:
                 grads.append(None)
                 continue
