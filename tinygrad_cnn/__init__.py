@@ -8,7 +8,6 @@ import tinygrad_cnn.functional as F
 from . import (
     creation,
     functional,
-    memory,  # noqa: F401  (imported for its effect: freed memory is kept for reuse)
     nn,
     optim,
     tensor_functions,

@@ -12,6 +12,7 @@ import numpy as np
 from . import functional as F
 from .data import DataLoader
 from .function import no_grad
+from .memory import keep_freed_memory
 from .metrics import accuracy
 from .nn import Module
 from .optim import Optimizer
@@ -90,6 +91,7 @@ def fit(
     NaN or infinite raises :class:`TrainingDiverged` before its step, and before
     ``after_epoch`` sees an epoch that ended with one.
     """
+    keep_freed_memory()  # each step frees and reallocates the same large arrays
     history = []
     for epoch in range(first_epoch, epochs + 1):
         start = time.perf_counter()
@@ -127,8 +129,9 @@ def fit(
             after_epoch(result)
         if not quiet:
             print(
-                f"epoch {epoch:3d}/{epochs}  loss {result.train_loss:.4f}  train acc {result.train_accuracy:.3f}  "
-                f"test loss {test_loss:.4f}  test acc {result.test_accuracy:.3f}  ({seen / seconds:,.0f} img/s)",
+                f"epoch {epoch:3d}/{epochs}  loss {result.train_loss:.4f}  "
+                f"train acc {result.train_accuracy:.3f}  test loss {test_loss:.4f}  "
+                f"test acc {result.test_accuracy:.3f}  ({seen / seconds:,.0f} img/s)",
                 flush=True,
             )
     return history
