@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test torch bench system-graphviz clean
+.PHONY: install demo test lint torch bench system-graphviz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ system-graphviz:
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# The code is formatted by ruff at 100 columns and passes its checks (settings in pyproject.toml).
+lint: $(STAMP)
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
 
 # Optional: lets the tests cross-check forward and gradients against PyTorch (CPU build).
 torch: $(STAMP)
