@@ -32,6 +32,7 @@ from .creation import (
 from .engine import ReleasedTensor, grad
 from .function import Function, enable_grad, is_grad_enabled, list_ops, no_grad, registry, trace
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .profiler import profile
 from .random import manual_seed
 from .serialization import CheckpointError, load, save
 from .tensor import Tensor
@@ -63,6 +64,7 @@ __all__ = [
     "trace",
     "detect_anomaly",
     "AnomalyError",
+    "profile",
     "grad",
     "ReleasedTensor",
     "gradcheck",

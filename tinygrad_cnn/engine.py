@@ -352,6 +352,8 @@ def _walk(
     """Run every node's rule once, in reverse topological order, summing what reaches each
     tensor in ``pending`` and noting the leaves; release each node after its rule, into
     ``released``, unless that is None (retain_graph)."""
+    profiler = function._mode.profiler
+    rule = _input_gradients if profiler is None else profiler.timed_rules(_input_gradients)
     for tensor in topological_order(root) if root._ctx is not None else ():
         ctx = tensor._ctx
         out_grad = pending.pop(id(tensor), None)
@@ -360,7 +362,7 @@ def _walk(
                 out_grad = _run_hooks(tensor, out_grad, create_graph)
             if id(tensor) in capture:
                 reached[id(tensor)] = (tensor, out_grad)
-            grads = _input_gradients(ctx, tensor, out_grad, create_graph)
+            grads = rule(ctx, tensor, out_grad, create_graph)
             if anomaly.enabled:
                 anomaly.check_backward(ctx, grads)
             for index, (parent, parent_grad) in enumerate(zip(ctx.parents, grads)):

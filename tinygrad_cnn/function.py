@@ -59,6 +59,7 @@ class _Mode(threading.local):
         self.grad_enabled = True
         self.trace_all = False
         self.scope: tuple = ()  # the modules whose forward is running, outermost first
+        self.profiler: Any = None  # this thread's running tc.profile(), which times each op
 
 
 _mode = _Mode()
@@ -169,6 +170,7 @@ class Function:
         "_locks",
         "recorded_at",
         "__dict__",
+        "__weakref__",  # a profile refers to nodes weakly
     )
 
     def __init_subclass__(cls, register: bool = True, override: bool = False, **kwargs: Any):
@@ -234,7 +236,10 @@ class Function:
             needs  # set before forward, so it can save only what backward will use
         )
         ctx.freed = not record  # save_for_backward keeps nothing for a node never recorded
-        out = cls.forward(ctx, *arrays, **attrs)
+        if mode.profiler is None:
+            out = cls.forward(ctx, *arrays, **attrs)
+        else:
+            out = mode.profiler.run_forward(cls, ctx, arrays, attrs)
         if type(out) is not np.ndarray:  # numpy gives scalars for 0-d results: keep the saved one
             out = _as_output(ctx, out)
         if anomaly.enabled:
