@@ -21,6 +21,7 @@ from .function import registry, trace
 from .metrics import accuracy, confusion_matrix
 from .models import lenet
 from .nn import Module
+from .profiler import profile
 from .random import generator, manual_seed, set_state
 from .runs import (
     ADDED_OPTIONS,
@@ -266,9 +267,18 @@ def train(args: argparse.Namespace) -> int:
     checkpoint = os.path.join(out, "checkpoint.npz")
     before = _file_identity(checkpoint)
 
+    first_epoch = len(history) + 1
+
+    def end_training_epoch() -> None:
+        scheduler.step()
+        if profiled is not None and profiled.running:
+            profiled.stop()
+
     def save_epoch(result: EpochResult) -> None:
         history.append(result)
         save(run_checkpoint(model, optimizer, scheduler, history, options, config), checkpoint)
+        if profiled is not None and result.epoch == first_epoch:
+            print(f"profile of epoch {first_epoch}'s training:\n{profiled.table()}", flush=True)
 
     train_data = train_split
     if options["augment"]:
@@ -277,6 +287,7 @@ def train(args: argparse.Namespace) -> int:
         train_data = ImageDataset(
             *train_split, transform=augmentation(options["data"], config["image_size"])
         )
+    profiled = profile().start() if args.profile else None  # the first epoch's training
     start = time.perf_counter()
     try:
         fit(
@@ -286,9 +297,9 @@ def train(args: argparse.Namespace) -> int:
             test_split,
             options["epochs"],
             options["batch_size"],
-            on_epoch_end=scheduler.step,
+            on_epoch_end=end_training_epoch,
             quiet=args.quiet,
-            first_epoch=len(history) + 1,
+            first_epoch=first_epoch,
             after_epoch=save_epoch,
         )
     except TrainingDiverged as err:
@@ -297,6 +308,9 @@ def train(args: argparse.Namespace) -> int:
         raise Interrupted(
             f"interrupted; {_what_is_saved(checkpoint, before, args.resume, resumable=True)}"
         ) from None
+    finally:
+        if profiled is not None and profiled.running:
+            profiled.stop()
     print(
         f"test accuracy {history[-1].test_accuracy:.4f} after {options['epochs']} epochs "
         f"in {time.perf_counter() - start:.1f} s; checkpoint saved to {checkpoint}"
@@ -509,6 +523,11 @@ def parser() -> argparse.ArgumentParser:
         help="continue an interrupted run from its checkpoint, exactly as if it had not stopped",
     )
     t.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bar")
+    t.add_argument(
+        "--profile",
+        action="store_true",
+        help="time every op during the first epoch and print the table (tc.profile)",
+    )
     t.set_defaults(run=train)
     e = commands.add_parser(
         "evaluate", help="test accuracy and confusion matrix of a saved checkpoint"

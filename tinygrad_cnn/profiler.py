@@ -180,6 +180,11 @@ class profile:
         mode.profiler, self._outer, self._chain, self._thread = self._outer, None, (), None
         self._names.clear()  # it holds modules, which should not outlive their use
 
+    @property
+    def running(self) -> bool:
+        """Whether this profile is recording (between ``start()`` and ``stop()``)."""
+        return self._thread is not None
+
     def __enter__(self) -> profile:
         return self.start()
 
