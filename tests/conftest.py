@@ -1,7 +1,13 @@
+import os
+
 import numpy as np
 import pytest
 
-import tinygrad_cnn as tc
+# Convolutions take the fixed default orders, so graphs, drawings and bit-for-bit comparisons
+# do not depend on timings; tests/test_layout.py switches the measurement on where it tests it.
+os.environ["TINYGRAD_CNN_AUTOTUNE"] = "0"
+
+import tinygrad_cnn as tc  # noqa: E402
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from .function import registry, trace
 from .metrics import accuracy, confusion_matrix
 from .models import lenet
 from .nn import Module
+from .ops import layout
 from .profiler import profile
 from .random import generator, manual_seed, set_state
 from .runs import (
@@ -266,6 +267,10 @@ def train(args: argparse.Namespace) -> int:
         print(model if resumed is None else f"resuming {args.resume} after epoch {len(history)}")
     checkpoint = os.path.join(out, "checkpoint.npz")
     before = _file_identity(checkpoint)
+    if "TINYGRAD_CNN_LAYOUT_CACHE" not in os.environ:
+        # conv orders timed in this run are kept beside the checkpoint: a resumed run reads
+        # them instead of timing again, so it computes the same bits
+        layout.set_layout_cache(os.path.join(out, "layouts.json"))
 
     first_epoch = len(history) + 1
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..arguments import int_pair
+from ..ops import layout
 from ..ops.linalg import BiasAdd
 from ..ops.window import Col2im, Im2col, window_geometry
 from ..tensor import Tensor
@@ -73,10 +74,13 @@ def conv2d(
     4. reshape:   -> (O_h, O_w, B, M)
     5. transpose: -> (B, M, O_h, O_w)
 
-    The rows are ordered (o_h, o_w, b) and the columns (k_h, k_w, c), not the textbook's
-    (b, o_h, o_w) and (c, k_h, k_w): the orders im2col and col2im copy fastest (see
+    By default the rows are ordered (o_h, o_w, b) and the columns (k_h, k_w, c), not the
+    textbook's (b, o_h, o_w) and (c, k_h, k_w): the orders im2col and col2im copy fastest (see
     :mod:`tinygrad_cnn.ops.layout`); the weight is permuted to match, and the result is stored
-    as (M, O_h, O_w, B), which the next layer's im2col reads in long runs.
+    as (M, O_h, O_w, B), which the next layer's im2col reads in long runs. Where a geometry's
+    columns are large, the orders are the fastest of four, timed on this machine the first time
+    the geometry is seen (:func:`tinygrad_cnn.ops.layout.conv_orders`); steps 4 and 5 then
+    follow the rows' order.
 
     ``dilation`` spaces the kernel's taps D pixels apart. With ``groups`` G the channels split
     into G groups convolved separately (G = C = M is a depthwise convolution): step 2 becomes
@@ -84,18 +88,28 @@ def conv2d(
     """
     x, weight, bias = _conv_arguments(x, weight, bias, groups)
     g = window_geometry("conv2d", x.shape, weight.shape[2:], stride, padding, dilation)
-    (b, m), order = (x.shape[0], weight.shape[0]), {"columns": "hwc", "rows": "hwb"}
+    (b, m), (kh, kw) = (x.shape[0], weight.shape[0]), g.kernel_size
+    columns, rows = layout.conv_orders(x.data, m, g) if groups == 1 else layout.CONV_ORDERS[0]
     cols = Im2col.apply(
-        x, kernel_size=g.kernel_size, stride=g.stride, padding=g.padding, **order, **_dilation(g)
+        x,
+        kernel_size=(kh, kw),
+        stride=g.stride,
+        padding=g.padding,
+        columns=columns,
+        rows=rows,
+        **_dilation(g),
     )
     if groups == 1:
-        # (M, C, K_h, K_w) -> (K_h, K_w, C, M) -> (K_h*K_w*C, M), the columns' order
-        out = cols @ weight.transpose(2, 3, 1, 0).reshape(-1, m)
+        # (M, C, K_h, K_w) -> (K_h, K_w, C, M) -> (K_h*K_w*C, M), or (C*K_h*K_w, M) for "chw"
+        axes = (2, 3, 1, 0) if columns == "hwc" else (1, 2, 3, 0)
+        out = cols @ weight.transpose(*axes).reshape(-1, m)
     else:
         out = _grouped_product(cols, weight, groups)
     if bias is not None:
         out = BiasAdd.apply(out, bias, axis=1)
-    return out.reshape(*g.out_size, b, m).transpose(2, 3, 0, 1)
+    if rows == "hwb":
+        return out.reshape(*g.out_size, b, m).transpose(2, 3, 0, 1)
+    return out.reshape(b, *g.out_size, m).transpose(0, 3, 1, 2)
 
 
 def _conv_arguments(x, weight, bias, groups: int) -> tuple[Tensor, Tensor, Tensor | None]:

@@ -1,0 +1,121 @@
+"""conv2d's orders chosen by measurement (tinygrad_cnn/ops/layout.py): every candidate computes
+the same convolution, the choice is made once per geometry, kept on disk when asked, and
+switched off by one setting."""
+
+import json
+
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tc
+import tinygrad_cnn.functional as F
+from tinygrad_cnn.engine import topological_order
+from tinygrad_cnn.ops import layout
+from tinygrad_cnn.ops.window import window_geometry
+
+BIG = (8, 16, 24, 24)  # columns of 8*24*24*16*9*4 bytes = 2.6 MiB: above TUNE_MIN_BYTES
+
+
+@pytest.fixture
+def tuning(monkeypatch):
+    """Measurement on, a clean in-memory choice table, no cache file; all undone afterwards."""
+    monkeypatch.setattr(layout, "_chosen", {})
+    monkeypatch.setitem(layout._settings, "autotune", True)
+    monkeypatch.setitem(layout._settings, "cache", None)
+    monkeypatch.delenv("TINYGRAD_CNN_LAYOUT_CACHE", raising=False)
+
+
+def geometry(shape=BIG, k=3, padding=1):
+    return window_geometry("test", shape, k, 1, padding)
+
+
+def conv_step(x, w, b):
+    """Output and the three gradients of sum(conv2d(x, w, b) * probe)."""
+    x, w, b = (tc.Tensor(a, dtype=a.dtype, requires_grad=True) for a in (x, w, b))
+    out = F.conv2d(x, w, b, padding=1)
+    probe = np.cos(np.arange(out.size, dtype=out.dtype)).reshape(out.shape)
+    (out * probe).sum().backward()
+    return out, [out.data, x.grad.data, w.grad.data, b.grad.data]
+
+
+def test_off_or_small_takes_the_default(tuning, monkeypatch):
+    monkeypatch.setattr(layout, "_chain_seconds", lambda *a: pytest.fail("timed"))
+    assert layout.conv_orders(np.ones((1, 2, 5, 5), np.float32), 4, geometry((1, 2, 5, 5))) == (
+        "hwc",
+        "hwb",
+    )
+    layout.set_autotune(False)
+    assert layout.conv_orders(np.ones(BIG, np.float32), 32, geometry()) == layout.CONV_ORDERS[0]
+
+
+def test_the_fastest_candidate_wins_and_is_timed_once(tuning, monkeypatch):
+    seconds = {("hwc", "hwb"): 3.0, ("hwc", "bhw"): 2.0, ("chw", "bhw"): 1.0, ("chw", "hwb"): 4.0}
+    timed = []
+
+    def fake(x, m, g, columns, rows):
+        timed.append((columns, rows))
+        return seconds[columns, rows]
+
+    monkeypatch.setattr(layout, "_chain_seconds", fake)
+    x = np.ones(BIG, np.float32)
+    assert layout.conv_orders(x, 32, geometry()) == ("chw", "bhw")
+    assert layout.conv_orders(x, 32, geometry()) == ("chw", "bhw")
+    assert sorted(timed) == sorted(layout.CONV_ORDERS)  # each once, then from memory
+    # another memory order of the same shape is another geometry: timed again
+    layout.conv_orders(np.ones(BIG[::-1], np.float32).T, 32, geometry())
+    assert len(timed) == 8
+
+
+def test_the_real_timing_returns_a_candidate(tuning):
+    orders = layout.conv_orders(np.ones(BIG, np.float32), 32, geometry())
+    assert orders in layout.CONV_ORDERS
+
+
+@pytest.mark.parametrize("orders", layout.CONV_ORDERS)
+@pytest.mark.parametrize("dtype,tolerance", [(np.float64, 1e-12), (np.float32, 2e-5)])
+def test_every_candidate_computes_the_same_convolution(
+    orders, dtype, tolerance, rng, tuning, monkeypatch
+):
+    x = rng.standard_normal(BIG).astype(dtype)
+    w = (rng.standard_normal((32, 16, 3, 3)) / 12).astype(dtype)
+    b = rng.standard_normal(32).astype(dtype)
+    layout.set_autotune(False)
+    _, expected = conv_step(x, w, b)
+    layout.set_autotune(True)
+    monkeypatch.setattr(layout, "_fastest", lambda x, m, g: orders)
+    out, got = conv_step(x, w, b)
+    (im2col,) = [t._ctx for t in topological_order(out) if t._ctx and t._ctx.name == "im2col"]
+    assert (im2col.attrs["columns"], im2col.attrs["rows"]) == orders
+    for g, e in zip(got, expected):
+        assert g.dtype == dtype
+        np.testing.assert_allclose(g, e, rtol=tolerance, atol=tolerance * np.abs(e).max())
+
+
+def test_choices_are_kept_in_the_cache_file(tuning, monkeypatch, tmp_path):
+    path = tmp_path / "layouts.json"
+    layout.set_layout_cache(str(path))
+    monkeypatch.setattr(layout, "_fastest", lambda x, m, g: ("chw", "hwb"))
+    x = np.ones(BIG, np.float32)
+    assert layout.conv_orders(x, 32, geometry()) == ("chw", "hwb")
+    (entries,) = json.loads(path.read_text()).values()  # one machine: numpy, BLAS, settings
+    assert list(entries.values()) == [["chw", "hwb"]]
+    # a later process: nothing in memory, the file answers without timing
+    layout._chosen.clear()
+    monkeypatch.setattr(layout, "_fastest", lambda *a: pytest.fail("timed again"))
+    assert layout.conv_orders(x, 32, geometry()) == ("chw", "hwb")
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"x": 3}'])
+def test_a_broken_cache_file_only_costs_a_measurement(content, tuning, monkeypatch, tmp_path):
+    path = tmp_path / "layouts.json"
+    path.write_text(content)
+    layout.set_layout_cache(str(path))
+    monkeypatch.setattr(layout, "_fastest", lambda x, m, g: ("hwc", "bhw"))
+    assert layout.conv_orders(np.ones(BIG, np.float32), 32, geometry()) == ("hwc", "bhw")
+    assert list(json.loads(path.read_text())[layout._machine()].values()) == [["hwc", "bhw"]]
+
+
+def test_an_unwritable_cache_does_not_stop_the_convolution(tuning, monkeypatch, tmp_path):
+    layout.set_layout_cache(str(tmp_path / "missing-folder" / "layouts.json"))
+    monkeypatch.setattr(layout, "_fastest", lambda x, m, g: ("hwc", "bhw"))
+    assert layout.conv_orders(np.ones(BIG, np.float32), 32, geometry()) == ("hwc", "bhw")
