@@ -197,7 +197,7 @@ class profile:
         nested = self._nested
         start = perf_counter()
         out = op.forward(ctx, *arrays, **attrs)
-        seconds = perf_counter() - start - (self._nested - nested)
+        seconds = max(perf_counter() - start - (self._nested - nested), 0.0)  # float rounding
         self._nested += seconds
         recorded = not ctx.freed  # apply records a node exactly when it leaves ctx unfreed
         record = OpRecord(
@@ -225,7 +225,7 @@ class profile:
             nested = self._nested
             start = perf_counter()
             grads = rule(ctx, output, grad, create_graph)
-            seconds = perf_counter() - start - (self._nested - nested)
+            seconds = max(perf_counter() - start - (self._nested - nested), 0.0)
             self._nested += seconds
             record.backward_s += seconds
             record.backward_calls += 1
