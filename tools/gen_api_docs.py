@@ -55,6 +55,7 @@ SECTIONS = [
     ("tinygrad_cnn.datasets", None),
     ("tinygrad_cnn.transforms", None),
     ("tinygrad_cnn.train", None),
+    ("tinygrad_cnn.profiler", None),
     ("tinygrad_cnn.runs", None),
     ("tinygrad_cnn.onnx", None),
     ("tinygrad_cnn.metrics", None),
