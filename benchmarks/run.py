@@ -12,6 +12,12 @@ Workloads (float32):
        conv(8->16,3,p1)-relu-pool2, linear(784->10), cross-entropy, SGD
   W4   graph overhead: a 2,000-op chain of x*1.0001, x+0.0001 on shape (4,), then backward,
        reported in microseconds per op
+  W6   ResNet-8 train step, batch 32 of 3x32x32: widths 16-32-64, BatchNorm, option-A
+       shortcuts, global average pool, cross-entropy, SGD (benchmarks/resnet8.py)
+
+Roofline: W1f and W1 are also divided by numpy's time for the same products alone, on
+C-contiguous operands: the forward (O_h*O_w*B, K_h*K_w*C) @ (K_h*K_w*C, M) for W1f, and for
+W1 that plus the two gradient products. A convolution built on numpy's GEMM cannot beat 1.0.
 
 Method: every framework's results are first checked against torch's (or ours, without torch).
 Then, per workload: gc.collect() and gc.freeze(), two warm-up calls each, and rounds in which
@@ -36,6 +42,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
+import resnet8  # noqa: E402
 from peers import SUITES, available_suites  # noqa: E402
 
 
@@ -58,17 +65,18 @@ def workload_data(batch: int = 64, size: int = 28, seed: int = 0) -> dict[str, n
         "fc_w": f32(10, flat, scale=1 / np.sqrt(flat)),
         "fc_b": f32(10, scale=0.1),
         "w4_x": np.ones(4, dtype=np.float32),
+        "w6": resnet8.data(seed),
     }
 
 
-WORKLOADS = ["W1", "W1f", "W2", "W3", "W4"]
+WORKLOADS = ["W1", "W1f", "W2", "W3", "W4", "W6"]
 
 
 def check(results: dict[str, dict[str, dict[str, np.ndarray]]], reference: str) -> list[str]:
     """Names of (framework, workload, value) whose numbers differ from the reference's."""
     problems = []
     for workload, by_framework in results.items():
-        expected = by_framework[reference]
+        expected = by_framework.get(reference, {})
         for name, got in by_framework.items():
             for key, value in expected.items():
                 scale = max(1.0, float(np.abs(value).max()))
@@ -111,14 +119,28 @@ def time_rounds(steps: dict[str, Callable[[], object]], rounds: int) -> dict[str
     return {name: float(np.median(t)) for name, t in times.items()}
 
 
-def gemm_rate(repeats: int = 20) -> tuple[float, float]:
-    """Seconds and GFLOP/s of the float32 product W1's forward needs: (32768, 144) @ (144, 32)."""
+W1_GEMMS = {
+    "W1f": [((32768, 144), (144, 32))],
+    "W1": [((32768, 144), (144, 32)), ((32768, 32), (32, 144)), ((144, 32768), (32768, 32))],
+}
+"""The products each workload's convolution needs, as (left, right) shapes: the forward
+columns @ weights, then the columns' gradient and the weight's."""
+
+
+def gemm_seconds(workload: str, repeats: int = 20) -> float:
+    """Median seconds of numpy computing ``workload``'s products alone, float32, C-contiguous."""
     rng = np.random.default_rng(0)
-    a = rng.standard_normal((32768, 144)).astype(np.float32)
-    b = rng.standard_normal((144, 32)).astype(np.float32)
-    a @ b
-    seconds = float(np.median([_timed(lambda: a @ b) for _ in range(repeats)]))
-    return seconds, 2 * 32768 * 144 * 32 / seconds / 1e9
+    pairs = [
+        (rng.standard_normal(a).astype(np.float32), rng.standard_normal(b).astype(np.float32))
+        for a, b in W1_GEMMS[workload]
+    ]
+
+    def products():
+        for a, b in pairs:
+            a @ b
+
+    products()
+    return float(np.median([_timed(products) for _ in range(repeats)]))
 
 
 def _timed(fn: Callable[[], object]) -> float:
@@ -156,6 +178,37 @@ def peak_memory(framework: str) -> float | None:
     return int(done.stdout.strip()) / 1024 if done.returncode == 0 and done.stdout.strip() else None
 
 
+def print_orders() -> None:
+    """The (columns, rows) orders tinygrad_cnn's convolutions chose by measurement."""
+    from tinygrad_cnn.ops import layout
+
+    if not layout.autotune_enabled():
+        print("conv orders: the fixed default (TINYGRAD_CNN_AUTOTUNE=0)")
+    for (shape, memory, m, geometry, _), orders in layout.chosen_orders().items():
+        stride, padding = geometry[1], geometry[2]
+        print(
+            f"conv {shape} -> {m} channels (memory axes {memory}, stride {stride}, "
+            f"padding {padding}): columns {orders[0]!r}, rows {orders[1]!r}"
+        )
+
+
+def made(suites: dict, workload: str, data: dict) -> dict[str, Callable[[], dict]]:
+    """Each suite's step for ``workload``, leaving out suites that do not have it."""
+    steps = {}
+    for name, suite in suites.items():
+        try:
+            steps[name] = suite.make(workload, data)
+        except NotImplementedError:
+            pass
+    return steps
+
+
+def ratio(medians: dict[str, float], name: str, reference: str) -> str:
+    if name not in medians or reference not in medians:
+        return "n/a"
+    return f"{medians[name] / medians[reference]:.2f}"
+
+
 def fmt(seconds: float | None, per_op: bool = False) -> str:
     if seconds is None:
         return "n/a"
@@ -178,8 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipping {name}: {reason}")
     reference = "torch" if "torch" in suites else "tinygrad_cnn"
     data = workload_data()
-    steps = {w: {name: suite.make(w, data) for name, suite in suites.items()} for w in WORKLOADS}
-    fresh = {w: {name: SUITES[name]().make(w, data)() for name in suites} for w in WORKLOADS}
+    steps = {w: made(suites, w, data) for w in WORKLOADS}
+    fresh = {w: {name: step() for name, step in made(suites, w, data).items()} for w in WORKLOADS}
     problems = check(fresh, reference)
     if problems:
         print("results differ from " + reference + ": " + ", ".join(problems))
@@ -196,22 +249,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("|---" * (1 + 2 * len(names) - 1) + "|")
     for w in WORKLOADS:
-        row = [fmt(medians[w][n], per_op=w == "W4") for n in names]
-        ratios = [f"{medians[w][n] / medians[w][reference]:.2f}" for n in names if n != reference]
+        row = [fmt(medians[w].get(n), per_op=w == "W4") for n in names]
+        ratios = [ratio(medians[w], n, reference) for n in names if n != reference]
         print(f"| {w} | " + " | ".join(row) + " | " + " | ".join(ratios) + " |")
-    gemm_seconds, gflops = gemm_rate()
-    w1f_flops = 2 * 32768 * 144 * 32
-    ours_w1f = medians["W1f"]["tinygrad_cnn"]
-    print(
-        f"\nfloat32 GEMM (32768,144)@(144,32): {gemm_seconds * 1e3:.2f} ms = {gflops:.0f} GFLOP/s; "
-        f"tinygrad_cnn W1f reaches {w1f_flops / ours_w1f / 1e9:.0f} GFLOP/s, "
-        f"{gemm_seconds / ours_w1f:.0%} of it"
-    )
-    report = {"median_seconds": medians, "gemm_gflops": gflops, "reference": reference}
+    roofline = {}
+    for w in ("W1f", "W1"):
+        gemms = gemm_seconds(w)
+        roofline[w] = medians[w]["tinygrad_cnn"] / gemms
+        print(
+            f"\n{w}: numpy's {len(W1_GEMMS[w])} product(s) alone {gemms * 1e3:.2f} ms; "
+            f"tinygrad_cnn / GEMMs = {roofline[w]:.2f}x",
+            end="",
+        )
+    print(f"\nOPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+    print_orders()
+    report = {"median_seconds": medians, "roofline": roofline, "reference": reference}
     if not args.quick:
         memory = {n: peak_memory(n) for n in names}
         print(
-            "\nW3 peak memory of 5 training steps above the built model and data (OS high-water mark): "
+            "\nW3 peak memory of 5 training steps above the built model and data "
+            "(OS high-water mark): "
             + ", ".join(
                 f"{n} {m:.1f} MiB" if m is not None else f"{n} n/a" for n, m in memory.items()
             )

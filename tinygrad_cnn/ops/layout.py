@@ -264,6 +264,13 @@ def conv_orders(x: np.ndarray, m: int, geometry) -> tuple[str, str]:
         return _chosen[key]
 
 
+def chosen_orders() -> dict[tuple, tuple[str, str]]:
+    """The orders measured so far in this process: {(input shape, its memory order as axes
+    outermost first, M, geometry, dtype): (columns, rows)}."""
+    with _lock:
+        return dict(_chosen)
+
+
 def _fastest(x: np.ndarray, m: int, geometry) -> tuple[str, str]:
     """The candidate whose forward and backward chain runs fastest on arrays like ``x``."""
     sample = np.ones_like(x)  # same shape, dtype and memory order; values do not matter
