@@ -30,6 +30,7 @@ from .creation import (
     zeros_like,
 )
 from .engine import ReleasedTensor, grad
+from .explorer import explore
 from .function import Function, enable_grad, is_grad_enabled, list_ops, no_grad, registry, trace
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .profiler import profile
@@ -65,6 +66,7 @@ __all__ = [
     "detect_anomaly",
     "AnomalyError",
     "profile",
+    "explore",
     "grad",
     "ReleasedTensor",
     "gradcheck",

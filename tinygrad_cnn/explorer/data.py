@@ -1,0 +1,209 @@
+"""The data an explorer page is drawn from: the recorded graph as JSON-ready dicts.
+
+    data = graph_data(loss, model=model, profile=prof)
+    data["ops"][0]       # {"id": "o0", "op": "transpose", "module": "m8", "inputs": ["t1"], ...}
+
+Tensors ("t0", "t1", ...) and ops ("o0", ...) are numbered in the order :func:`collect` finds
+them (roughly forward order); modules ("m0", ...) in the order their first op ran. Each tensor
+carries statistics of its value and of the gradient of ``output`` with respect to it, taken
+with the engine's own gradient function so that no ``.grad`` changes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .. import engine
+from ..recorded import Recorded, collect, module_names, parameter_names, short_text, tensor_kind
+from ..tensor import Tensor
+
+__all__ = ["graph_data", "array_stats", "HISTOGRAM_BINS"]
+
+HISTOGRAM_BINS = 16
+
+
+def array_stats(array: np.ndarray) -> dict[str, Any] | None:
+    """Summary of an array of any shape: ``size``, ``zeros`` (fraction of elements equal to 0),
+    ``nan`` and ``inf`` (counts), and over the finite elements ``min``, ``max``, ``mean``,
+    ``std``, ``norm`` (L2) and a histogram (``hist``: HISTOGRAM_BINS counts over ``hist_range``).
+
+    The finite-only statistics are absent when no element is finite; None for an empty or
+    non-numeric array."""
+    a = np.asarray(array)
+    if a.size == 0 or a.dtype.kind not in "biuf":
+        return None
+    a = a.astype(np.float64, copy=False).ravel()
+    finite = np.isfinite(a)
+    values = a if finite.all() else a[finite]
+    nan = int(np.isnan(a).sum())
+    stats: dict[str, Any] = {
+        "size": int(a.size),
+        "zeros": float(np.count_nonzero(a == 0) / a.size),
+        "nan": nan,
+        "inf": int(a.size - values.size - nan),
+    }
+    if values.size:
+        counts, edges = np.histogram(values, bins=HISTOGRAM_BINS)
+        stats.update(
+            min=float(values.min()),
+            max=float(values.max()),
+            mean=float(values.mean()),
+            std=float(values.std()),
+            norm=float(np.linalg.norm(values)),
+            hist=counts.tolist(),
+            hist_range=[float(edges[0]), float(edges[-1])],
+        )
+    return stats
+
+
+def _values(tensor: Any) -> np.ndarray | None:
+    """The tensor's array, or None where backward released it (a ReleasedTensor)."""
+    return None if isinstance(tensor, engine.ReleasedTensor) else tensor.data
+
+
+def _op_kind(op: Any) -> str:
+    """The ops/ file an op comes from ('elementwise', 'window', ...), 'custom' for others."""
+    package, _, file = type(op).__module__.rpartition(".")
+    return file if package.endswith("tinygrad_cnn.ops") else "custom"
+
+
+def _gradients(output: Tensor, recorded: Recorded) -> tuple[dict[int, np.ndarray], set[int]]:
+    """d(output)/d(tensor) by tensor index, and the indices of the non-leaf tensors whose op's
+    backward rule runs (those some gradient reaches).
+
+    A graph still held (before backward, or after ``retain_graph=True``) is differentiated
+    again through ``tc.grad`` with ``retain_graph``: every tensor is an input, so the engine
+    hands back each summed gradient and leaves ``.grad`` alone. A graph backward has released
+    can only show the ``.grad`` its leaves kept; which rules ran is then read from which inputs
+    need a gradient, as the engine decides.
+    """
+    if not output.requires_grad:
+        return {}, set()
+    index = {id(t): i for i, t in enumerate(recorded.tensors)}
+    if any(op.freed for op in recorded.ops):
+        grads = {i: t.grad.data for i, t in enumerate(recorded.tensors) if t.grad is not None}
+        reached, ran = {id(output)}, set()
+        for t in engine.topological_order(output) if output._ctx is not None else ():
+            if id(t) in reached:
+                ran.add(index[id(t)])
+                reached.update(id(p) for p in t._ctx.parents if p.requires_grad)
+        return grads, ran
+    wanted = [i for i, t in enumerate(recorded.tensors) if t.requires_grad]
+    seed = None if output.data.size == 1 else np.ones_like(output.data)
+    found = engine.grad(output, [recorded.tensors[i] for i in wanted], seed, retain_graph=True)
+    grads = {i: g.data for i, g in zip(wanted, found) if g is not None}
+    return grads, {i for i in grads if i in recorded.producer}
+
+
+def _definition_order(prefix: tuple) -> list[int]:
+    """Where each module of a scope prefix comes in its parent's ``named_modules()``, so
+    modules are listed as the model defines them, not in the order the graph finds them."""
+    key = []
+    for parent, child in zip(prefix, prefix[1:]):
+        below = [m for _, m in parent.named_modules()] if hasattr(parent, "named_modules") else []
+        key.append(next((k for k, m in enumerate(below) if m is child), len(below)))
+    return key
+
+
+def _modules(names: dict[tuple, str]) -> tuple[list[dict[str, Any]], dict[tuple, str]]:
+    """The module tree, one dict per module that ran an op (``names`` from module_names), and
+    the id of each scope prefix."""
+    ids = {prefix: f"m{k}" for k, prefix in enumerate(sorted(names, key=_definition_order))}
+    modules = []
+    for prefix, key in ids.items():
+        module = prefix[-1]
+        text = repr(module)
+        modules.append(
+            {
+                "id": key,
+                "path": names[prefix],
+                "type": type(module).__name__,
+                "repr": text if "\n" not in text else type(module).__name__,
+                "parent": ids.get(prefix[:-1]),
+                "children": [ids[p] for p in ids if len(p) == len(prefix) + 1 and p[:-1] == prefix],
+            }
+        )
+    return modules, ids
+
+
+def _tensor(t: Any, i: int, kind: str, name: str, grad: np.ndarray | None) -> dict[str, Any]:
+    values = _values(t)
+    return {
+        "id": f"t{i}",
+        "kind": kind,
+        "name": name,
+        "shape": list(t.shape),
+        "dtype": str(t.dtype),
+        "bytes": math.prod(t.shape) * np.dtype(t.dtype).itemsize,
+        "released": values is None,
+        "value": None if values is None else array_stats(values),
+        "grad": None if grad is None else array_stats(grad),
+    }
+
+
+def _op(op: Any, o: int, recorded: Recorded, output: int, record: Any) -> dict[str, Any]:
+    saved = [a for a in op.saved_tensors if isinstance(a, np.ndarray)]
+    return {
+        "id": f"o{o}",
+        "op": op.name,
+        "kind": _op_kind(op),
+        "attrs": {k: short_text(v) for k, v in op.attrs.items()},
+        "inputs": [f"t{i}" for i in recorded.inputs[o]],
+        "output": f"t{output}",
+        "saved": [
+            {"shape": list(a.shape), "dtype": str(a.dtype), "bytes": a.nbytes} for a in saved
+        ],
+        "saved_bytes": record.saved_bytes if record else sum(a.nbytes for a in saved),
+        "forward_s": record.forward_s if record else None,
+        "backward_s": record.backward_s if record else None,
+    }
+
+
+def graph_data(output: Tensor, model: Any = None, profile: Any = None) -> dict[str, Any]:
+    """Everything the explorer page shows about the graph behind ``output``, as JSON-ready dicts.
+
+    Keys: ``tensors`` and ``ops`` (see :func:`_tensor` and :func:`_op` for their fields),
+    ``edges`` ([source id, target id]: tensor -> op for each input, op -> tensor for each
+    output), ``modules`` (the tree: id, path, type, repr, parent, children), ``outputs``,
+    ``backward_order`` (op ids in the order the engine applies their backward rules),
+    ``profiled`` (whether times come from ``profile``, a :func:`tinygrad_cnn.profile` record).
+    Gradients are of ``output`` (of its sum, when it has more than one element).
+    """
+    recorded = collect([output])
+    names = module_names(getattr(op, "scope", ()) for op in recorded.ops)
+    params = parameter_names(recorded, names, model)
+    modules, module_ids = _modules(names)
+    grads, ran = _gradients(output, recorded)
+    op_of = {o: i for i, o in recorded.producer.items()}
+    tensors = []
+    for i, t in enumerate(recorded.tensors):
+        kind = tensor_kind(recorded, i, params, {id(output)})
+        name = t.name or (params[i][0] if i in params else "")
+        entry = _tensor(t, i, kind, name, grads.get(i))
+        entry["producer"] = f"o{recorded.producer[i]}" if i in recorded.producer else None
+        entry["module"] = module_ids.get(params[i][1]) if i in params else None
+        tensors.append(entry)
+    ops = []
+    for o, op in enumerate(recorded.ops):
+        record = profile.node_record(op) if profile is not None else None
+        entry = _op(op, o, recorded, op_of[o], record)
+        entry["module"] = module_ids.get(getattr(op, "scope", ()))
+        ops.append(entry)
+    edges = [[f"t{i}", f"o{o}"] for o, inputs in enumerate(recorded.inputs) for i in inputs]
+    edges += [[f"o{o}", f"t{i}"] for i, o in recorded.producer.items()]
+    order = engine.topological_order(output) if output._ctx is not None else []
+    index = {id(t): i for i, t in enumerate(recorded.tensors)}
+    return {
+        "tensors": tensors,
+        "ops": ops,
+        "edges": edges,
+        "modules": modules,
+        "outputs": [f"t{index[id(output)]}"],
+        "backward_order": [
+            f"o{recorded.producer[index[id(t)]]}" for t in order if index[id(t)] in ran
+        ],
+        "profiled": profile is not None,
+    }
