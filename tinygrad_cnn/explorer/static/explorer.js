@@ -249,7 +249,10 @@ function render(anchor) {
   const byDepth = [...v.frames].sort((a, b) => ancestors(a).length - ancestors(b).length);
   for (const f of byDepth) drawFrame(frameLayer, f, placed.boxes.get(f));
   for (const e of v.edges) drawEdge(edgeLayer, e, placed);
-  for (const u of v.units) drawUnit(nodeLayer, u, placed.boxes.get(u));
+  // in reading order, top to bottom, so the document lists boxes as the eye meets them
+  const reading = [...v.units].map((u) => [u, placed.boxes.get(u)]);
+  reading.sort(([, a], [, b]) => a.y + a.height / 2 - (b.y + b.height / 2) || a.x - b.x);
+  for (const [u, box] of reading) drawUnit(nodeLayer, u, box);
   if (before) {
     // the clicked module keeps its place on screen as the graph around it changes
     const after = placed.boxes.get(anchor);
@@ -496,7 +499,9 @@ function applySearch() {
     node.classList.toggle("match", lit.has(u));
     node.classList.toggle("dim", query !== "" && !lit.has(u));
   }
-  document.getElementById("search-count").textContent = query ? `${found.size} found in ${lit.size} boxes` : "";
+  document.getElementById("search-count").textContent = query
+    ? `${found.size} found in ${lit.size} box${lit.size === 1 ? "" : "es"}`
+    : "";
 }
 
 // ---- node panel -----------------------------------------------------------------------------

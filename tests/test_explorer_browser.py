@@ -1,0 +1,214 @@
+"""The explorer page in a real headless Chromium (Debian's, driven by Playwright): boxes,
+opening a module, the node panel, colour modes, search, the backward stepper, no console
+errors, and a readable first view. Screenshots go to each test's tmp_path."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("playwright", reason="playwright is not installed (pip install playwright)")
+
+spec = importlib.util.spec_from_file_location(
+    "explorer_driver", Path(__file__).resolve().parents[1] / "tools" / "explorer_driver.py"
+)
+driver = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(driver)
+
+if driver.chromium_path() is None:
+    pytest.skip("no system Chromium (apt-get install chromium)", allow_module_level=True)
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from tinygrad_cnn.recorded import collect  # noqa: E402
+
+CONV_CHAIN = ["im2col", "matmul", "bias_add", "reshape", "transpose"]
+MIN_BOX_HEIGHT = 20  # pixels of a node box in the first view: its text is readable
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = driver.launch(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def lenet(tmp_path_factory):
+    path = tmp_path_factory.mktemp("explorer") / "lenet.html"
+    page, loss, model, prof = driver.lenet_step(path)
+    return path, page, loss, model, prof
+
+
+@pytest.fixture
+def page(browser, lenet, tmp_path):
+    """The LeNet page, open; at the end, a screenshot and the check that nothing was logged as
+    an error."""
+    opened = driver.open_page(browser, lenet[0])
+    yield opened
+    opened.screenshot(path=str(tmp_path / "final.png"))
+    assert opened.errors == []
+    opened.close()
+
+
+def page_data(path):
+    text = Path(path).read_text()
+    return json.loads(text.split('id="graph-data">')[1].split("</script>")[0])
+
+
+def boxes(page):
+    return page.eval_on_selector_all(".node", "nodes => nodes.map(n => n.dataset.id)")
+
+
+def fills(page):
+    return page.eval_on_selector_all(
+        ".node rect.body", "rects => rects.map(r => r.getAttribute('fill'))"
+    )
+
+
+def module_id(data, path):
+    return next(m["id"] for m in data["modules"] if m["path"] == path)
+
+
+def test_opens_with_each_layer_one_box(page, lenet):
+    model = lenet[3]
+    data = page_data(lenet[0])
+    layers = [name for name, _ in model.named_children()]
+    loss_ops = ["log_softmax", "getitem", "neg", "mean"]  # cross_entropy, outside modules
+    assert len(boxes(page)) == len(layers) + len(loss_ops) + 1 == 13  # and the images
+    shown = page.eval_on_selector_all(".node.module", "n => n.map(m => m.dataset.path)")
+    assert shown == layers
+    outside = page.eval_on_selector_all(".node.op", "n => n.map(m => m.dataset.op)")
+    assert sorted(outside) == sorted(loss_ops)
+    assert page.locator(f"#frame-{module_id(data, '')}").count() == 1  # the Sequential, open
+
+
+def test_clicking_conv2d_shows_its_im2col_chain(page, lenet, tmp_path):
+    data = page_data(lenet[0])
+    conv = module_id(data, "0")
+    page.click('.node.module[data-path="0"]')
+    assert page.locator(f"#frame-{conv}").count() == 1
+    inside = page.eval_on_selector_all(
+        '.node.op[data-path="0"]', "n => n.map(m => [m.dataset.id, m.dataset.op])"
+    )
+    assert sorted(op for _, op in inside) == sorted(CONV_CHAIN + ["transpose", "reshape"])
+    edges = set(
+        map(
+            tuple,
+            page.eval_on_selector_all(".edge", "e => e.map(x => [x.dataset.src, x.dataset.dst])"),
+        )
+    )
+    ops = {o["id"]: o for o in data["ops"]}
+    chain = [next(i for i, op in inside if op == "im2col")]
+    while len(chain) < len(CONV_CHAIN):  # follow the edges down from im2col
+        chain.append(next(d for s, d in edges if s == chain[-1] and d in ops))
+    assert [ops[o]["op"] for o in chain] == CONV_CHAIN
+    page.screenshot(path=str(tmp_path / "conv_open.png"))
+    page.click(f"#frame-{conv} .frame-title")
+    assert len(boxes(page)) == 13 and page.locator(f"#frame-{conv}").count() == 0
+
+
+def test_clicking_a_node_shows_its_shapes_in_the_panel(page, lenet):
+    data = page_data(lenet[0])
+    log_softmax = next(o for o in data["ops"] if o["op"] == "log_softmax")
+    page.click(f"#node-{log_softmax['id']}")
+    panel = page.inner_text("#panel")
+    assert page.inner_text("#panel .output .shape") == "(2, 10)"
+    assert "log_softmax" in panel and "axis" in panel and "(2, 10) float32" in panel
+    assert page.locator("#panel table[data-stats=value]").count() == 1
+    assert page.locator("#panel table[data-stats=grad]").count() == 1
+    assert page.locator("#panel svg.hist").count() == 2  # value and gradient histograms
+    value = next(t for t in data["tensors"] if t["id"] == log_softmax["output"])["value"]
+    assert f"{value['min']:.4g}" in panel
+
+
+def test_colour_modes_change_the_fills(page, tmp_path):
+    seen = {}
+    for mode in ["kind", "forward", "backward", "memory", "grad"]:
+        page.select_option("#colour-mode", mode)
+        seen[mode] = fills(page)
+        assert page.get_attribute("body", "data-mode") == mode
+        page.screenshot(path=str(tmp_path / f"colour_{mode}.png"))
+    assert len({tuple(f) for f in seen.values()}) == 5
+    assert "gradient norm" in page.inner_text("#legend")
+    assert len(set(seen["grad"])) > 3  # a heat map, not one colour
+
+
+def test_search_highlights_matches(page, lenet):
+    page.fill("#search", "matmul")
+    lit = page.eval_on_selector_all(".node.match", "n => n.map(m => m.dataset.path)")
+    assert sorted(lit) == ["0", "3", "7"]  # two Conv2d and the Linear hold a matmul
+    assert page.inner_text("#search-count") == "3 found in 3 boxes"
+    page.fill("#search", "7")  # a module path: the Linear's ops and parameters
+    assert page.eval_on_selector_all(".node.match", "n => n.map(m => m.dataset.path)") == ["7"]
+    assert page.inner_text("#search-count") == "5 found in 1 box"
+    page.fill("#search", "")
+    assert page.locator(".node.match").count() == 0 and page.locator(".node.dim").count() == 0
+
+
+def test_backward_stepper_visits_nodes_in_the_engines_order(page, lenet, tmp_path):
+    path, _, loss, _, prof = lenet
+    data = page_data(path)
+    recorded = collect([loss])
+    (applied,) = prof.backward_order  # the records of the actual backward, in its order
+    expected = [data["ops"][recorded.ops.index(r.node)]["id"] for r in applied]
+    assert expected == data["backward_order"]
+    page.click("#expand-all")
+    visited = []
+    for k in range(len(expected)):
+        page.keyboard.press("n")
+        visited.append(page.get_attribute("body", "data-step-op"))
+        assert page.get_attribute(".node.step-current", "data-id") == visited[-1]
+        assert page.locator(".node.step-current").count() == 1
+        if k == 5:
+            page.screenshot(path=str(tmp_path / "step.png"))
+            assert page.locator(".edge.grad-flow").count() >= 1  # the gradient arriving
+            assert "receives" in page.inner_text("#step-status")
+    assert visited == expected
+    page.keyboard.press("n")
+    assert "backward done" in page.inner_text("#step-status")
+    page.keyboard.press("Escape")
+    assert page.locator(".step-current, .step-done").count() == 0
+
+
+def test_stepper_lights_the_closed_module_holding_the_node(page, lenet):
+    data = page_data(lenet[0])
+    ops = {o["id"]: o for o in data["ops"]}
+    for _ in range(5):  # mean, neg, getitem, log_softmax, then the Linear's bias_add
+        page.keyboard.press("n")
+    op = ops[page.get_attribute("body", "data-step-op")]
+    assert op["op"] == "bias_add" and op["module"] == module_id(data, "7")
+    assert page.get_attribute(".node.step-current", "data-path") == "7"
+
+
+def test_zoom_and_fit(page):
+    scale = float(page.get_attribute("body", "data-scale"))
+    page.mouse.move(400, 400)
+    page.mouse.wheel(0, -300)
+    assert float(page.get_attribute("body", "data-scale")) > scale
+    page.click("#fit")
+    box = page.locator("#viewport").bounding_box()
+    canvas = page.locator("#canvas").bounding_box()
+    assert box["height"] <= canvas["height"] and box["width"] <= canvas["width"]
+
+
+def node_heights(page):
+    return [
+        page.locator(".node rect.body").nth(k).bounding_box()["height"]
+        for k in range(page.locator(".node rect.body").count())
+    ]
+
+
+@pytest.mark.parametrize("step", ["lenet_step", "resnet_block_step"])
+def test_first_view_is_readable(browser, step, tmp_path):
+    getattr(driver, step)(tmp_path / "page.html")
+    page = driver.open_page(browser, tmp_path / "page.html")
+    assert min(node_heights(page)) >= MIN_BOX_HEIGHT
+    page.screenshot(path=str(tmp_path / "first.png"))
+    page.click("#expand-all")  # every op: the view starts at the top, still readable
+    assert min(node_heights(page)) >= MIN_BOX_HEIGHT
+    page.screenshot(path=str(tmp_path / "open.png"))
+    assert page.errors == []
+    page.close()
