@@ -2,10 +2,12 @@
 the table, threads and nesting, no references kept, and train --profile."""
 
 import gc
+import importlib.util
 import math
 import re
 import threading
 import weakref
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -174,6 +176,7 @@ def test_a_profile_records_only_its_own_thread(rng):
     assert [r.op for r in prof.records] == ["add", "sum"]
     assert [[r.op for r in order] for order in prof.backward_order] == [["sum", "add"]]
     assert theirs["ops"] == ["tanh", "sum"]
+    assert function.profiling == 0  # ops test this global before reading their thread's modes
 
 
 def test_profiles_nest_and_stop_in_order():
@@ -199,7 +202,7 @@ def test_an_exception_in_the_block_stops_the_profile():
     with pytest.raises(ZeroDivisionError), tc.profile() as prof:
         tc.Tensor(np.ones(2)).exp()
         raise ZeroDivisionError
-    assert not prof.running and function._mode.profiler is None
+    assert not prof.running and function._mode.profiler is None and function.profiling == 0
 
 
 def test_backward_of_a_graph_made_before_the_profile_gets_backward_only_records():
@@ -292,3 +295,34 @@ def test_cli_train_profile_prints_the_first_epochs_table(tmp_path, capsys):
     batches = math.ceil(len(load_digits()[0].labels) / 32)  # the default batch size
     assert int(next(row for row in rows if row[0] == "log_softmax")[1]) == batches
     assert total[0] == "total" and function._mode.profiler is None
+
+
+def _seconds(text: str) -> float:
+    value, unit = text.split()
+    return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0}[unit]
+
+
+def test_the_graphs_doc_shows_a_profile_table_of_the_digits_epoch():
+    """docs/graphs.md's block from tools/render_docs_profile.py: two tables of the same epoch
+    (by op, by module), rows sorted by total time and summing to the total, registered op
+    names, and a sentence naming the first row. Only the structure: the times vary."""
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location(
+        "render_docs_profile", root / "tools" / "render_docs_profile.py"
+    )
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    block = (root / "docs" / "graphs.md").read_text().split(tool.BEGIN)[1].split(tool.END)[0]
+    by_op, by_module = (_rows(t) for t in re.findall(r"```text\n(.*?)\n```", block, re.S))
+    assert by_op[0] == ["op", *COLUMNS] and by_module[0] == ["module", *COLUMNS]
+    assert by_op[-1][0] == by_module[-1][0] == "total" and by_op[-1][1:] == by_module[-1][1:]
+    ops = [row[0] for row in by_op[1:-1]]
+    assert set(ops) <= set(tc.list_ops()) and {"im2col", "matmul", "window_max"} <= set(ops)
+    assert all(re.fullmatch(r"\d+ \(\w+\)|\(no module\)", row[0]) for row in by_module[1:-1])
+    for table in (by_op, by_module):
+        rows = table[1:-1]
+        totals = [_seconds(row[4]) for row in rows]
+        assert totals == sorted(totals, reverse=True)
+        assert sum(int(row[1]) for row in rows) == int(table[-1][1])
+    first = by_op[1]
+    assert f"`{first[0]}` takes the most time: {first[5]} of the total" in block

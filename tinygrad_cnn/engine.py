@@ -352,7 +352,7 @@ def _walk(
     """Run every node's rule once, in reverse topological order, summing what reaches each
     tensor in ``pending`` and noting the leaves; release each node after its rule, into
     ``released``, unless that is None (retain_graph)."""
-    profiler = function._mode.profiler
+    profiler = function._mode.profiler if function.profiling else None
     rule = _input_gradients if profiler is None else profiler.timed_rules(_input_gradients)
     for tensor in topological_order(root) if root._ctx is not None else ():
         ctx = tensor._ctx

@@ -64,6 +64,10 @@ class _Mode(threading.local):
 
 _mode = _Mode()
 
+profiling = 0
+"""How many ``tc.profile()``s are running, in all threads. While none is, ops skip reading
+their thread's ``profiler``: a thread-local read costs several times this global's."""
+
 
 def is_grad_enabled() -> bool:
     """Whether ops currently record the graph (in this thread)."""
@@ -236,10 +240,10 @@ class Function:
             needs  # set before forward, so it can save only what backward will use
         )
         ctx.freed = not record  # save_for_backward keeps nothing for a node never recorded
-        if mode.profiler is None:
-            out = cls.forward(ctx, *arrays, **attrs)
-        else:
+        if profiling and mode.profiler is not None:
             out = mode.profiler.run_forward(cls, ctx, arrays, attrs)
+        else:
+            out = cls.forward(ctx, *arrays, **attrs)
         if type(out) is not np.ndarray:  # numpy gives scalars for 0-d results: keep the saved one
             out = _as_output(ctx, out)
         if anomaly.enabled:

@@ -127,6 +127,7 @@ _SORT_KEYS: dict[str, Callable[[ProfileRow], Any]] = {
     "name": lambda r: r.name,
 }
 _GROUPS = ("op", "module")
+_counting = threading.Lock()  # profiles start and stop in any thread
 _SUMMED = ProfileRow._fields[1:]
 
 
@@ -163,6 +164,8 @@ class profile:
         self._outer = mode.profiler
         self._chain = (self._outer._chain if self._outer is not None else ()) + (self,)
         self._thread = threading.get_ident()
+        with _counting:
+            function.profiling += 1
         mode.profiler = self
         return self
 
@@ -178,6 +181,8 @@ class profile:
         if mode.profiler is not self:
             raise RuntimeError("profile.stop: a profile started inside this one is still running")
         mode.profiler, self._outer, self._chain, self._thread = self._outer, None, (), None
+        with _counting:
+            function.profiling -= 1
         self._names.clear()  # it holds modules, which should not outlive their use
 
     @property
