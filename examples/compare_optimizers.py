@@ -90,7 +90,10 @@ def main() -> None:
         xlabel="training step (batch of 32)",
         ylabel="cross-entropy (moving average)",
         yscale="log",
-        title=f"Digits CNN, {args.epochs} epochs, same start and batches: loss by optimizer (final test accuracy)",
+        title=(
+            f"Digits CNN, {args.epochs} epochs, same start and batches: "
+            "loss by optimizer (final test accuracy)"
+        ),
     )
     ax.legend(ncol=2, fontsize=8)
     ax.grid(alpha=0.3)

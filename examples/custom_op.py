@@ -54,7 +54,7 @@ model = nn.Sequential(
     nn.Linear(16 * 4 * 4, 10),
 )
 optimizer = optim.Adam(model.parameters(), lr=3e-3)
-for epoch in range(5):
+for _epoch in range(5):
     for images, labels in batches(train.images, train.labels, 32):
         loss = F.cross_entropy(model(Tensor(images)), labels)
         optimizer.zero_grad()

@@ -91,8 +91,8 @@ def train_gan(real_images: np.ndarray, labels: np.ndarray, epochs: int) -> Gener
             g_losses.append(g_loss.item())
         if epoch % 5 == 0 or epoch == 1:
             print(
-                f"epoch {epoch:2d}  D loss {np.mean(d_losses):.3f}  G loss {np.mean(g_losses):.3f}  "
-                f"({time.perf_counter() - start:.0f} s)"
+                f"epoch {epoch:2d}  D loss {np.mean(d_losses):.3f}  "
+                f"G loss {np.mean(g_losses):.3f}  ({time.perf_counter() - start:.0f} s)"
             )
     return generator.eval()
 
@@ -116,7 +116,8 @@ def main(path: str = "dcgan_digits.png", epochs: int = 40) -> None:
     for name, images in (("real test digits", real_test), ("generated samples", samples)):
         share, per_digit = confident_digits(judge, images)
         print(
-            f"{name:17s}: {share:.0%} read as a digit with confidence > 0.9; per digit {per_digit.tolist()}"
+            f"{name:17s}: {share:.0%} read as a digit with confidence > 0.9; "
+            f"per digit {per_digit.tolist()}"
         )
     try:
         save_grid(samples[:64], path)

@@ -96,7 +96,7 @@ def load_bytes(tmp_path, data: bytes):
     return tc.load(path)
 
 
-# ---- what save writes over (item 4) ----------------------------------------------------------------
+# ---- what save writes over (item 4) --------------------------------------------------------------
 def test_save_writes_through_a_symlink(tmp_path):
     target, link = tmp_path / "real.npz", tmp_path / "link.npz"
     tc.save({"v": 1}, target)
@@ -207,10 +207,16 @@ MALFORMED_HEADERS = {
     b'{"format": "tinygrad_cnn", "version": 1, "tree": 1, "sha256": ["a0"]}': "sha256 is list",
     b'{"format": "tinygrad_cnn", "version": 1, "tree": 1}': "sha256 is NoneType",
     b'{"format": "tinygrad_cnn", "version": 1, "sha256": {}}': "malformed header: no tree",
-    b'{"format": "tinygrad_cnn", "version": 1, "tree": 1, "sha256": {}}': r"members \['a0', 'a1'\] have no checksum",
-    b'{"format": "tinygrad_cnn", "version": 1, "tree": {"__array__": "a0", "x": 1}, "sha256": {}}': "no checksum",
-    b'{"format": "tinygrad_cnn", "version": 1, "tree": 1, "sha256": {"a0": "x", "a1": "x", "a9": "x"}}': r"members \['a9'\] are missing",
-    b'{"format": "tinygrad_cnn", "version": 1, "tree": 1, "sha256": {"a0": "x", "a1": "x"}}': "member 'a0' does not match its checksum",
+    b'{"format": "tinygrad_cnn", "version": 1, "tree": 1, "sha256": {}}': (
+        r"members \['a0', 'a1'\] have no checksum"
+    ),
+    b'{"format": "tinygrad_cnn", "version": 1, "tree": {"__array__": "a0", "x": 1}, '
+    b'"sha256": {}}': "no checksum",
+    b'{"format": "tinygrad_cnn", "version": 1, "tree": 1, '
+    b'"sha256": {"a0": "x", "a1": "x", "a9": "x"}}': r"members \['a9'\] are missing",
+    b'{"format": "tinygrad_cnn", "version": 1, "tree": 1, "sha256": {"a0": "x", "a1": "x"}}': (
+        "member 'a0' does not match its checksum"
+    ),
     b'{"format": "tinygrad_cnn", "version": 1, "tree": '
     + b"[" * 5000
     + b"]" * 5000
@@ -319,7 +325,7 @@ def test_members_that_are_not_arrays_are_named(tmp_path, valid):
         load_bytes(tmp_path, archive_of(members))
 
 
-# ---- hostile sizes (item 6) -------------------------------------------------------------------------
+# ---- hostile sizes (item 6) ----------------------------------------------------------------------
 def load_measuring_memory(tmp_path, data: bytes) -> tuple[Exception, int]:
     tracemalloc.start()
     try:
@@ -378,7 +384,7 @@ def test_a_stored_member_cannot_claim_more_bytes_than_it_takes(tmp_path, valid):
     assert "declares 2147483648 bytes but takes" in str(err) and peak < 2**20
 
 
-# ---- fuzzing: every mutation gives the original back or a CheckpointError ------------------------------
+# ---- fuzzing: every mutation gives the original back or a CheckpointError ------------------------
 fuzz = settings(
     max_examples=FUZZ_EXAMPLES,
     deadline=None,
@@ -417,7 +423,8 @@ def test_fuzz_truncation(tmp_path, valid, keep):
 @fuzz
 @given(where=st.floats(0, 1), junk=st.binary(min_size=1, max_size=64), replace=st.booleans())
 def test_fuzz_zip_structure(tmp_path, valid, where, junk, replace):
-    """Junk spliced into, or written over, the end of the archive, where the central directory is."""
+    """Junk spliced into, or written over, the end of the archive, where the central directory
+    is."""
     directory = valid.index(b"PK\x01\x02")
     at = directory + int(where * (len(valid) - directory))
     data = valid[:at] + junk + valid[at + (len(junk) if replace else 0) :]
@@ -519,7 +526,7 @@ def test_fuzz_npy_headers(tmp_path, valid, descr, shape, fortran):
         loads_original_or_refuses(tmp_path, archive_of(members))
 
 
-# ---- checksums cover dtype and shape ----------------------------------------------------------------
+# ---- checksums cover dtype and shape -------------------------------------------------------------
 def test_a_reshaped_array_fails_its_checksum(tmp_path, valid):
     members = members_of(valid)
     members["a0.npy"] = members["a0.npy"].replace(b"(3, 4)", b"(4, 3)")

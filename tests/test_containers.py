@@ -120,7 +120,8 @@ def test_a_plain_container_of_modules_is_refused_with_the_fix(container):
     holder = "nn.ModuleDict" if container is dict else "nn.ModuleList"
     with pytest.raises(
         TypeError,
-        match=rf"Model.layers: a {container.__name__} of Modules hides their parameters .* use {holder}",
+        match=rf"Model.layers: a {container.__name__} of Modules hides their parameters "
+        rf".* use {holder}",
     ):
         Model()
 

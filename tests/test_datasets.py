@@ -86,7 +86,8 @@ def sha256_of_content(gz: bytes) -> str:
 @pytest.fixture
 def server():
     """A loopback HTTP server: ``server.routes[path] = (status, body)`` or ``("cut", body)``
-    (announces the whole body, sends half, closes); ``server.requests`` lists the paths asked for."""
+    (announces the whole body, sends half, closes); ``server.requests`` lists the paths asked
+    for."""
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
@@ -499,8 +500,8 @@ def test_cli_offline_without_the_files_is_one_line(monkeypatch, tmp_path, capsys
         capsys.readouterr()
         .err.strip()
         .endswith(
-            f"--data cifar10: CIFAR10: cifar-10-binary.tar.gz is not in {tmp_path / 'CIFAR10'}, and "
-            f"TINYGRAD_CNN_OFFLINE=1 forbids downloading it"
+            "--data cifar10: CIFAR10: cifar-10-binary.tar.gz is not in "
+            f"{tmp_path / 'CIFAR10'}, and TINYGRAD_CNN_OFFLINE=1 forbids downloading it"
         )
     )
 

@@ -45,7 +45,8 @@ def test_examples_run(script, tmp_path, monkeypatch, capsys, clean_registry):
 
 @pytest.mark.parametrize("document", ["docs/autograd.md", "docs/tutorial.md"])
 def test_doctests_in_docs(document):
-    """Every printed number in the tutorial and the autograd chapter is what the code prints today."""
+    """Every printed number in the tutorial and the autograd chapter is what the code prints
+    today."""
     import doctest
 
     failures, tried = doctest.testfile(
@@ -145,7 +146,8 @@ def test_dcgan_example_generates_every_digit(tmp_path, monkeypatch, capsys):
 
 
 def test_design_ops_table_lists_every_registered_op():
-    """docs/design.md's ops table names each built-in op once, in the row of the file defining it."""
+    """docs/design.md's ops table names each built-in op once, in the row of the file defining
+    it."""
     import tinygrad_cnn as tc
 
     text = (ROOT / "docs" / "design.md").read_text()

@@ -225,7 +225,8 @@ def hessian_diagonal_sum(fn, x):
 
 def test_zero_dimensional_results_keep_their_second_derivative():
     x = Tensor([1.0, 2.0], requires_grad=True, dtype=np.float64)
-    # y = 3 sqrt(mean(x^2)) = 3 sqrt(2.5); d/dx0 of dy/dx0 = 3 (1/(2 r) - x0^2 / (4 r^3)), r = sqrt(2.5)
+    # y = 3 sqrt(mean(x^2)) = 3 sqrt(2.5);
+    # d/dx0 of dy/dx0 = 3 (1/(2 r) - x0^2 / (4 r^3)), r = sqrt(2.5)
     (g,) = tc.grad((x * x).mean().sqrt() * 3.0, [x], create_graph=True)
     (h,) = tc.grad(g[0], [x])
     r = np.sqrt(2.5)

@@ -45,7 +45,8 @@ def test_conv_input_not_4d():
 def test_conv_kernel_larger_than_padded_input():
     with pytest.raises(
         ValueError,
-        match=r"conv2d: kernel \(5, 5\) is larger than the padded input.*\(1, 1, 3, 3\).*height 3 < 5",
+        match=r"conv2d: kernel \(5, 5\) is larger than the padded input.*\(1, 1, 3, 3\)"
+        r".*height 3 < 5",
     ):
         F.conv2d(image(1, 1, 3, 3), image(1, 1, 5, 5))
 
@@ -93,7 +94,8 @@ def test_kernel_size_type():
 def test_cross_entropy_targets_out_of_range():
     with pytest.raises(
         ValueError,
-        match=r"cross_entropy: targets must lie in \[0, 3\) for input \(2, 3\), got values from 0 to 3",
+        match=r"cross_entropy: targets must lie in \[0, 3\) for input \(2, 3\), "
+        r"got values from 0 to 3",
     ):
         F.cross_entropy(image(2, 3), np.array([0, 3]))
 
@@ -161,7 +163,8 @@ def test_bias_add_shape():
 
     with pytest.raises(
         ValueError,
-        match=r"bias_add: bias must have shape \(3,\) to match axis 1 of input shape \(2, 3\), got \(2,\)",
+        match=r"bias_add: bias must have shape \(3,\) to match axis 1 of input shape \(2, 3\), "
+        r"got \(2,\)",
     ):
         BiasAdd.apply(image(2, 3), image(2), axis=1)
 

@@ -84,7 +84,8 @@ def test_wrong_gradient_shape_names_op_and_input(clean_registry):
 
     with pytest.raises(
         ValueError,
-        match=r"op 'shrink': backward returned a gradient of shape \(1,\) for input 1, expected \(3,\)",
+        match=r"op 'shrink': backward returned a gradient of shape \(1,\) for input 1, "
+        r"expected \(3,\)",
     ):
         Shrink.apply(leaf([1.0, 2.0, 3.0]), leaf([1.0, 2.0, 3.0])).sum().backward()
 
@@ -101,7 +102,8 @@ def test_integer_gradient_is_refused(clean_registry):
 
     with pytest.raises(
         TypeError,
-        match=r"op 'floor': backward returned a gradient of dtype int64 for input 0, expected a floating dtype",
+        match=r"op 'floor': backward returned a gradient of dtype int64 for input 0, "
+        r"expected a floating dtype",
     ):
         Floor.apply(leaf([1.5])).sum().backward()
 

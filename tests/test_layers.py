@@ -9,7 +9,7 @@ import tinygrad_cnn.functional as F
 from tinygrad_cnn import Tensor, nn
 
 
-# ---- dropout ----------------------------------------------------------------------------------------
+# ---- dropout -------------------------------------------------------------------------------------
 def test_dropout_scales_kept_elements_and_is_off_in_eval():
     layer = nn.Dropout(0.25)
     x = Tensor(np.ones((200, 50)), requires_grad=True)
@@ -35,7 +35,7 @@ def test_dropout_edges():
         F.dropout(x, 1.5)
 
 
-# ---- batch normalisation ----------------------------------------------------------------------------
+# ---- batch normalisation -------------------------------------------------------------------------
 @pytest.mark.parametrize("shape", [(5, 3), (4, 3, 6), (3, 3, 4, 5)])
 def test_batch_norm_gradcheck(shape):
     rng = np.random.default_rng(0)
@@ -100,7 +100,8 @@ def test_batch_norm_state_dict_has_pytorch_names_and_no_buffer_is_learned():
 def test_batch_norm_errors():
     with pytest.raises(
         ValueError,
-        match=r"BatchNorm2d: expected a 4-D input with 3 channels on axis 1, got shape \(2, 4, 5, 5\)",
+        match=r"BatchNorm2d: expected a 4-D input with 3 channels on axis 1, "
+        r"got shape \(2, 4, 5, 5\)",
     ):
         nn.BatchNorm2d(3)(Tensor(np.ones((2, 4, 5, 5))))
     with pytest.raises(ValueError, match="expected more than 1 value per channel when training"):
@@ -113,7 +114,7 @@ def test_global_avg_pool():
     assert tc.gradcheck(F.global_avg_pool2d, x)
 
 
-# ---- dilated and grouped convolution ------------------------------------------------------------------
+# ---- dilated and grouped convolution -------------------------------------------------------------
 CONVS = [  # (in, out, kernel, stride, padding, dilation, groups)
     (4, 6, 3, 1, 2, 2, 1),
     (4, 6, (3, 2), (2, 1), 1, (1, 3), 2),
@@ -170,6 +171,7 @@ def test_conv2d_module_with_groups_has_pytorch_shapes():
 def test_dilation_errors_name_the_span():
     with pytest.raises(
         ValueError,
-        match=r"conv2d: kernel \(3, 3\) with dilation \(3, 3\) spans \(7, 7\) is larger than the padded input",
+        match=r"conv2d: kernel \(3, 3\) with dilation \(3, 3\) spans \(7, 7\) "
+        r"is larger than the padded input",
     ):
         F.conv2d(Tensor(np.ones((1, 1, 5, 5))), Tensor(np.ones((1, 1, 3, 3))), dilation=3)

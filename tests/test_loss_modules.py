@@ -309,13 +309,15 @@ def test_weights_are_buffers_that_keep_a_tensors_dtype_and_follow_to():
             lambda: F.binary_cross_entropy(
                 Tensor(np.full((2, 3), 0.5)), np.ones((2, 3)), np.ones((3, 3))
             ),
-            r"binary_cross_entropy: weight of shape \(3, 3\) must broadcast to the input's shape \(2, 3\)",
+            r"binary_cross_entropy: weight of shape \(3, 3\) "
+            r"must broadcast to the input's shape \(2, 3\)",
         ),
         (
             lambda: nn.BCEWithLogitsLoss(pos_weight=np.ones(2))(
                 Tensor(np.zeros((2, 3))), np.ones((2, 3))
             ),
-            r"binary_cross_entropy_with_logits: pos_weight of shape \(2,\) must broadcast to the input's shape \(2, 3\)",
+            r"binary_cross_entropy_with_logits: pos_weight of shape \(2,\) "
+            r"must broadcast to the input's shape \(2, 3\)",
         ),
         (
             lambda: F.kl_div(Tensor(np.zeros((2, 3))), np.ones((2, 3)), reduction="avg"),
@@ -323,7 +325,8 @@ def test_weights_are_buffers_that_keep_a_tensors_dtype_and_follow_to():
         ),
         (
             lambda: nn.KLDivLoss()(Tensor(np.zeros((2, 3))), np.full((2, 3), -0.5)),
-            r"kl_div: target must be probabilities, got values down to -0.5 \(for log-probabilities pass log_target=True\)",
+            r"kl_div: target must be probabilities, got values down to -0.5 "
+            r"\(for log-probabilities pass log_target=True\)",
         ),
         (
             lambda: nn.KLDivLoss()(Tensor(np.zeros((2, 3))), np.ones((3, 2))),

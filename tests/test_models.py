@@ -144,8 +144,9 @@ ZOO = {  # name: (ours, torch twin, input shape, parameter count where the paper
         (3, 1, 28, 28),
         61_706,
     ),
-    # ResNet-8 by hand: stem 3*16*9 + 32, blocks (16->16) 2*16*16*9 + 64, (16->32) 16*32*9 + 32*32*9 + 128,
-    # (32->64) 32*64*9 + 64*64*9 + 256, fc 64*10 + 10; each extra block of ResNet-20 two more convs and BNs
+    # ResNet-8 by hand: stem 3*16*9 + 32, blocks (16->16) 2*16*16*9 + 64,
+    # (16->32) 16*32*9 + 32*32*9 + 128, (32->64) 32*64*9 + 64*64*9 + 256, fc 64*10 + 10;
+    # each extra block of ResNet-20 two more convs and BNs
     "resnet8": (models.resnet8, lambda: torch_resnet(8), (4, 3, 32, 32), 75_290),
     "resnet20": (
         models.resnet20,

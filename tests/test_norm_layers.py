@@ -106,7 +106,7 @@ def test_dropout2d_gradchecks_with_a_fixed_mask():
     assert tc.gradcheck(dropped, x) and tc.gradgradcheck(dropped, x)
 
 
-# ---- modules ----------------------------------------------------------------------------------------
+# ---- modules -------------------------------------------------------------------------------------
 MODULES = {  # name: (ours, torch's, input shape)
     "LayerNorm": (
         lambda: nn.LayerNorm((3, 4), eps=1e-4),
@@ -245,7 +245,7 @@ def test_running_statistics_keep_their_dtype():
     assert layer.num_batches_tracked.dtype == np.int64
 
 
-# ---- Dropout2d -----------------------------------------------------------------------------------------
+# ---- Dropout2d -----------------------------------------------------------------------------------
 def test_dropout2d_zeroes_whole_channels_and_scales_the_rest():
     layer = nn.Dropout2d(0.3)
     x = Tensor(np.ones((200, 50, 3, 3)), requires_grad=True)
@@ -277,14 +277,15 @@ def test_dropout2d_edges_and_repr():
     assert F.dropout2d(x.astype(np.float32), 0.5).dtype == np.float32
 
 
-# ---- errors -------------------------------------------------------------------------------------------
+# ---- errors --------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "call,error,message",
     [
         (
             lambda: nn.LayerNorm(4)(Tensor(np.ones((2, 3)))),
             ValueError,
-            r"LayerNorm: expected an input whose trailing axes are normalized_shape \(4,\), got shape \(2, 3\)",
+            r"LayerNorm: expected an input whose trailing axes are normalized_shape \(4,\), "
+            r"got shape \(2, 3\)",
         ),
         (
             lambda: F.layer_norm(Tensor(np.ones((2, 3))), (2, 3, 1)),
@@ -314,12 +315,14 @@ def test_dropout2d_edges_and_repr():
         (
             lambda: nn.GroupNorm(2, 6)(Tensor(np.ones((2, 4, 3)))),
             ValueError,
-            r"GroupNorm: expected a \(B, C, ...\) input with 6 channels on axis 1, got shape \(2, 4, 3\)",
+            r"GroupNorm: expected a \(B, C, ...\) input with 6 channels on axis 1, "
+            r"got shape \(2, 4, 3\)",
         ),
         (
             lambda: F.group_norm(Tensor(np.ones((2, 6, 3))), 4),
             ValueError,
-            r"group_norm: num_groups must be a positive int dividing the 6 channels of input \(2, 6, 3\), got 4",
+            r"group_norm: num_groups must be a positive int dividing the 6 channels of input "
+            r"\(2, 6, 3\), got 4",
         ),
         (
             lambda: F.group_norm(Tensor(np.ones((2, 6))), 2, bias=Tensor(np.ones(3))),
@@ -329,8 +332,8 @@ def test_dropout2d_edges_and_repr():
         (
             lambda: nn.InstanceNorm2d(3)(Tensor(np.ones((2, 3, 4)))),
             ValueError,
-            r"InstanceNorm2d: expected a 4-D input \(B, C, H, W\) or a 3-D \(C, H, W\) with 3 channels, got shape "
-            r"\(2, 3, 4\)",
+            r"InstanceNorm2d: expected a 4-D input \(B, C, H, W\) or a 3-D \(C, H, W\) "
+            r"with 3 channels, got shape \(2, 3, 4\)",
         ),
         (
             lambda: nn.InstanceNorm2d(3)(Tensor(np.ones((2, 4, 5, 5)))),
@@ -345,7 +348,8 @@ def test_dropout2d_edges_and_repr():
         (
             lambda: F.instance_norm(Tensor(np.ones((2, 3, 1, 1)))),
             ValueError,
-            r"instance_norm: expected more than 1 spatial element per channel, got input \(2, 3, 1, 1\)",
+            r"instance_norm: expected more than 1 spatial element per channel, "
+            r"got input \(2, 3, 1, 1\)",
         ),
         (
             lambda: F.instance_norm(Tensor(np.ones((2, 3, 4))), use_input_stats=False),
@@ -371,7 +375,8 @@ def test_errors_name_the_layer_argument_and_shapes(call, error, message):
     [("BatchNorm2d", (4, 3, 5, 5)), ("InstanceNorm2d", (4, 3, 5, 5)), ("BatchNorm1d", (6, 3))],
 )
 def test_momentum_none_follows_torch(cls, shape):
-    """BatchNorm's momentum=None is a cumulative average of every batch; InstanceNorm reads it as 0."""
+    """BatchNorm's momentum=None is a cumulative average of every batch; InstanceNorm reads it
+    as 0."""
     options = dict(momentum=None, track_running_stats=True)
     ours, theirs = getattr(nn, cls)(3, **options), getattr(torch.nn, cls)(3, **options).double()
     ours.double()

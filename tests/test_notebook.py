@@ -22,7 +22,8 @@ def _tool():
 
 
 def test_notebook_is_current():
-    """Run `python tools/build_tutorial_notebook.py` after editing docs/autograd.md or docs/tutorial.md."""
+    """Run `python tools/build_tutorial_notebook.py` after editing docs/autograd.md or
+    docs/tutorial.md."""
     assert NOTEBOOK.read_text() == _tool().render(), "run: python tools/build_tutorial_notebook.py"
 
 

@@ -134,7 +134,8 @@ def test_amsbound_keeps_the_largest_second_moment():
 
 
 def test_adabelief_by_hand():
-    # g = 2: m = 0.2, s = 0.001 * (2 - 0.2)^2 = 0.00324; m_hat = 2, s_hat = 3.24; w = 1 - 0.1 * 2 / 1.8
+    # g = 2: m = 0.2, s = 0.001 * (2 - 0.2)^2 = 0.00324; m_hat = 2, s_hat = 3.24;
+    # w = 1 - 0.1 * 2 / 1.8
     w, _ = one_step(lambda p: optim.AdaBelief(p, lr=0.1))
     assert_close(w, 1 - 0.1 * 2 / 1.8)
 
@@ -197,8 +198,9 @@ def test_parameters_without_grad_are_skipped():
     assert b.data[0] == 1.0 and a.data[0] != 1.0
 
 
-# ---- parameter groups ------------------------------------------------------------------------------
-GROUPS = {  # optimizer name: (class, constructor options (group 0 takes them), group 1's own options)
+# ---- parameter groups ----------------------------------------------------------------------------
+# optimizer name: (class, constructor options (group 0 takes them), group 1's own options)
+GROUPS = {
     "sgd": ("SGD", dict(lr=0.1), dict(lr=0.03, weight_decay=0.1)),
     "momentum": ("SGD", dict(lr=0.1, momentum=0.9), dict(lr=0.03, momentum=0.5, weight_decay=0.1)),
     "nesterov": (
@@ -254,7 +256,8 @@ def test_the_group_table_covers_every_optimizer():
 
 
 def two_parameters(lib):
-    """w (3, 2) and a bias b (2,) of the loss sum(tanh(x @ w + b)^2), float64, in our Tensors or torch's."""
+    """w (3, 2) and a bias b (2,) of the loss sum(tanh(x @ w + b)^2), float64, in our Tensors or
+    torch's."""
     rng = np.random.default_rng(1)
     w, b, x = rng.standard_normal((3, 2)), rng.standard_normal(2), rng.standard_normal((4, 3))
     if lib == "ours":
@@ -351,7 +354,8 @@ def test_add_param_group_mid_training_matches_torch(name):
 
 
 def test_adagrad_reads_initial_accumulator_value_per_group():
-    # torch.optim.Adagrad fills every group's sum from the constructor's value; each group's own is used here
+    # torch.optim.Adagrad fills every group's sum from the constructor's value; each group's own
+    # is used here
     a, b = (
         Tensor([1.0], requires_grad=True, dtype=np.float64),
         Tensor([1.0], requires_grad=True, dtype=np.float64),
@@ -435,11 +439,13 @@ def test_groups_are_checked_as_the_constructor_checks(groups, error, message):
     [
         (
             lambda p: optim.SGD([{"params": p, "maximize": True}], lr=0.1, momentum=0.9),
-            r"SGD parameter group 0: 'maximize' is an option of torch.optim that SGD does not implement",
+            r"SGD parameter group 0: 'maximize' is an option of torch.optim "
+            r"that SGD does not implement",
         ),
         (
             lambda p: optim.SGD([{"params": p, "dampening": 0.5}], lr=0.1, momentum=0.9),
-            r"SGD parameter group 0: 'dampening' is an option of torch.optim that SGD does not implement",
+            r"SGD parameter group 0: 'dampening' is an option of torch.optim "
+            r"that SGD does not implement",
         ),
         (
             lambda p: optim.Adam([{"params": p, "weight_decy": 0.1}]),
@@ -451,17 +457,18 @@ def test_groups_are_checked_as_the_constructor_checks(groups, error, message):
         ),
         (
             lambda p: optim.Adam([{"params": p, "momentum": 0.9}]),
-            r"Adam parameter group 0: 'momentum' is an option of RMSprop, RMSpropGraves, SGD, not of Adam, whose options are "
-            r"lr, betas, eps, weight_decay, amsgrad",
+            r"Adam parameter group 0: 'momentum' is an option of RMSprop, RMSpropGraves, SGD, "
+            r"not of Adam, whose options are lr, betas, eps, weight_decay, amsgrad",
         ),
         (
             lambda p: optim.SMORMS3([{"params": p, "weight_decay": 0.1}]),
-            r"SMORMS3 parameter group 0: 'weight_decay' is an option of AMSBound, AdaBelief, .*, SGD, not of SMORMS3, "
-            r"whose options are lr, eps",
+            r"SMORMS3 parameter group 0: 'weight_decay' is an option of AMSBound, AdaBelief, .*, "
+            r"SGD, not of SMORMS3, whose options are lr, eps",
         ),
         (
             lambda p: optim.AdamW(p).add_param_group({"params": [Tensor([2.0])], "foreach": True}),
-            r"AdamW parameter group 1: 'foreach' is an option of torch.optim that AdamW does not implement",
+            r"AdamW parameter group 1: 'foreach' is an option of torch.optim "
+            r"that AdamW does not implement",
         ),
         (
             lambda p: optim.AdaBound([{"params": p, "final_lr": 0.1, "fnal_lr": 0.2}]),
@@ -523,12 +530,14 @@ def test_a_parameter_in_two_groups_is_refused_by_name():
     opt = optim.Adam([a])
     with pytest.raises(
         ValueError,
-        match=r"Adam parameter group 1: parameter 1 of shape \(1,\) is already in parameter group 0",
+        match=r"Adam parameter group 1: parameter 1 of shape \(1,\) "
+        r"is already in parameter group 0",
     ):
         opt.add_param_group({"params": [b, a]})
     with pytest.raises(
         ValueError,
-        match=r"Adam parameter group 1: parameter 1 \(fc.weight\) of shape \(2, 3\) is listed twice",
+        match=r"Adam parameter group 1: parameter 1 \(fc.weight\) of shape \(2, 3\) "
+        r"is listed twice",
     ):
         opt.add_param_group({"params": [b, b]})
     with pytest.raises(ValueError, match=r"Adam parameter group 1: lr must be a number"):
@@ -658,7 +667,7 @@ def test_a_state_saved_before_parameter_groups_still_loads():
     assert opt.state[0]["step"] == 3 and opt.state[0]["exp_avg"].dtype == np.float32
 
 
-# ---- learning-rate schedules -----------------------------------------------------------------------
+# ---- learning-rate schedules ---------------------------------------------------------------------
 def two_group_optimizers():
     """SGD over two groups with lrs 0.1 and 0.02, ours and torch's."""
     ours = optim.SGD(
@@ -727,7 +736,9 @@ def test_schedules_match_torchs_learning_rates_per_group_over_100_steps(name, kw
     assert_same_lrs(ours, theirs, torch_opt)
 
 
-SEQUENCES = {  # label: (builder of the schedulers from the optimizer and a module of scheduler classes, milestones)
+# label: (builder of the schedulers from the optimizer and a module of scheduler classes,
+# milestones)
+SEQUENCES = {
     "linear_warmup_then_cosine": (
         lambda o, m: [
             m.LinearLR(o, start_factor=0.1, total_iters=5),
@@ -811,7 +822,9 @@ def test_one_cycle_records_its_lrs_in_the_groups_as_torch():
         )
 
 
-CHAINS = {  # label: builder of schedulers stepped together on one optimizer, from it and a module of scheduler classes
+# label: builder of schedulers stepped together on one optimizer, from it and a module of
+# scheduler classes
+CHAINS = {
     "exponential_and_multistep": lambda o, m: [
         m.ExponentialLR(o, gamma=0.9),
         m.MultiStepLR(o, milestones=[3, 20], gamma=0.1),
@@ -1109,7 +1122,8 @@ def test_reduce_on_plateau_state_holds_torchs_settings_and_restores_them(tmp_pat
         (dict(threshold=-0.1), r"threshold must be a number in \[0.0, inf\), got -0.1"),
         (
             dict(extra=1),
-            r"expected the keys mode, factor, .*, got best, cooldown, cooldown_counter, eps, extra, factor",
+            r"expected the keys mode, factor, .*, "
+            r"got best, cooldown, cooldown_counter, eps, extra, factor",
         ),
     ],
 )

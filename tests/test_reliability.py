@@ -117,7 +117,7 @@ def test_kept_losses_keep_no_activations():
     stand_ins = [t for t in viz_tensors(losses[-1]) if isinstance(t, tc.ReleasedTensor)]
     assert {t.shape for t in stand_ins} >= {(32, 10), (32, 8, 8, 8)}
     with pytest.raises(RuntimeError, match=r"released by backward\(\).*retain_graph=True"):
-        stand_ins[0].data
+        _ = stand_ins[0].data
     assert (
         "cross_entropy" in tc.draw_graph(losses[-1]).source
         or "log_softmax" in tc.draw_graph(losses[-1]).source
@@ -159,7 +159,7 @@ def test_a_tensor_the_user_holds_stays_itself_in_a_released_graph():
     assert isinstance(retained._ctx.parents[0], Tensor)
 
 
-# ---- checkpoints ----------------------------------------------------------------------------------
+# ---- checkpoints ---------------------------------------------------------------------------------
 def test_checkpoint_round_trip_with_structure(tmp_path):
     obj = {
         "weights": {"w": np.arange(6.0).reshape(2, 3)},
@@ -240,7 +240,8 @@ def test_newer_format_is_refused(tmp_path, monkeypatch):
     monkeypatch.undo()
     with pytest.raises(
         tc.CheckpointError,
-        match="written in checkpoint format 99; this version of tinygrad_cnn reads format 2 and older",
+        match="written in checkpoint format 99; "
+        "this version of tinygrad_cnn reads format 2 and older",
     ):
         tc.load(tmp_path / "c.npz")
 
@@ -295,13 +296,14 @@ def test_optimizer_state_from_another_setup_is_refused_whole():
     other.step()
     with pytest.raises(
         ValueError,
-        match=r"parameter 0 state 'exp_avg' has shape \(8, 1, 3, 3\), the parameter has \(4, 1, 3, 3\)",
+        match=r"parameter 0 state 'exp_avg' has shape \(8, 1, 3, 3\), "
+        r"the parameter has \(4, 1, 3, 3\)",
     ):
         fresh.load_state_dict(other.state_dict())
     assert fresh.state[0] == {}
 
 
-# ---- determinism and bad input -----------------------------------------------------------------------
+# ---- determinism and bad input -------------------------------------------------------------------
 def test_manual_seed_reproduces_init_and_shuffling():
     def run():
         tc.manual_seed(11)
@@ -346,7 +348,8 @@ def test_loading_a_pytorch_file_says_what_it_is(tmp_path):
     torch.save({"weight": torch.ones(2)}, path)
     with pytest.raises(
         tc.CheckpointError,
-        match="is a PyTorch file .torch.save.; load it with torch.load and write its state_dict with safetensors",
+        match="is a PyTorch file .torch.save.; load it with torch.load and "
+        "write its state_dict with safetensors",
     ):
         tc.load(path)
 

@@ -92,7 +92,7 @@ def conv_transpose_inputs(c, m, kernel, arguments):
     return leaf(rng.standard_normal((2, c, 5, 4))), weight, leaf(rng.standard_normal(m))
 
 
-# ---- against torch ---------------------------------------------------------------------------------
+# ---- against torch -------------------------------------------------------------------------------
 @needs_torch
 @pytest.mark.parametrize("c, m, kernel, arguments", CONV_TRANSPOSE)
 def test_conv_transpose2d_matches_torch(c, m, kernel, arguments):
@@ -207,7 +207,7 @@ def test_conv_transpose2d_default_init_follows_torch_bounds():
         )
 
 
-# ---- by central differences, first and second order -----------------------------------------------
+# ---- by central differences, first and second order ----------------------------------------------
 @pytest.mark.parametrize("c, m, kernel, arguments", CONV_TRANSPOSE[:4])
 def test_conv_transpose2d_gradchecks_to_second_order(c, m, kernel, arguments):
     inputs = conv_transpose_inputs(c, m, kernel, arguments)
@@ -244,7 +244,7 @@ def test_resizing_functions_gradcheck_to_second_order(fn):
     assert tc.gradgradcheck(fn, x)
 
 
-# ---- composition and dtypes ------------------------------------------------------------------------
+# ---- composition and dtypes ----------------------------------------------------------------------
 def test_conv_transpose2d_is_the_adjoint_of_conv2d():
     """<conv2d(x, W), y> = <x, conv_transpose2d(y, W)>: the same weight, read the other way."""
     x, weight = rng.standard_normal((2, 3, 8, 8)), rng.standard_normal((5, 3, 4, 4))
@@ -340,7 +340,9 @@ def test_conv_transpose2d_output_size_picks_the_output_padding_as_torch():
     x = leaf(rng.standard_normal((1, 4, 5, 5)))
     for size in [(9, 10), (1, 2, 10, 9)]:
         assert_matches_torch(
-            lambda t: ours(t, output_size=size), lambda t: theirs(t, output_size=size), x
+            lambda t, size=size: ours(t, output_size=size),
+            lambda t, size=size: theirs(t, output_size=size),
+            x,
         )
     with pytest.raises(
         ValueError, match=r"ConvTranspose2d: output_size \(11, 9\) is out of reach .* \[9, 11\)"
@@ -360,7 +362,7 @@ def test_layer_attributes_are_kept_as_pytorch_keeps_them():
     assert not isinstance(nn.AdaptiveMaxPool2d(2), nn.AdaptiveAvgPool2d)
 
 
-# ---- errors ----------------------------------------------------------------------------------------
+# ---- errors --------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "call, message",
     [
@@ -372,7 +374,8 @@ def test_layer_attributes_are_kept_as_pytorch_keeps_them():
             lambda: F.conv_transpose2d(
                 np.ones((1, 4, 4, 4)), np.ones((4, 2, 3, 3)), stride=2, output_padding=2
             ),
-            r"conv_transpose2d: output_padding must be >= 0 and smaller than the stride \(2\) or the dilation \(1\)",
+            r"conv_transpose2d: output_padding must be >= 0 and smaller than the stride \(2\) "
+            r"or the dilation \(1\)",
         ),
         (
             lambda: F.conv_transpose2d(np.ones((1, 4, 1, 1)), np.ones((4, 2, 3, 3)), padding=2),
@@ -427,7 +430,8 @@ def test_layer_attributes_are_kept_as_pytorch_keeps_them():
             lambda: F.conv_transpose2d(
                 np.ones((1, 4, 4, 4)), np.ones((4, 2, 3, 3)), stride=2, dilation=2, output_padding=2
             ),
-            r"output_padding must be >= 0 and smaller than the stride \(2\) or the dilation \(2\), got 2",
+            r"output_padding must be >= 0 and smaller than the stride \(2\) "
+            r"or the dilation \(2\), got 2",
         ),
         (
             lambda: F.adaptive_avg_pool2d(np.ones((1, 1, 0, 4)), 2),

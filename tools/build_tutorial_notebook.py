@@ -26,7 +26,8 @@ GRAPHS = {
     ("docs/autograd.md", ">>> [float(t.grad.data) for t in (a, b, c, f)]"): (
         "The graph just recorded, drawn inline (`tc.draw_graph`, see "
         "[graphs.md](../docs/graphs.md)), with each leaf's gradient:",
-        'tc.draw_graph(L, labels={a: "a", b: "b", c: "c", f: "f", e: "e", d: "d", L: "L"}, show_grad=True)',
+        'tc.draw_graph(L, labels={a: "a", b: "b", c: "c", f: "f", e: "e", d: "d", L: "L"}, '
+        "show_grad=True)",
     ),
     ("docs/autograd.md", ">>> (dL_db,) = tc.grad(L, [b], retain_graph=True)"): (
         "The diamond: `b` feeds both the multiply `b * b` and the final add.",
