@@ -198,6 +198,26 @@ def test_profiles_nest_and_stop_in_order():
         outer.stop()
 
 
+def test_a_profile_started_after_a_forward_in_an_outer_one_gets_its_own_backward_records():
+    x = tc.Tensor(np.ones(3), requires_grad=True)
+    with tc.profile() as outer:
+        y = (x * 2).sum()
+        with tc.profile() as inner:
+            y.backward()
+    assert [(r.op, r.calls, r.backward_calls) for r in outer.records] == [
+        ("mul", 1, 1),
+        ("sum", 1, 1),
+    ]
+    assert [(r.op, r.calls, r.backward_calls) for r in inner.records] == [
+        ("sum", 0, 1),
+        ("mul", 0, 1),
+    ]
+    assert [r.op for r in outer.backward_order[0]] == [r.op for r in inner.backward_order[0]]
+    assert outer.backward_order[0][0] is outer.node_record(y._ctx)
+    assert inner.backward_order[0][0] is inner.node_record(y._ctx) is not outer.records[1]
+    assert inner.records[0].backward_s == outer.records[1].backward_s  # the same pass, timed once
+
+
 def test_an_exception_in_the_block_stops_the_profile():
     with pytest.raises(ZeroDivisionError), tc.profile() as prof:
         tc.Tensor(np.ones(2)).exp()

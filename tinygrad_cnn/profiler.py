@@ -220,21 +220,26 @@ class profile:
 
     def timed_rules(self, rule: Callable[..., tuple]) -> Callable[..., tuple]:
         """Wrap the engine's rule runner ``rule(ctx, output, grad, create_graph)`` for one
-        backward pass: each call is timed onto the node's record and noted in its order."""
-        order: list[OpRecord] = []
-        for running in self._chain:
+        backward pass: each call is timed onto the node's record in every running profile of
+        the thread, and noted in each one's order for this pass."""
+        chain = self._chain
+        orders: list[list[OpRecord]] = [[] for _ in chain]
+        for running, order in zip(chain, orders):
             running.backward_order.append(order)
 
         def timed(ctx: Function, output: Any, grad: Any, create_graph: bool) -> tuple:
-            record = self.node_record(ctx) or self._backward_only(ctx, output)
+            # a profile started after the node's forward has no record of it yet
+            records = [p.node_record(ctx) or p._backward_only(ctx, output) for p in chain]
             nested = self._nested
             start = perf_counter()
             grads = rule(ctx, output, grad, create_graph)
             seconds = max(perf_counter() - start - (self._nested - nested), 0.0)
             self._nested += seconds
-            record.backward_s += seconds
-            record.backward_calls += 1
-            order.append(record)
+            for record in {id(r): r for r in records}.values():  # nested profiles share one
+                record.backward_s += seconds
+                record.backward_calls += 1
+            for record, order in zip(records, orders):
+                order.append(record)
             return grads
 
         return timed
@@ -308,8 +313,7 @@ class profile:
             _saved_bytes(ctx),
             weakref.ref(ctx),
         )
-        for running in self._chain:
-            running._add(record, ctx)
+        self._add(record, ctx)
         return record
 
 
