@@ -201,7 +201,8 @@ def test_conv2d_is_composed_of_registered_ops():
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("k,s,p", [(3, 1, 1), ((2, 3), (2, 1), (1, 0)), (2, 3, 0)])
 def test_col2im_is_the_adjoint_of_im2col(rows, columns, order, k, s, p, rng):
-    """<im2col(x), y> = <x, col2im(y)> for both row and column orders and both memory layouts of y."""
+    """<im2col(x), y> = <x, col2im(y)> for both row and column orders and both memory layouts
+    of y."""
     shape = (2, 3, 7, 6)
     g = window_geometry("test", shape, k, s, p)
     x = rng.standard_normal(shape)

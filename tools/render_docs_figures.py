@@ -319,7 +319,7 @@ def as_json(data: dict) -> str:
 
 
 if __name__ == "__main__":
-    for name, (make, draw) in FIGURES.items():
+    for name, (make, _draw) in FIGURES.items():
         (IMAGES / f"{name}.json").write_text(as_json(make()))
         render(name, IMAGES / f"{name}.png")
         print(f"wrote {IMAGES / name}.json and .png")
