@@ -1,8 +1,10 @@
 """The explorer's page data: every node and edge of the graph, statistics as numpy computes
 them, gradients as tc.grad gives them, the module tree, and the engine's backward order."""
 
+import importlib.util
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -254,3 +256,22 @@ def test_explore_errors(tmp_path):
     loss, _ = lenet_step()
     with tc.profile() as prof, pytest.raises(ValueError, match="after the `with tc.profile"):
         explore(loss, tmp_path / "g.html", profile=prof)
+
+
+@pytest.mark.parametrize("name", ["explorer_lenet", "explorer_gradients", "explorer_backward"])
+def test_docs_screenshot_shows_todays_graph(name, tmp_path):
+    """docs/images/NAME.json, written with NAME.png by tools/render_explorer_screenshots.py,
+    describes the graph the code builds today (tests/test_explorer_browser.py compares the
+    boxes on screen)."""
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location(
+        "render_explorer_screenshots", root / "tools" / "render_explorer_screenshots.py"
+    )
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    build, actions = tool.SCENES[name]
+    build(tmp_path / "page.html")
+    saved = json.loads((root / "docs" / "images" / f"{name}.json").read_text())
+    assert saved["structure"] == tool.structure(tool.page_data(tmp_path / "page.html"))
+    assert saved["actions"] == [list(a) for a in actions] and saved["page"] == build.__name__
+    assert (root / "docs" / "images" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -10,8 +10,9 @@ import pytest
 
 pytest.importorskip("playwright", reason="playwright is not installed (pip install playwright)")
 
+ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location(
-    "explorer_driver", Path(__file__).resolve().parents[1] / "tools" / "explorer_driver.py"
+    "render_explorer_screenshots", ROOT / "tools" / "render_explorer_screenshots.py"
 )
 driver = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(driver)
@@ -53,9 +54,7 @@ def page(browser, lenet, tmp_path):
     opened.close()
 
 
-def page_data(path):
-    text = Path(path).read_text()
-    return json.loads(text.split('id="graph-data">')[1].split("</script>")[0])
+page_data = driver.page_data
 
 
 def boxes(page):
@@ -212,3 +211,13 @@ def test_first_view_is_readable(browser, step, tmp_path):
     page.screenshot(path=str(tmp_path / "open.png"))
     assert page.errors == []
     page.close()
+
+
+@pytest.mark.parametrize("name", list(driver.SCENES))
+def test_docs_screenshot_is_current(browser, name, tmp_path):
+    """docs/images/NAME.json records the boxes the screenshot shows; the scene played again
+    today shows the same ones (the PNG is taken again here, as its bytes vary with Chromium)."""
+    record = driver.take(browser, name, tmp_path, tmp_path / f"{name}.png")
+    saved = json.loads((ROOT / "docs" / "images" / f"{name}.json").read_text())
+    assert record["errors"] == [] and record["boxes"] == saved["boxes"]
+    assert (tmp_path / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -553,7 +553,8 @@ function opPanel(o) {
   const attrs = Object.entries(o.attrs).map(([k, v]) => `<tr><th>${esc(k)}</th><td><code>${esc(v)}</code></td></tr>`).join("");
   const saved = o.saved.map((a) => `<li><code>${shapeText(a.shape)}</code> ${a.dtype} ${formatValue(a.bytes, "B")}</li>`).join("");
   const step = stepIndex.has(o.id) ? `backward step ${stepIndex.get(o.id) + 1} of ${data.backward_order.length}` : "no backward step";
-  const times = data.profiled ? `<p>forward ${formatValue(o.forward_s, "s")} · backward ${formatValue(o.backward_s, "s")}</p>` : "";
+  const backward = stepIndex.has(o.id) ? formatValue(o.backward_s, "s") : "none";
+  const times = data.profiled ? `<p>forward ${formatValue(o.forward_s, "s")} · backward ${backward}</p>` : "";
   return `<h2>${esc(o.op)} <span class="muted">${o.id} · ${o.kind}</span></h2>
     <p>module <b class="module-path">${esc(m)}</b> · ${step}</p>${times}
     ${attrs ? `<table class="attrs">${attrs}</table>` : ""}
