@@ -172,9 +172,11 @@ def write_report(
     labels: np.ndarray,
     graph: str | None = None,
     title: str = "Training report",
+    explorer: str | None = None,
 ) -> str:
     """Write the figures and index.html into ``folder``; ``graph`` is an SVG file in that folder
-    (e.g. from :func:`tinygrad_cnn.render_graph`). Returns the path of index.html."""
+    (e.g. from :func:`tinygrad_cnn.render_graph`), ``explorer`` an HTML page there (from
+    :func:`tinygrad_cnn.explore`), linked from the report. Returns the path of index.html."""
     os.makedirs(folder, exist_ok=True)
     predictions = predict_logits(model, images).argmax(axis=1)
     matrix = confusion_matrix(predictions, labels)
@@ -217,6 +219,12 @@ def write_report(
         f"<figcaption>{html.escape(caption)}</figcaption></figure>"
         for src, caption in figures
     )
+    if explorer is not None:
+        summary += (
+            f' <a id="explorer" href="{html.escape(os.path.basename(explorer))}">Explore the graph '
+            f"of one training step</a>: modules that open, each op's values and gradients, time "
+            f"and memory per op, the backward pass step by step."
+        )
     path = os.path.join(folder, "index.html")
     with open(path, "w") as f:
         f.write(_PAGE.format(title=html.escape(title), summary=summary, figures=body))
