@@ -236,11 +236,13 @@ def train(args: argparse.Namespace) -> int:
     """Train the chosen CNN, saving a checkpoint after every epoch; then the graph of one
     step and a report. Ctrl-C keeps the last finished epoch, which ``--resume`` continues."""
     options, resumed = _options(args)
+    rank = _join_ranks(args.quiet) if args.distributed else 0
+    lead, quiet = rank == 0, args.quiet or rank > 0  # rank 0 alone prints and writes
     manual_seed(options["seed"])
     default_out = f"runs/{options['data'].partition(':')[0]}"
-    out = _writable_folder(
-        args.out or (os.path.dirname(os.path.abspath(args.resume)) if resumed else default_out)
-    )
+    out = args.out or (os.path.dirname(os.path.abspath(args.resume)) if resumed else default_out)
+    if lead:
+        _writable_folder(out)
     train_split, test_split = load_data(options["data"])
     config = model_config(options["model"], train_split, test_split, options["width"])
     if resumed is not None and resumed["config"] != config:
@@ -259,7 +261,11 @@ def train(args: argparse.Namespace) -> int:
         raise CommandError(
             f"--resume {args.resume}: all {options['epochs']} epochs are done already"
         )
-    if not args.quiet:
+    if rank > 0:  # its own draws for --augment's crops (rank 0's generator shuffles the data)
+        manual_seed(
+            int(np.random.SeedSequence([options["seed"], rank, len(history)]).generate_state(1)[0])
+        )
+    if not quiet:
         size = "x".join(map(str, train_split.images.shape[2:]))
         print(
             f"{options['data']}: {len(train_split.labels)} train / {len(test_split.labels)} test images of {size}"
@@ -267,7 +273,7 @@ def train(args: argparse.Namespace) -> int:
         print(model if resumed is None else f"resuming {args.resume} after epoch {len(history)}")
     checkpoint = os.path.join(out, "checkpoint.npz")
     before = _file_identity(checkpoint)
-    if "TINYGRAD_CNN_LAYOUT_CACHE" not in os.environ:
+    if lead and "TINYGRAD_CNN_LAYOUT_CACHE" not in os.environ:
         # conv orders timed in this run are kept beside the checkpoint: a resumed run reads
         # them instead of timing again, so it computes the same bits
         layout.set_layout_cache(os.path.join(out, "layouts.json"))
@@ -281,6 +287,8 @@ def train(args: argparse.Namespace) -> int:
 
     def save_epoch(result: EpochResult) -> None:
         history.append(result)
+        if not lead:
+            return
         save(run_checkpoint(model, optimizer, scheduler, history, options, config), checkpoint)
         if profiled is not None and result.epoch == first_epoch:
             print(f"profile of epoch {first_epoch}'s training:\n{profiled.table()}", flush=True)
@@ -292,20 +300,22 @@ def train(args: argparse.Namespace) -> int:
         train_data = ImageDataset(
             *train_split, transform=augmentation(options["data"], config["image_size"])
         )
-    profiled = profile().start() if args.profile else None  # the first epoch's training
+    profiled = profile().start() if args.profile and lead else None  # the first epoch's training
+    net = _data_parallel(model) if args.distributed else model
     start = time.perf_counter()
     try:
         fit(
-            model,
+            net,
             optimizer,
             train_data,
             test_split,
             options["epochs"],
             options["batch_size"],
             on_epoch_end=end_training_epoch,
-            quiet=args.quiet,
+            quiet=quiet,
             first_epoch=first_epoch,
             after_epoch=save_epoch,
+            distributed=args.distributed,
         )
     except TrainingDiverged as err:
         raise CommandError(f"{err}; {_what_is_saved(checkpoint, before, args.resume)}") from None
@@ -316,6 +326,10 @@ def train(args: argparse.Namespace) -> int:
     finally:
         if profiled is not None and profiled.running:
             profiled.stop()
+        if net is not model:
+            net.close()
+    if not lead:
+        return 0
     print(
         f"test accuracy {history[-1].test_accuracy:.4f} after {options['epochs']} epochs "
         f"in {time.perf_counter() - start:.1f} s; checkpoint saved to {checkpoint}"
@@ -342,6 +356,25 @@ def train(args: argparse.Namespace) -> int:
     )
     print(f"report: {page}")
     return 0
+
+
+def _join_ranks(quiet: bool) -> int:
+    """Start MPI for ``--distributed``, give this rank its share of the cores for BLAS, and
+    return its rank."""
+    from . import distributed
+
+    distributed.init()
+    threads = distributed.limit_blas_threads()
+    if distributed.rank() == 0 and not quiet:
+        each = threads or "as OPENBLAS_NUM_THREADS or OMP_NUM_THREADS say"
+        print(f"{distributed.world_size()} ranks, BLAS threads per rank: {each}", flush=True)
+    return distributed.rank()
+
+
+def _data_parallel(model: Module) -> Module:
+    from .distributed import DistributedDataParallel
+
+    return DistributedDataParallel(model)
 
 
 def _model_name(config: dict) -> str:
@@ -529,6 +562,12 @@ def parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bar")
     t.add_argument(
+        "--distributed",
+        action="store_true",
+        help="run as one rank of an MPI job: mpiexec -n N python -m tinygrad_cnn train "
+        "--distributed (--batch-size is split between the ranks; docs/distributed.md)",
+    )
+    t.add_argument(
         "--profile",
         action="store_true",
         help="time every op during the first epoch and print the table (tc.profile)",
@@ -575,6 +614,17 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     p = parser()
     args = p.parse_args(argv)
+    try:
+        return _run(p, args)
+    except SystemExit as done:
+        if done.code and getattr(args, "distributed", False):
+            from .distributed import abort
+
+            abort(done.code if isinstance(done.code, int) else 1)  # else the others wait forever
+        raise
+
+
+def _run(p: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         return args.run(args)
     except (CommandError, ValueError, TypeError, ImportError) as err:

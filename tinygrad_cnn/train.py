@@ -79,6 +79,7 @@ def fit(
     quiet: bool = False,
     first_epoch: int = 1,
     after_epoch: Callable[[EpochResult], None] | None = None,
+    distributed: bool = False,
 ) -> list[EpochResult]:
     """Train with cross-entropy, printing a line per epoch (and a tqdm bar while it runs).
 
@@ -90,7 +91,19 @@ def fit(
     ``after_epoch(result)`` after its evaluation (e.g. saving a checkpoint). A loss that is
     NaN or infinite raises :class:`TrainingDiverged` before its step, and before
     ``after_epoch`` sees an epoch that ended with one.
+
+    ``distributed=True``: one rank of an MPI job (after ``tinygrad_cnn.distributed.init()``),
+    ``model`` usually a :class:`~tinygrad_cnn.distributed.DistributedDataParallel`. Each rank
+    trains on its share of every epoch, ``batch_size`` (the batch of all ranks together)
+    split evenly between them, and evaluates every R-th test image (R ranks); the metrics are
+    summed over the ranks, so every rank returns the same history.
     """
+    rank, ranks = _world(distributed)
+    if batch_size % ranks:
+        raise ValueError(
+            f"fit: batch_size {batch_size} must be a multiple of the {ranks} ranks, "
+            f"each taking an equal share of every batch"
+        )
     keep_freed_memory()  # each step frees and reallocates the same large arrays
     history = []
     for epoch in range(first_epoch, epochs + 1):
@@ -101,16 +114,18 @@ def fit(
             quiet,
         )
         try:
-            seen, loss_sum, correct = _train_epoch(model, optimizer, train, batch_size, epoch, bar)
+            seen, loss_sum, correct = _train_epoch(
+                model, optimizer, train, batch_size // ranks, epoch, bar, distributed
+            )
         finally:
             if bar is not None:
                 bar.close()
         if on_epoch_end is not None:
             on_epoch_end()
         seconds = time.perf_counter() - start
-        logits = predict_logits(model, test[0])
-        with no_grad():
-            test_loss = F.cross_entropy(Tensor(logits), test[1]).item()
+        if distributed:
+            seen, loss_sum, correct = _sum_over_ranks(seen, loss_sum, correct)
+        test_loss, test_accuracy = _test_metrics(model, test, rank, ranks)
         if not np.isfinite(test_loss):
             raise TrainingDiverged(
                 f"the test loss is {test_loss} after epoch {epoch}; training diverged "
@@ -121,7 +136,7 @@ def fit(
             loss_sum / seen,
             correct / seen,
             test_loss,
-            accuracy(logits.argmax(axis=1), test[1]),
+            test_accuracy,
             seconds,
         )
         history.append(result)
@@ -137,6 +152,42 @@ def fit(
     return history
 
 
+def _world(distributed: bool) -> tuple[int, int]:
+    """(this rank, ranks) of a distributed run; (0, 1) otherwise."""
+    if not distributed:
+        return 0, 1
+    from .distributed import rank, world_size
+
+    return rank(), world_size()
+
+
+def _sum_over_ranks(*counts: float) -> tuple[float, ...]:
+    """Each count summed over the ranks (one message)."""
+    from .distributed import all_reduce
+
+    return tuple(all_reduce(np.array(counts, dtype=np.float64), "sum").tolist())
+
+
+def _test_metrics(
+    model: Module, test: tuple[np.ndarray, np.ndarray], rank: int, ranks: int
+) -> tuple[float, float]:
+    """Test loss and accuracy. With several ranks each evaluates every ``ranks``-th image,
+    with rank 0's BatchNorm statistics, and the sums are combined."""
+    if ranks > 1:
+        from .distributed import broadcast_parameters
+
+        broadcast_parameters(model)  # each rank's last batch moved its own running statistics
+    images, labels = test[0][rank::ranks], test[1][rank::ranks]
+    logits = predict_logits(model, images)
+    with no_grad():
+        loss = F.cross_entropy(Tensor(logits), labels).item()
+    right = accuracy(logits.argmax(axis=1), labels)
+    if ranks == 1:
+        return loss, right
+    loss_sum, correct, count = _sum_over_ranks(loss * len(labels), right * len(labels), len(labels))
+    return loss_sum / count, correct / count
+
+
 def _train_epoch(
     model: Module,
     optimizer: Optimizer,
@@ -144,15 +195,15 @@ def _train_epoch(
     batch_size: int,
     epoch: int,
     bar,
+    distributed: bool = False,
 ) -> tuple[int, float, int]:
-    """One pass over the shuffled training data; returns (images seen, summed loss, correct)."""
+    """One pass over the shuffled training data (this rank's share of it, when distributed);
+    returns (images seen, summed loss, correct)."""
     seen, loss_sum, correct = 0, 0.0, 0
     model.train()
-    loader = (
-        DataLoader(*train, batch_size=batch_size)
-        if isinstance(train, tuple)
-        else DataLoader(train, batch_size=batch_size)
-    )
+    arrays = train if isinstance(train, tuple) else (train,)
+    loader = DataLoader(*arrays, batch_size=batch_size, distributed=distributed)
+    ranks = _world(distributed)[1]  # the bar counts the images of all ranks
     for batch, (xb, yb) in enumerate(loader, start=1):
         # a dataset's loader gives Tensors
         xb, yb = (
@@ -173,6 +224,6 @@ def _train_epoch(
         loss_sum += loss.item() * len(yb)
         correct += int((logits.data.argmax(axis=1) == yb).sum())
         if bar is not None:
-            bar.update(len(yb))
+            bar.update(len(yb) * ranks)
             bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}")
     return seen, loss_sum, correct

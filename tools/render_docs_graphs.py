@@ -185,6 +185,57 @@ def autograd_walk_graph():
     return graph
 
 
+def data_parallel_graph():
+    """docs/distributed.md's figure: one DistributedDataParallel step of the digits LeNet on two
+    ranks, each gradient feeding the all-reduce of its bucket. The buckets are plan_buckets'
+    for a 4 KiB cap (at the default 25 MiB the whole LeNet is one bucket)."""
+    import graphviz
+
+    from tinygrad_cnn.distributed import plan_buckets
+
+    tc.manual_seed(0)
+    named = list(lenet().named_parameters())
+    shapes = {name: p.shape for name, p in named}
+    buckets = plan_buckets(named, cap_bytes=4096)
+    graph = graphviz.Digraph(
+        graph_attr=dict(
+            rankdir="LR", ordering="out", fontname="Helvetica", nodesep="0.15", ranksep="0.5"
+        ),
+        node_attr=dict(fontname="Helvetica", fontsize="11"),
+        edge_attr=dict(arrowsize="0.7"),
+    )
+    box = dict(shape="box", style="rounded,filled", fillcolor="#e0e0e0")
+    for r in range(2):
+        with graph.subgraph(name=f"cluster_rank{r}") as rank:
+            rank.attr(label=f"rank {r}", style="rounded,dashed", color="gray50", labeljust="l")
+            rank.node(f"shard{r}", f"its 16 of the 32 images\n(rows {r}, {r + 2}, {r + 4}, ...)")
+            rank.node(f"pass{r}", "forward and backward\non this rank alone", **box)
+            rank.edge(f"shard{r}", f"pass{r}")
+            for name in (n for names in buckets for n in names):  # as the buckets take them
+                grad = f"grad{r}_{name}"
+                rank.node(grad, f"{name}.grad\n{shapes[name]}", fontsize="10")
+                rank.edge(f"pass{r}", grad)
+        graph.node(
+            f"step{r}",
+            f"rank {r}: optimizer.step()\nthe mean gradient: the same new weights",
+            **box,
+        )
+    for k, names in enumerate(buckets):
+        floats = sum(int(np.prod(shapes[n])) for n in names)
+        graph.node(
+            f"bucket{k}",
+            f"all_reduce(mean), bucket {k}\n{floats} floats: {', '.join(names)}",
+            shape="box",
+            style="filled,bold",
+            fillcolor="#ffd8a8",
+        )
+        for r in range(2):
+            for name in names:
+                graph.edge(f"grad{r}_{name}", f"bucket{k}", color="#c05000")
+            graph.edge(f"bucket{k}", f"step{r}", color="#c05000")
+    return graph
+
+
 MODEL_GRAPHS = {  # docs/models.md shows these
     "model_lenet5": model_graph(models.lenet5, (1, 1, 32, 32)),
     "model_resnet8": model_graph(models.resnet8, (1, 3, 32, 32)),
@@ -199,6 +250,7 @@ GRAPHS = {
     "graph_legend": legend_graph,
     "conv_pool_graph": conv_pool_graph,
     "autograd_walk": autograd_walk_graph,
+    "data_parallel": data_parallel_graph,
     **MODEL_GRAPHS,
 }
 

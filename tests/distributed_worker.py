@@ -1,0 +1,74 @@
+"""One rank of the jobs tests/test_distributed.py launches with ``mpiexec -n 2``.
+
+    python tests/distributed_worker.py steps MODEL OUT   # 5 SGD steps; OUT/rank<r>.npz
+    python tests/distributed_worker.py raise             # rank 1 raises, rank 0 waits
+
+``steps`` trains MODEL ("lenet" or "batchnorm", built by tests/test_distributed.py's
+``make_model``) through DistributedDataParallel on ``DataLoader(..., distributed=True)``
+batches of 16 per rank, and records per rank: the sample ids of each batch, whether all ranks
+held bitwise the same parameters after each step, and the final parameters and buffers.
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from test_distributed import BATCH, data, make_model  # noqa: E402
+
+import tinygrad_cnn as tc  # noqa: E402
+import tinygrad_cnn.functional as F  # noqa: E402
+from tinygrad_cnn import distributed as dist  # noqa: E402
+from tinygrad_cnn import optim  # noqa: E402
+from tinygrad_cnn.data import DataLoader  # noqa: E402
+
+
+def same_on_every_rank(model: tc.nn.Module) -> bool:
+    """Whether every rank holds bitwise the same parameters as this one."""
+    flat = np.concatenate([p.data.ravel() for p in model.parameters()])
+    return bool(np.array_equal(dist.all_reduce(flat.copy(), "max"), flat)) and bool(
+        np.array_equal(dist.all_reduce(flat.copy(), "min"), flat)
+    )
+
+
+def steps(kind: str, out: str) -> None:
+    # rank 1 initialises differently: DistributedDataParallel must hand it rank 0's weights;
+    # rank 0's generator, seeded as the single-process reference, shuffles the data
+    tc.manual_seed(dist.rank())
+    model = make_model(kind)
+    images, labels = data()
+    ids = np.arange(len(labels))
+    ddp = dist.DistributedDataParallel(model)
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    seen, same = [], [same_on_every_rank(model)]
+    for id_batch, _ in DataLoader(ids, ids, batch_size=BATCH // 2, distributed=True):
+        loss = F.cross_entropy(ddp(tc.Tensor(images[id_batch])), labels[id_batch])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        seen.append(id_batch)
+        same.append(same_on_every_rank(model))
+    ddp.close()
+    np.savez(
+        Path(out) / f"rank{dist.rank()}.npz",
+        ids=np.stack(seen),
+        same=np.array(same),
+        steps=len(seen),
+        **{f"state/{k}": v for k, v in model.state_dict().items()},
+    )
+
+
+def main() -> None:
+    dist.init()
+    if sys.argv[1] == "steps":
+        steps(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "raise":
+        if dist.rank() == 1:
+            raise RuntimeError("rank 1 fails on purpose")
+        dist.barrier()  # never completes: rank 1 is gone
+
+
+if __name__ == "__main__":
+    main()

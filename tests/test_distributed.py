@@ -1,0 +1,295 @@
+"""tinygrad_cnn.distributed: the sampler and the bucket plan in this process;
+DistributedDataParallel, the CLI's --distributed and a failing rank under ``mpiexec -n 2``
+(skipped without MPI)."""
+
+import importlib.util
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinygrad_cnn as tc
+import tinygrad_cnn.functional as F
+from tinygrad_cnn import distributed as dist
+from tinygrad_cnn import nn, optim
+from tinygrad_cnn.data import DataLoader
+from tinygrad_cnn.models import lenet
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKER = Path(__file__).resolve().parent / "distributed_worker.py"
+STEPS, BATCH = 5, 32  # 5 steps of 32 in one process; of 2 x 16 on two ranks
+HANG = 300  # seconds: a job still running after this is hung (the machine may be busy)
+
+
+def make_model(kind: str) -> nn.Module:
+    """The models compared: the digits LeNet, and a small CNN with BatchNorm."""
+    if kind == "lenet":
+        return lenet(width=4)
+    return nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(4 * 4 * 4, 10),
+    )
+
+
+def data() -> tuple[np.ndarray, np.ndarray]:
+    """STEPS * BATCH random 8x8 images and labels 0..9."""
+    rng = np.random.default_rng(1)
+    images = rng.standard_normal((STEPS * BATCH, 1, 8, 8)).astype(np.float32)
+    return images, rng.integers(0, 10, STEPS * BATCH)
+
+
+def mpiexec() -> str | None:
+    """The mpiexec beside this Python (the mpich wheel's), else the one on PATH."""
+    beside = Path(sys.executable).parent / "mpiexec"
+    return str(beside) if beside.exists() else shutil.which("mpiexec")
+
+
+def _mpi_missing() -> str | None:
+    if importlib.util.find_spec("mpi4py") is None:
+        return "mpi4py is not installed (pip install -e '.[distributed]')"
+    if mpiexec() is None:
+        return "no mpiexec (pip install -e '.[distributed]' brings MPICH's)"
+    return None
+
+
+needs_mpi = pytest.mark.skipif(_mpi_missing() is not None, reason=_mpi_missing() or "")
+
+
+def run_ranks(*args: str, ranks: int = 2) -> subprocess.CompletedProcess:
+    """``mpiexec -n ranks python args...`` from the repository root; fails the test if it is
+    still running after HANG seconds (its whole process group is killed)."""
+    env = {
+        **os.environ,
+        "OPENBLAS_NUM_THREADS": "1",  # two ranks on two cores: one BLAS thread each
+        # Open MPI refuses root and more ranks than cores unless told; MPICH ignores these
+        "OMPI_ALLOW_RUN_AS_ROOT": "1",
+        "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+        "OMPI_MCA_rmaps_base_oversubscribe": "1",
+        "PRTE_MCA_rmaps_default_mapping_policy": ":oversubscribe",
+    }
+    command = [mpiexec(), "-n", str(ranks), sys.executable, *args]
+    job = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # mpiexec's helpers too, so a hung job can be killed whole
+    )
+    try:
+        out, err = job.communicate(timeout=HANG)
+    except subprocess.TimeoutExpired:
+        os.killpg(job.pid, signal.SIGKILL)
+        out, err = job.communicate()
+        pytest.fail(f"{' '.join(command)} still ran after {HANG} s: a rank hangs\n{out}\n{err}")
+    return subprocess.CompletedProcess(command, job.returncode, out, err)
+
+
+# --- in this process, no MPI -------------------------------------------------------------
+
+
+def test_init_without_mpi4py_is_one_line_naming_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mpi4py", None)  # import mpi4py now raises ImportError
+    with pytest.raises(ImportError) as err:
+        dist.init()
+    message = str(err.value)
+    assert "\n" not in message and "mpi4py" in message
+    assert "pip install 'tinygrad_cnn[distributed]'" in message
+    assert not dist.is_initialized()
+
+
+def test_collectives_before_init_say_to_call_init():
+    with pytest.raises(RuntimeError, match=r"distributed\.rank: call .*init\(\) first"):
+        dist.rank()
+    with pytest.raises(RuntimeError, match=r"DistributedDataParallel: call .*init\(\) first"):
+        dist.DistributedDataParallel(lenet())
+    with pytest.raises(RuntimeError, match=r"world_size: call .*init\(\) first"):
+        DataLoader(np.zeros(4), np.zeros(4), distributed=True)
+
+
+def test_all_reduce_checks_its_arguments_first():
+    with pytest.raises(TypeError, match="all_reduce: array must be a numpy array, got list"):
+        dist.all_reduce([1.0, 2.0])
+    with pytest.raises(ValueError, match="all_reduce: op must be one of sum, mean, max, min"):
+        dist.all_reduce(np.ones(3), op="median")
+    with pytest.raises(TypeError, match="op='mean' needs a floating array, got int64"):
+        dist.all_reduce(np.ones(3, dtype=np.int64))
+    frozen = np.ones(3)
+    frozen.setflags(write=False)
+    with pytest.raises(ValueError, match=r"broadcast: the array \(3,\) is read-only"):
+        dist.broadcast(frozen)
+
+
+def test_buckets_run_backwards_through_the_parameters_within_the_cap():
+    named = list(lenet(width=8).named_parameters())
+    nbytes = {name: p.data.nbytes for name, p in named}
+    cap = 4096
+    buckets = dist.plan_buckets(named, cap_bytes=cap)
+    assert [n for bucket in buckets for n in bucket] == [n for n, _ in reversed(named)]
+    for bucket in buckets:  # within the cap, unless one parameter alone exceeds it
+        assert sum(nbytes[n] for n in bucket) <= cap or len(bucket) == 1
+    for first, second in zip(buckets, buckets[1:]):  # each bucket is as full as the cap allows
+        assert sum(nbytes[n] for n in first) + nbytes[second[0]] > cap
+    assert dist.plan_buckets(named) == [[n for n, _ in reversed(named)]]  # 25 MiB: one
+
+
+def test_buckets_hold_one_dtype():
+    named = [
+        ("a", nn.Parameter(np.zeros(3), dtype=np.float32)),
+        ("b", nn.Parameter(np.zeros(3), dtype=np.float64)),
+        ("c", nn.Parameter(np.zeros(3), dtype=np.float64)),
+    ]
+    assert dist.plan_buckets(named) == [["c", "b"], ["a"]]
+
+
+def shards(size: int, ranks: int, **options) -> list[np.ndarray]:
+    return [
+        dist.DistributedSampler(range(size), num_replicas=ranks, rank=r, **options).indices()
+        for r in range(ranks)
+    ]
+
+
+def test_sampler_shards_are_disjoint_and_cover_the_epoch():
+    parts = shards(12, 3, seed=7)
+    assert [len(p) for p in parts] == [4, 4, 4]
+    assert sorted(np.concatenate(parts).tolist()) == list(range(12))
+    assert not np.array_equal(parts[0], np.arange(0, 12, 3))  # shuffled
+
+
+def test_sampler_pads_or_drops_so_every_rank_takes_as_many_steps():
+    padded = shards(10, 4, seed=7)
+    assert [len(p) for p in padded] == [3, 3, 3, 3]
+    values, counts = np.unique(np.concatenate(padded), return_counts=True)
+    assert values.tolist() == list(range(10)) and sorted(counts.tolist()) == [1] * 8 + [2] * 2
+    dropped = np.concatenate(shards(10, 4, seed=7, drop_last=True))
+    assert len(dropped) == 8 and len(set(dropped.tolist())) == 8
+
+
+def test_sampler_without_shuffle_deals_round_robin():
+    assert [p.tolist() for p in shards(7, 3, shuffle=False)] == [[0, 3, 6], [1, 4, 0], [2, 5, 1]]
+
+
+def test_sampler_reshuffles_every_epoch_identically_on_every_rank():
+    samplers = [dist.DistributedSampler(range(20), 2, r, seed=3) for r in range(2)]
+    epochs = [[s.indices() for s in samplers] for _ in range(2)]
+    for first, second in epochs:
+        assert sorted(np.concatenate([first, second]).tolist()) == list(range(20))
+    assert not np.array_equal(epochs[0][0], epochs[1][0])
+    # the order is DataLoader(seed=3)'s, epoch after epoch: rank r takes every 2nd from r
+    ids = np.arange(20)
+    loader = DataLoader(ids, ids, batch_size=20, seed=3)
+    for epoch in epochs:
+        whole = np.concatenate([b for b, _ in loader])
+        assert [e.tolist() for e in epoch] == [whole[0::2].tolist(), whole[1::2].tolist()]
+
+
+def test_sampler_checks_its_arguments():
+    with pytest.raises(ValueError, match=r"DistributedSampler: rank must be 0\.\.1, got 2"):
+        dist.DistributedSampler(range(4), num_replicas=2, rank=2)
+    with pytest.raises(ValueError, match="num_replicas must be a positive int, got 0"):
+        dist.DistributedSampler(range(4), num_replicas=0, rank=0)
+    with pytest.raises(ValueError, match="DistributedSampler: the dataset is empty"):
+        dist.DistributedSampler([], num_replicas=1, rank=0)
+
+
+def test_data_parallel_figure_is_current():
+    """docs/images/data_parallel.dot was produced by tools/render_docs_graphs.py from this code."""
+    spec = importlib.util.spec_from_file_location(
+        "render_docs_graphs", ROOT / "tools" / "render_docs_graphs.py"
+    )
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    drawn = tool.GRAPHS["data_parallel"]().source
+    assert drawn == (ROOT / "docs" / "images" / "data_parallel.dot").read_text()
+
+
+# --- under mpiexec -n 2 ------------------------------------------------------------------
+
+
+def one_process(kind: str) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    """The 5 steps in this process on batches of 32: each batch's ids and the final state.
+
+    With BatchNorm the batch is normalised in the two halves the ranks get (rank r: every
+    2nd sample from r), each half with its own statistics, and the running statistics follow
+    rank 0's half only: what DDP without SyncBatchNorm does."""
+    tc.manual_seed(0)
+    model = make_model(kind)
+    images, labels = data()
+    ids = np.arange(len(labels))
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    seen = []
+    for batch, _ in DataLoader(ids, ids, batch_size=BATCH):
+        if kind == "lenet":
+            loss = F.cross_entropy(model(tc.Tensor(images[batch])), labels[batch])
+        else:
+            halves = [batch[0::2], batch[1::2]]
+            first = F.cross_entropy(model(tc.Tensor(images[halves[0]])), labels[halves[0]])
+            kept = [b.data.copy() for b in model.buffers()]
+            second = F.cross_entropy(model(tc.Tensor(images[halves[1]])), labels[halves[1]])
+            for buffer, value in zip(model.buffers(), kept):
+                buffer.data = value
+            loss = (first + second) / 2  # the mean of the two ranks' gradients
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        seen.append(batch)
+    return seen, model.state_dict()
+
+
+@needs_mpi
+@pytest.mark.parametrize("kind", ["lenet", "batchnorm"])
+def test_two_ranks_of_16_step_as_one_process_of_32(kind, tmp_path):
+    job = run_ranks(str(WORKER), "steps", kind, str(tmp_path))
+    assert job.returncode == 0, job.stderr
+    ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(2)]
+    batches, state = one_process(kind)
+    for r, result in enumerate(ranks):
+        assert int(result["steps"]) == STEPS
+        # the loader: at each step the ranks' batches are the two halves of one process's
+        assert [b.tolist() for b in result["ids"]] == [b[r::2].tolist() for b in batches]
+        # identical parameters on both ranks before the first step and after every step
+        assert result["same"].tolist() == [True] * (STEPS + 1)
+    for name, value in state.items():  # rank 0's parameters and running statistics
+        np.testing.assert_allclose(ranks[0][f"state/{name}"], value, rtol=1e-6, atol=2e-7)
+
+
+@needs_mpi
+def test_a_rank_that_raises_ends_every_rank_with_an_error():
+    job = run_ranks(str(WORKER), "raise")  # rank 0 waits in a barrier rank 1 never reaches
+    assert job.returncode != 0
+    assert "RuntimeError: rank 1 fails on purpose" in job.stderr
+
+
+@needs_mpi
+def test_cli_trains_on_two_ranks_as_one_process(tmp_path):
+    options = ["train", "--epochs", "2", "--seed", "0"]
+    job = run_ranks("-m", "tinygrad_cnn", *options, "--distributed", "--out", str(tmp_path / "two"))
+    assert job.returncode == 0, job.stderr
+    assert job.stdout.count("test accuracy") == 1 and job.stdout.count("epoch   1/2") == 1
+    assert "2 ranks, BLAS threads per rank: as OPENBLAS_NUM_THREADS" in job.stdout
+    assert (tmp_path / "two" / "checkpoint.npz").exists()
+    single = subprocess.run(
+        [sys.executable, "-m", "tinygrad_cnn", *options, "--out", str(tmp_path / "one")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=HANG,
+        env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+    )
+    assert single.returncode == 0, single.stderr
+    two, one = (tc.load(str(tmp_path / run / "checkpoint.npz")) for run in ("two", "one"))
+    # the same batches in the same order, but the last, where 1437 images do not split in
+    # two: one duplicate image there, and float32 sums in another order
+    for a, b in zip(two["history"], one["history"]):
+        assert abs(a["test_accuracy"] - b["test_accuracy"]) <= 0.01
+        assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-2)
