@@ -38,6 +38,7 @@ SECTIONS = [
             "ReleasedTensor",
             "draw_graph",
             "render_graph",
+            "explore",
         ],
     ),
     ("tinygrad_cnn.tensor_methods", ["TensorMethods", "MinMax"]),
