@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint torch bench system-graphviz clean
+.PHONY: install demo test lint torch distributed bench system-graphviz clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ lint: $(STAMP)
 # Optional: lets the tests cross-check forward and gradients against PyTorch (CPU build).
 torch: $(STAMP)
 	$(PY) -m pip install -q torch==2.13.0
+
+# Optional: MPI (mpi4py and MPICH's wheel, with mpiexec in .venv/bin) for tinygrad_cnn.distributed;
+# without it the tests of tests/test_distributed.py that run under mpiexec are skipped.
+distributed: $(STAMP)
+	$(PY) -m pip install -q -e '.[distributed]'
 
 # Times the workloads of benchmarks/run.py against torch, DeZero and MyGrad (installed here).
 bench: $(STAMP)
