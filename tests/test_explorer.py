@@ -275,3 +275,26 @@ def test_docs_screenshot_shows_todays_graph(name, tmp_path):
     assert saved["structure"] == tool.structure(tool.page_data(tmp_path / "page.html"))
     assert saved["actions"] == [list(a) for a in actions] and saved["page"] == build.__name__
     assert (root / "docs" / "images" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_graph_html_writes_the_explorer(tmp_path, capsys):
+    from tinygrad_cnn.cli import main
+
+    assert main(["graph", "--html", "--width", "4", "--out", str(tmp_path / "step.svg")]) == 0
+    path = tmp_path / "step.html"
+    assert capsys.readouterr().out.strip() == str(path)
+    text = path.read_text()
+    data = json.loads(text.split('id="graph-data">')[1].split("</script>")[0])
+    assert data["profiled"] and len(data["ops"]) == 32
+    assert all(o["forward_s"] is not None for o in data["ops"])
+
+
+def test_cli_train_links_the_explorer_from_the_report(tmp_path):
+    pytest.importorskip("matplotlib")
+    from tinygrad_cnn.cli import main
+
+    out = tmp_path / "run"
+    argv = ["train", "--epochs", "1", "--width", "2", "--quiet", "--out", str(out)]
+    assert main(argv) == 0
+    assert (out / "explorer.html").read_text().startswith("<!DOCTYPE html>")
+    assert '<a id="explorer" href="explorer.html">' in (out / "index.html").read_text()

@@ -334,9 +334,14 @@ def train(args: argparse.Namespace) -> int:
         f"test accuracy {history[-1].test_accuracy:.4f} after {options['epochs']} epochs "
         f"in {time.perf_counter() - start:.1f} s; checkpoint saved to {checkpoint}"
     )
-    loss = training_step(model, Tensor(train_split.images[:8]), train_split.labels[:8])
+    loss, explorer = explore_step(
+        model,
+        Tensor(train_split.images[:8]),
+        train_split.labels[:8],
+        os.path.join(out, "explorer.html"),
+    )
     graph_file = write_graph(loss, model, os.path.join(out, "graph.svg"))
-    print(f"graph of one training step: {graph_file}")
+    print(f"graph of one training step: {graph_file}; to explore: {explorer}")
     try:
         from .report import write_report
     except ImportError:
@@ -353,6 +358,7 @@ def train(args: argparse.Namespace) -> int:
         test_split.labels,
         graph,
         title=f"tinygrad_cnn: {_model_name(config)} on {options['data']}",
+        explorer=explorer,
     )
     print(f"report: {page}")
     return 0
@@ -404,10 +410,13 @@ def evaluate_checkpoint(args: argparse.Namespace) -> int:
     return 0
 
 
-def training_step(model: Module, images: Tensor, labels: np.ndarray | None = None) -> Tensor:
+def training_step(
+    model: Module, images: Tensor, labels: np.ndarray | None = None, retain_graph: bool = False
+) -> Tensor:
     """Forward (recording every op) and backward of one step; returns the loss.
 
     Cross-entropy for (B, K) outputs, with ``labels`` or random ones; mean square otherwise.
+    ``retain_graph`` keeps the graph's arrays after backward (for :func:`explore_step`).
     """
     with trace():
         out = model(images)
@@ -416,8 +425,20 @@ def training_step(model: Module, images: Tensor, labels: np.ndarray | None = Non
             loss = F.cross_entropy(out, targets)
         else:
             loss = (out * out).mean()
-    loss.backward()
+    loss.backward(retain_graph=retain_graph)
     return loss
+
+
+def explore_step(
+    model: Module, images: Tensor, labels: np.ndarray | None, path: str
+) -> tuple[Tensor, str]:
+    """One :func:`training_step`, profiled and keeping its graph, written to ``path`` as an
+    explorer page (values, gradients and times of every op); returns the loss and the path."""
+    from .explorer import explore
+
+    with profile() as prof:
+        loss = training_step(model, images, labels, retain_graph=True)
+    return loss, explore(loss, path, profile=prof, model=model).path
 
 
 def write_graph(loss: Tensor, model: Module, path: str, **options) -> str:
@@ -469,6 +490,10 @@ def graph(args: argparse.Namespace) -> int:
             f"--input-shape must be comma-separated integers, got {args.input_shape!r}"
         ) from None
     images = Tensor(generator().standard_normal(shape).astype(np.float32))
+    if args.html:
+        path = args.out if args.out.endswith(".html") else os.path.splitext(args.out)[0] + ".html"
+        print(explore_step(model, images, None, path)[1])
+        return 0
     loss = training_step(model, images)
     print(write_graph(loss, model, args.out, rankdir=args.rankdir, collapse=args.collapse))
     return 0
@@ -597,6 +622,11 @@ def parser() -> argparse.ArgumentParser:
         "--collapse", type=int, help="draw modules at this depth and below as single nodes"
     )
     g.add_argument("--rankdir", choices=["TB", "LR"], default="TB")
+    g.add_argument(
+        "--html",
+        action="store_true",
+        help="write the explorer instead: one offline HTML page (--out's extension becomes .html)",
+    )
     g.add_argument("--seed", type=_non_negative_int, default=0)
     g.set_defaults(run=graph)
     x = commands.add_parser(
