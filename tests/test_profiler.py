@@ -345,4 +345,4 @@ def test_the_graphs_doc_shows_a_profile_table_of_the_digits_epoch():
         assert totals == sorted(totals, reverse=True)
         assert sum(int(row[1]) for row in rows) == int(table[-1][1])
     first = by_op[1]
-    assert f"`{first[0]}` takes the most time: {first[5]} of the total" in block
+    assert f"`{first[0]}` takes the most time: {first[5]} of the total" in " ".join(block.split())
