@@ -2,12 +2,12 @@
 2,000-op chain on a (4,) tensor, then backward; microseconds per op) timed on a baseline
 commit and on a compared one (or the working tree), in alternating child processes.
 
-    python benchmarks/profiler_overhead.py --baseline 5720771 --revision 9fb8188
+    python benchmarks/profiler_overhead.py --baseline 5720771 --revision e4c2811
     python benchmarks/profiler_overhead.py --baseline 5720771 --pairs 9 --profiled
 
-5720771 is the commit before the hooks, 9fb8188 the one that added them (nothing else):
-comparing the two measures the hooks alone. Without ``--revision`` the working tree is
-compared, with whatever else has changed since.
+5720771 is the commit before the hooks; 9fb8188 added them and e4c2811 gave them their final
+form. The commits between touch nothing W4 runs, so comparing the two measures the hooks
+alone. Without ``--revision`` the working tree is compared, with whatever else has changed.
 
 Each child imports one tree's tinygrad_cnn and times W4 as run.py does (settle call after an
 idle gap, then a timed call). Children for the two trees alternate, so a neighbour's load on
