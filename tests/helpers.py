@@ -64,3 +64,15 @@ def train_losses(model, x, y, steps, lr):
         optimizer.step()
         losses.append(loss.item())
     return losses
+
+
+def load_tool(name):
+    """The module tools/NAME.py (the tools folder is not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool

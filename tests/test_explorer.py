@@ -1,13 +1,13 @@
 """The explorer's page data: every node and edge of the graph, statistics as numpy computes
 them, gradients as tc.grad gives them, the module tree, and the engine's backward order."""
 
-import importlib.util
 import json
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import load_tool
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
@@ -15,6 +15,10 @@ from tinygrad_cnn import Tensor, models
 from tinygrad_cnn.explorer import explore, graph_data
 from tinygrad_cnn.explorer.data import HISTOGRAM_BINS, array_stats
 from tinygrad_cnn.recorded import collect
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = load_tool("render_explorer_screenshots")
+page_data = SCREENSHOTS.page_data  # the graph data embedded in a page
 
 
 def lenet_step(backward=False):
@@ -242,9 +246,7 @@ def test_page_is_one_offline_file_with_the_data(tmp_path):
     text = (tmp_path / "g.html").read_text()
     assert page.path == str(tmp_path / "g.html") and text == page.html
     assert not re.search(r"<script[^>]+src=|<link|https?://(?!www\.w3\.org)", text)
-    payload = text.split('<script type="application/json" id="graph-data">')[1]
-    payload = payload.split("</script>")[0]
-    assert json.loads(payload) == json.loads(json.dumps(graph_data(loss, model=model)))
+    assert page_data(page.path) == json.loads(json.dumps(graph_data(loss, model=model)))
     assert "function layeredLayout" in text and ".node" in text  # script and styles inlined
     inline = page._repr_html_()
     assert inline.startswith("<iframe srcdoc=") and "&lt;script" in inline
@@ -263,18 +265,12 @@ def test_docs_screenshot_shows_todays_graph(name, tmp_path):
     """docs/images/NAME.json, written with NAME.png by tools/render_explorer_screenshots.py,
     describes the graph the code builds today (tests/test_explorer_browser.py compares the
     boxes on screen)."""
-    root = Path(__file__).resolve().parents[1]
-    spec = importlib.util.spec_from_file_location(
-        "render_explorer_screenshots", root / "tools" / "render_explorer_screenshots.py"
-    )
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    build, actions = tool.SCENES[name]
+    build, actions = SCREENSHOTS.SCENES[name]
     build(tmp_path / "page.html")
-    saved = json.loads((root / "docs" / "images" / f"{name}.json").read_text())
-    assert saved["structure"] == tool.structure(tool.page_data(tmp_path / "page.html"))
+    saved = json.loads((ROOT / "docs" / "images" / f"{name}.json").read_text())
+    assert saved["structure"] == SCREENSHOTS.structure(page_data(tmp_path / "page.html"))
     assert saved["actions"] == [list(a) for a in actions] and saved["page"] == build.__name__
-    assert (root / "docs" / "images" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (ROOT / "docs" / "images" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_cli_graph_html_writes_the_explorer(tmp_path, capsys):
@@ -283,8 +279,7 @@ def test_cli_graph_html_writes_the_explorer(tmp_path, capsys):
     assert main(["graph", "--html", "--width", "4", "--out", str(tmp_path / "step.svg")]) == 0
     path = tmp_path / "step.html"
     assert capsys.readouterr().out.strip() == str(path)
-    text = path.read_text()
-    data = json.loads(text.split('id="graph-data">')[1].split("</script>")[0])
+    data = page_data(path)
     assert data["profiled"] and len(data["ops"]) == 32
     assert all(o["forward_s"] is not None for o in data["ops"])
 

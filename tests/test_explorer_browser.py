@@ -2,20 +2,16 @@
 opening a module, the node panel, colour modes, search, the backward stepper, no console
 errors, and a readable first view. Screenshots go to each test's tmp_path."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from helpers import load_tool
 
 pytest.importorskip("playwright", reason="playwright is not installed (pip install playwright)")
 
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location(
-    "render_explorer_screenshots", ROOT / "tools" / "render_explorer_screenshots.py"
-)
-driver = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(driver)
+driver = load_tool("render_explorer_screenshots")  # the Playwright driver of the docs' screenshots
 
 if driver.chromium_path() is None:
     pytest.skip("no system Chromium (apt-get install chromium)", allow_module_level=True)
@@ -221,3 +217,13 @@ def test_docs_screenshot_is_current(browser, name, tmp_path):
     saved = json.loads((ROOT / "docs" / "images" / f"{name}.json").read_text())
     assert record["errors"] == [] and record["boxes"] == saved["boxes"]
     assert (tmp_path / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_notebook_cell_shows_the_page_inline(browser, lenet):
+    """What Jupyter shows for a returned explorer: the same page, in an iframe."""
+    page = browser.new_page(viewport=driver.VIEWPORT)
+    page.set_content(lenet[1]._repr_html_())
+    inline = page.frame_locator("iframe")
+    inline.locator("body[data-ready=true]").wait_for(timeout=20_000)
+    assert inline.locator(".node").count() == 13
+    page.close()
