@@ -10,9 +10,11 @@ form. The commits between touch nothing W4 runs, so comparing the two measures t
 alone. Without ``--revision`` the working tree is compared, with whatever else has changed.
 
 Each child imports one tree's tinygrad_cnn and times W4 as run.py does (settle call after an
-idle gap, then a timed call). Children for the two trees alternate, so a neighbour's load on
-a shared machine falls on both about equally. The report gives each tree's median over its
-children's medians, and its fastest call, which a busy machine disturbs least, and the ratios.
+idle gap, then a timed call), but in the CPU time of its thread rather than wall time: W4 is
+single-threaded Python on 4-element arrays, and the time the thread spends waiting for a core
+that other processes hold is the noise this leaves out. Children for the two trees alternate,
+so what load remains (shared caches) falls on both about equally. The report gives each
+tree's median over its children's medians, its fastest call, and the ratios.
 ``--profiled`` adds the compared tree's W4 inside ``tc.profile()``: what recording costs.
 """
 
@@ -37,7 +39,7 @@ OPS = 2000  # W4 applies 2,000 ops per call
 
 
 def child(tree: str, rounds: int, profiled: bool) -> None:
-    """Print W4's seconds per op, [median, fastest] of ``rounds`` calls, with ``tree``'s
+    """Print W4's CPU seconds per op, [median, fastest] of ``rounds`` calls, with ``tree``'s
     tinygrad_cnn (run in a subprocess)."""
     from contextlib import nullcontext
 
@@ -58,9 +60,9 @@ def child(tree: str, rounds: int, profiled: bool) -> None:
         for _ in range(rounds):
             time.sleep(IDLE_GAP)
             step()  # settle, as run.py does
-            start = time.perf_counter()
+            start = time.thread_time()
             step()
-            times.append((time.perf_counter() - start) / OPS)
+            times.append((time.thread_time() - start) / OPS)
     print(json.dumps([statistics.median(times), min(times)]))
 
 
@@ -75,7 +77,7 @@ def export_tree(revision: str, folder: str) -> str:
 
 
 def measure(tree: str, rounds: int, profiled: bool = False) -> list[float]:
-    """[median, fastest] seconds per op of one child process's W4."""
+    """[median, fastest] CPU seconds per op of one child process's W4."""
     command = [sys.executable, __file__, "--child", tree, "--rounds", str(rounds)]
     done = subprocess.run(command + ["--profiled"] * profiled, capture_output=True, text=True)
     if done.returncode:
