@@ -27,7 +27,17 @@ const KIND_COLOURS = {
   parameter: "#a9e3b8",
   constant: "#ffffff",
 };
-const HEAT = ["#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#bd0026", "#800026"];
+const HEAT = [
+  "#ffffcc",
+  "#ffeda0",
+  "#fed976",
+  "#feb24c",
+  "#fd8d3c",
+  "#fc4e2a",
+  "#e31a1c",
+  "#bd0026",
+  "#800026",
+];
 const NONE_COLOUR = "#f2f2f2";
 const ZERO_COLOUR = "#8fb8de";
 const MODES = {
@@ -55,7 +65,9 @@ const moduleOutputs = new Map(data.modules.map((m) => [m.id, outputsOf(m.id)]));
 const stepIndex = new Map(data.backward_order.map((id, k) => [id, k]));
 
 const view = {
-  open: new Set(data.modules.filter((m) => m.parent === null && m.children.length).map((m) => m.id)),
+  open: new Set(
+    data.modules.filter((m) => m.parent === null && m.children.length).map((m) => m.id),
+  ),
   mode: "kind",
   search: "",
   selected: null,
@@ -115,7 +127,8 @@ function currentView() {
     }
   }
   const frames = new Set();
-  for (const u of units) for (let c = containerOf(u); c !== null && c !== undefined; c = containerOf(c)) frames.add(c);
+  for (const u of units)
+    for (let c = containerOf(u); c !== null && c !== undefined; c = containerOf(c)) frames.add(c);
   return { units, frames, edges: [...edges.values()] };
 }
 
@@ -140,7 +153,10 @@ function unitLabel(id) {
     const m = modules.get(id);
     const out = moduleOutputs.get(id).map((t) => shapeText(tensors.get(t).shape));
     const count = moduleOps.get(id).length;
-    return [`${modulePath(m)} · ${m.type} ⊞`, `${count} op${count === 1 ? "" : "s"}${out.length ? " → " + out.join(" ") : ""}`];
+    return [
+      `${modulePath(m)} · ${m.type} ⊞`,
+      `${count} op${count === 1 ? "" : "s"}${out.length ? " → " + out.join(" ") : ""}`,
+    ];
   }
   if (ops.has(id)) return [ops.get(id).op, shapeText(tensors.get(ops.get(id).output).shape)];
   const t = tensors.get(id);
@@ -156,7 +172,11 @@ function frameLabel(id) {
 function unitSize(id) {
   const [top, bottom] = unitLabel(id);
   const width = Math.max(SIZE.minWidth, textWidth(top, 12) + 20, textWidth(bottom, 10) + 20);
-  const height = modules.has(id) ? SIZE.moduleHeight : ops.has(id) ? SIZE.opHeight : SIZE.tensorHeight;
+  const height = modules.has(id)
+    ? SIZE.moduleHeight
+    : ops.has(id)
+      ? SIZE.opHeight
+      : SIZE.tensorHeight;
   return { width: Math.ceil(width), height };
 }
 
@@ -187,7 +207,10 @@ function layoutView(v) {
       const [src, dst] = [lift(e.src, container), lift(e.dst, container)];
       if (src !== null && dst !== null && src !== dst) edges.push({ src, dst });
     }
-    const placed = layeredLayout(ids.map((id) => ({ id, ...sizes.get(id) })), edges);
+    const placed = layeredLayout(
+      ids.map((id) => ({ id, ...sizes.get(id) })),
+      edges,
+    );
     layouts.set(container, placed);
     if (container !== null) {
       const labelWidth = textWidth(frameLabel(container), 11) + 2 * SIZE.pad;
@@ -212,7 +235,10 @@ function layoutView(v) {
       }
     }
     for (const e of placed.edges) {
-      edgePoints.set(e.src + ">" + e.dst, e.points.map(([x, y]) => [x + left, y + top]));
+      edgePoints.set(
+        e.src + ">" + e.dst,
+        e.points.map(([x, y]) => [x + left, y + top]),
+      );
     }
   };
   const top = layouts.get(null);
@@ -222,7 +248,11 @@ function layoutView(v) {
 
 // Items are offered to the layout in forward order: a unit or frame by its first op.
 function firstOp(item) {
-  const list = modules.has(item) ? moduleOps.get(item) : ops.has(item) ? [item] : consumers.get(item);
+  const list = modules.has(item)
+    ? moduleOps.get(item)
+    : ops.has(item)
+      ? [item]
+      : consumers.get(item);
   return list.length ? Math.min(...list.map((o) => Number(o.slice(1)))) - 0.5 * !ops.has(item) : 0;
 }
 
@@ -270,7 +300,11 @@ function render(anchor) {
 
 function drawFrame(layer, id, box) {
   const m = modules.get(id);
-  const g = el("g", { class: "frame", id: `frame-${id}`, "data-id": id, "data-path": m.path }, layer);
+  const g = el(
+    "g",
+    { class: "frame", id: `frame-${id}`, "data-id": id, "data-path": m.path },
+    layer,
+  );
   el("rect", { x: box.x, y: box.y, width: box.width, height: box.height, rx: 8 }, g);
   const title = el("g", { class: "frame-title", "data-id": id }, g);
   el("rect", { x: box.x, y: box.y, width: box.width, height: SIZE.label - 4, rx: 8 }, title);
@@ -294,9 +328,11 @@ function drawUnit(layer, id, box) {
     attrs["data-path"] = ops.get(id).module === null ? "" : modules.get(ops.get(id).module).path;
   }
   if (kind === "op" && data.outputs.includes(ops.get(id).output)) attrs.class += " output";
-  if (kind === "module" && moduleOutputs.get(id).some((t) => data.outputs.includes(t))) attrs.class += " output";
+  if (kind === "module" && moduleOutputs.get(id).some((t) => data.outputs.includes(t)))
+    attrs.class += " output";
   const g = el("g", attrs, layer);
-  if (kind === "module") el("rect", { class: "shadow", x: 4, y: 4, width: box.width, height: box.height, rx: 4 }, g);
+  if (kind === "module")
+    el("rect", { class: "shadow", x: 4, y: 4, width: box.width, height: box.height, rx: 4 }, g);
   el("rect", { class: "body", width: box.width, height: box.height, rx: kind === "op" ? 8 : 4 }, g);
   const [top, bottom] = unitLabel(id);
   el("text", { class: "l1", x: box.width / 2, y: box.height / 2 - 2 }, g, top);
@@ -316,10 +352,10 @@ function drawUnit(layer, id, box) {
 }
 
 function tooltip(id) {
-  if (modules.has(id)) return `${modulePath(modules.get(id))}: ${modules.get(id).repr}\nclick to open`;
+  if (modules.has(id))
+    return `${modulePath(modules.get(id))}: ${modules.get(id).repr}\nclick to open`;
   const [top, bottom] = unitLabel(id);
-  const m = home.get(id);
-  return `${top} ${bottom}${m === null || m === undefined ? "" : "\nin " + modulePath(modules.get(m))}`;
+  return `${top} ${bottom}\nmodule ${homeName(id)}`;
 }
 
 // A spline through the edge's dummies, leaving the source's bottom and entering the target's
@@ -336,7 +372,8 @@ function drawEdge(layer, e, placed) {
   }
   const [ls, ld] = [placed.lift(e.src, common), placed.lift(e.dst, common)];
   const points = [[s.x + s.width / 2, s.y + s.height]];
-  if (ls !== e.src) points.push([s.x + s.width / 2, placed.boxes.get(ls).y + placed.boxes.get(ls).height]);
+  if (ls !== e.src)
+    points.push([s.x + s.width / 2, placed.boxes.get(ls).y + placed.boxes.get(ls).height]);
   points.push(...(placed.edgePoints.get(ls + ">" + ld) || []));
   if (ld !== e.dst) points.push([d.x + d.width / 2, placed.boxes.get(ld).y]);
   points.push([d.x + d.width / 2, d.y]);
@@ -346,8 +383,17 @@ function drawEdge(layer, e, placed) {
     const bend = Math.max(12, Math.abs(y1 - y0) / 2);
     path += ` C${x0},${y0 + bend} ${x1},${y1 - bend} ${x1},${y1}`;
   }
-  const g = el("path", { class: "edge", d: path, "data-src": e.src, "data-dst": e.dst, "marker-end": "url(#arrow)" }, layer);
-  el("title", {}, g, e.tensors.map((t) => shapeText(tensors.get(t).shape) + " " + tensors.get(t).dtype).join("\n"));
+  const g = el(
+    "path",
+    { class: "edge", d: path, "data-src": e.src, "data-dst": e.dst, "marker-end": "url(#arrow)" },
+    layer,
+  );
+  el(
+    "title",
+    {},
+    g,
+    e.tensors.map((t) => shapeText(tensors.get(t).shape) + " " + tensors.get(t).dtype).join("\n"),
+  );
 }
 
 // ---- colour modes ---------------------------------------------------------------------------
@@ -386,7 +432,9 @@ function unitKind(id) {
 function heat(fraction) {
   const x = Math.min(1, Math.max(0, fraction)) * (HEAT.length - 1);
   const k = Math.min(HEAT.length - 2, Math.floor(x));
-  const [a, b] = [HEAT[k], HEAT[k + 1]].map((c) => [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16)));
+  const [a, b] = [HEAT[k], HEAT[k + 1]].map((c) =>
+    [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16)),
+  );
   const mix = a.map((v, i) => Math.round(v + (b[i] - v) * (x - k)));
   return `rgb(${mix.join(",")})`;
 }
@@ -398,12 +446,19 @@ function colours() {
   if (view.mode === "kind") {
     const fills = new Map(units.map((u) => [u, KIND_COLOURS[unitKind(u)] || KIND_COLOURS.custom]));
     const kinds = [...new Set(units.map(unitKind))].sort();
-    return { fills, legend: { swatches: kinds.map((k) => [KIND_COLOURS[k] || KIND_COLOURS.custom, k]) } };
+    return {
+      fills,
+      legend: { swatches: kinds.map((k) => [KIND_COLOURS[k] || KIND_COLOURS.custom, k]) },
+    };
   }
   if (mode.profiled && !data.profiled) {
     return {
       fills: new Map(units.map((u) => [u, NONE_COLOUR])),
-      legend: { note: "no profile: run the step inside `with tc.profile() as prof:` and pass profile=prof to tc.explore" },
+      legend: {
+        note:
+          "no profile: run the step inside `with tc.profile() as prof:` and pass " +
+          "profile=prof to tc.explore",
+      },
     };
   }
   const values = new Map(units.map((u) => [u, unitValue(u, view.mode)]));
@@ -411,13 +466,25 @@ function colours() {
   const [lo, hi] = logs.length ? [Math.min(...logs), Math.max(...logs)] : [0, 0];
   const fills = new Map();
   for (const [u, x] of values) {
-    fills.set(u, x === null ? NONE_COLOUR : x <= 0 ? ZERO_COLOUR : heat(hi > lo ? (Math.log10(x) - lo) / (hi - lo) : 0.5));
+    fills.set(
+      u,
+      x === null
+        ? NONE_COLOUR
+        : x <= 0
+          ? ZERO_COLOUR
+          : heat(hi > lo ? (Math.log10(x) - lo) / (hi - lo) : 0.5),
+    );
   }
   const swatches = [[NONE_COLOUR, "none"]];
   if ([...values.values()].some((x) => x !== null && x <= 0)) swatches.push([ZERO_COLOUR, "zero"]);
   return {
     fills,
-    legend: { bar: logs.length ? [formatValue(10 ** lo, mode.unit), formatValue(10 ** hi, mode.unit)] : null, swatches },
+    legend: {
+      bar: logs.length
+        ? [formatValue(10 ** lo, mode.unit), formatValue(10 ** hi, mode.unit)]
+        : null,
+      swatches,
+    },
   };
 }
 
@@ -426,7 +493,12 @@ function applyColours() {
   for (const [u, fill] of fills) {
     const body = document.querySelector(`#node-${u} rect.body`);
     body.setAttribute("fill", fill);
-    const dark = /^rgb/.test(fill) && fill.match(/\d+/g).slice(0, 3).reduce((a, b) => a + Number(b), 0) < 330;
+    const dark =
+      /^rgb/.test(fill) &&
+      fill
+        .match(/\d+/g)
+        .slice(0, 3)
+        .reduce((a, b) => a + Number(b), 0) < 330;
     document.getElementById(`node-${u}`).classList.toggle("dark", dark);
   }
   drawLegend(legend);
@@ -451,7 +523,9 @@ function drawLegend(legend) {
     const bar = document.createElement("span");
     bar.className = "bar";
     bar.style.background = `linear-gradient(to right, ${HEAT.join(",")})`;
-    const [lo, hi] = legend.bar.map((text) => Object.assign(document.createElement("span"), { textContent: text }));
+    const [lo, hi] = legend.bar.map((text) =>
+      Object.assign(document.createElement("span"), { textContent: text }),
+    );
     row.append(lo, bar, hi);
     box.appendChild(row);
   }
@@ -467,15 +541,27 @@ function drawLegend(legend) {
 
 function formatValue(x, unit) {
   if (x === null || x === undefined) return "–";
-  if (unit === "s") return x >= 1 ? `${x.toPrecision(3)} s` : x >= 1e-3 ? `${(x * 1e3).toPrecision(3)} ms` : `${(x * 1e6).toPrecision(3)} µs`;
-  if (unit === "B") return x >= 2 ** 20 ? `${(x / 2 ** 20).toFixed(1)} MiB` : x >= 1024 ? `${(x / 1024).toFixed(1)} KiB` : `${x} B`;
+  if (unit === "s")
+    return x >= 1
+      ? `${x.toPrecision(3)} s`
+      : x >= 1e-3
+        ? `${(x * 1e3).toPrecision(3)} ms`
+        : `${(x * 1e6).toPrecision(3)} µs`;
+  if (unit === "B")
+    return x >= 2 ** 20
+      ? `${(x / 2 ** 20).toFixed(1)} MiB`
+      : x >= 1024
+        ? `${(x / 1024).toFixed(1)} KiB`
+        : `${x} B`;
   return formatNumber(x);
 }
 
 function formatNumber(x) {
   if (x === null || x === undefined) return "–";
   if (Number.isInteger(x) && Math.abs(x) < 1e6) return String(x);
-  return Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0) ? x.toExponential(3) : x.toPrecision(4);
+  return Math.abs(x) >= 1e4 || (Math.abs(x) < 1e-3 && x !== 0)
+    ? x.toExponential(3)
+    : x.toPrecision(4);
 }
 
 // ---- search ---------------------------------------------------------------------------------
@@ -491,7 +577,8 @@ function applySearch() {
   const query = view.search.trim().toLowerCase();
   const found = new Set();
   if (query) {
-    for (const id of [...ops.keys(), ...leaves.map((t) => t.id)]) if (matches(id, query)) found.add(id);
+    for (const id of [...ops.keys(), ...leaves.map((t) => t.id)])
+      if (matches(id, query)) found.add(id);
   }
   const lit = new Set([...found].map(unitOf));
   for (const u of view.placed.view.units) {
@@ -507,86 +594,115 @@ function applySearch() {
 // ---- node panel -----------------------------------------------------------------------------
 
 function esc(text) {
-  return String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+  const entities = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" };
+  return String(text).replace(/[&<>"]/g, (c) => entities[c]);
+}
+
+// The module path an element belongs to, "(none)" outside modules.
+function homeName(element) {
+  const m = home.get(element);
+  return m === null || m === undefined ? "(none)" : modulePath(modules.get(m));
+}
+
+function table(rows, attrs = "") {
+  const body = rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("");
+  return `<table ${attrs}>${body}</table>`;
+}
+
+// One array as a list item: shape (class "shape", for the tests), dtype, then a note.
+function arrayItem(shape, dtype, note) {
+  return `<li><code class="shape">${shapeText(shape)}</code> ${dtype} ${note}</li>`;
+}
+
+function tensorItem(id) {
+  const t = tensors.get(id);
+  return arrayItem(t.shape, t.dtype, `<span class="muted">${t.kind} ${esc(t.name)}</span>`);
 }
 
 function histogram(stats) {
-  if (!stats || !stats.hist) return "";
+  if (!stats.hist) return "";
   const [w, h] = [200, 44];
   const top = Math.max(...stats.hist);
   const step = w / stats.hist.length;
-  const bars = stats.hist
-    .map((c, k) => {
-      const bh = top ? (c / top) * (h - 2) : 0;
-      return `<rect x="${(k * step).toFixed(1)}" y="${(h - bh).toFixed(1)}" width="${(step - 1).toFixed(1)}" height="${bh.toFixed(1)}"><title>${c}</title></rect>`;
-    })
-    .join("");
-  const [lo, hi] = stats.hist_range.map(formatNumber);
-  return `<svg class="hist" width="${w}" height="${h + 12}">${bars}<text x="0" y="${h + 11}">${esc(lo)}</text><text x="${w}" y="${h + 11}" text-anchor="end">${esc(hi)}</text></svg>`;
+  const bars = stats.hist.map((count, k) => {
+    const height = top ? (count / top) * (h - 2) : 0;
+    const [x, y] = [k * step, h - height].map((v) => v.toFixed(1));
+    const size = `width="${(step - 1).toFixed(1)}" height="${height.toFixed(1)}"`;
+    return `<rect x="${x}" y="${y}" ${size}><title>${count}</title></rect>`;
+  });
+  const [lo, hi] = stats.hist_range.map((v) => esc(formatNumber(v)));
+  const axis =
+    `<text x="0" y="${h + 11}">${lo}</text>` +
+    `<text x="${w}" y="${h + 11}" text-anchor="end">${hi}</text>`;
+  return `<svg class="hist" width="${w}" height="${h + 12}">${bars.join("")}${axis}</svg>`;
 }
 
-function statsBlock(title, stats, cls) {
-  if (!stats) return `<h3>${title}</h3><p class="muted">${cls === "grad" ? "no gradient reaches it" : "released or empty"}</p>`;
-  const rows = [
-    ["min", formatNumber(stats.min)],
-    ["max", formatNumber(stats.max)],
-    ["mean", formatNumber(stats.mean)],
-    ["std", formatNumber(stats.std)],
-    ["norm", formatNumber(stats.norm)],
+// A value's or a gradient's statistics: a table and a histogram.
+function statsBlock(title, stats, kind) {
+  if (!stats) {
+    const why = kind === "grad" ? "no gradient reaches it" : "released by backward, or empty";
+    return `<h3>${title}</h3><p class="muted">${why}</p>`;
+  }
+  const rows = ["min", "max", "mean", "std", "norm"].map((k) => [k, formatNumber(stats[k])]);
+  rows.push(
     ["zeros", `${(stats.zeros * 100).toFixed(1)}%`],
     ["NaN", stats.nan],
     ["Inf", stats.inf],
-  ];
-  const table = rows.map(([k, v]) => `<tr><th>${k}</th><td>${esc(v)}</td></tr>`).join("");
-  return `<h3>${title}</h3><table class="stats ${cls}" data-stats="${cls}">${table}</table>${histogram(stats)}`;
+  );
+  const attrs = `class="stats ${kind}" data-stats="${kind}"`;
+  return `<h3>${title}</h3>${table(rows, attrs)}${histogram(stats)}`;
 }
 
-function tensorLine(id) {
-  const t = tensors.get(id);
-  const name = t.name ? ` ${esc(t.name)}` : "";
-  return `<li><code>${shapeText(t.shape)}</code> ${t.dtype} <span class="muted">${t.kind}${name}</span></li>`;
+function valueAndGradient(t) {
+  return statsBlock("value", t.value, "value") + statsBlock("gradient", t.grad, "grad");
 }
 
 function opPanel(o) {
   const out = tensors.get(o.output);
-  const m = o.module === null ? "(none)" : modulePath(modules.get(o.module));
-  const attrs = Object.entries(o.attrs).map(([k, v]) => `<tr><th>${esc(k)}</th><td><code>${esc(v)}</code></td></tr>`).join("");
-  const saved = o.saved.map((a) => `<li><code>${shapeText(a.shape)}</code> ${a.dtype} ${formatValue(a.bytes, "B")}</li>`).join("");
-  const step = stepIndex.has(o.id) ? `backward step ${stepIndex.get(o.id) + 1} of ${data.backward_order.length}` : "no backward step";
-  const backward = stepIndex.has(o.id) ? formatValue(o.backward_s, "s") : "none";
-  const times = data.profiled ? `<p>forward ${formatValue(o.forward_s, "s")} · backward ${backward}</p>` : "";
+  const stepped = stepIndex.has(o.id);
+  const step = stepped
+    ? `backward step ${stepIndex.get(o.id) + 1} of ${data.backward_order.length}`
+    : "no backward step";
+  const backward = stepped ? formatValue(o.backward_s, "s") : "none";
+  const times = `forward ${formatValue(o.forward_s, "s")} · backward ${backward}`;
+  const attrs = Object.entries(o.attrs);
+  const saved = o.saved.map((a) => arrayItem(a.shape, a.dtype, formatValue(a.bytes, "B")));
   return `<h2>${esc(o.op)} <span class="muted">${o.id} · ${o.kind}</span></h2>
-    <p>module <b class="module-path">${esc(m)}</b> · ${step}</p>${times}
-    ${attrs ? `<table class="attrs">${attrs}</table>` : ""}
-    <h3>inputs</h3><ul class="inputs">${o.inputs.map(tensorLine).join("")}</ul>
-    <h3>output</h3><ul class="output"><li><code class="shape">${shapeText(out.shape)}</code> ${out.dtype} ${formatValue(out.bytes, "B")}</li></ul>
-    <h3>saved for backward: ${formatValue(o.saved_bytes, "B")}</h3><ul>${saved || '<li class="muted">nothing held now</li>'}</ul>
-    ${statsBlock("value", out.value, "value")}${statsBlock("gradient", out.grad, "grad")}`;
+    <p>module <b class="module-path">${esc(homeName(o.id))}</b> · ${step}</p>
+    ${data.profiled ? `<p>${times}</p>` : ""}
+    ${attrs.length ? table(attrs, 'class="attrs"') : ""}
+    <h3>inputs</h3><ul class="inputs">${o.inputs.map(tensorItem).join("")}</ul>
+    <h3>output</h3>
+    <ul class="output">${arrayItem(out.shape, out.dtype, formatValue(out.bytes, "B"))}</ul>
+    <h3>saved for backward: ${formatValue(o.saved_bytes, "B")}</h3>
+    <ul>${saved.join("") || '<li class="muted">nothing held now</li>'}</ul>
+    ${valueAndGradient(out)}`;
 }
 
 function tensorPanel(t) {
-  const m = home.get(t.id);
+  const users = consumers.get(t.id).map((o) => esc(ops.get(o).op));
   return `<h2>${esc(t.name || t.kind)} <span class="muted">${t.id} · ${t.kind}</span></h2>
-    <p>module <b class="module-path">${m === null || m === undefined ? "(none)" : esc(modulePath(modules.get(m)))}</b></p>
-    <ul class="output"><li><code class="shape">${shapeText(t.shape)}</code> ${t.dtype} ${formatValue(t.bytes, "B")}</li></ul>
-    <p>used by ${consumers.get(t.id).map((o) => esc(ops.get(o).op)).join(", ")}</p>
-    ${statsBlock("value", t.value, "value")}${statsBlock("gradient", t.grad, "grad")}`;
+    <p>module <b class="module-path">${esc(homeName(t.id))}</b></p>
+    <ul class="output">${arrayItem(t.shape, t.dtype, formatValue(t.bytes, "B"))}</ul>
+    <p>used by ${users.join(", ")}</p>
+    ${valueAndGradient(t)}`;
 }
 
 function modulePanel(m) {
-  const inside = moduleOps.get(m.id).map((o) => ops.get(o));
   const counts = {};
-  for (const o of inside) counts[o.op] = (counts[o.op] || 0) + 1;
-  const list = Object.entries(counts).map(([k, n]) => `${esc(k)} ×${n}`).join(", ");
+  for (const o of moduleOps.get(m.id)) counts[ops.get(o).op] = (counts[ops.get(o).op] || 0) + 1;
+  const list = Object.entries(counts).map(([op, n]) => `${esc(op)} ×${n}`);
+  const totals = ["forward", "backward", "memory", "grad"].map((mode) => {
+    const { title, unit } = MODES[mode];
+    return [title, formatValue(unitValue(m.id, mode), unit)];
+  });
   const outs = moduleOutputs.get(m.id);
-  const rows = ["forward", "backward", "memory", "grad"]
-    .map((mode) => `<tr><th>${MODES[mode].title}</th><td>${formatValue(unitValue(m.id, mode), MODES[mode].unit)}</td></tr>`)
-    .join("");
   return `<h2>${esc(modulePath(m))} <span class="muted">${m.id} · ${esc(m.type)}</span></h2>
-    <p><code>${esc(m.repr)}</code></p><p>${inside.length} ops: ${list}</p>
-    <table class="attrs">${rows}</table>
-    <h3>output</h3><ul class="output">${outs.map(tensorLine).join("")}</ul>
-    ${outs.length === 1 ? statsBlock("value", tensors.get(outs[0]).value, "value") + statsBlock("gradient", tensors.get(outs[0]).grad, "grad") : ""}`;
+    <p><code>${esc(m.repr)}</code></p>
+    <p>${moduleOps.get(m.id).length} ops: ${list.join(", ")}</p>
+    ${table(totals, 'class="attrs"')}
+    <h3>output</h3><ul class="output">${outs.map(tensorItem).join("")}</ul>
+    ${outs.length === 1 ? valueAndGradient(tensors.get(outs[0])) : ""}`;
 }
 
 function applySelection() {
@@ -600,14 +716,20 @@ function applySelection() {
   }
   const node = document.getElementById(`node-${id}`);
   if (node) node.classList.add("selected");
-  panel.innerHTML = modules.has(id) ? modulePanel(modules.get(id)) : ops.has(id) ? opPanel(ops.get(id)) : tensorPanel(tensors.get(id));
+  panel.innerHTML = modules.has(id)
+    ? modulePanel(modules.get(id))
+    : ops.has(id)
+      ? opPanel(ops.get(id))
+      : tensorPanel(tensors.get(id));
   document.body.dataset.selected = id;
 }
 
 // ---- backward stepper -----------------------------------------------------------------------
 
 function applyStep() {
-  document.querySelectorAll(".step-current, .step-done").forEach((n) => n.classList.remove("step-current", "step-done"));
+  document
+    .querySelectorAll(".step-current, .step-done")
+    .forEach((n) => n.classList.remove("step-current", "step-done"));
   document.querySelectorAll(".edge.grad-flow").forEach((n) => n.classList.remove("grad-flow"));
   document.querySelectorAll(".grad-badge").forEach((n) => n.remove());
   const status = document.getElementById("step-status");
@@ -615,29 +737,40 @@ function applyStep() {
   document.body.dataset.step = String(view.step);
   document.body.dataset.stepOp = view.step >= 0 && view.step < order.length ? order[view.step] : "";
   if (view.step < 0) {
-    status.textContent = order.length ? `backward: ${order.length} steps (press n)` : "backward: no gradient flows";
+    status.textContent = order.length
+      ? `backward: ${order.length} steps (press n)`
+      : "backward: no gradient flows";
     return;
   }
   if (view.step >= order.length) {
     status.textContent = "backward done: the leaves' .grad now hold the sums that reached them";
     return;
   }
-  for (const id of order.slice(0, view.step)) document.getElementById(`node-${unitOf(id)}`)?.classList.add("step-done");
+  for (const id of order.slice(0, view.step))
+    document.getElementById(`node-${unitOf(id)}`)?.classList.add("step-done");
   const o = ops.get(order[view.step]);
   const unit = unitOf(o.id);
   const node = document.getElementById(`node-${unit}`);
   node.classList.remove("step-done");
   node.classList.add("step-current");
-  const g = tensors.get(o.output).grad;
-  const from = consumers.get(o.output).map(unitOf).filter((u) => u !== unit);
-  for (const u of from) document.querySelector(`.edge[data-src="${unit}"][data-dst="${u}"]`)?.classList.add("grad-flow");
+  // the gradient arrives along the edges from the consumers of the op's output
+  for (const u of consumers.get(o.output).map(unitOf)) {
+    const edge = document.querySelector(`.edge[data-src="${unit}"][data-dst="${u}"]`);
+    if (edge) edge.classList.add("grad-flow");
+  }
   const box = view.placed.boxes.get(unit);
   showBox(box);
-  const badge = `∇ ${g ? shapeText(tensors.get(o.output).shape) + " |g|=" + formatNumber(g.norm) : ""}`;
-  el("text", { class: "grad-badge", x: box.x + box.width + 6, y: box.y + box.height / 2 + 4 }, document.getElementById("viewport"), badge);
-  const where = o.module === null ? "" : ` in ${modulePath(modules.get(o.module))}`;
-  const source = consumers.get(o.output).length ? ` from ${consumers.get(o.output).map((c) => ops.get(c).op).join(" + ")}` : " (the output: seeded with ones)";
-  status.textContent = `backward step ${view.step + 1}/${order.length}: ${o.op}${where} receives ${badge}${source}`;
+  const g = tensors.get(o.output).grad;
+  const arriving = g
+    ? `∇ ${shapeText(tensors.get(o.output).shape)} |g|=${formatNumber(g.norm)}`
+    : "∇";
+  const at = { class: "grad-badge", x: box.x + box.width + 6, y: box.y + box.height / 2 + 4 };
+  el("text", at, document.getElementById("viewport"), arriving);
+  const users = consumers.get(o.output).map((c) => ops.get(c).op);
+  const source = users.length ? `from ${users.join(" + ")}` : "(the output: seeded with ones)";
+  const where = o.module === null ? "" : ` in ${homeName(o.id)}`;
+  const count = `${view.step + 1}/${order.length}`;
+  status.textContent = `backward step ${count}: ${o.op}${where} receives ${arriving} ${source}`;
 }
 
 function step(delta) {
@@ -652,7 +785,9 @@ function step(delta) {
 
 function applyZoom() {
   const { s, tx, ty } = view.zoom;
-  document.getElementById("viewport").setAttribute("transform", `translate(${tx},${ty}) scale(${s})`);
+  document
+    .getElementById("viewport")
+    .setAttribute("transform", `translate(${tx},${ty}) scale(${s})`);
   document.body.dataset.scale = s.toFixed(3);
 }
 
@@ -660,10 +795,18 @@ function fit(readable) {
   const svg = document.getElementById("canvas");
   const [w, h] = [svg.clientWidth, svg.clientHeight];
   const { width, height } = view.placed;
-  let s = Math.min((w - 2 * MARGIN) / Math.max(width, 1), (h - 2 * MARGIN) / Math.max(height, 1), MAX_FIT_SCALE);
+  let s = Math.min(
+    (w - 2 * MARGIN) / Math.max(width, 1),
+    (h - 2 * MARGIN) / Math.max(height, 1),
+    MAX_FIT_SCALE,
+  );
   const small = readable && s < READABLE_SCALE;
   if (small) s = READABLE_SCALE;
-  view.zoom = { s, tx: Math.max(MARGIN, (w - width * s) / 2), ty: small ? MARGIN : (h - height * s) / 2 };
+  view.zoom = {
+    s,
+    tx: Math.max(MARGIN, (w - width * s) / 2),
+    ty: small ? MARGIN : (h - height * s) / 2,
+  };
   applyZoom();
 }
 
@@ -688,11 +831,15 @@ function zoomAt(factor, px, py) {
 
 function wirePanZoom() {
   const svg = document.getElementById("canvas");
-  svg.addEventListener("wheel", (event) => {
-    event.preventDefault();
-    const r = svg.getBoundingClientRect();
-    zoomAt(Math.exp(-event.deltaY * 0.0015), event.clientX - r.left, event.clientY - r.top);
-  }, { passive: false });
+  svg.addEventListener(
+    "wheel",
+    (event) => {
+      event.preventDefault();
+      const r = svg.getBoundingClientRect();
+      zoomAt(Math.exp(-event.deltaY * 0.0015), event.clientX - r.left, event.clientY - r.top);
+    },
+    { passive: false },
+  );
   let drag = null;
   svg.addEventListener("pointerdown", (event) => {
     drag = { x: event.clientX, y: event.clientY, tx: view.zoom.tx, ty: view.zoom.ty };

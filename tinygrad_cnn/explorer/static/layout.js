@@ -210,7 +210,7 @@ function placeX(graph, layers) {
       });
       const xs = nearestSpaced(
         desired,
-        layer.map((n) => n.width)
+        layer.map((n) => n.width),
       );
       layer.forEach((n, i) => (n.x = xs[i]));
     }
