@@ -56,6 +56,7 @@ SECTIONS = [
     ("tinygrad_cnn.datasets", None),
     ("tinygrad_cnn.transforms", None),
     ("tinygrad_cnn.train", None),
+    ("tinygrad_cnn.distributed", None),
     ("tinygrad_cnn.profiler", None),
     ("tinygrad_cnn.runs", None),
     ("tinygrad_cnn.onnx", None),
