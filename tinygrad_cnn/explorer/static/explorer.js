@@ -359,10 +359,10 @@ function tooltip(id) {
 }
 
 // A spline through the edge's dummies, leaving the source's bottom and entering the target's
-// top; where an end sits inside an open module, the edge first crosses that frame's border.
+// top (the other way round for an edge that closes a cycle and so points up); where an end sits
+// inside an open module, the edge first crosses that frame's border.
 function drawEdge(layer, e, placed) {
-  const s = placed.boxes.get(e.src);
-  const d = placed.boxes.get(e.dst);
+  const [s, d] = [placed.boxes.get(e.src), placed.boxes.get(e.dst)];
   let common = null;
   for (const c of [null, ...ancestors(containerOf(e.src))].reverse()) {
     if (placed.lift(e.dst, c) !== null && placed.lift(e.src, c) !== null) {
@@ -371,29 +371,28 @@ function drawEdge(layer, e, placed) {
     }
   }
   const [ls, ld] = [placed.lift(e.src, common), placed.lift(e.dst, common)];
-  const points = [[s.x + s.width / 2, s.y + s.height]];
-  if (ls !== e.src)
-    points.push([s.x + s.width / 2, placed.boxes.get(ls).y + placed.boxes.get(ls).height]);
+  const up = d.y + d.height <= s.y;
+  const bottom = (box) => box.y + box.height;
+  const [leave, enter] = up ? [(b) => b.y, bottom] : [bottom, (b) => b.y];
+  const shift = up ? 10 : 0; // beside the edge that runs down between the same two boxes
+  const [sx, dx] = [s.x + s.width / 2 + shift, d.x + d.width / 2 + shift];
+  const points = [[sx, leave(s)]];
+  if (ls !== e.src) points.push([sx, leave(placed.boxes.get(ls))]);
   points.push(...(placed.edgePoints.get(ls + ">" + ld) || []));
-  if (ld !== e.dst) points.push([d.x + d.width / 2, placed.boxes.get(ld).y]);
-  points.push([d.x + d.width / 2, d.y]);
+  if (ld !== e.dst) points.push([dx, enter(placed.boxes.get(ld))]);
+  points.push([dx, enter(d)]);
   let path = `M${points[0][0]},${points[0][1]}`;
   for (let k = 1; k < points.length; k++) {
     const [[x0, y0], [x1, y1]] = [points[k - 1], points[k]];
-    const bend = Math.max(12, Math.abs(y1 - y0) / 2);
+    const bend = Math.max(12, Math.abs(y1 - y0) / 2) * (up ? -1 : 1);
     path += ` C${x0},${y0 + bend} ${x1},${y1 - bend} ${x1},${y1}`;
   }
-  const g = el(
-    "path",
-    { class: "edge", d: path, "data-src": e.src, "data-dst": e.dst, "marker-end": "url(#arrow)" },
-    layer,
+  const attrs = { class: "edge", d: path, "data-src": e.src, "data-dst": e.dst };
+  const g = el("path", { ...attrs, "marker-end": "url(#arrow)" }, layer);
+  const carried = e.tensors.map(
+    (t) => `${shapeText(tensors.get(t).shape)} ${tensors.get(t).dtype}`,
   );
-  el(
-    "title",
-    {},
-    g,
-    e.tensors.map((t) => shapeText(tensors.get(t).shape) + " " + tensors.get(t).dtype).join("\n"),
-  );
+  el("title", {}, g, carried.join("\n"));
 }
 
 // ---- colour modes ---------------------------------------------------------------------------
