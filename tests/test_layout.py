@@ -119,3 +119,56 @@ def test_an_unwritable_cache_does_not_stop_the_convolution(tuning, monkeypatch, 
     layout.set_layout_cache(str(tmp_path / "missing-folder" / "layouts.json"))
     monkeypatch.setattr(layout, "_fastest", lambda x, m, g: ("hwc", "bhw"))
     assert layout.conv_orders(np.ones(BIG, np.float32), 32, geometry()) == ("hwc", "bhw")
+
+
+def stored_as(array: np.ndarray) -> str:
+    """The axes of a 4-D array from outermost to innermost in memory, e.g. "chwb"."""
+    return "".join("bchw"[i] for i in np.argsort(array.strides, kind="stable")[::-1])
+
+
+def chwb(rng, shape=(4, 3, 6, 6)) -> tc.Tensor:
+    """A (B, C, H, W) tensor stored as (C, H, W, B), as conv2d's outputs are."""
+    stored = rng.standard_normal((shape[1], shape[2], shape[3], shape[0]))
+    return tc.Tensor(stored.transpose(3, 0, 1, 2), dtype=np.float64, requires_grad=True)
+
+
+def test_pad_and_getitem_keep_the_memory_order(rng):
+    """A shortcut (every 2nd pixel, channels padded) keeps (C, H, W, B) storage both ways, so
+    the residual add after it and every gradient through it stay in the conv's layout."""
+    x = chwb(rng)
+    y = F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, 0, 2))
+    assert stored_as(y.data) == "chwb"
+    assert np.array_equal(y.data, np.pad(x.data[:, :, ::2, ::2], ((0, 0), (0, 2), (0, 0), (0, 0))))
+    y.backward(np.ones(y.shape))
+    assert stored_as(x.grad.data) == "chwb"
+    expected = np.zeros(x.shape)
+    expected[:, :, ::2, ::2] = 1
+    assert np.array_equal(x.grad.data, expected)
+
+
+def test_a_channel_bias_passes_its_gradient_on_uncopied(rng):
+    x, bias = chwb(rng), tc.Tensor(np.ones(3), dtype=np.float64, requires_grad=True)
+    y = F.batch_norm(x, None, None, bias=bias, training=True)
+    y.backward(y.data * 2)
+    assert stored_as(x.grad.data) == "chwb"
+
+
+def test_a_resnet_step_copies_no_gradient_into_another_layout(monkeypatch):
+    """Every conv's gradient arrives in the layout its product was stored in, so the reshape
+    before its matmul's backward is a view: no transposing copy anywhere in the step."""
+    from tinygrad_cnn.models import resnet8
+    from tinygrad_cnn.ops import movement
+
+    copies = []
+    backward = movement.Reshape.backward
+
+    def watched(ctx, grad):
+        out = backward(ctx, grad)
+        copies.extend([grad.shape] if out.size and not np.shares_memory(out, grad) else [])
+        return out
+
+    monkeypatch.setattr(movement.Reshape, "backward", staticmethod(watched))
+    model = resnet8()
+    loss = F.cross_entropy(model(tc.Tensor(np.ones((4, 3, 16, 16)))), np.arange(4))
+    loss.backward()
+    assert copies == []

@@ -189,6 +189,16 @@ def product_input_gradient(grad: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (b @ grad.T).T
 
 
+def full_in_order(shape: tuple[int, ...], value, dtype, strides: tuple[int, ...]) -> np.ndarray:
+    """A new array of ``shape`` filled with ``value``, its axes in memory in the order of
+    ``strides`` (another array's, of the same number of axes), where np.full and np.pad give
+    C order: (C, H, W, B)-stored activations and their gradients stay so, and the ops after
+    keep reading them in long runs."""
+    order = np.argsort(strides, kind="stable")[::-1]  # axes, outermost first
+    block = np.full([shape[i] for i in order], value, dtype=dtype)
+    return block.transpose(np.argsort(order))
+
+
 def blas_ready(array: np.ndarray, in_column_major: bool = False) -> np.ndarray:
     """``array`` itself if contiguous either way, else a copy in the given memory order: BLAS
     needs it, and a broadcast or strided array would fall back to slow loops."""

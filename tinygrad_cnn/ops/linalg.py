@@ -116,14 +116,14 @@ class BiasAdd(Function):
     @staticmethod
     def backward(ctx, grad):
         need_x, need_bias = ctx.needs_input_grad
-        if need_bias:  # for BLAS here, and for a matmul before us, in the forward's layout
-            grad = layout.blas_ready(grad, ctx.column_major)
         grad_bias = None
         if need_bias and ctx.axis == grad.ndim - 1:
+            # for BLAS here, and for a matmul before us, in the forward's layout
+            grad = layout.blas_ready(grad, ctx.column_major)
             # ones @ rows sums the rows in BLAS: many times faster than sum(axis=0) on narrow rows
             rows = grad.reshape(-1, grad.shape[-1])
             grad_bias = np.ones(len(rows), dtype=grad.dtype) @ rows
-        elif need_bias:
+        elif need_bias:  # the gradient passes on in its own layout: no copy into C order
             grad_bias = grad.sum(axis=tuple(i for i in range(grad.ndim) if i != ctx.axis))
         return (grad if need_x else None), grad_bias
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..function import Function
+from . import layout
 
 
 class Reshape(Function):
@@ -95,7 +96,7 @@ class Getitem(Function):
 
     @staticmethod
     def forward(ctx, a, index):
-        ctx.input_shape, ctx.index = a.shape, index
+        ctx.input_shape, ctx.input_strides, ctx.index = a.shape, a.strides, index
         try:
             return a[index]
         except IndexError as err:
@@ -107,7 +108,7 @@ class Getitem(Function):
     def backward(ctx, grad):
         shape, index = ctx.input_shape, ctx.index
         if _is_basic(index):
-            out = np.zeros(shape, dtype=grad.dtype)
+            out = layout.full_in_order(shape, 0, grad.dtype, ctx.input_strides)
             out[index] = grad
             return out
         # Advanced indices may repeat: find which flat element each output came from, then
@@ -224,7 +225,10 @@ class Pad(Function):
         if a.ndim == 0:  # nothing to pad (and np.pad refuses 0-d arrays)
             return a.copy()
         if mode == "constant":
-            return np.pad(a, widths, constant_values=a.dtype.type(value))
+            shape = tuple(n + before + after for n, (before, after) in zip(a.shape, widths))
+            out = layout.full_in_order(shape, value, a.dtype, a.strides)
+            out[tuple(slice(before, before + n) for n, (before, _) in zip(a.shape, widths))] = a
+            return out
         return np.pad(a, widths, mode=_NUMPY_PAD_MODE[mode])
 
     @staticmethod
