@@ -2,6 +2,7 @@
 
     python tests/distributed_worker.py steps MODEL OUT   # 5 SGD steps; OUT/rank<r>.npz
     python tests/distributed_worker.py raise             # rank 1 raises, rank 0 waits
+    python tests/distributed_worker.py unused OUT        # OUT/rank<r>.txt: the next forward's error
 
 ``steps`` trains MODEL ("lenet" or "batchnorm", built by tests/test_distributed.py's
 ``make_model``) through DistributedDataParallel on ``DataLoader(..., distributed=True)``
@@ -16,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from test_distributed import BATCH, data, make_model  # noqa: E402
+from test_distributed import BATCH, HalfUsed, data, make_model  # noqa: E402
 
 import tinygrad_cnn as tc  # noqa: E402
 import tinygrad_cnn.functional as F  # noqa: E402
@@ -60,10 +61,22 @@ def steps(kind: str, out: str) -> None:
     )
 
 
+def unused(out: str) -> None:
+    ddp = dist.DistributedDataParallel(HalfUsed())
+    x = tc.Tensor(np.ones((3, 4), dtype=np.float32))
+    ddp(x).sum().backward()
+    try:
+        ddp(x)
+    except RuntimeError as err:
+        (Path(out) / f"rank{dist.rank()}.txt").write_text(str(err))
+
+
 def main() -> None:
     dist.init()
     if sys.argv[1] == "steps":
         steps(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "unused":
+        unused(sys.argv[2])
     elif sys.argv[1] == "raise":
         if dist.rank() == 1:
             raise RuntimeError("rank 1 fails on purpose")

@@ -93,12 +93,12 @@ def fit(
     ``after_epoch`` sees an epoch that ended with one.
 
     ``distributed=True``: one rank of an MPI job (after ``tinygrad_cnn.distributed.init()``),
-    ``model`` usually a :class:`~tinygrad_cnn.distributed.DistributedDataParallel`. Each rank
+    ``model`` a :class:`~tinygrad_cnn.distributed.DistributedDataParallel`. Each rank
     trains on its share of every epoch, ``batch_size`` (the batch of all ranks together)
     split evenly between them, and evaluates every R-th test image (R ranks); the metrics are
     summed over the ranks, so every rank returns the same history.
     """
-    rank, ranks = _world(distributed)
+    rank, ranks = _world(distributed, model)
     if batch_size % ranks:
         raise ValueError(
             f"fit: batch_size {batch_size} must be a multiple of the {ranks} ranks, "
@@ -152,12 +152,18 @@ def fit(
     return history
 
 
-def _world(distributed: bool) -> tuple[int, int]:
-    """(this rank, ranks) of a distributed run; (0, 1) otherwise."""
+def _world(distributed: bool, model: Module | None = None) -> tuple[int, int]:
+    """(this rank, ranks) of a distributed run; (0, 1) otherwise. A ``model`` given is
+    checked to average its gradients."""
     if not distributed:
         return 0, 1
-    from .distributed import rank, world_size
+    from .distributed import DistributedDataParallel, rank, world_size
 
+    if model is not None and not isinstance(model, DistributedDataParallel):
+        raise TypeError(
+            f"fit: distributed=True needs the model wrapped in DistributedDataParallel, got "
+            f"{type(model).__name__}: otherwise each rank would step on its own gradients"
+        )
     return rank(), world_size()
 
 

@@ -45,7 +45,8 @@ def init() -> None:
     except ImportError:
         raise ImportError(f"tinygrad_cnn.distributed.init: mpi4py is missing; {INSTALL}") from None
     except RuntimeError as err:  # mpi4py is there, but no MPI library it can load
-        raise ImportError(f"tinygrad_cnn.distributed.init: {err}; {INSTALL}") from None
+        reason = "; ".join(str(err).splitlines())
+        raise ImportError(f"tinygrad_cnn.distributed.init: {reason}; {INSTALL}") from None
     _state.update(MPI=MPI, comm=MPI.COMM_WORLD)
     if MPI.COMM_WORLD.Get_size() > 1:
         sys.excepthook = _abort_after(sys.excepthook)
