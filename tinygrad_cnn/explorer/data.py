@@ -130,6 +130,10 @@ def _modules(names: dict[tuple, str]) -> tuple[list[dict[str, Any]], dict[tuple,
 
 
 def _tensor(t: Any, i: int, kind: str, name: str, grad: np.ndarray | None) -> dict[str, Any]:
+    """A tensor's fields: id, kind (see tensor_kind), name (its own or its parameter name),
+    shape, dtype, bytes, released (backward dropped its array), value and grad (statistics, see
+    array_stats; None when unknown). graph_data adds producer (an op id or None) and module
+    (the module owning a parameter)."""
     values = _values(t)
     return {
         "id": f"t{i}",
@@ -145,6 +149,10 @@ def _tensor(t: Any, i: int, kind: str, name: str, grad: np.ndarray | None) -> di
 
 
 def _op(op: Any, o: int, recorded: Recorded, output: int, record: Any) -> dict[str, Any]:
+    """An op's fields: id, op (registered name), kind (its ops/ file), attrs (as text),
+    inputs and output (tensor ids), saved (the arrays it holds now: shape, dtype, bytes),
+    saved_bytes (at the end of forward when profiled, else held now), forward_s and backward_s
+    (from the profile's ``record``, else None). graph_data adds module (the innermost)."""
     saved = [a for a in op.saved_tensors if isinstance(a, np.ndarray)]
     return {
         "id": f"o{o}",
