@@ -79,7 +79,8 @@ def _stand_in_for_unheld_inputs(released: list[Function]) -> None:
     uses = _input_uses(released)
     stand_ins = {}
     for key, entry in uses.items():
-        # references: one per use in a released node's inputs, the entry list, getrefcount's argument
+        # references: one per use in a released node's inputs, the entry list and getrefcount's
+        # own argument
         if sys.getrefcount(entry[0]) == entry[1] + 2:
             stand_ins[key] = ReleasedTensor(entry[0])
     uses.clear()
@@ -194,9 +195,10 @@ def _graph_rule(ctx: Function, output: Tensor, grad: Tensor) -> Any:
     for index, parent in enumerate(ctx.parents):
         if getattr(parent, "_version", 0) > ctx.recorded_at:
             raise RuntimeError(
-                f"op {ctx.name!r}: input {index} {tuple(parent.shape)} had its .data replaced after the op "
-                f"ran; backward(create_graph=True) builds the gradient from the inputs' current values, "
-                f"so it would differentiate the wrong ones. Run the forward again after changing it"
+                f"op {ctx.name!r}: input {index} {tuple(parent.shape)} had its .data replaced "
+                f"after the op ran; backward(create_graph=True) builds the gradient from the "
+                f"inputs' current values, so it would differentiate the wrong ones. Run the "
+                f"forward again after changing it"
             )
     if hasattr(op, "graph_backward"):
         return op.graph_backward(ctx, grad)
@@ -267,7 +269,8 @@ def _run_hooks(tensor: Tensor, grad: Any, create_graph: bool) -> Any:
             result = _as_gradient(result, create_graph)
             if result.shape != grad.shape:
                 raise ValueError(
-                    f"hook {hook!r} returned a gradient of shape {result.shape}, expected {grad.shape}"
+                    f"hook {hook!r} returned a gradient of shape {result.shape}, "
+                    f"expected {grad.shape}"
                 )
             grad = result
     return grad

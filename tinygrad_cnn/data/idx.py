@@ -88,13 +88,15 @@ def load_mnist(folder: str | os.PathLike):
         images, labels = load_idx(_find(folder, images_name)), load_idx(_find(folder, labels_name))
         if images.ndim != 3 or labels.shape != (len(images),):
             raise ValueError(
-                f"load_mnist: {folder}: images {images.shape} and labels {labels.shape} do not match"
+                f"load_mnist: {folder}: images {images.shape} and labels {labels.shape} "
+                f"do not match"
             )
         if len(images) == 0:
             raise ValueError(f"load_mnist: {folder}: {images_name} holds no images")
         if labels.dtype.kind not in "ui" or labels.min() < 0 or labels.max() >= _MAX_CLASSES:
             raise ValueError(
-                f"load_mnist: {folder}: {labels_name} must hold class numbers 0..{_MAX_CLASSES - 1}, "
+                f"load_mnist: {folder}: {labels_name} must hold class numbers "
+                f"0..{_MAX_CLASSES - 1}, "
                 f"found {labels.dtype} from {labels.min()} to {labels.max()}"
             )
         splits.append(Split((images.astype(np.float32) / 255.0)[:, None], labels.astype(np.int64)))
