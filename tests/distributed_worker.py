@@ -3,6 +3,7 @@
     python tests/distributed_worker.py steps MODEL OUT   # 5 SGD steps; OUT/rank<r>.npz
     python tests/distributed_worker.py raise             # rank 1 raises, rank 0 waits
     python tests/distributed_worker.py unused OUT        # OUT/rank<r>.txt: the next forward's error
+    python tests/distributed_worker.py wrapper OUT       # OUT/rank<r>.npz: hooks, dtypes, freezing
 
 ``steps`` trains MODEL ("lenet" or "batchnorm", built by tests/test_distributed.py's
 ``make_model``) through DistributedDataParallel on ``DataLoader(..., distributed=True)``
@@ -71,12 +72,83 @@ def unused(out: str) -> None:
         (Path(out) / f"rank{dist.rank()}.txt").write_text(str(err))
 
 
+class TwoHeads(tc.nn.Module):
+    """Two outputs from one forward: ``a(x)``, and ``a(x) + b(x)``."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = tc.nn.Linear(4, 2), tc.nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.a(x), self.a(x) + self.b(x)
+
+
+def gradients(model: tc.nn.Module, x: np.ndarray, weight: float) -> np.ndarray:
+    """Every parameter's ``.grad``, flat, after backward of ``weight * model(x).sum()``."""
+    model.zero_grad()
+    (model(tc.Tensor(x)) * weight).sum().backward()
+    return np.concatenate([p.grad.data.ravel() for p in model.parameters()])
+
+
+def alone(model: tc.nn.Module) -> tc.nn.Module:
+    """A copy of the Linear ``model``, with its weights and dtype but without the wrapper."""
+    copy = tc.nn.Linear(4, 2).to(model.weight.dtype)
+    copy.load_state_dict(model.state_dict())
+    return copy
+
+
+def error_of(step) -> str:
+    """The message of the RuntimeError ``step()`` raises, or "" when it raises none."""
+    try:
+        step()
+    except RuntimeError as err:
+        return str(err)
+    return ""
+
+
+def wrapper(out: str) -> None:
+    """Gradients through the wrapper, and those of this rank alone, with a hook of the user's
+    registered after wrapping, with the model made float64 after wrapping; the errors of a
+    hook registered after the forward and of a backward before the last one finished; a
+    parameter frozen after wrapping. The inputs differ by rank."""
+    rank = dist.rank()
+    x = np.linspace(-1, 1, 12).reshape(3, 4) + 0.1 * rank
+    tc.manual_seed(0)
+    hooked = dist.DistributedDataParallel(tc.nn.Linear(4, 2))
+    hooked_alone = gradients(alone(hooked.module), x, 2 * (rank + 1.0))
+    for p in hooked.parameters():
+        p.register_hook(lambda g: g * 2)  # after wrapping, before the forward: runs first
+    doubled = dist.DistributedDataParallel(tc.nn.Linear(4, 2)).to(np.float64)
+    y = doubled(tc.Tensor(x)).sum()
+    doubled.module.bias.register_hook(lambda g: g)  # after the forward: too late
+    two = dist.DistributedDataParallel(TwoHeads())
+    first, second = two(tc.Tensor(x))
+    first.sum().backward()
+    unfinished = error_of(second.sum().backward)  # a's gradient again, b's never came
+    two.zero_grad()
+    two.module.a.requires_grad_(False)  # after wrapping: the next forward leaves it out
+    frozen = error_of(lambda: [two(tc.Tensor(x))[1].sum().backward() for _ in range(2)])
+    np.savez(
+        Path(out) / f"rank{rank}.npz",
+        hooked=gradients(hooked, x.astype(np.float32), rank + 1.0),
+        hooked_alone=hooked_alone,
+        late=error_of(y.backward),
+        doubled=gradients(doubled, x, 1 / 3 + rank),
+        doubled_alone=gradients(alone(doubled.module), x, 1 / 3 + rank),
+        unfinished=unfinished,
+        frozen=frozen,
+        frozen_b=two.module.b.weight.grad.data,
+    )
+
+
 def main() -> None:
     dist.init()
     if sys.argv[1] == "steps":
         steps(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == "unused":
         unused(sys.argv[2])
+    elif sys.argv[1] == "wrapper":
+        wrapper(sys.argv[2])
     elif sys.argv[1] == "raise":
         if dist.rank() == 1:
             raise RuntimeError("rank 1 fails on purpose")

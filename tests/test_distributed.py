@@ -234,26 +234,33 @@ def test_data_parallel_figure_is_current():
 # --- under mpiexec -n 2 ------------------------------------------------------------------
 
 
-def one_process(kind: str) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
-    """The 5 steps in this process on batches of 32: each batch's ids and the final state.
+def one_process(kind: str) -> tuple[list[np.ndarray], dict[str, np.ndarray], list[np.ndarray]]:
+    """The 5 steps in this process on batches of 32: each batch's ids, the final state, and
+    the buffers rank 1 should end with.
 
     With BatchNorm the batch is normalised in the two halves the ranks get (rank r: every
     2nd sample from r), each half with its own statistics, and the running statistics follow
-    rank 0's half only: what DDP without SyncBatchNorm does."""
+    rank 0's half only: what DDP without SyncBatchNorm does. Rank 1 starts each forward from
+    rank 0's running statistics, so it ends with those of the last step but one, moved by its
+    own last half."""
     tc.manual_seed(0)
     model = make_model(kind)
     images, labels = data()
     ids = np.arange(len(labels))
     optimizer = optim.SGD(model.parameters(), lr=0.1)
-    seen = []
+    seen, rank1_buffers = [], []
     for batch, _ in DataLoader(ids, ids, batch_size=BATCH):
         if kind == "lenet":
             loss = F.cross_entropy(model(tc.Tensor(images[batch])), labels[batch])
         else:
             halves = [batch[0::2], batch[1::2]]
+            start = [b.data.copy() for b in model.buffers()]
             first = F.cross_entropy(model(tc.Tensor(images[halves[0]])), labels[halves[0]])
             kept = [b.data.copy() for b in model.buffers()]
+            for buffer, value in zip(model.buffers(), start):
+                buffer.data = value
             second = F.cross_entropy(model(tc.Tensor(images[halves[1]])), labels[halves[1]])
+            rank1_buffers = [b.data.copy() for b in model.buffers()]
             for buffer, value in zip(model.buffers(), kept):
                 buffer.data = value
             loss = (first + second) / 2  # the mean of the two ranks' gradients
@@ -261,7 +268,7 @@ def one_process(kind: str) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
         loss.backward()
         optimizer.step()
         seen.append(batch)
-    return seen, model.state_dict()
+    return seen, model.state_dict(), rank1_buffers
 
 
 @needs_mpi
@@ -270,7 +277,7 @@ def test_two_ranks_of_16_step_as_one_process_of_32(kind, tmp_path):
     job = run_ranks(str(WORKER), "steps", kind, str(tmp_path))
     assert job.returncode == 0, job.stderr
     ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(2)]
-    batches, state = one_process(kind)
+    batches, state, rank1_buffers = one_process(kind)
     for r, result in enumerate(ranks):
         assert int(result["steps"]) == STEPS
         # the loader: at each step the ranks' batches are the two halves of one process's
@@ -279,6 +286,11 @@ def test_two_ranks_of_16_step_as_one_process_of_32(kind, tmp_path):
         assert result["same"].tolist() == [True] * (STEPS + 1)
     for name, value in state.items():  # rank 0's parameters and running statistics
         np.testing.assert_allclose(ranks[0][f"state/{name}"], value, rtol=1e-6, atol=2e-7)
+    # rank 1's own running statistics: each forward started from rank 0's
+    buffers = [name for name, _ in make_model(kind).named_buffers()]
+    assert len(buffers) == len(rank1_buffers) == (0 if kind == "lenet" else 3)
+    for name, value in zip(buffers, rank1_buffers):
+        np.testing.assert_allclose(ranks[1][f"state/{name}"], value, rtol=1e-6, atol=2e-7)
 
 
 @needs_mpi
@@ -291,6 +303,33 @@ def test_a_parameter_without_gradient_is_named_at_the_next_forward(tmp_path):
             "DistributedDataParallel: the last backward gave no gradient to unused.bias, "
             "unused.weight, so no gradient was averaged"
         )
+
+
+@needs_mpi
+def test_the_wrapper_follows_hooks_dtypes_and_freezing_changed_after_wrapping(tmp_path):
+    job = run_ranks(str(WORKER), "wrapper", str(tmp_path))
+    assert job.returncode == 0, job.stderr
+    ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(2)]
+
+    def averaged(key: str, **tolerance) -> None:  # every rank holds the mean of the ranks alone
+        mean = (ranks[0][f"{key}_alone"] + ranks[1][f"{key}_alone"]) / 2
+        assert not np.allclose(ranks[0][f"{key}_alone"], mean)  # the ranks' gradients differ
+        for result in ranks:
+            np.testing.assert_allclose(result[key], mean, **tolerance)
+
+    # a hook registered after wrapping runs before the average, not after it on one rank
+    averaged("hooked", rtol=1e-6)
+    # made float64 after wrapping: averaged in float64, not through a float32 bucket
+    averaged("doubled", rtol=1e-14, atol=1e-15)
+    for result in ranks:
+        assert str(result["late"]).startswith(
+            "DistributedDataParallel: a hook was registered on bias after the forward"
+        )
+        assert str(result["unfinished"]).startswith(
+            "DistributedDataParallel: the last backward gave no gradient to b.bias, b.weight"
+        )
+        assert str(result["frozen"]) == ""  # frozen after wrapping: no parameter is missing
+    np.testing.assert_array_equal(ranks[0]["frozen_b"], ranks[1]["frozen_b"])
 
 
 @needs_mpi

@@ -25,6 +25,7 @@ travel as one message."""
 
 
 def _by_dtype(tensors: Iterable[Tensor]) -> dict[np.dtype, list[Tensor]]:
+    """The tensors grouped by their dtype, in order within each group."""
     groups: dict[np.dtype, list[Tensor]] = {}
     for tensor in tensors:
         groups.setdefault(tensor.data.dtype, []).append(tensor)
@@ -90,8 +91,11 @@ class DistributedDataParallel(Module):
 
     Every rank must run the same number of training forwards and backwards (they are
     collectives); eval-mode forwards communicate nothing. Every parameter that requires grad
-    must receive a gradient in each backward; the next forward raises, naming those that did
-    not. ``close()`` (or leaving a ``with`` block) takes the gradient hooks off the parameters.
+    must receive a gradient in each backward; the next forward or backward raises, naming
+    those that did not. Each forward first looks at the parameters again, so freezing one
+    (``requires_grad=False``), ``to(dtype)`` or a hook of your own registered on a parameter
+    (it then runs before the average, as in PyTorch) takes effect from the next forward.
+    ``close()`` (or leaving a ``with`` block) takes the gradient hooks off the parameters.
 
     bucket_cap_mb: largest bucket in MiB (:func:`plan_buckets`); ``buckets`` lists the
     parameter names in each.
@@ -108,31 +112,58 @@ class DistributedDataParallel(Module):
             )
         _world("DistributedDataParallel")
         self.module, self.broadcast_buffers = module, broadcast_buffers
+        self.cap_bytes = int(bucket_cap_mb * 2**20)
         broadcast_parameters(module)
-        named = [(name, p) for name, p in module.named_parameters() if p.requires_grad]
-        self.buckets = plan_buckets(named, int(bucket_cap_mb * 2**20))
-        sizes = {name: p.data.size for name, p in named}
-        dtypes = {name: p.data.dtype for name, p in named}
-        self._flat = [
-            np.empty(sum(sizes[n] for n in names), dtypes[names[0]]) for names in self.buckets
-        ]
+        self.buckets: list[list[str]] = []
         self._arrived: dict[str, np.ndarray] = {}  # name -> the gradient backward will store
-        self._handles = [p.register_hook(self._hook(name)) for name, p in named]
+        self._handles: list | None = []  # None once closed
+        self._attach()
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """``module(*args, **kwargs)``, after rank 0's buffers in training mode."""
+        if self._handles is None:
+            raise RuntimeError(
+                "DistributedDataParallel: closed, its gradients are no longer averaged; "
+                "call the module itself, or wrap it again"
+            )
         self._check_last_backward()
+        self._attach()
         if self.broadcast_buffers and self.training:
             _broadcast_tensors(self.module.buffers(), 0)
         return self.module(*args, **kwargs)
 
-    def _hook(self, name: str):
+    def _attach(self) -> None:
+        """Hook every parameter that requires grad now, and plan the buckets for their dtypes.
+
+        Again at each forward, each hook after any other on its parameter: a hook running
+        after the average would hand ``.grad`` its own result, computed from this rank's
+        gradient alone, and the ranks would step apart.
+        """
+        for handle in self._handles:
+            handle.remove()
+        named = [(name, p) for name, p in self.module.named_parameters() if p.requires_grad]
+        self.buckets = plan_buckets(named, self.cap_bytes)
+        self._handles = [p.register_hook(self._hook(name, p)) for name, p in named]
+
+    def _hook(self, name: str, parameter: Tensor):
+        """The hook that collects ``parameter``'s gradient and, when it is the last of the
+        backward pass to arrive, averages all of them."""
+
         def hook(grad: Tensor) -> None:
             if grad.requires_grad:
                 raise RuntimeError(
                     "DistributedDataParallel: backward(create_graph=True) is not supported: "
                     "the averaged gradient would lose its graph"
                 )
+            if parameter._hooks[-1] is not hook:  # registered since the forward: too late
+                self._arrived.clear()
+                raise RuntimeError(
+                    f"DistributedDataParallel: a hook was registered on {name} after the "
+                    f"forward; it would change the gradient after the average, on this rank "
+                    f"only. Register it before the forward"
+                )
+            if name in self._arrived:  # a second backward, and the first did not finish
+                self._check_last_backward()
             # the engine stores this array (its own copy) in .grad after every hook has run,
             # so averaging it in place, once all have arrived, is what .grad receives
             self._arrived[name] = grad.data
@@ -143,17 +174,17 @@ class DistributedDataParallel(Module):
 
     def _average(self) -> None:
         """All-reduce each bucket (the same order on every rank) and write the means back."""
-        for names, flat in zip(self.buckets, self._flat):
+        for names in self.buckets:
             grads = [self._arrived[n] for n in names]
+            flat = all_reduce(np.concatenate([grad.ravel() for grad in grads]), "mean")
             at = _offsets(grads)
-            for grad, start, stop in zip(grads, at, at[1:]):
-                flat[start:stop] = grad.ravel()
-            all_reduce(flat, "mean")
             for grad, start, stop in zip(grads, at, at[1:]):
                 grad[...] = flat[start:stop].reshape(grad.shape)
         self._arrived.clear()
 
     def _check_last_backward(self) -> None:
+        """Raise, naming them, when the last backward left parameters without a gradient:
+        then nothing was averaged."""
         if self._arrived:
             missing = [n for names in self.buckets for n in names if n not in self._arrived]
             self._arrived.clear()
@@ -165,9 +196,9 @@ class DistributedDataParallel(Module):
 
     def close(self) -> None:
         """Take the gradient hooks off the parameters: ``module`` trains alone again."""
-        for handle in self._handles:
+        for handle in self._handles or ():
             handle.remove()
-        self._handles = []
+        self._handles = None
 
     def __enter__(self) -> DistributedDataParallel:
         return self
