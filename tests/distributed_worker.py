@@ -4,6 +4,7 @@
     python tests/distributed_worker.py raise             # rank 1 raises, rank 0 waits
     python tests/distributed_worker.py unused OUT        # OUT/rank<r>.txt: the next forward's error
     python tests/distributed_worker.py wrapper OUT       # OUT/rank<r>.npz: hooks, dtypes, freezing
+    python tests/distributed_worker.py diverge OUT       # OUT/rank<r>.txt: fit's TrainingDiverged
 
 ``steps`` trains MODEL ("lenet" or "batchnorm", built by tests/test_distributed.py's
 ``make_model``) through DistributedDataParallel on ``DataLoader(..., distributed=True)``
@@ -141,6 +142,39 @@ def wrapper(out: str) -> None:
     )
 
 
+class NanOnRank1(tc.nn.Module):
+    """A linear classifier of 8x8 images whose third forward gives NaN on rank 1 only."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear, self.calls = tc.nn.Linear(64, 10), 0
+
+    def forward(self, x):
+        self.calls += 1
+        out = self.linear(x.reshape(x.shape[0], 64))
+        return out * float("nan") if self.calls == 3 and dist.rank() == 1 else out
+
+
+def diverge(out: str) -> None:
+    """fit(distributed=True) when one rank's loss is NaN: each rank writes the error it got."""
+    from tinygrad_cnn.train import TrainingDiverged, fit
+
+    model = NanOnRank1()
+    try:
+        fit(
+            dist.DistributedDataParallel(model),
+            optim.SGD(model.parameters(), lr=0.1),
+            data(),
+            data(),
+            epochs=1,
+            batch_size=BATCH,
+            quiet=True,
+            distributed=True,
+        )
+    except TrainingDiverged as err:
+        (Path(out) / f"rank{dist.rank()}.txt").write_text(str(err))
+
+
 def main() -> None:
     dist.init()
     if sys.argv[1] == "steps":
@@ -149,6 +183,8 @@ def main() -> None:
         unused(sys.argv[2])
     elif sys.argv[1] == "wrapper":
         wrapper(sys.argv[2])
+    elif sys.argv[1] == "diverge":
+        diverge(sys.argv[2])
     elif sys.argv[1] == "raise":
         if dist.rank() == 1:
             raise RuntimeError("rank 1 fails on purpose")

@@ -76,9 +76,9 @@ def _mpi_missing() -> str | None:
 needs_mpi = pytest.mark.skipif(_mpi_missing() is not None, reason=_mpi_missing() or "")
 
 
-def run_ranks(*args: str, ranks: int = 2) -> subprocess.CompletedProcess:
+def run_ranks(*args: str, ranks: int = 2, hang: float = HANG) -> subprocess.CompletedProcess:
     """``mpiexec -n ranks python args...`` from the repository root; fails the test if it is
-    still running after HANG seconds (its whole process group is killed)."""
+    still running after ``hang`` seconds (its whole process group is killed)."""
     env = {
         **os.environ,
         "OPENBLAS_NUM_THREADS": "1",  # two ranks on two cores: one BLAS thread each
@@ -99,11 +99,11 @@ def run_ranks(*args: str, ranks: int = 2) -> subprocess.CompletedProcess:
         start_new_session=True,  # mpiexec's helpers too, so a hung job can be killed whole
     )
     try:
-        out, err = job.communicate(timeout=HANG)
+        out, err = job.communicate(timeout=hang)
     except subprocess.TimeoutExpired:
         os.killpg(job.pid, signal.SIGKILL)
         out, err = job.communicate()
-        pytest.fail(f"{' '.join(command)} still ran after {HANG} s: a rank hangs\n{out}\n{err}")
+        pytest.fail(f"{' '.join(command)} still ran after {hang} s: a rank hangs\n{out}\n{err}")
     return subprocess.CompletedProcess(command, job.returncode, out, err)
 
 
@@ -330,6 +330,20 @@ def test_the_wrapper_follows_hooks_dtypes_and_freezing_changed_after_wrapping(tm
         )
         assert str(result["frozen"]) == ""  # frozen after wrapping: no parameter is missing
     np.testing.assert_array_equal(ranks[0]["frozen_b"], ranks[1]["frozen_b"])
+
+
+@needs_mpi
+def test_a_loss_not_finite_on_one_rank_stops_fit_on_every_rank(tmp_path):
+    """Rank 1's third batch gives NaN: both ranks raise TrainingDiverged there, where rank 0
+    would otherwise wait in the gradients' all-reduce for a rank that stopped."""
+    job = run_ranks(str(WORKER), "diverge", str(tmp_path), hang=120)
+    assert job.returncode == 0, job.stderr
+    for r in range(2):
+        assert (
+            (tmp_path / f"rank{r}.txt")
+            .read_text()
+            .startswith("the loss is nan at epoch 1, batch 3; training diverged")
+        )
 
 
 @needs_mpi

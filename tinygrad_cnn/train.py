@@ -218,9 +218,12 @@ def _train_epoch(
         )
         logits = model(xb)
         loss = F.cross_entropy(logits, yb)
-        if not np.isfinite(loss.item()):  # stop before the step writes NaN into every weight
+        # summed over the ranks, not finite if any rank's is not: all stop at this batch,
+        # not one alone while the others wait in the all-reduce for its gradients
+        checked = _sum_over_ranks(loss.item())[0] if distributed else loss.item()
+        if not np.isfinite(checked):  # stop before the step writes NaN into every weight
             raise TrainingDiverged(
-                f"the loss is {loss.item()} at epoch {epoch}, batch {batch}; "
+                f"the loss is {checked} at epoch {epoch}, batch {batch}; "
                 f"training diverged (try a smaller learning rate)"
             )
         optimizer.zero_grad()
