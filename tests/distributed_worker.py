@@ -5,6 +5,7 @@
     python tests/distributed_worker.py unused OUT        # OUT/rank<r>.txt: the next forward's error
     python tests/distributed_worker.py wrapper OUT       # OUT/rank<r>.npz: hooks, dtypes, freezing
     python tests/distributed_worker.py diverge OUT       # OUT/rank<r>.txt: fit's TrainingDiverged
+    python tests/distributed_worker.py interrupt N ARGS  # the CLI with ARGS, Ctrl-C at step N
 
 ``steps`` trains MODEL ("lenet" or "batchnorm", built by tests/test_distributed.py's
 ``make_model``) through DistributedDataParallel on ``DataLoader(..., distributed=True)``
@@ -175,6 +176,23 @@ def diverge(out: str) -> None:
         (Path(out) / f"rank{dist.rank()}.txt").write_text(str(err))
 
 
+def interrupt(step: int, argv: list[str]) -> None:
+    """``python -m tinygrad_cnn ARGV`` on this rank, with Ctrl-C inside its ``step``-th
+    optimizer step (every rank reaches it together: their steps are collective)."""
+    from tinygrad_cnn import cli
+
+    calls, real_step = {"n": 0}, optim.Adam.step
+
+    def step_or_interrupt(self):
+        calls["n"] += 1
+        if calls["n"] == step:
+            raise KeyboardInterrupt
+        real_step(self)
+
+    optim.Adam.step = step_or_interrupt
+    cli.main(argv)
+
+
 def main() -> None:
     dist.init()
     if sys.argv[1] == "steps":
@@ -185,6 +203,8 @@ def main() -> None:
         wrapper(sys.argv[2])
     elif sys.argv[1] == "diverge":
         diverge(sys.argv[2])
+    elif sys.argv[1] == "interrupt":
+        interrupt(int(sys.argv[2]), sys.argv[3:])
     elif sys.argv[1] == "raise":
         if dist.rank() == 1:
             raise RuntimeError("rank 1 fails on purpose")

@@ -76,9 +76,12 @@ def _mpi_missing() -> str | None:
 needs_mpi = pytest.mark.skipif(_mpi_missing() is not None, reason=_mpi_missing() or "")
 
 
-def run_ranks(*args: str, ranks: int = 2, hang: float = HANG) -> subprocess.CompletedProcess:
-    """``mpiexec -n ranks python args...`` from the repository root; fails the test if it is
-    still running after ``hang`` seconds (its whole process group is killed)."""
+def run_ranks(
+    *args: str, ranks: int = 2, hang: float = HANG, **environment: str
+) -> subprocess.CompletedProcess:
+    """``mpiexec -n ranks python args...`` from the repository root, with ``environment``
+    added; fails the test if it is still running after ``hang`` seconds (its whole process
+    group is killed)."""
     env = {
         **os.environ,
         "OPENBLAS_NUM_THREADS": "1",  # two ranks on two cores: one BLAS thread each
@@ -87,6 +90,7 @@ def run_ranks(*args: str, ranks: int = 2, hang: float = HANG) -> subprocess.Comp
         "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
         "OMPI_MCA_rmaps_base_oversubscribe": "1",
         "PRTE_MCA_rmaps_default_mapping_policy": ":oversubscribe",
+        **environment,
     }
     command = [mpiexec(), "-n", str(ranks), sys.executable, *args]
     job = subprocess.Popen(
@@ -377,3 +381,32 @@ def test_cli_trains_on_two_ranks_as_one_process(tmp_path):
     for a, b in zip(two["history"], one["history"]):
         assert abs(a["test_accuracy"] - b["test_accuracy"]) <= 1 / 359 + 1e-9
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-5)
+
+
+@needs_mpi
+def test_cli_interrupted_on_two_ranks_resumes_bit_exactly(tmp_path):
+    """With --augment, so rank 1 draws crops of its own, and conv orders chosen by timing,
+    each rank's kept for the resumed run: stopped in epoch 2 and resumed, the run ends as
+    one that did not stop."""
+    args = ["train", "--epochs", "3", "--augment", "--quiet", "--distributed"]
+    timed = {"TINYGRAD_CNN_AUTOTUNE": "1"}  # conftest switches it off
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    job = run_ranks("-m", "tinygrad_cnn", *args, "--out", str(straight), **timed)
+    assert job.returncode == 0, job.stderr
+    orders = sorted(path.name for path in straight.glob("layouts*.json"))
+    assert orders == ["layouts.json", "layouts.rank1.json"]  # each rank's timed conv orders
+    stopped.mkdir()
+    for name in orders:  # the orders the straight run chose, so that the same bits come out
+        shutil.copy(straight / name, stopped / name)
+    job = run_ranks(str(WORKER), "interrupt", "60", *args, "--out", str(stopped), **timed)
+    assert job.returncode != 0 and "interrupted; epoch 1 is saved in" in job.stderr
+    checkpoint = str(stopped / "checkpoint.npz")
+    resume = ["train", "--resume", checkpoint, "--quiet", "--distributed"]
+    job = run_ranks("-m", "tinygrad_cnn", *resume, **timed)
+    assert job.returncode == 0, job.stderr
+    resumed, reference = tc.load(checkpoint), tc.load(str(straight / "checkpoint.npz"))
+    for name, array in reference["model"].items():
+        assert np.array_equal(resumed["model"][name], array), name  # bit for bit
+    assert [e["test_loss"] for e in resumed["history"]] == [
+        e["test_loss"] for e in reference["history"]
+    ]

@@ -261,10 +261,7 @@ def train(args: argparse.Namespace) -> int:
         raise CommandError(
             f"--resume {args.resume}: all {options['epochs']} epochs are done already"
         )
-    if rank > 0:  # its own draws for --augment's crops (rank 0's generator shuffles the data)
-        manual_seed(
-            int(np.random.SeedSequence([options["seed"], rank, len(history)]).generate_state(1)[0])
-        )
+    _seed_rank(options["seed"], rank, len(history))
     if not quiet:
         size = "x".join(map(str, train_split.images.shape[2:]))
         print(
@@ -273,15 +270,17 @@ def train(args: argparse.Namespace) -> int:
         print(model if resumed is None else f"resuming {args.resume} after epoch {len(history)}")
     checkpoint = os.path.join(out, "checkpoint.npz")
     before = _file_identity(checkpoint)
-    if lead and "TINYGRAD_CNN_LAYOUT_CACHE" not in os.environ:
-        # conv orders timed in this run are kept beside the checkpoint: a resumed run reads
-        # them instead of timing again, so it computes the same bits
-        layout.set_layout_cache(os.path.join(out, "layouts.json"))
+    if "TINYGRAD_CNN_LAYOUT_CACHE" not in os.environ:
+        # conv orders timed in this run are kept beside the checkpoint, each rank's own: a
+        # resumed run reads them instead of timing again, so it computes the same bits
+        cache = "layouts.json" if lead else f"layouts.rank{rank}.json"
+        layout.set_layout_cache(os.path.join(out, cache))
 
     first_epoch = len(history) + 1
 
     def end_training_epoch() -> None:
         scheduler.step()
+        _seed_rank(options["seed"], rank, len(history) + 1)
         if profiled is not None and profiled.running:
             profiled.stop()
 
@@ -375,6 +374,14 @@ def _join_ranks(quiet: bool) -> int:
         each = threads or "as OPENBLAS_NUM_THREADS or OMP_NUM_THREADS say"
         print(f"{distributed.world_size()} ranks, BLAS threads per rank: {each}", flush=True)
     return distributed.rank()
+
+
+def _seed_rank(seed: int, rank: int, epochs_done: int) -> None:
+    """Seed a rank other than 0 for the epoch after ``epochs_done``: its draws for --augment's
+    crops are its own (rank 0's generator shuffles the data, and the checkpoint keeps it), and
+    the same in a resumed run as in one that did not stop."""
+    if rank > 0:
+        manual_seed(int(np.random.SeedSequence([seed, rank, epochs_done]).generate_state(1)[0]))
 
 
 def _data_parallel(model: Module) -> Module:
