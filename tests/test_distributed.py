@@ -124,6 +124,36 @@ def test_init_without_mpi4py_is_one_line_naming_what_to_install(monkeypatch):
     assert not dist.is_initialized()
 
 
+WITHOUT_MPI = """
+import importlib.abc, sys
+class Missing(importlib.abc.MetaPathFinder):  # as if mpi4py and threadpoolctl were not installed
+    def find_spec(self, name, path, target=None):
+        if name.partition(".")[0] in ("mpi4py", "threadpoolctl"):
+            raise ModuleNotFoundError(f"No module named {name!r}")
+sys.meta_path.insert(0, Missing())
+hook = sys.excepthook
+import tinygrad_cnn, tinygrad_cnn.distributed, tinygrad_cnn.cli
+assert sys.excepthook is hook and not any(m.startswith("mpi4py") for m in sys.modules)
+sys.exit(tinygrad_cnn.cli.main(["train", "--distributed", "--epochs", "1", "--out", sys.argv[1]]))
+"""
+
+
+def test_without_mpi4py_the_package_imports_and_train_distributed_says_what_to_install(
+    tmp_path,
+):
+    job = subprocess.run(
+        [sys.executable, "-c", WITHOUT_MPI, str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert job.returncode == 2 and job.stdout == ""
+    assert job.stderr == (
+        "python -m tinygrad_cnn train: error: tinygrad_cnn.distributed.init: mpi4py is "
+        "missing; pip install 'tinygrad_cnn[distributed]' (mpi4py and the mpich wheel)\n"
+    )
+
+
 def test_collectives_before_init_say_to_call_init():
     with pytest.raises(RuntimeError, match=r"distributed\.rank: call .*init\(\) first"):
         dist.rank()
