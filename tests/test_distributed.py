@@ -414,6 +414,32 @@ def test_cli_trains_on_two_ranks_as_one_process(tmp_path):
 
 
 @needs_mpi
+def test_cli_distributed_without_mpiexec_is_a_plain_run(tmp_path):
+    """One rank of one: the same checkpoint bit for bit, the same lines but the ranks'."""
+    runs = {}
+    for name, extra in (("plain", []), ("alone", ["--distributed"])):
+        command = ["-m", "tinygrad_cnn", "train", "--epochs", "2", "--width", "4", *extra]
+        job = subprocess.run(
+            [sys.executable, *command, "--out", str(tmp_path / name)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=HANG,
+        )
+        assert job.returncode == 0, job.stderr
+        runs[name] = job.stdout.replace(name, "OUT").splitlines()
+    assert runs["alone"][0].startswith("1 rank")  # the only line more: ranks and threads
+
+    def lines(output: list[str]) -> list[str]:  # without the speeds and durations
+        return [line.partition("(")[0] for line in output if " s;" not in line]
+
+    assert lines(runs["alone"][1:]) == lines(runs["plain"])
+    plain, alone = (tc.load(str(tmp_path / name / "checkpoint.npz")) for name in runs)
+    for name, array in plain["model"].items():
+        assert np.array_equal(alone["model"][name], array), name
+
+
+@needs_mpi
 def test_cli_interrupted_on_two_ranks_resumes_bit_exactly(tmp_path):
     """With --augment, so rank 1 draws crops of its own, and conv orders chosen by timing,
     each rank's kept for the resumed run: stopped in epoch 2 and resumed, the run ends as
