@@ -170,6 +170,10 @@ def test_all_reduce_checks_its_arguments_first():
         dist.all_reduce(np.ones(3), op="median")
     with pytest.raises(TypeError, match="op='mean' needs a floating array, got int64"):
         dist.all_reduce(np.ones(3, dtype=np.int64))
+    with pytest.raises(TypeError, match="all_reduce: op='sum' is not defined on bool arrays"):
+        dist.all_reduce(np.ones(3, dtype=bool), op="sum")
+    with pytest.raises(TypeError, match="op='max' is not defined on complex64 arrays"):
+        dist.all_reduce(np.ones(3, dtype=np.complex64), op="max")
     frozen = np.ones(3)
     frozen.setflags(write=False)
     with pytest.raises(ValueError, match=r"broadcast: the array \(3,\) is read-only"):

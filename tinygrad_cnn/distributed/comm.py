@@ -137,6 +137,13 @@ def all_reduce(array: np.ndarray, op: str = "mean") -> np.ndarray:
         raise ValueError(
             f"tinygrad_cnn.distributed.all_reduce: op must be one of {', '.join(_OPS)}, got {op!r}"
         )
+    if array.dtype.kind not in "iufc" or (array.dtype.kind == "c" and op in ("max", "min")):
+        # MPI defines these ops on numbers only (and orders no complex ones); its own error is
+        # a many-line stack that names neither this function nor the array
+        raise TypeError(
+            f"tinygrad_cnn.distributed.all_reduce: op={op!r} is not defined on {array.dtype} "
+            f"arrays; convert it first (e.g. array.astype(np.int64))"
+        )
     if op == "mean" and array.dtype.kind != "f":
         raise TypeError(
             f"tinygrad_cnn.distributed.all_reduce: op='mean' needs a floating array, got "
