@@ -398,7 +398,9 @@ def test_cli_trains_on_two_ranks_as_one_process(tmp_path):
     assert job.returncode == 0, job.stderr
     assert job.stdout.count("test accuracy") == 1 and job.stdout.count("epoch   1/2") == 1
     assert "2 ranks, BLAS threads per rank: as OPENBLAS_NUM_THREADS" in job.stdout
+    assert job.stdout.count("report: ") == 1 and job.stdout.count("checkpoint saved to") == 1
     assert (tmp_path / "two" / "checkpoint.npz").exists()
+    assert (tmp_path / "two" / "index.html").exists()
     single = subprocess.run(
         [sys.executable, "-m", "tinygrad_cnn", *options, "--out", str(tmp_path / "one")],
         cwd=ROOT,
