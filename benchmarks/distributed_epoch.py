@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -114,12 +115,33 @@ def configurations(ranks: int) -> dict[str, tuple[list[str], dict[str, str]]]:
     }
 
 
+def run(command: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
+    """Run ``command``; after ``timeout`` seconds end it with every process it started (an
+    mpiexec's ranks too) and exit with a message."""
+    job = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = job.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(job.pid, signal.SIGKILL)
+        job.communicate()
+        sys.exit(f"{' '.join(command)} still ran after {timeout:.0f} s; ended it")
+    return subprocess.CompletedProcess(command, job.returncode, out, err)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", choices=["fashion-mnist", "digits"], default="fashion-mnist")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--repeats", type=int, default=2)
     p.add_argument("--ranks", type=int, default=2)
+    p.add_argument("--timeout", type=float, default=3600, help="seconds a run may take")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--distributed", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -131,9 +153,7 @@ def main() -> None:
     for repeat in range(args.repeats):
         for name, (command, env) in configurations(args.ranks).items():
             time.sleep(IDLE_GAP)
-            job = subprocess.run(
-                [*command, *options], env={**environment, **env}, capture_output=True, text=True
-            )
+            job = run([*command, *options], {**environment, **env}, args.timeout)
             if job.returncode:
                 sys.exit(f"{name} failed:\n{job.stderr}")
             runs.setdefault(name, []).append(json.loads(job.stdout.strip().splitlines()[-1]))
