@@ -2,7 +2,6 @@
 the table, threads and nesting, no references kept, and train --profile."""
 
 import gc
-import importlib.util
 import math
 import re
 import threading
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import load_tool
 
 import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
@@ -225,6 +225,74 @@ def test_an_exception_in_the_block_stops_the_profile():
     assert not prof.running and function._mode.profiler is None and function.profiling == 0
 
 
+class _Fragile(tc.Function, register=False):
+    """The identity, whose forward raises on a negative input and whose backward raises on a NaN
+    gradient: an op failing inside a profile."""
+
+    name = "fragile"
+
+    @staticmethod
+    def forward(ctx, x):
+        if (x < 0).any():
+            raise ArithmeticError("fragile: negative input")
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        if np.isnan(grad).any():
+            raise ArithmeticError("fragile: NaN gradient")
+        return grad
+
+
+def _nothing_left_running():
+    return function._mode.profiler is None and function.profiling == 0
+
+
+def test_an_op_raising_in_forward_or_backward_leaves_no_profile_running():
+    x = tc.Tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(ArithmeticError, match="negative input"), tc.profile() as prof:
+        x.exp()
+        _Fragile.apply(-x)
+    assert not prof.running and _nothing_left_running()
+    assert [r.op for r in prof.records] == ["exp", "neg"]  # the failed application is not one
+    y = _Fragile.apply(x) * float("nan")
+    with pytest.raises(ArithmeticError, match="NaN gradient"), tc.profile() as prof:
+        y.sum().backward()
+    assert not prof.running and _nothing_left_running()
+    assert [r.op for r in prof.records] == ["sum", "mul", "fragile"]  # backward-only records
+    assert [r.op for r in prof.backward_order[0]] == ["sum", "mul"]  # the rule that raised: not
+    assert prof.records[-1].backward_calls == 0
+    (x * 2).sum().backward()  # and later ops record nowhere
+    assert len(prof.records) == 3
+
+
+def test_a_profile_started_in_a_with_block_and_left_running_stops_with_the_block():
+    x = tc.Tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(KeyError), tc.profile() as outer:  # the block's own error comes out
+        inner = tc.profile().start()
+        x.exp()
+        raise KeyError  # before inner.stop()
+    assert not outer.running and not inner.running and _nothing_left_running()
+    assert inner.records[0] is outer.records[0]
+    with pytest.raises(RuntimeError, match="1 profile.s. started inside this `with` block"):
+        with tc.profile() as outer:
+            tc.profile().start()
+    assert not outer.running and _nothing_left_running()
+
+
+def test_a_backward_after_the_profile_ended_is_not_timed_into_it():
+    x = tc.Tensor(np.ones(2), requires_grad=True)
+    with tc.profile() as prof:
+        y = (x * 3).sum()
+    y.backward()
+    assert [(r.op, r.calls, r.backward_calls, r.backward_s) for r in prof.records] == [
+        ("mul", 1, 0, 0.0),
+        ("sum", 1, 0, 0.0),
+    ]
+    assert prof.backward_order == [] and _nothing_left_running()
+    np.testing.assert_array_equal(x.grad.data, [3.0, 3.0])
+
+
 def test_backward_of_a_graph_made_before_the_profile_gets_backward_only_records():
     x = tc.Tensor(np.ones(3), requires_grad=True)
     y = (x * x).sum()
@@ -327,11 +395,7 @@ def test_the_graphs_doc_shows_a_profile_table_of_the_digits_epoch():
     (by op, by module), rows sorted by total time and summing to the total, registered op
     names, and a sentence naming the first row. Only the structure: the times vary."""
     root = Path(__file__).resolve().parents[1]
-    spec = importlib.util.spec_from_file_location(
-        "render_docs_profile", root / "tools" / "render_docs_profile.py"
-    )
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool("render_docs_profile")
     block = (root / "docs" / "graphs.md").read_text().split(tool.BEGIN)[1].split(tool.END)[0]
     by_op, by_module = (_rows(t) for t in re.findall(r"```text\n(.*?)\n```", block, re.S))
     assert by_op[0] == ["op", *COLUMNS] and by_module[0] == ["module", *COLUMNS]

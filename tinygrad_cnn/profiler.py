@@ -7,9 +7,10 @@ bytes of its output and of the arrays it saved for backward, and the module that
     print(prof.table(sort_by="total", group_by="op"))     # or group_by="module"
 
 A running profile belongs to the thread that started it: ops other threads run are not
-recorded. With none running, the op base and the engine pay one ``None`` test per op and per
-backward pass. A profile refers to graph nodes only weakly, so a finished step's arrays are
-freed as without it; its records grow by one small object per op application.
+recorded. With none running anywhere, the op base and the engine pay one test of a module
+global (``function.profiling``) per op and per backward pass. A profile refers to graph nodes
+only weakly, so a finished step's arrays are freed as without it; its records grow by one
+small object per op application.
 
 Times are self times: an op's backward rule that runs other ops (``create_graph=True``) is
 charged without them, as they get records of their own, so the rows add up to the total.
@@ -142,7 +143,9 @@ class profile:
 
     Profiles nest: an inner one records into the outer ones too (the same record objects).
     ``start()`` and ``stop()`` do what the ``with`` block does; a stopped profile can be
-    started again and adds to what it holds.
+    started again and adds to what it holds. The end of a ``with`` block also stops any
+    profile started inside it and left running, and then raises RuntimeError (unless an
+    exception is already leaving the block).
     """
 
     def __init__(self) -> None:
@@ -193,8 +196,20 @@ class profile:
     def __enter__(self) -> profile:
         return self.start()
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, kind: type | None, *exc: Any) -> None:
+        # A profile start()ed inside the block and never stopped (an exception skipped its
+        # stop()) would keep timing every op of the thread: stop it too, then say so, unless
+        # an exception is already on its way out.
+        left = 0
+        while self._thread == threading.get_ident() and function._mode.profiler is not self:
+            function._mode.profiler.stop()
+            left += 1
         self.stop()
+        if left and kind is None:
+            raise RuntimeError(
+                f"profile: {left} profile(s) started inside this `with` block were still "
+                "running at its end; they were stopped with it"
+            )
 
     # ---- hooks: Function.apply and the engine call these while this profile is the thread's --
     def run_forward(self, op: type[Function], ctx: Function, arrays: list, attrs: dict) -> Any:
