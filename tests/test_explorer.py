@@ -132,6 +132,31 @@ def test_statistics_count_nan_inf_and_zeros_apart():
     assert array_stats(np.array(["a"])) is None
 
 
+def test_statistics_of_values_near_the_float64_limits():
+    big = array_stats(np.array([1.5e308, -1.5e308]))  # numpy's histogram of these raises
+    assert (big["min"], big["max"], big["mean"], big["std"]) == (-1.5e308, 1.5e308, 0.0, 1.5e308)
+    assert big["norm"] is None  # sqrt(2) * 1.5e308 is beyond float64; JSON has no infinity
+    assert big["hist"] == [1] + [0] * (HISTOGRAM_BINS - 2) + [1]
+    assert big["hist_range"] == [-1.5e308, 1.5e308]
+    for a in (1e200, 1e-200):  # squares overflow or vanish; the statistics do not
+        stats = array_stats(np.array([a, -a, a, -a]))
+        assert stats["mean"] == 0.0 and stats["std"] == a
+        assert stats["norm"] == pytest.approx(2 * a, rel=1e-15)
+    constant = array_stats(np.full(3, 1e300))
+    assert constant["mean"] == 1e300 and constant["std"] == 0.0 and sum(constant["hist"]) == 3
+
+
+def test_a_page_of_values_near_the_float64_limit_is_written(tmp_path):
+    x = Tensor(np.array([1e308, 1.7e308]), requires_grad=True, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        y = (x * 1.0).sum()  # inf: the sum is beyond float64
+    page = explore(y, tmp_path / "g.html")
+    data = page_data(page.path)
+    leaf = next(t for t in data["tensors"] if t["kind"] == "leaf")
+    assert leaf["value"]["norm"] is None and leaf["value"]["max"] == 1.7e308
+    assert data["tensors"][-1]["value"] == {"size": 1, "zeros": 0.0, "nan": 0, "inf": 1}
+
+
 def test_gradient_statistics_are_tc_grads_and_no_grad_changes():
     loss, model = lenet_step()
     data = graph_data(loss, model=model)
@@ -231,12 +256,52 @@ def test_after_a_plain_backward_the_page_shows_what_is_left():
 
 
 def test_non_scalar_output_differentiates_its_sum():
-    x = Tensor(np.array([[1.0, -2.0], [3.0, 0.5]]), requires_grad=True)
+    values = np.array([[1.0, -2.0], [3.0, 0.0]])
+    x = Tensor(values, requires_grad=True)
     y = (x * x).relu()
     data = graph_data(y)
-    (g,) = tc.grad(y.sum(), [x])
-    assert_stats(data["tensors"][0]["grad"], g.data)
+    assert_stats(data["tensors"][0]["grad"], 2 * values)  # d sum(relu(x^2)) / dx, by hand
+    assert data["tensors"][0]["grad"]["zeros"] == 0.25
     assert [data["ops"][int(o[1:])]["op"] for o in data["backward_order"]] == ["relu", "mul"]
+
+
+def test_a_graph_partly_released_by_another_backward_is_refused():
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    h = x.exp()
+    first, second = h.sum(), (h * h).sum()
+    first.backward()  # releases exp, which second also goes through
+    with pytest.raises(ValueError, match="explore: part of the graph behind output was released"):
+        graph_data(second)
+    data = graph_data(first)  # the graph first.backward() released: its leaves' .grad
+    assert_stats(data["tensors"][0]["grad"], np.exp(np.array([1.0, 2.0], dtype=np.float32)))
+
+
+def test_text_in_the_data_cannot_end_or_hide_the_end_of_its_script(tmp_path):
+    class Odd(tc.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = tc.nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.inner(x)
+
+        def __repr__(self):
+            return """Odd("</script>" & '<!--<script>')"""
+
+    model = Odd()
+    x = Tensor(np.ones((1, 2), dtype=np.float32))
+    x.name = "<!--<script>"  # "<!--" then "<script" hides the real "</script>" from the parser
+    loss = model(x).sum()
+    page = explore(loss, tmp_path / "g.html", model=model, title="<b>odd</b>")
+    assert "<!--" not in page.html and page.html.count("<script") == 2  # the data and the code
+    assert (
+        page.html.count("</script>") == 2 and "<title>&lt;b&gt;odd&lt;/b&gt;</title>" in page.html
+    )
+    data = page_data(page.path)
+    assert data == json.loads(json.dumps(graph_data(loss, model=model)))
+    assert data["modules"][0]["repr"] == repr(model) and "<!--<script>" in [
+        t["name"] for t in data["tensors"]
+    ]
 
 
 def test_page_is_one_offline_file_with_the_data(tmp_path):

@@ -23,6 +23,7 @@ from ..tensor import Tensor
 __all__ = ["graph_data", "array_stats", "HISTOGRAM_BINS"]
 
 HISTOGRAM_BINS = 16
+_HUGE, _TINY = 2.0**400, 2.0**-400  # magnitudes whose squares and sums stay finite and nonzero
 
 
 def array_stats(array: np.ndarray) -> dict[str, Any] | None:
@@ -31,7 +32,8 @@ def array_stats(array: np.ndarray) -> dict[str, Any] | None:
     ``std``, ``norm`` (L2) and a histogram (``hist``: HISTOGRAM_BINS counts over ``hist_range``).
 
     The finite-only statistics are absent when no element is finite; None for an empty or
-    non-numeric array."""
+    non-numeric array. A statistic too large for float64 (the norm of values near 1e308) is
+    None, as JSON has no infinity."""
     a = np.asarray(array)
     if a.size == 0 or a.dtype.kind not in "biuf":
         return None
@@ -46,17 +48,36 @@ def array_stats(array: np.ndarray) -> dict[str, Any] | None:
         "inf": int(a.size - values.size - nan),
     }
     if values.size:
-        counts, edges = np.histogram(values, bins=HISTOGRAM_BINS)
-        stats.update(
-            min=float(values.min()),
-            max=float(values.max()),
-            mean=float(values.mean()),
-            std=float(values.std()),
-            norm=float(np.linalg.norm(values)),
-            hist=counts.tolist(),
-            hist_range=[float(edges[0]), float(edges[-1])],
-        )
+        stats.update(_finite_stats(values))
     return stats
+
+
+def _finite_stats(values: np.ndarray) -> dict[str, Any]:
+    """min, max, mean, std, norm and the histogram of finite float64 values (1-D, not empty).
+
+    Squares of values beyond about 1e154 overflow float64 (and those below 1e-154 vanish), and
+    so does the histogram's range near 1e308: such values are summed and binned scaled by the
+    power of two that brings the largest into [1, 2), then scaled back. Other values are not
+    scaled, so their statistics are numpy's own."""
+    largest = float(np.abs(values).max())
+    ordinary = largest == 0 or _TINY < largest < _HUGE
+    scale = 1.0 if ordinary else 2.0 ** (math.frexp(largest)[1] - 1)  # exact: a power of two
+    scaled = values / scale
+    counts, edges = np.histogram(scaled, bins=HISTOGRAM_BINS)
+    with np.errstate(over="ignore"):  # a norm beyond float64 becomes inf, then None
+        found = {
+            "min": float(values.min()),
+            "max": float(values.max()),
+            "mean": float(scaled.mean() * scale),
+            "std": float(scaled.std() * scale),
+            "norm": float(np.linalg.norm(scaled) * scale),
+        }
+    found = {k: v if math.isfinite(v) else None for k, v in found.items()}
+    return {
+        **found,
+        "hist": counts.tolist(),
+        "hist_range": [float(edges[0] * scale), float(edges[-1] * scale)],
+    }
 
 
 def _values(tensor: Any) -> np.ndarray | None:
@@ -76,14 +97,21 @@ def _gradients(output: Tensor, recorded: Recorded) -> tuple[dict[int, np.ndarray
 
     A graph still held (before backward, or after ``retain_graph=True``) is differentiated
     again through ``tc.grad`` with ``retain_graph``: every tensor is an input, so the engine
-    hands back each summed gradient and leaves ``.grad`` alone. A graph backward has released
-    can only show the ``.grad`` its leaves kept; which rules ran is then read from which inputs
-    need a gradient, as the engine decides.
+    hands back each summed gradient and leaves ``.grad`` alone. A graph ``output.backward()``
+    has released can only show the ``.grad`` its leaves kept; which rules ran is then read from
+    which inputs need a gradient, as the engine decides. A graph partly released by a backward
+    from another tensor is refused: its leaves' ``.grad`` are that tensor's gradient.
     """
     if not output.requires_grad:
         return {}, set()
     index = {id(t): i for i, t in enumerate(recorded.tensors)}
     if any(op.freed for op in recorded.ops):
+        if not output._ctx.freed:  # the leaves' .grad hold another output's gradient
+            raise ValueError(
+                "explore: part of the graph behind output was released by a backward() from "
+                "another tensor, so the gradients of output cannot be taken; call that "
+                "backward with retain_graph=True, or explore before it"
+            )
         grads = {i: t.grad.data for i, t in enumerate(recorded.tensors) if t.grad is not None}
         reached, ran = {id(output)}, set()
         for t in engine.topological_order(output) if output._ctx is not None else ():

@@ -20,6 +20,10 @@ __all__ = ["explore", "Explorer"]
 
 _SCRIPTS = ("layout.js", "explorer.js")
 _NOTEBOOK_HEIGHT = 640
+# Inside <script>, "</script" ends the element and "<!--" followed by "<script" hides its real
+# end from the HTML parser: with every "<" (and ">", "&") written as a JSON escape, no text in
+# the data (a tensor's name, a module's repr) can do either, and JSON.parse reads the same string.
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
 
 def _static(name: str) -> str:
@@ -28,8 +32,7 @@ def _static(name: str) -> str:
 
 def page_html(data: dict[str, Any], title: str) -> str:
     """The whole page for ``data`` (from :func:`graph_data`), as one string."""
-    # "</" inside the JSON would end its <script> element early; "<\/" is the same JSON string
-    payload = json.dumps(data, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    payload = json.dumps(data, separators=(",", ":"), allow_nan=False).translate(_SCRIPT_SAFE)
     parts = {
         "__CSS__": _static("explorer.css"),
         "__JS__": "\n".join(_static(name) for name in _SCRIPTS),
@@ -75,8 +78,9 @@ def explore(
 
     Call it after the forward pass (under ``tc.trace()`` to see the ops on the inputs too),
     or after ``backward(retain_graph=True)``: gradients are taken again through the engine
-    without touching any ``.grad``. After a plain ``backward()`` the graph has released its
-    arrays, and the page shows only what is left (leaves' ``.grad``).
+    without touching any ``.grad``. After a plain ``output.backward()`` the graph has released
+    its arrays, and the page shows only what is left (leaves' ``.grad``); a graph partly
+    released by a backward from another tensor raises ValueError.
 
     output:  the tensor to explore back from (a loss); gradients are of its sum if it has
              more than one element.
