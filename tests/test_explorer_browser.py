@@ -5,6 +5,7 @@ errors, and a readable first view. Screenshots go to each test's tmp_path."""
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import load_tool
 
@@ -18,6 +19,8 @@ if driver.chromium_path() is None:
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+import tinygrad_cnn as tc  # noqa: E402
+from tinygrad_cnn.explorer import explore  # noqa: E402
 from tinygrad_cnn.recorded import collect  # noqa: E402
 
 CONV_CHAIN = ["im2col", "matmul", "bias_add", "reshape", "transpose"]
@@ -178,6 +181,33 @@ def test_stepper_lights_the_closed_module_holding_the_node(page, lenet):
     assert page.get_attribute(".node.step-current", "data-path") == "7"
 
 
+def test_stepper_labels_the_gradient_arriving(page, lenet):
+    data = page_data(lenet[0])
+    tensors = {t["id"]: t for t in data["tensors"]}
+    for _ in range(4):  # mean, neg, getitem, then log_softmax
+        page.keyboard.press("n")
+    op = next(o for o in data["ops"] if o["id"] == page.get_attribute("body", "data-step-op"))
+    norm = tensors[op["output"]]["grad"]["norm"]
+    assert op["op"] == "log_softmax"
+    assert page.text_content(".grad-badge") == f"∇ (2, 10) |g|={norm:.4g}"
+
+
+def test_drag_pans_without_opening_the_box_under_it(page):
+    before = page.get_attribute("#viewport", "transform")
+    scale = page.get_attribute("body", "data-scale")
+    box = page.locator('.node.module[data-path="0"]').bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x - 120, y + 80, steps=5)
+    page.mouse.up()
+    moved = page.locator('.node.module[data-path="0"]').bounding_box()
+    assert (moved["x"] - box["x"], moved["y"] - box["y"]) == pytest.approx((-120, 80), abs=1)
+    assert page.get_attribute("#viewport", "transform") != before
+    assert page.get_attribute("body", "data-scale") == scale
+    assert page.locator('.node.module[data-path="0"]').count() == 1  # still closed
+
+
 def test_zoom_and_fit(page):
     scale = float(page.get_attribute("body", "data-scale"))
     page.mouse.move(400, 400)
@@ -190,10 +220,10 @@ def test_zoom_and_fit(page):
 
 
 def node_heights(page):
-    return [
-        page.locator(".node rect.body").nth(k).bounding_box()["height"]
-        for k in range(page.locator(".node rect.body").count())
-    ]
+    """The height on screen of every box, in pixels (one call, however many boxes)."""
+    return page.eval_on_selector_all(
+        ".node rect.body", "rects => rects.map(r => r.getBoundingClientRect().height)"
+    )
 
 
 @pytest.mark.parametrize("step", ["lenet_step", "resnet_block_step"])
@@ -206,6 +236,52 @@ def test_first_view_is_readable(browser, step, tmp_path):
     assert min(node_heights(page)) >= MIN_BOX_HEIGHT
     page.screenshot(path=str(tmp_path / "open.png"))
     assert page.errors == []
+    page.close()
+
+
+def loop_step(path, steps):
+    """A recurrent loop without modules, h = tanh(h @ w) ``steps`` times: one weight read by
+    every step, which gives the layout a long edge to each of them."""
+    w = tc.Tensor(np.eye(4, dtype=np.float32) * 0.5, requires_grad=True)
+    h = tc.Tensor(np.ones((1, 4), dtype=np.float32))
+    for _ in range(steps):
+        h = (h @ w).tanh()
+    explore(h.sum(), path)
+
+
+def scalar_chain(path, steps):
+    """y = x * 1.0001 ``steps`` times: a chain with a constant beside every step."""
+    y = tc.Tensor(np.ones(1, dtype=np.float32), requires_grad=True)
+    for _ in range(steps):
+        y = y * 1.0001
+    explore(y.sum(), path)
+
+
+@pytest.mark.parametrize("build", [loop_step, scalar_chain])
+def test_a_long_graph_opens_as_one_column(browser, build, tmp_path):
+    """1,200 or 1,500 ops: the page opens without errors, legible at the top, and the layout
+    stays a few boxes wide (a weight read by every step of a loop once gave each step's edge
+    its own column of dummies, stack overflows and a page thousands of pixels wide; a chain
+    with a side input at every step leaned a little further at each step)."""
+    build(tmp_path / "page.html", 600 if build is loop_step else 1500)
+    page = driver.open_page(browser, tmp_path / "page.html")
+    width = page.evaluate("explorer.view.placed.width")
+    assert width < 400  # the widest layer: a step and its side input
+    assert min(node_heights(page)) >= MIN_BOX_HEIGHT
+    page.screenshot(path=str(tmp_path / "long.png"))
+    assert page.errors == []
+    page.close()
+
+
+def test_hostile_text_shows_as_text(browser, tmp_path):
+    x = tc.Tensor(np.ones(2, dtype=np.float32), requires_grad=True)
+    x.name = '<!--<script></script><img src=x onerror="document.title=1">'
+    explore((x * 2).sum(), tmp_path / "page.html", title="<i>odd</i>")
+    page = driver.open_page(browser, tmp_path / "page.html")
+    leaf = next(t for t in page_data(tmp_path / "page.html")["tensors"] if t["kind"] == "leaf")
+    page.click(f"#node-{leaf['id']}")
+    assert x.name in page.inner_text("#panel") and page.locator("#panel img").count() == 0
+    assert page.title() == "<i>odd</i>" and page.errors == []
     page.close()
 
 

@@ -253,7 +253,9 @@ function firstOp(item) {
     : ops.has(item)
       ? [item]
       : consumers.get(item);
-  return list.length ? Math.min(...list.map((o) => Number(o.slice(1)))) - 0.5 * !ops.has(item) : 0;
+  return list.length
+    ? extreme(list, (o) => Number(o.slice(1)), Math.min) - 0.5 * !ops.has(item)
+    : 0;
 }
 
 // ---- drawing --------------------------------------------------------------------------------
@@ -462,7 +464,10 @@ function colours() {
   }
   const values = new Map(units.map((u) => [u, unitValue(u, view.mode)]));
   const logs = [...values.values()].filter((x) => x !== null && x > 0).map(Math.log10);
-  const [lo, hi] = logs.length ? [Math.min(...logs), Math.max(...logs)] : [0, 0];
+  const itself = (x) => x;
+  const [lo, hi] = logs.length
+    ? [extreme(logs, itself, Math.min), extreme(logs, itself, Math.max)]
+    : [0, 0];
   const fills = new Map();
   for (const [u, x] of values) {
     fills.set(

@@ -9,18 +9,27 @@
 //   1. break cycles by reversing the back edges of a depth-first search;
 //   2. put each node in a layer: as early as its inputs allow, then as late as its consumers
 //      allow, so a weight and its reshape sit just above the matmul that reads them;
-//   3. give an edge that skips layers one dummy node per layer, so it bends around nodes;
+//   3. give an edge that skips layers one dummy node per layer, so it bends around nodes (the
+//      edges leaving one node share their dummies);
 //   4. order each layer by the mean position of its neighbours (barycenters), sweeping down
 //      and up, and keep the order with the fewest crossings;
 //   5. place each layer's nodes as near as possible to the mean x of their neighbours without
-//      overlapping: least squares under order constraints, solved by pooling adjacent
-//      violators (an isotonic regression);
+//      overlapping: weighted least squares under order constraints, solved by pooling
+//      adjacent violators (an isotonic regression);
 //   6. stack the layers, each node centred in its layer's height.
 // Nested modules are laid out by calling this once per expanded module (explorer.js), so a
 // module's box is one (large) node of its parent's graph.
 "use strict";
 
-const LAYOUT = { nodeGap: 22, layerGap: 34, dummyWidth: 6, sweeps: 12, xPasses: 8 };
+const LAYOUT = {
+  nodeGap: 22,
+  layerGap: 34,
+  dummyWidth: 6,
+  sweeps: 12,
+  xPasses: 8,
+  sideWeight: 1e-6, // how hard a side input holds its place against its neighbours (step 5)
+  dummyWeight: 4,
+};
 
 function layeredLayout(nodes, edges) {
   const graph = buildGraph(nodes, edges);
@@ -107,21 +116,27 @@ function topologicalOrder(graph) {
 // its earliest consumer (visited bottom-up, so a whole side chain moves together).
 function assignLayers(graph) {
   const order = topologicalOrder(graph);
-  for (const n of order) n.layer = Math.max(0, ...n.preds.map((p) => p.layer + 1));
+  for (const n of order) n.layer = extreme(n.preds, (p) => p.layer + 1, Math.max, 0);
   for (const n of order.slice().reverse()) {
-    if (n.succs.length) n.layer = Math.min(...n.succs.map((s) => s.layer)) - 1;
+    if (n.succs.length) n.layer = extreme(n.succs, (s) => s.layer, Math.min) - 1;
   }
 }
 
 // 3. One dummy per skipped layer; the link remembers its chain to draw the edge through it.
+// The long links leaving one node share one chain (a trunk), each leaving it just above its
+// target: a weight read at every step of a loop of n steps then adds n dummies, not n^2 / 2,
+// and is drawn as one line that branches off to each step.
 function addDummies(graph) {
+  const trunks = new Map(); // upper end -> its dummies, one per layer below it
   for (const link of graph.links) {
     const [a, b] = link.reversed ? [link.dst, link.src] : [link.src, link.dst];
     if (b.layer - a.layer < 2) continue;
     a.succs.splice(a.succs.indexOf(b), 1);
     b.preds.splice(b.preds.indexOf(a), 1);
-    let previous = a;
-    for (let layer = a.layer + 1; layer < b.layer; layer++) {
+    if (!trunks.has(a)) trunks.set(a, []);
+    const trunk = trunks.get(a);
+    for (let layer = a.layer + 1 + trunk.length; layer < b.layer; layer++) {
+      const previous = trunk.length ? trunk[trunk.length - 1] : a;
       const dummy = {
         id: null,
         dummy: true,
@@ -134,18 +149,19 @@ function addDummies(graph) {
       };
       previous.succs.push(dummy);
       graph.nodes.push(dummy);
-      link.chain.push(dummy);
-      previous = dummy;
+      trunk.push(dummy);
     }
-    previous.succs.push(b);
-    b.preds.push(previous);
+    link.chain = trunk.slice(0, b.layer - a.layer - 1);
+    const last = link.chain[link.chain.length - 1];
+    last.succs.push(b);
+    b.preds.push(last);
     if (link.reversed) link.chain.reverse();
   }
 }
 
 // 4. Barycenter sweeps; ties keep the previous order (Array.prototype.sort is stable).
 function orderLayers(graph) {
-  const count = Math.max(0, ...graph.nodes.map((n) => n.layer)) + 1;
+  const count = extreme(graph.nodes, (n) => n.layer, Math.max, 0) + 1;
   const layers = Array.from({ length: count }, () => []);
   for (const n of graph.nodes.slice().sort((a, b) => a.order - b.order)) layers[n.layer].push(n);
   const positions = () => layers.forEach((layer) => layer.forEach((n, k) => (n.pos = k)));
@@ -190,6 +206,11 @@ function crossings(layers) {
 }
 
 // 5. Each pass pulls a layer toward its upper (or lower) neighbours; the last pass uses both.
+// A side input (no inputs, one consumer: a weight, a bias, a constant) can sit anywhere beside
+// its consumer, so it neither pulls the consumer toward itself (see strongest) nor pushes a
+// neighbour aside; a chain with a side input at every step would otherwise lean a little
+// further each step. A dummy hangs below the one above it and pushes hardest, so long edges
+// run straight.
 function placeX(graph, layers) {
   for (const layer of layers) {
     let x = 0;
@@ -198,6 +219,8 @@ function placeX(graph, layers) {
       x += n.width + LAYOUT.nodeGap;
     }
   }
+  const side = (n) => !n.dummy && n.preds.length === 0 && n.succs.length === 1;
+  const weight = (n) => (side(n) ? LAYOUT.sideWeight : n.dummy ? LAYOUT.dummyWeight : 1);
   for (let pass = 0; pass <= LAYOUT.xPasses; pass++) {
     const last = pass === LAYOUT.xPasses;
     const down = pass % 2 === 0;
@@ -205,41 +228,58 @@ function placeX(graph, layers) {
     for (const k of down ? range : range.reverse()) {
       const layer = layers[k];
       const desired = layer.map((n) => {
-        const near = last ? n.preds.concat(n.succs) : down ? n.preds : n.succs;
-        return near.length ? near.reduce((s, m) => s + m.x, 0) / near.length : n.x;
+        const both = n.preds.concat(n.succs);
+        const near = n.dummy ? n.preds : last ? both : down ? n.preds : n.succs;
+        const pulling = strongest(near, side);
+        return pulling.length ? pulling.reduce((s, m) => s + m.x, 0) / pulling.length : n.x;
       });
       const xs = nearestSpaced(
         desired,
         layer.map((n) => n.width),
+        layer.map(weight),
       );
       layer.forEach((n, i) => (n.x = xs[i]));
     }
   }
-  const left = Math.min(...graph.nodes.map((n) => n.x - n.width / 2));
+  const left = extreme(graph.nodes, (n) => n.x - n.width / 2, Math.min);
   for (const n of graph.nodes) n.x -= left;
 }
 
-// The xs closest (least squares) to ``desired`` with each node at least a gap right of the
-// previous one. With offsets c (the packed positions) and x = y + c, the constraint is y
-// non-decreasing: an isotonic regression of desired - c, solved by pooling adjacent violators.
-function nearestSpaced(desired, widths) {
+// The neighbours a node is placed among: its real ones (not side inputs) if it has any, else
+// the dummies of long edges, else the side inputs. A step of a chain then sits under the step
+// before it, with a weight, a constant or a passing edge beside it rather than half-way to it.
+function strongest(near, side) {
+  const real = near.filter((m) => !m.dummy && !side(m));
+  if (real.length) return real;
+  const dummies = near.filter((m) => m.dummy);
+  return dummies.length ? dummies : near;
+}
+
+// The xs closest to ``desired`` (least squares, each squared distance times its node's
+// weight) with each node at least a gap right of the previous one. With offsets c (the packed
+// positions) and x = y + c, the constraint is y non-decreasing: a weighted isotonic
+// regression of desired - c, solved by pooling adjacent violators.
+function nearestSpaced(desired, widths, weights) {
   const offsets = [0];
   for (let i = 1; i < widths.length; i++) {
     offsets.push(offsets[i - 1] + (widths[i - 1] + widths[i]) / 2 + LAYOUT.nodeGap);
   }
-  const blocks = []; // [sum, count]
+  const blocks = []; // [weighted sum, total weight, count]
   desired.forEach((d, i) => {
-    blocks.push([d - offsets[i], 1]);
+    blocks.push([(d - offsets[i]) * weights[i], weights[i], 1]);
     while (blocks.length > 1) {
       const [b, a] = [blocks[blocks.length - 1], blocks[blocks.length - 2]];
       if (a[0] / a[1] <= b[0] / b[1]) break;
       blocks.pop();
       a[0] += b[0];
       a[1] += b[1];
+      a[2] += b[2];
     }
   });
   const xs = [];
-  for (const [sum, n] of blocks) for (let k = 0; k < n; k++) xs.push(sum / n + offsets[xs.length]);
+  for (const [sum, weight, n] of blocks) {
+    for (let k = 0; k < n; k++) xs.push(sum / weight + offsets[xs.length]);
+  }
   return xs;
 }
 
@@ -247,11 +287,19 @@ function nearestSpaced(desired, widths) {
 function placeY(graph, layers) {
   let y = 0;
   layers.forEach((layer, k) => {
-    const height = Math.max(0, ...layer.map((n) => n.height));
+    const height = extreme(layer, (n) => n.height, Math.max, 0);
     for (const n of layer) n.y = y + height / 2;
     y += height + (k + 1 < layers.length ? LAYOUT.layerGap : 0);
   });
   return y;
+}
+
+// The largest (pick = Math.max) or smallest key over the items, from ``start``. Spreading a
+// long array into Math.max overflows the call stack (beyond about 100k items in Chromium).
+function extreme(items, key, pick, start = pick === Math.max ? -Infinity : Infinity) {
+  let found = start;
+  for (const item of items) found = pick(found, key(item));
+  return found;
 }
 
 function edgePoints(graph) {
@@ -262,4 +310,4 @@ function edgePoints(graph) {
   }));
 }
 
-if (typeof module !== "undefined") module.exports = { layeredLayout, nearestSpaced };
+if (typeof module !== "undefined") module.exports = { layeredLayout, nearestSpaced, extreme };
