@@ -109,10 +109,11 @@ def error_of(step) -> str:
 
 
 def wrapper(out: str) -> None:
-    """Gradients through the wrapper, and those of this rank alone, with a hook of the user's
-    registered after wrapping, with the model made float64 after wrapping; the errors of a
-    hook registered after the forward and of a backward before the last one finished; a
-    parameter frozen after wrapping. The inputs differ by rank."""
+    """Gradients through the wrapper, and those of this rank alone: with a hook of the user's
+    registered after wrapping, with the model made float64 after wrapping, and accumulated
+    over two backwards through one graph. The errors of a hook registered after the forward
+    and of a backward before the last one finished; a parameter frozen after wrapping. The
+    inputs differ by rank."""
     rank = dist.rank()
     x = np.linspace(-1, 1, 12).reshape(3, 4) + 0.1 * rank
     tc.manual_seed(0)
@@ -123,6 +124,12 @@ def wrapper(out: str) -> None:
     doubled = dist.DistributedDataParallel(tc.nn.Linear(4, 2)).to(np.float64)
     y = doubled(tc.Tensor(x)).sum()
     doubled.module.bias.register_hook(lambda g: g)  # after the forward: too late
+    accumulated = dist.DistributedDataParallel(tc.nn.Linear(4, 2))
+    accumulated_alone = alone(accumulated.module)
+    for model in (accumulated, accumulated_alone):  # two backwards through one graph
+        total = model(tc.Tensor(x.astype(np.float32))).sum()
+        (total * (rank + 1.0)).backward(retain_graph=True)
+        (total * (3.0 - rank)).backward()
     two = dist.DistributedDataParallel(TwoHeads())
     first, second = two(tc.Tensor(x))
     first.sum().backward()
@@ -140,6 +147,10 @@ def wrapper(out: str) -> None:
         unfinished=unfinished,
         frozen=frozen,
         frozen_b=two.module.b.weight.grad.data,
+        accumulated=np.concatenate([p.grad.data.ravel() for p in accumulated.parameters()]),
+        accumulated_alone=np.concatenate(
+            [p.grad.data.ravel() for p in accumulated_alone.parameters()]
+        ),
     )
 
 

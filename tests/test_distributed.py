@@ -359,6 +359,8 @@ def test_the_wrapper_follows_hooks_dtypes_and_freezing_changed_after_wrapping(tm
     averaged("hooked", rtol=1e-6)
     # made float64 after wrapping: averaged in float64, not through a float32 bucket
     averaged("doubled", rtol=1e-14, atol=1e-15)
+    # two backwards before a step: .grad accumulates the mean of each
+    averaged("accumulated", rtol=1e-6)
     for result in ranks:
         assert str(result["late"]).startswith(
             "DistributedDataParallel: a hook was registered on bias after the forward"
