@@ -85,6 +85,7 @@ def block(prof: tc.profile, seconds: float) -> str:
 
 
 def main() -> None:
+    """Profile one digits epoch REPEATS times; write the fastest between BEGIN and END."""
     text = DOC.read_text()
     pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
     if not pattern.search(text):

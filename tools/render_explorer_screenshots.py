@@ -162,6 +162,7 @@ def take(browser, name: str, folder: Path, shot: Path) -> dict:
 
 
 def as_json(record: dict) -> str:
+    """A scene's record as the text of NAME.json."""
     return json.dumps(record, indent=1, ensure_ascii=False) + "\n"
 
 

@@ -921,4 +921,5 @@ render();
 fit(true);
 document.body.dataset.mode = view.mode;
 document.body.dataset.ready = "true";
+// The page's state and actions, for the browser console and the tests.
 window.explorer = { data, view, render, fit, step, unitOf };
