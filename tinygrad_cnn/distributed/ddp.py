@@ -37,6 +37,12 @@ def _offsets(arrays: Sequence[Any]) -> list[int]:
     return np.cumsum([0] + [a.size for a in arrays]).tolist()
 
 
+def _last_hooks(named: Sequence[tuple[str, Tensor]]) -> list[tuple]:
+    """Each parameter's name, dtype and last gradient hook: what the wrapper's hooks and
+    buckets depend on."""
+    return [(name, p.dtype, p._hooks[-1] if p._hooks else None) for name, p in named]
+
+
 def _broadcast_tensors(tensors: Iterable[Tensor], root: int) -> None:
     """Replace every rank's arrays by ``root``'s, one message per dtype."""
     for dtype, group in _by_dtype(tensors).items():
@@ -117,6 +123,7 @@ class DistributedDataParallel(Module):
         self.buckets: list[list[str]] = []
         self._arrived: dict[str, np.ndarray] = {}  # name -> the gradient backward will store
         self._handles: list | None = []  # None once closed
+        self._attached: list[tuple] = []  # _last_hooks of the parameters when hooked
         self._attach()
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -139,11 +146,14 @@ class DistributedDataParallel(Module):
         after the average would hand ``.grad`` its own result, computed from this rank's
         gradient alone, and the ranks would step apart.
         """
+        named = [(name, p) for name, p in self.module.named_parameters() if p.requires_grad]
+        if _last_hooks(named) == self._attached:  # nothing changed since the last forward
+            return
         for handle in self._handles:
             handle.remove()
-        named = [(name, p) for name, p in self.module.named_parameters() if p.requires_grad]
         self.buckets = plan_buckets(named, self.cap_bytes)
         self._handles = [p.register_hook(self._hook(name, p)) for name, p in named]
+        self._attached = _last_hooks(named)
 
     def _hook(self, name: str, parameter: Tensor):
         """The hook that collects ``parameter``'s gradient and, when it is the last of the
