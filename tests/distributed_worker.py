@@ -112,8 +112,8 @@ def wrapper(out: str) -> None:
     """Gradients through the wrapper, and those of this rank alone: with a hook of the user's
     registered after wrapping, with the model made float64 after wrapping, and accumulated
     over two backwards through one graph. The errors of a hook registered after the forward
-    and of a backward before the last one finished; a parameter frozen after wrapping. The
-    inputs differ by rank."""
+    and of a backward before the last one finished, a parameter frozen after wrapping, and a
+    forward once closed. The inputs differ by rank."""
     rank = dist.rank()
     x = np.linspace(-1, 1, 12).reshape(3, 4) + 0.1 * rank
     tc.manual_seed(0)
@@ -137,6 +137,8 @@ def wrapper(out: str) -> None:
     two.zero_grad()
     two.module.a.requires_grad_(False)  # after wrapping: the next forward leaves it out
     frozen = error_of(lambda: [two(tc.Tensor(x))[1].sum().backward() for _ in range(2)])
+    two.close()
+    closed = error_of(lambda: two(tc.Tensor(x)))
     np.savez(
         Path(out) / f"rank{rank}.npz",
         hooked=gradients(hooked, x.astype(np.float32), rank + 1.0),
@@ -146,6 +148,7 @@ def wrapper(out: str) -> None:
         doubled_alone=gradients(alone(doubled.module), x, 1 / 3 + rank),
         unfinished=unfinished,
         frozen=frozen,
+        closed=closed,
         frozen_b=two.module.b.weight.grad.data,
         accumulated=np.concatenate([p.grad.data.ravel() for p in accumulated.parameters()]),
         accumulated_alone=np.concatenate(

@@ -369,6 +369,7 @@ def test_the_wrapper_follows_hooks_dtypes_and_freezing_changed_after_wrapping(tm
             "DistributedDataParallel: the last backward gave no gradient to b.bias, b.weight"
         )
         assert str(result["frozen"]) == ""  # frozen after wrapping: no parameter is missing
+        assert str(result["closed"]).startswith("DistributedDataParallel: closed, its grad")
     np.testing.assert_array_equal(ranks[0]["frozen_b"], ranks[1]["frozen_b"])
 
 
