@@ -475,3 +475,19 @@ def test_cli_interrupted_on_two_ranks_resumes_bit_exactly(tmp_path):
     assert [e["test_loss"] for e in resumed["history"]] == [
         e["test_loss"] for e in reference["history"]
     ]
+
+
+def test_set_epoch_chooses_an_epoch_with_a_seed_and_checks_it_without():
+    straight = dist.DistributedSampler(range(30), 2, 1, seed=7)
+    orders = [straight.indices() for _ in range(4)]
+    restarted = dist.DistributedSampler(range(30), 2, 1, seed=7)
+    for epoch in (3, 0, 2):  # any order, as after a restart
+        restarted.set_epoch(epoch)
+        assert np.array_equal(restarted.indices(), orders[epoch])
+    assert not np.array_equal(orders[0], orders[1])  # it does reshuffle
+    unseeded = dist.DistributedSampler(range(30), 1, 0)
+    unseeded.set_epoch(0)
+    unseeded.indices()
+    unseeded.set_epoch(1)  # the next one: a PyTorch-style loop works
+    with pytest.raises(ValueError, match=r"with seed=None the next pass is epoch 1, got 3"):
+        unseeded.set_epoch(3)

@@ -58,7 +58,7 @@ class DistributedSampler:
         self.size, self.shuffle, self.drop_last = len(dataset), shuffle, drop_last
         if self.size == 0:
             raise ValueError("DistributedSampler: the dataset is empty")
-        self.seed = seed
+        self.seed, self.epoch = seed, 0
         self.rng = None if seed is None else np.random.default_rng(seed)
 
     def __len__(self) -> int:
@@ -78,10 +78,33 @@ class DistributedSampler:
             order = np.empty(self.size, np.int64)
         return order if self.num_replicas == 1 else comm.broadcast(order, root=0)
 
+    def set_epoch(self, epoch: int) -> None:
+        """Make the next pass epoch ``epoch`` (from 0), as PyTorch's ``set_epoch``. With an int
+        ``seed`` its order is the one the epoch-th pass draws, whatever came before, so a loop
+        restarted at epoch 5 reshuffles as one that never stopped. With ``seed=None`` the
+        orders come from the framework's generator, which cannot be rewound here: only the
+        epoch that comes next anyway is accepted (restore the generator's state instead)."""
+        if not isinstance(epoch, (int, np.integer)) or epoch < 0:
+            raise ValueError(
+                f"DistributedSampler.set_epoch: epoch must be an int >= 0, got {epoch!r}"
+            )
+        if self.seed is None and epoch != self.epoch:
+            raise ValueError(
+                f"DistributedSampler.set_epoch: with seed=None the next pass is epoch "
+                f"{self.epoch}, got {epoch}; pass an int seed to choose epochs freely"
+            )
+        if self.seed is not None and self.shuffle and epoch != self.epoch:
+            self.rng = np.random.default_rng(self.seed)
+            for _ in range(epoch):
+                self.rng.permutation(self.size)  # the draws of the passes before it
+        self.epoch = int(epoch)
+
     def indices(self) -> np.ndarray:
         """The next epoch's indices for this rank, ``len(self)`` of them (int64)."""
         total = len(self) * self.num_replicas
-        return np.resize(self._order(), total)[self.rank :: self.num_replicas]
+        order = self._order()
+        self.epoch += 1
+        return np.resize(order, total)[self.rank :: self.num_replicas]
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.indices().tolist())
