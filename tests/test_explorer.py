@@ -252,6 +252,7 @@ def test_after_a_plain_backward_the_page_shows_what_is_left():
         entry = next(t for t in data["tensors"] if t["name"] == name)
         assert_stats(entry["grad"], p.grad.data)
     held, _ = lenet_step()
+    assert data["released"] and not graph_data(held, model=model)["released"]
     assert data["backward_order"] == graph_data(held, model=model)["backward_order"]
 
 

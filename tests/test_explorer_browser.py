@@ -285,6 +285,23 @@ def test_hostile_text_shows_as_text(browser, tmp_path):
     page.close()
 
 
+def test_after_a_plain_backward_the_panel_calls_gradients_dot_grad(browser, tmp_path):
+    """A released graph shows the leaves' .grad, which the backward that released it filled
+    (from whichever tensor it started), so the panel does not call it output's gradient."""
+    x = tc.Tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
+    h = x.exp()
+    (h * 3).sum().backward()
+    explore(h, tmp_path / "page.html")  # x.grad is 3 exp(x), not d sum(h) / dx = exp(x)
+    page = driver.open_page(browser, tmp_path / "page.html")
+    data = page_data(tmp_path / "page.html")
+    page.click(f"#node-{data['tensors'][0]['id']}")
+    assert ".grad left by backward" in page.inner_text("#panel").lower()
+    assert page.locator("#panel table[data-stats=grad]").count() == 1
+    page.click(f"#node-{data['ops'][0]['id']}")  # exp: no .grad kept on its output
+    assert "only leaves keep one" in page.inner_text("#panel") and page.errors == []
+    page.close()
+
+
 @pytest.mark.parametrize("name", list(driver.SCENES))
 def test_docs_screenshot_is_current(browser, name, tmp_path):
     """docs/images/NAME.json records the boxes the screenshot shows; the scene played again

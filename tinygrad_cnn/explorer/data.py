@@ -91,7 +91,9 @@ def _op_kind(op: Any) -> str:
     return file if package.endswith("tinygrad_cnn.ops") else "custom"
 
 
-def _gradients(output: Tensor, recorded: Recorded) -> tuple[dict[int, np.ndarray], set[int]]:
+def _gradients(
+    output: Tensor, recorded: Recorded, released: bool
+) -> tuple[dict[int, np.ndarray], set[int]]:
     """d(output)/d(tensor) by tensor index, and the indices of the non-leaf tensors whose op's
     backward rule runs (those some gradient reaches).
 
@@ -105,7 +107,7 @@ def _gradients(output: Tensor, recorded: Recorded) -> tuple[dict[int, np.ndarray
     if not output.requires_grad:
         return {}, set()
     index = {id(t): i for i, t in enumerate(recorded.tensors)}
-    if any(op.freed for op in recorded.ops):
+    if released:
         if not output._ctx.freed:  # the leaves' .grad hold another output's gradient
             raise ValueError(
                 "explore: part of the graph behind output was released by a backward() from "
@@ -205,14 +207,17 @@ def graph_data(output: Tensor, model: Any = None, profile: Any = None) -> dict[s
     ``edges`` ([source id, target id]: tensor -> op for each input, op -> tensor for each
     output), ``modules`` (the tree: id, path, type, repr, parent, children), ``outputs``,
     ``backward_order`` (op ids in the order the engine applies their backward rules),
-    ``profiled`` (whether times come from ``profile``, a :func:`tinygrad_cnn.profile` record).
+    ``profiled`` (whether times come from ``profile``, a :func:`tinygrad_cnn.profile` record),
+    ``released`` (whether a backward released the graph: the gradients are then the leaves'
+    ``.grad``, which that backward filled, whichever tensor it started from).
     Gradients are of ``output`` (of its sum, when it has more than one element).
     """
     recorded = collect([output])
     names = module_names(getattr(op, "scope", ()) for op in recorded.ops)
     params = parameter_names(recorded, names, model)
     modules, module_ids = _modules(names)
-    grads, ran = _gradients(output, recorded)
+    released = any(op.freed for op in recorded.ops)
+    grads, ran = _gradients(output, recorded, released)
     op_of = {o: i for i, o in recorded.producer.items()}
     tensors = []
     for i, t in enumerate(recorded.tensors):
@@ -242,4 +247,5 @@ def graph_data(output: Tensor, model: Any = None, profile: Any = None) -> dict[s
             f"o{recorded.producer[index[id(t)]]}" for t in order if index[id(t)] in ran
         ],
         "profiled": profile is not None,
+        "released": released,
     }

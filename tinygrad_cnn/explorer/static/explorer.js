@@ -644,7 +644,12 @@ function histogram(stats) {
 // A value's or a gradient's statistics: a table and a histogram.
 function statsBlock(title, stats, kind) {
   if (!stats) {
-    const why = kind === "grad" ? "no gradient reaches it" : "released by backward, or empty";
+    const why =
+      kind === "value"
+        ? "released by backward, or empty"
+        : data.released
+          ? "no .grad: only leaves keep one once backward has released the graph"
+          : "no gradient reaches it";
     return `<h3>${title}</h3><p class="muted">${why}</p>`;
   }
   const rows = ["min", "max", "mean", "std", "norm"].map((k) => [k, formatNumber(stats[k])]);
@@ -658,7 +663,9 @@ function statsBlock(title, stats, kind) {
 }
 
 function valueAndGradient(t) {
-  return statsBlock("value", t.value, "value") + statsBlock("gradient", t.grad, "grad");
+  // after a backward that released the graph, what is left is the .grad that backward filled
+  const gradient = data.released ? ".grad left by backward" : "gradient";
+  return statsBlock("value", t.value, "value") + statsBlock(gradient, t.grad, "grad");
 }
 
 function opPanel(o) {
