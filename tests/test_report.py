@@ -172,7 +172,8 @@ def test_cli_trains_on_idx_files_and_evaluates(tmp_path, capsys):
         ),
         (
             ["train", "--data", "cifar"],
-            "--data must be one of digits, mnist, fashion-mnist, cifar10 or 'idx:FOLDER', got 'cifar'",
+            "--data must be one of digits, mnist, fashion-mnist, cifar10 or 'idx:FOLDER', "
+            "got 'cifar'",
         ),
         (["evaluate", "missing.npz"], "cannot read missing.npz"),
     ],

@@ -1,4 +1,5 @@
-"""Learning, end to end: the digits CNN trains to a stated accuracy (a test of learning, not time)."""
+"""Learning, end to end: the digits CNN trains to a stated accuracy (a test of learning, not
+time)."""
 
 import numpy as np
 import pytest
@@ -50,7 +51,8 @@ def test_cli_lists_ops_with_their_attributes(capsys):
     assert [line.split("(")[0] for line in lines] == tc.list_ops()
     assert any(
         line.startswith(
-            "im2col(x, kernel_size, stride=1, padding=0, pad_value=0.0, columns='chw', dilation=1, rows='bhw')"
+            "im2col(x, kernel_size, stride=1, padding=0, pad_value=0.0, columns='chw', "
+            "dilation=1, rows='bhw')"
         )
         for line in lines
     )
@@ -293,7 +295,8 @@ def test_idx_files_with_hostile_or_damaged_contents_get_one_line(tmp_path, capsy
     huge.write_bytes(bytes([0, 0, 0x08, 3]) + (2**32 - 1).to_bytes(4, "big") * 3 + bytes(10))
     with pytest.raises(
         ValueError,
-        match=r"has 26 bytes, its header \(4294967295, 4294967295, 4294967295\) implies 79228162458924105385300197391",
+        match=r"has 26 bytes, its header \(4294967295, 4294967295, 4294967295\) implies "
+        r"79228162458924105385300197391",
     ):
         load_idx(huge)
     folder = mnist_folder(tmp_path)
@@ -321,7 +324,8 @@ def test_cli_out_of_memory_is_one_line(tmp_path, capsys, monkeypatch):
 
     def exhausted(*args, **kwargs):  # numpy's own message when an allocation fails
         raise MemoryError(
-            "Unable to allocate 9.00 GiB for an array with shape (4096, 3, 448, 448) and data type float32"
+            "Unable to allocate 9.00 GiB for an array with shape (4096, 3, 448, 448) and data "
+            "type float32"
         )
 
     monkeypatch.setattr(cli, "fit", exhausted)

@@ -204,7 +204,8 @@ def test_missing_dot_is_explained(tmp_path, monkeypatch):
 def test_cli_graph_of_a_user_model(tmp_path, capsys):
     factory = tmp_path / "mymodel.py"
     factory.write_text(
-        "from tinygrad_cnn import nn\ndef build():\n    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 4 * 4, 5))\n"
+        "from tinygrad_cnn import nn\ndef build():\n"
+        "    return nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.Linear(4 * 4 * 4, 5))\n"
     )
     out = tmp_path / "g.dot"
     assert (
@@ -263,7 +264,8 @@ def test_memory_report_lists_saved_arrays_largest_first():
     report = tc.memory_report(loss, top=3)
     lines = report.splitlines()
     assert lines[0].split()[:3] == ["op", "#", "shape"] and len(lines) == 6
-    # the largest are the two convolutions' im2col columns, which matmul keeps for the weight's gradient
+    # the largest are the two convolutions' im2col columns, which matmul keeps for the
+    # weight's gradient
     assert {line.split()[2] + line.split()[3] for line in lines[1:3]} == {"(512,9)", "(128,36)"}
     assert re.match(r"total: [0-9.]+ KiB in \d+ arrays saved by \d+ ops", lines[-1])
     loss.backward()

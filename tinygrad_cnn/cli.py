@@ -265,7 +265,8 @@ def train(args: argparse.Namespace) -> int:
     if not quiet:
         size = "x".join(map(str, train_split.images.shape[2:]))
         print(
-            f"{options['data']}: {len(train_split.labels)} train / {len(test_split.labels)} test images of {size}"
+            f"{options['data']}: {len(train_split.labels)} train / "
+            f"{len(test_split.labels)} test images of {size}"
         )
         print(model if resumed is None else f"resuming {args.resume} after epoch {len(history)}")
     checkpoint = os.path.join(out, "checkpoint.npz")
@@ -410,7 +411,8 @@ def evaluate_checkpoint(args: argparse.Namespace) -> int:
         )
     predictions = predict_logits(model, test_split.images).argmax(axis=1)
     print(
-        f"test accuracy {accuracy(predictions, test_split.labels):.4f} on {len(test_split.labels)} images"
+        f"test accuracy {accuracy(predictions, test_split.labels):.4f} "
+        f"on {len(test_split.labels)} images"
     )
     print("confusion matrix (rows: true class, columns: predicted):")
     print(confusion_matrix(predictions, test_split.labels, config["classes"]))

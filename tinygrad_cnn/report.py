@@ -147,7 +147,8 @@ def plot_confusion(matrix: np.ndarray, path: str) -> None:
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}}
-figure{{margin:1.5em 0}} img{{max-width:100%;border:1px solid #ddd}} figcaption{{color:#555}}</style>
+figure{{margin:1.5em 0}} img{{max-width:100%;border:1px solid #ddd}}
+figcaption{{color:#555}}</style>
 </head><body>
 <h1>{title}</h1>
 <p>{summary}</p>
@@ -211,7 +212,8 @@ def write_report(
     last = history[-1]
     summary = (
         f"{len(history)} epochs, {sum(r.seconds for r in history):.1f} s of training; final test "
-        f"accuracy <b>{last.test_accuracy:.2%}</b> ({int(np.trace(matrix))} of {len(labels)} correct), "
+        f"accuracy <b>{last.test_accuracy:.2%}</b> "
+        f"({int(np.trace(matrix))} of {len(labels)} correct), "
         f"test loss {last.test_loss:.4f}."
     )
     body = "\n".join(

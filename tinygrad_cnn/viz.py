@@ -266,10 +266,11 @@ def draw_graph(
             placed, edges = drawing.layout(depth)
             depth -= 1
         note = (
-            f"{total} nodes exceed max_nodes={max_nodes}; modules at depth {depth + 1} and below drawn "
-            f"as single nodes"
+            f"{total} nodes exceed max_nodes={max_nodes}; modules at depth {depth + 1} and "
+            f"below drawn as single nodes"
             if depth + 1 < max((len(s) for s in drawing.scopes), default=0)
-            else f"{total} nodes exceed max_nodes={max_nodes}, and no module ran these ops to collapse"
+            else f"{total} nodes exceed max_nodes={max_nodes}, and no module ran these ops "
+            f"to collapse"
         )
         warnings.warn(f"draw_graph: {note} (pass collapse= or max_nodes= to choose)", stacklevel=2)
     graph = graphviz.Digraph(
@@ -333,6 +334,7 @@ def memory_report(*outputs: Tensor, top: int = 10) -> str:
     if len(rows) > top:
         lines.append(f"... and {len(rows) - top} smaller arrays")
     lines.append(
-        f"total: {_nbytes(sum(row[0] for row in rows))} in {len(rows)} arrays saved by {len(recorded.ops)} ops"
+        f"total: {_nbytes(sum(row[0] for row in rows))} in {len(rows)} arrays saved by "
+        f"{len(recorded.ops)} ops"
     )
     return "\n".join(lines)
