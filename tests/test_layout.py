@@ -38,14 +38,15 @@ def conv_step(x, w, b):
     return out, [out.data, x.grad.data, w.grad.data, b.grad.data]
 
 
-def test_off_or_small_takes_the_default(tuning, monkeypatch):
+def test_off_small_or_huge_takes_the_default_untimed(tuning, monkeypatch):
     monkeypatch.setattr(layout, "_chain_seconds", lambda *a: pytest.fail("timed"))
-    assert layout.conv_orders(np.ones((1, 2, 5, 5), np.float32), 4, geometry((1, 2, 5, 5))) == (
-        "hwc",
-        "hwb",
-    )
-    layout.set_autotune(False)
-    assert layout.conv_orders(np.ones(BIG, np.float32), 32, geometry()) == layout.CONV_ORDERS[0]
+    small = np.ones((1, 2, 5, 5), np.float32)
+    assert layout.conv_orders(small, 4, geometry(small.shape)) == layout.CONV_ORDERS[0]
+    with monkeypatch.context() as patch:
+        patch.setattr(layout, "TUNE_MAX_BYTES", 1 << 20)  # BIG's columns are 2.6 MiB
+        assert layout.conv_orders(np.ones(BIG, np.float32), 32, geometry()) == ("hwc", "hwb")
+    layout.set_autotune(False)  # the fixture restores the setting
+    assert layout.conv_orders(np.ones(BIG, np.float32), 32, geometry()) == ("hwc", "hwb")
 
 
 def test_the_fastest_candidate_wins_and_is_timed_once(tuning, monkeypatch):

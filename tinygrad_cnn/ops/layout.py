@@ -222,6 +222,11 @@ TUNE_MIN_BYTES = 1 << 18
 """Geometries whose columns are smaller than this take the default without timing: the copies
 then cost microseconds whatever their order."""
 
+TUNE_MAX_BYTES = 1 << 27
+"""Nor are geometries whose columns exceed this (128 MiB) timed: twelve extra passes over
+them would cost seconds and as much memory again, more than a better order wins back in most
+runs."""
+
 # None: follow TINYGRAD_CNN_AUTOTUNE (on unless "0") and TINYGRAD_CNN_LAYOUT_CACHE (a path)
 _settings: dict = {"autotune": None, "cache": None}
 _chosen: dict[tuple, tuple[str, str]] = {}
@@ -256,7 +261,8 @@ def autotune_enabled() -> bool:
 def conv_orders(x: np.ndarray, m: int, geometry) -> tuple[str, str]:
     """(columns, rows) for a conv2d of input ``x`` (B, C, H, W) into ``m`` channels.
 
-    The fixed default when autotuning is off or the columns are small; else the fastest
+    The fixed default when autotuning is off or the columns are small or huge (see
+    :data:`TUNE_MIN_BYTES`, :data:`TUNE_MAX_BYTES`); else the fastest
     candidate for this geometry, timed once per process (and read from or written to the
     file of :func:`set_layout_cache`, when set, so later runs skip the timing and use the
     same orders). Every candidate computes the same convolution; the sums inside the
@@ -264,7 +270,7 @@ def conv_orders(x: np.ndarray, m: int, geometry) -> tuple[str, str]:
     """
     (kh, kw), (oh, ow) = geometry.kernel_size, geometry.out_size
     size = x.shape[0] * oh * ow * x.shape[1] * kh * kw * x.itemsize
-    if not autotune_enabled() or size < TUNE_MIN_BYTES:
+    if not autotune_enabled() or not TUNE_MIN_BYTES <= size <= TUNE_MAX_BYTES:
         return CONV_ORDERS[0]
     memory = tuple(int(i) for i in np.argsort(x.strides)[::-1])
     key = (x.shape, memory, m, tuple(geometry), x.dtype.str)
