@@ -173,3 +173,82 @@ def test_a_resnet_step_copies_no_gradient_into_another_layout(monkeypatch):
     loss = F.cross_entropy(model(tc.Tensor(np.ones((4, 3, 16, 16)))), np.arange(4))
     loss.backward()
     assert copies == []
+
+
+def stored_key(x: np.ndarray, m: int, g) -> str:
+    """The cache file's name for conv_orders(x, m, g)'s entry."""
+    memory = tuple(int(i) for i in np.argsort(x.strides)[::-1])
+    return repr((x.shape, memory, m, tuple(g), x.dtype.str))
+
+
+@pytest.mark.parametrize("entry", [3, True, "hwc", [["hwc", "hwb"]], None])
+def test_a_cache_entry_that_is_no_pair_only_costs_a_measurement(
+    entry, tuning, monkeypatch, tmp_path
+):
+    x, path = np.ones(BIG, np.float32), tmp_path / "layouts.json"
+    path.write_text(json.dumps({layout._machine(): {stored_key(x, 32, geometry()): entry}}))
+    layout.set_layout_cache(str(path))
+    monkeypatch.setattr(layout, "_fastest", lambda x, m, g: ("chw", "hwb"))
+    assert layout.conv_orders(x, 32, geometry()) == ("chw", "hwb")
+
+
+def test_the_cache_works_with_a_numpy_that_has_no_config_dict(tuning, monkeypatch, tmp_path):
+    """numpy < 1.25 (built with distutils) has no np.__config__.CONFIG."""
+    monkeypatch.delattr(np.__config__, "CONFIG", raising=False)
+    layout.set_layout_cache(str(tmp_path / "layouts.json"))
+    monkeypatch.setattr(layout, "_fastest", lambda x, m, g: ("hwc", "bhw"))
+    assert layout.conv_orders(np.ones(BIG, np.float32), 32, geometry()) == ("hwc", "bhw")
+    (entries,) = json.loads((tmp_path / "layouts.json").read_text()).values()
+    assert list(entries.values()) == [["hwc", "bhw"]]
+
+
+def test_a_cache_that_cannot_replace_its_file_leaves_no_temporary_behind(
+    tuning, monkeypatch, tmp_path
+):
+    folder = tmp_path / "layouts.json"
+    folder.mkdir()  # the cache path names a folder: the final replace fails
+    layout.set_layout_cache(str(folder))
+    monkeypatch.setattr(layout, "_fastest", lambda x, m, g: ("hwc", "bhw"))
+    assert layout.conv_orders(np.ones(BIG, np.float32), 32, geometry()) == ("hwc", "bhw")
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_constant_pad_casts_its_value_as_numpy_does():
+    """NaN cannot fill an integer array: np.pad raised, and so must pad (an np.full would cast
+    it silently to -2**63)."""
+    x = tc.Tensor(np.ones((2, 2), np.int64), dtype=np.int64)
+    with pytest.raises(ValueError):
+        F.pad(x, (1, 1), value=float("nan"))
+    assert F.pad(x, (1, 1), value=2.7).data[0].tolist() == [2, 1, 1, 2]
+
+
+WRITER = """
+import os, sys, time, numpy as np
+from tinygrad_cnn.ops import layout
+from tinygrad_cnn.ops.window import window_geometry
+layout.set_autotune(True)
+layout.set_layout_cache(sys.argv[1])
+layout._fastest = lambda x, m, g: ("chw", "bhw")
+while not os.path.exists(sys.argv[1] + ".go"):  # both start writing at once
+    time.sleep(0.01)
+for h in range(int(sys.argv[2]), int(sys.argv[2]) + 60):
+    shape = (8, 16, h, 24)
+    layout.conv_orders(np.ones(shape, np.float32), 32, window_geometry("t", shape, 3, 1, 1))
+"""
+
+
+def test_two_processes_filling_one_cache_lose_no_entry(tmp_path):
+    """Each writer reads the table, adds its entry and writes the table back; unlocked, one
+    process's write dropped the other's entries (62 of 80 kept in one run)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "layouts.json"
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(start)])
+        for start in (20, 100)
+    ]
+    (tmp_path / "layouts.json.go").touch()
+    assert [writer.wait(timeout=300) for writer in writers] == [0, 0]
+    (entries,) = json.loads(path.read_text()).values()
+    assert len(entries) == 120

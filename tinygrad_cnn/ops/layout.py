@@ -18,6 +18,7 @@ Notation as in :mod:`tinygrad_cnn.ops.window`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -312,7 +313,9 @@ def _chain_seconds(x: np.ndarray, m: int, geometry, columns: str, rows: str) -> 
 
 def _machine() -> str:
     """What the timings depend on besides the geometry: numpy, its BLAS and BLAS settings."""
-    blas = np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {})
+    # numpy < 1.25 (built with distutils) has no CONFIG: its BLAS then goes unnamed
+    config = getattr(np.__config__, "CONFIG", None)
+    blas = config.get("Build Dependencies", {}).get("blas", {}) if isinstance(config, dict) else {}
     settings = [f"{v}={os.environ[v]}" for v in sorted(os.environ) if v.startswith("OPENBLAS")]
     return " ".join([np.__version__, blas.get("name", "?"), blas.get("version", "?"), *settings])
 
@@ -326,13 +329,25 @@ def _stored(key: tuple) -> tuple[str, str] | None:
             found = json.load(f).get(_machine(), {}).get(repr(key))
     except (OSError, ValueError, AttributeError):
         return None  # an unreadable cache only costs a measurement
-    return tuple(found) if tuple(found or ()) in CONV_ORDERS else None
+    # anything but a known pair (a number, a string, a list of lists) counts as absent
+    return tuple(found) if isinstance(found, list) and tuple(found) in CONV_ORDERS else None
 
 
 def _store(key: tuple, orders: tuple[str, str]) -> tuple[str, str]:
     path = _cache_path()
     if not path:
         return orders
+    try:
+        with _file_lock(path):
+            _add_entry(path, key, orders)
+    except OSError:
+        pass  # a cache that cannot be written only costs the next run a measurement
+    return orders
+
+
+def _add_entry(path: str, key: tuple, orders: tuple[str, str]) -> None:
+    """Read the cache file, add one entry and replace the file whole: readers see the old file
+    or the new one, never half."""
     try:
         with open(path) as f:
             table = json.load(f)
@@ -345,7 +360,25 @@ def _store(key: tuple, orders: tuple[str, str]) -> tuple[str, str]:
     try:
         with open(temporary, "w") as f:
             json.dump(table, f, indent=1)
-        os.replace(temporary, path)  # readers see the old file or the new one, never half
-    except OSError:
-        pass  # a cache that cannot be written only costs the next run a measurement
-    return orders
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):  # the replace failed (e.g. the path is a folder)
+            os.remove(temporary)
+
+
+@contextlib.contextmanager
+def _file_lock(path: str):
+    """Hold an exclusive lock on ``path`` + ".lock" where the OS offers one (POSIX flock):
+    two processes adding entries at once would each write back the table it read, and one
+    process's entries would vanish."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: unlocked, as before; a lost entry costs a measurement
+        yield
+        return
+    with open(f"{path}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -226,7 +226,8 @@ class Pad(Function):
             return a.copy()
         if mode == "constant":
             shape = tuple(n + before + after for n, (before, after) in zip(a.shape, widths))
-            out = layout.full_in_order(shape, value, a.dtype, a.strides)
+            # the value cast as np.pad did: NaN or inf into integers raises instead of filling junk
+            out = layout.full_in_order(shape, a.dtype.type(value), a.dtype, a.strides)
             out[tuple(slice(before, before + n) for n, (before, _) in zip(a.shape, widths))] = a
             return out
         return np.pad(a, widths, mode=_NUMPY_PAD_MODE[mode])
