@@ -252,3 +252,11 @@ def test_two_processes_filling_one_cache_lose_no_entry(tmp_path):
     assert [writer.wait(timeout=300) for writer in writers] == [0, 0]
     (entries,) = json.loads(path.read_text()).values()
     assert len(entries) == 120
+
+
+def test_a_flipped_input_keeps_its_memory_order(rng):
+    """Negative strides count by their size: a (C, H, W, B)-stored input read backwards along
+    W still pads into (C, H, W, B) storage."""
+    x = chwb(rng)
+    flipped = x[:, :, :, ::-1]
+    assert stored_as(F.pad(flipped, (1, 1)).data) == "chwb"

@@ -195,7 +195,8 @@ def full_in_order(shape: tuple[int, ...], value, dtype, strides: tuple[int, ...]
     ``strides`` (another array's, of the same number of axes), where np.full and np.pad give
     C order: (C, H, W, B)-stored activations and their gradients stay so, and the ops after
     keep reading them in long runs."""
-    order = np.argsort(strides, kind="stable")[::-1]  # axes, outermost first
+    # axes, outermost first; a flipped (negative-stride) axis is as far apart in memory
+    order = np.argsort(np.abs(strides), kind="stable")[::-1]
     block = np.full([shape[i] for i in order], value, dtype=dtype)
     return block.transpose(np.argsort(order))
 
@@ -273,7 +274,7 @@ def conv_orders(x: np.ndarray, m: int, geometry) -> tuple[str, str]:
     size = x.shape[0] * oh * ow * x.shape[1] * kh * kw * x.itemsize
     if not autotune_enabled() or not TUNE_MIN_BYTES <= size <= TUNE_MAX_BYTES:
         return CONV_ORDERS[0]
-    memory = tuple(int(i) for i in np.argsort(x.strides)[::-1])
+    memory = tuple(int(i) for i in np.argsort(np.abs(x.strides), kind="stable")[::-1])
     key = (x.shape, memory, m, tuple(geometry), x.dtype.str)
     with _lock:
         if key not in _chosen:
