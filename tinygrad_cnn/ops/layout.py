@@ -190,13 +190,18 @@ def product_input_gradient(grad: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (b @ grad.T).T
 
 
+def memory_order(strides: tuple[int, ...]) -> tuple[int, ...]:
+    """An array's axes from outermost to innermost in memory, read from its ``strides``; a
+    flipped (negative-stride) axis is as far apart in memory as its size says."""
+    return tuple(int(i) for i in np.argsort(np.abs(strides), kind="stable")[::-1])
+
+
 def full_in_order(shape: tuple[int, ...], value, dtype, strides: tuple[int, ...]) -> np.ndarray:
     """A new array of ``shape`` filled with ``value``, its axes in memory in the order of
     ``strides`` (another array's, of the same number of axes), where np.full and np.pad give
     C order: (C, H, W, B)-stored activations and their gradients stay so, and the ops after
     keep reading them in long runs."""
-    # axes, outermost first; a flipped (negative-stride) axis is as far apart in memory
-    order = np.argsort(np.abs(strides), kind="stable")[::-1]
+    order = memory_order(strides)
     block = np.full([shape[i] for i in order], value, dtype=dtype)
     return block.transpose(np.argsort(order))
 
@@ -274,8 +279,7 @@ def conv_orders(x: np.ndarray, m: int, geometry) -> tuple[str, str]:
     size = x.shape[0] * oh * ow * x.shape[1] * kh * kw * x.itemsize
     if not autotune_enabled() or not TUNE_MIN_BYTES <= size <= TUNE_MAX_BYTES:
         return CONV_ORDERS[0]
-    memory = tuple(int(i) for i in np.argsort(np.abs(x.strides), kind="stable")[::-1])
-    key = (x.shape, memory, m, tuple(geometry), x.dtype.str)
+    key = (x.shape, memory_order(x.strides), m, tuple(geometry), x.dtype.str)
     with _lock:
         if key not in _chosen:
             _chosen[key] = _stored(key) or _store(key, _fastest(x, m, geometry))
