@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 from . import function
 from .function import Function
-from .recorded import module_names
+from .recorded import bytes_text, module_names
 
 __all__ = ["profile", "OpRecord", "ProfileRow"]
 
@@ -366,8 +366,8 @@ def _format_table(group_by: str, rows: list[ProfileRow], total: ProfileRow) -> s
             _seconds_text(row.total_s),
             f"{share:.1%}",
             _seconds_text(row.avg_s),
-            _bytes_text(row.output_bytes),
-            _bytes_text(row.saved_bytes),
+            bytes_text(row.output_bytes),
+            bytes_text(row.saved_bytes),
         ]
 
     lines = [[group_by, *_HEADER]] + [cells(r) for r in rows] + [cells(total)]
@@ -389,11 +389,3 @@ def _seconds_text(seconds: float) -> str:
     if seconds < 1:
         return f"{seconds * 1e3:.2f} ms"
     return f"{seconds:.3f} s"
-
-
-def _bytes_text(size: int) -> str:
-    """A byte count in binary units: '512 B', '1.5 KiB', '12.3 MiB', '1.2 GiB'."""
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if size >= scale:
-            return f"{size / scale:.1f} {unit}"
-    return f"{size} B"

@@ -26,6 +26,7 @@ __all__ = [
     "parameter_names",
     "tensor_kind",
     "short_text",
+    "bytes_text",
 ]
 
 
@@ -158,3 +159,12 @@ def short_text(value: Any) -> str:
         return value if len(value) <= 40 else value[:37] + "..."
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def bytes_text(size: int) -> str:
+    """A byte count in binary units, as graphs, memory reports and profiles print it: '48 B',
+    '1.5 KiB', '12.3 MiB', '1.2 GiB'."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} B"

@@ -20,6 +20,7 @@ import numpy as np
 
 from .recorded import (
     Recorded,
+    bytes_text,
     collect,
     module_names,
     parameter_names,
@@ -41,10 +42,6 @@ _STYLE = {
     "op": dict(shape="box", style="rounded,filled", fillcolor="#e0e0e0"),
     "module": dict(shape="box3d", style="filled", fillcolor="#f5deb3"),
 }
-
-
-def _nbytes(size: int) -> str:
-    return f"{size / 1024:.1f} KiB" if size < 1024**2 else f"{size / 1024**2:.1f} MiB"
 
 
 class _Drawing:
@@ -97,7 +94,7 @@ class _Drawing:
                 lines.append("saved: released")
             for a in op.saved_tensors:
                 if a is not None:
-                    lines.append(f"saved {a.shape} {a.dtype} {_nbytes(a.nbytes)}")
+                    lines.append(f"saved {a.shape} {a.dtype} {bytes_text(a.nbytes)}")
         return "\n".join(lines)
 
     def module_label(self, prefix: tuple) -> str:
@@ -328,13 +325,13 @@ def memory_report(*outputs: Tensor, top: int = 10) -> str:
     rows.sort(key=lambda row: -row[0])
     lines = [f"{'op':<14} {'#':>2} {'shape':<22} {'dtype':<8} {'size':>10}"]
     lines += [
-        f"{name:<14} {k:>2} {str(shape):<22} {str(dtype):<8} {_nbytes(size):>10}"
+        f"{name:<14} {k:>2} {str(shape):<22} {str(dtype):<8} {bytes_text(size):>10}"
         for size, name, k, shape, dtype in rows[:top]
     ]
     if len(rows) > top:
         lines.append(f"... and {len(rows) - top} smaller arrays")
     lines.append(
-        f"total: {_nbytes(sum(row[0] for row in rows))} in {len(rows)} arrays saved by "
+        f"total: {bytes_text(sum(row[0] for row in rows))} in {len(rows)} arrays saved by "
         f"{len(recorded.ops)} ops"
     )
     return "\n".join(lines)
