@@ -15,6 +15,7 @@ import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn.ops.linalg import BiasAdd
 from tinygrad_cnn.ops.movement import ScatterAdd
+from tinygrad_cnn.ops.reduce import Standardize, Variance
 from tinygrad_cnn.ops.window import WindowMax, WindowMean
 
 
@@ -246,6 +247,34 @@ CASES = {
             "axis", lambda a: a.mean(axis=1), lambda r: (randn(r, 3, 4),), lambda a: a.mean(dim=1)
         ),
         Case("all", lambda a: a.mean(), lambda r: (randn(r, 2, 3),), lambda a: a.mean()),
+    ],
+    "variance": [
+        Case(
+            "channels",
+            lambda a: Variance.apply(a, axes=(0, 2, 3)),
+            lambda r: (randn(r, 3, 2, 2, 3),),
+            lambda a: a.var(dim=(0, 2, 3), keepdim=True, correction=0),
+        ),
+        Case(
+            "last_axis",
+            lambda a: Variance.apply(a, axes=(-1,)),
+            lambda r: (randn(r, 4, 5),),
+            lambda a: a.var(dim=-1, keepdim=True, correction=0),
+        ),
+    ],
+    "standardize": [
+        Case(
+            "batch_statistics",
+            lambda x, m, v: Standardize.apply(x, m, v, eps=1e-3),
+            lambda r: (randn(r, 3, 2, 4), randn(r, 1, 2, 1), positive(r, 1, 2, 1)),
+            lambda x, m, v: (x - m) / (v + 1e-3).sqrt(),
+        ),
+        Case(
+            "every_axis",
+            lambda x, m, v: Standardize.apply(x, m, v, eps=0.0),
+            lambda r: (randn(r, 2, 3), randn(r, 1, 1), positive(r, 1, 1)),
+            lambda x, m, v: (x - m) / v.sqrt(),
+        ),
     ],
     "min": [
         Case(

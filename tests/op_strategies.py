@@ -15,6 +15,7 @@ import tinygrad_cnn as tc
 import tinygrad_cnn.functional as F
 from tinygrad_cnn.ops.linalg import BiasAdd
 from tinygrad_cnn.ops.movement import ScatterAdd
+from tinygrad_cnn.ops.reduce import Standardize, Variance
 from tinygrad_cnn.ops.window import Im2col, WindowMax, WindowMean, window_geometry
 
 SHAPES = hnp.array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
@@ -442,6 +443,34 @@ def cumsum_case(draw):
     )
 
 
+@st.composite
+def variance_case(draw):
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=4, max_side=4))
+    axes = tuple(draw(st.lists(st.integers(0, len(shape) - 1), min_size=1, unique=True)))
+    x = values(draw, shape)
+    return Case(
+        f"{shape} over {axes}",
+        lambda a: Variance.apply(a, axes=axes),
+        lambda r: (x,),
+        lambda a: a.var(dim=axes, keepdim=True, correction=0),
+    )
+
+
+@st.composite
+def standardize_case(draw):
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=4, max_side=4))
+    kept = [draw(st.booleans()) for _ in shape]
+    stats = tuple(n if keep else 1 for n, keep in zip(shape, kept))
+    eps = draw(st.sampled_from([0.0, 1e-5, 0.1]))
+    x, mean, var = values(draw, shape), values(draw, stats), values(draw, stats, "positive")
+    return Case(
+        f"{shape} with statistics {stats}, eps {eps}",
+        lambda x, m, v: Standardize.apply(x, m, v, eps=eps),
+        lambda r: (x, mean, var),
+        lambda x, m, v: (x - m) / (v + eps).sqrt(),
+    )
+
+
 STRATEGIES = {
     "add": binary("+", lambda a, b: a + b),
     "sub": binary("-", lambda a, b: a - b),
@@ -464,6 +493,8 @@ STRATEGIES = {
     "max": reduction("max", "distinct"),
     "min": reduction("min", "distinct"),
     "cumsum": cumsum_case(),
+    "variance": variance_case(),
+    "standardize": standardize_case(),
     "sqrt": unary(lambda a: a.sqrt(), "positive", torch_fn=lambda a: a.sqrt()),
     "maximum": binary(
         " max ",

