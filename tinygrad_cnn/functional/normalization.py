@@ -1,6 +1,6 @@
 """Batch, instance, group and layer normalisation, composed from registered ops (mean,
-variance, standardize, mul, reshape, bias add), with PyTorch's arguments. Variances are biased, as PyTorch's;
-running statistics move with the unbiased one."""
+variance, standardize, mul, reshape, bias add), with PyTorch's arguments. Variances are
+biased, as PyTorch's; running statistics move with the unbiased one."""
 
 from __future__ import annotations
 
