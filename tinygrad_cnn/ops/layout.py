@@ -32,7 +32,11 @@ ROW_ORDERS = ("bhw", "hwb")
 TEXTBOOK = ("chw", "bhw")
 """(columns, rows) of the textbook im2col; every other pair takes this module's copies."""
 
-_TRANSPOSE_BLOCK = 16
+_TRANSPOSE_BLOCK = 8
+"""Images per block when im2col moves the batch axis innermost. Each strided read of a block
+touches one cache line per image; with images 2^k bytes apart (a (B, 16, 32, 32) float32
+batch: 64 KiB) all of them fall in one cache set, whose 8 ways hold 8 lines, not 16:
+(32, 16, 32, 32) moves in 0.61 ms in blocks of 8 against 1.05 ms in blocks of 16."""
 
 
 def check_orders(op: str, columns: str, rows: str = "bhw") -> None:
@@ -78,7 +82,7 @@ def im2col(x: np.ndarray, geometry, pad_value: float, columns: str, rows: str) -
         inner = padded[:, pt : pt + h, pl : pl + w]
         if transpose_batch:
             # moving the batch axis innermost is a transpose: in blocks of a few images, the
-            # strided reads stay in cache (3.7x faster for a (256, 3, 32, 32) input)
+            # strided reads stay in cache (3.4x faster for a (256, 3, 32, 32) input)
             for start in range(0, b, _TRANSPOSE_BLOCK):
                 block = slice(start, start + _TRANSPOSE_BLOCK)
                 inner[..., block] = x[..., block]
