@@ -219,6 +219,14 @@ def test_col2im_is_the_adjoint_of_im2col(rows, columns, order, k, s, p, rng):
         ((2, 3, 7, 6), (2, 3), (2, 1), (1, 0), 1),
         ((1, 2, 9, 8), 3, 2, ((2, 0), (1, 3)), (2, 1)),
         ((0, 2, 5, 5), 2, 1, 0, 1),
+        # windows that never overlap: col2im writes instead of adding, into an unfilled
+        # buffer where they cover every pixel (the first and last), else into zeros
+        ((2, 3, 8, 6), 2, 2, 0, 1),
+        ((2, 3, 7, 7), 2, 2, 0, 1),
+        ((2, 3, 7, 6), 2, 3, 0, 1),
+        ((2, 3, 9, 9), 2, (4, 3), 0, (2, 1)),
+        ((2, 3, 6, 6), 3, 3, 1, 1),
+        ((2, 3, 5, 5), 3, 3, 1, 1),
     ],
 )
 def test_fast_path_equals_the_textbook_im2col_and_col2im(shape, k, s, p, d, pad_value, rng):
@@ -230,6 +238,10 @@ def test_fast_path_equals_the_textbook_im2col_and_col2im(shape, k, s, p, d, pad_
     assert np.array_equal(layout.im2col(x, g, pad_value, "chw", "bhw"), cols)
     y = rng.standard_normal(cols.shape)
     assert np.array_equal(layout.col2im(y, shape, g, "chw", "bhw"), col2im_array(y, shape, g))
+    column_major = np.asfortranarray(y)  # as matmul's backward leaves a conv's "hwb" columns
+    assert np.array_equal(
+        layout.col2im(column_major, shape, g, "chw", "bhw"), col2im_array(y, shape, g)
+    )
 
 
 @pytest.mark.parametrize("rows", ["bhw", "hwb"])

@@ -75,7 +75,8 @@ def im2col(x: np.ndarray, geometry, pad_value: float, columns: str, rows: str) -
     b, c, h, w = x.shape
     layout = "bhwc" if rows == "bhw" else "chwb"
     x = x.transpose(*("bchw".index(axis) for axis in layout))  # a view
-    transpose_batch = rows == "hwb" and x.strides[3] != min(x.strides)  # e.g. a (B, C, H, W) array
+    # e.g. a (B, C, H, W) array; a batch of one is innermost whatever its stride
+    transpose_batch = rows == "hwb" and b > 1 and x.strides[3] != min(x.strides)
     if pt or pb or pl or pr or transpose_batch:
         sizes = {"b": b, "c": c, "h": pt + h + pb, "w": pl + w + pr}
         padded = np.full([sizes[axis] for axis in layout], pad_value, dtype=x.dtype)
@@ -123,6 +124,8 @@ def col2im(
     out; but the buffer's axes follow the memory order of ``cols``, so each add runs along the
     longest contiguous stretch: O_w*B values for the column-major "hwb" columns that matmul's
     backward returns for a conv2d. The result is that buffer, contiguous in that order.
+    Windows that never overlap (a 2x2 pool's) write their slabs instead of adding them, into
+    a buffer left unfilled where they cover every pixel.
     """
     (kh, kw), (sh, sw), ((pt, _), (pl, _)), (oh, ow), (dh, dw) = geometry
     b, c, h, w = input_shape
@@ -131,7 +134,11 @@ def col2im(
     named = cols.reshape([sizes[axis] for axis in axes])  # a view whatever the memory order
     layout = "".join(sorted("bchw", key=lambda axis: -named.strides[axes.index(axis)]))
     slabs = named.transpose(*(axes.index(axis) for axis in "ij" + layout))
-    out = np.zeros([dict(b=b, c=c, h=h, w=w)[axis] for axis in layout], dtype=cols.dtype)
+    disjoint = sh >= dh * (kh - 1) + 1 and sw >= dw * (kw - 1) + 1
+    tiled = disjoint and (dh, dw) == (1, 1) and (sh, sw) == (kh, kw)
+    covered = tiled and oh * sh - pt >= h and ow * sw - pl >= w
+    shape = [dict(b=b, c=c, h=h, w=w)[axis] for axis in layout]
+    out = np.empty(shape, dtype=cols.dtype) if covered else np.zeros(shape, dtype=cols.dtype)
     target, source = [slice(None)] * 4, [slice(None)] * 4
     rows_axis, cols_axis = layout.index("h"), layout.index("w")
     for i in range(kh):
@@ -142,7 +149,10 @@ def col2im(
                 continue
             source[rows_axis], target[rows_axis] = vertical
             source[cols_axis], target[cols_axis] = horizontal
-            out[tuple(target)] += slabs[i, j][tuple(source)]
+            if disjoint:
+                out[tuple(target)] = slabs[i, j][tuple(source)]
+            else:
+                out[tuple(target)] += slabs[i, j][tuple(source)]
     return out.transpose(*(layout.index(axis) for axis in "bchw"))
 
 
