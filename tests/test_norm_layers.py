@@ -489,3 +489,65 @@ def _standardize(x, mean, var):
     from tinygrad_cnn.ops.reduce import Standardize
 
     return Standardize.apply(Tensor(x), Tensor(mean), Tensor(var))
+
+
+def test_float16_statistics_do_not_overflow_where_the_sums_would():
+    """4096 float16 values near 100 per channel sum past float16's 65504, though their mean
+    and variance are far inside it: the output and the gradient stay finite and close to
+    float64's."""
+    rng = np.random.default_rng(0)
+    data = (rng.standard_normal((16, 2, 16, 16)) * 10 + 100).astype(np.float16)
+    grad = rng.standard_normal(data.shape).astype(np.float16)
+    x = Tensor(data, requires_grad=True, dtype=np.float16)
+    out = F.batch_norm(x, None, None, training=True)
+    out.backward(Tensor(grad, dtype=np.float16))
+    high = Tensor(data, requires_grad=True, dtype=np.float64)
+    expected = F.batch_norm(high, None, None, training=True)
+    expected.backward(Tensor(grad, dtype=np.float64))
+    assert out.dtype == np.float16 and x.grad.dtype == np.float16
+    assert np.abs(out.data - expected.data).max() < 1e-2
+    assert np.abs(x.grad.data - high.grad.data).max() < 1e-2 * np.abs(high.grad.data).max()
+
+
+@pytest.mark.parametrize("layer, axes", [("batch", (0, 2, 3)), ("instance", (2, 3))])
+def test_float16_running_variance_does_not_overflow(layer, axes):
+    """The unbiased running variance scales the batch's by N/(N-1), not by N then 1/(N-1):
+    a float16 variance near 100 times N = 4096 would pass 65504."""
+    rng = np.random.default_rng(0)
+    data = (rng.standard_normal((4, 2, 32, 32)) * 10).astype(np.float16)
+    if layer == "batch":
+        norm = nn.BatchNorm2d(2, momentum=1.0, affine=False)
+    else:
+        norm = nn.InstanceNorm2d(2, momentum=1.0, track_running_stats=True)
+    norm(Tensor(data, dtype=np.float16))
+    unbiased = data.astype(np.float64).var(axis=axes, ddof=1).reshape(-1, 2).mean(axis=0)
+    assert_close(norm.running_var.data, unbiased, atol=0, rtol=1e-2)
+
+
+@pytest.mark.parametrize(
+    "dtypes, expected",
+    [
+        ((np.float32, np.float32, np.float64), np.float64),
+        ((np.float16, np.float16, np.float32), np.float32),
+        ((np.float32, np.float64, np.float32), np.float64),
+        ((np.float16, np.float16, np.float16), np.float16),
+    ],
+)
+def test_standardize_promotes_over_all_three_inputs(dtypes, expected):
+    """As (x - mean) / sqrt(var + eps) in numpy: a wider var widens the output too."""
+    from tinygrad_cnn.ops.reduce import Standardize
+
+    rng = np.random.default_rng(0)
+    x, mean, var = (
+        v.astype(d)
+        for v, d in zip(
+            (rng.standard_normal((3, 4)), rng.standard_normal((1, 4)), rng.random((1, 4)) + 1),
+            dtypes,
+        )
+    )
+    out = Standardize.apply(*(Tensor(v, dtype=v.dtype) for v in (x, mean, var)), eps=1e-3)
+    assert out.dtype == expected
+    narrowest = min(dtypes, key=lambda d: np.dtype(d).itemsize)  # var + eps rounds in var's
+    assert_close(
+        out.data, (x - mean) / (var + 1e-3) ** 0.5, atol=0, rtol=4 * np.finfo(narrowest).eps
+    )

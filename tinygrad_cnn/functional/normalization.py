@@ -112,7 +112,7 @@ def batch_norm(
             running_mean,
             running_var,
             mean.data.reshape(channels),
-            variance.data.reshape(channels) * count / (count - 1),
+            variance.data.reshape(channels) * (count / (count - 1)),
             momentum,
         )
     return _channel_affine(out, weight, bias)
@@ -167,7 +167,7 @@ def instance_norm(
             running_mean,
             running_var,
             mean.data.reshape(-1, channels).mean(axis=0),
-            variance.data.reshape(-1, channels).mean(axis=0) * count / (count - 1),
+            variance.data.reshape(-1, channels).mean(axis=0) * (count / (count - 1)),
             momentum,
         )
     return _channel_affine(out, weight, bias)
