@@ -459,6 +459,7 @@ def test_float32_statistics_of_large_batches_match_float64():
             "variance: input must be floating",
         ),
         (lambda: _variance(np.ones((2, 3)), (0, 0)), ValueError, "axes (0, 0) must be distinct"),
+        (lambda: _variance(np.ones((2, 3)), (1, -1)), ValueError, "axes (1, -1) must be distinct"),
         (lambda: _variance(np.ones((2, 3)), (2,)), ValueError, "of shape (2, 3)"),
         (lambda: _variance(np.ones((0, 3)), (0,)), ValueError, "empty axes (0,) of (0, 3)"),
         (

@@ -162,9 +162,10 @@ class Variance(Function):
     @staticmethod
     def forward(ctx, x, axes):
         _check_floating("variance", x)
-        if len(set(axes)) != len(axes) or not all(-x.ndim <= a < x.ndim for a in axes):
+        wrapped = {a % x.ndim for a in axes if -x.ndim <= a < x.ndim}
+        if len(wrapped) != len(axes):  # out of range, or named twice: (1, -1) of a 2-D x
             raise ValueError(f"variance: axes {axes} must be distinct axes of shape {x.shape}")
-        axes = tuple(sorted(a % x.ndim for a in axes))
+        axes = tuple(sorted(wrapped))
         if any(x.shape[a] == 0 for a in axes):
             raise ValueError(f"variance: cannot reduce over the empty axes {axes} of {x.shape}")
         ctx.axes, ctx.count = axes, int(np.prod([x.shape[a] for a in axes]))
