@@ -67,3 +67,26 @@ def test_float32_stays_float32(name, rng, monkeypatch):
         out = case.fn(*inputs)
         assert out.dtype == np.float32, case.label
         out.backward(np.ones(out.shape, dtype=np.float32))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.array([-0.0, 0.0, np.nan, -np.nan, np.inf, -np.inf, -1.5, 5e-324], np.float64),
+        np.array([-0.0, np.nan, -2.0, 3.0], np.float16),
+        np.array([-3, 0, 4], np.int8),
+        np.array([3, 0, 4], np.uint64),
+        np.array([True, False]),
+        np.array(-0.0, np.float32),
+        np.zeros((0, 3), np.float32),
+        np.arange(-12.0, 12.0).reshape(2, 3, 4).transpose(2, 0, 1),  # not C-ordered
+    ],
+    ids=["float64", "float16", "int8", "uint64", "bool", "0-d", "empty", "transposed"],
+)
+def test_relu_is_numpys_maximum_with_zero(values):
+    """relu gives np.maximum(a, 0) bit for bit: dtype (bool promotes to int64, as the scalar 0
+    makes it), -0.0 and NaN kept, shape, and the input's memory order."""
+    out = tc.Tensor(values, dtype=values.dtype).relu().data
+    expected = np.asarray(np.maximum(values, 0))
+    assert out.dtype == expected.dtype and out.shape == expected.shape
+    assert out.tobytes() == expected.tobytes() and out.strides == expected.strides
