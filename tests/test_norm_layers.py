@@ -461,7 +461,6 @@ def test_float32_statistics_of_large_batches_match_float64():
         (lambda: _variance(np.ones((2, 3)), (0, 0)), ValueError, "axes (0, 0) must be distinct"),
         (lambda: _variance(np.ones((2, 3)), (1, -1)), ValueError, "axes (1, -1) must be distinct"),
         (lambda: _variance(np.ones((2, 3)), (2,)), ValueError, "of shape (2, 3)"),
-        (lambda: _variance(np.ones((0, 3)), (0,)), ValueError, "empty axes (0,) of (0, 3)"),
         (
             lambda: _standardize(np.ones((2, 3)), np.ones((1, 3)), np.ones((3,))),
             ValueError,
@@ -552,3 +551,28 @@ def test_standardize_promotes_over_all_three_inputs(dtypes, expected):
     assert_close(
         out.data, (x - mean) / (var + 1e-3) ** 0.5, atol=0, rtol=4 * np.finfo(narrowest).eps
     )
+
+
+@pytest.mark.parametrize(
+    "norm, shape, torch_norm",
+    [
+        (
+            lambda x: F.layer_norm(x, (0,)),
+            (2, 0),
+            lambda x: torch.nn.functional.layer_norm(x, (0,)),
+        ),
+        (lambda x: F.group_norm(x, 2), (2, 4, 0), lambda x: torch.nn.functional.group_norm(x, 2)),
+        (lambda x: F.group_norm(x, 1), (2, 0, 3), lambda x: torch.nn.functional.group_norm(x, 1)),
+    ],
+)
+@needs_torch
+def test_normalising_empty_groups_gives_empty_outputs(norm, shape, torch_norm):
+    """Groups with no values normalise to nothing, as torch's, and backward runs: their
+    variance is NaN, as np.var's of no values, rather than an error."""
+    x = leaf(np.zeros(shape))
+    out = norm(x)
+    assert out.shape == tuple(torch_norm(torch.zeros(shape)).shape)
+    out.sum().backward()
+    assert x.grad.shape == shape
+    assert np.isnan(_variance(np.zeros((0, 3)), (0,)).data).all()
+    assert _variance(np.zeros((0, 3)), (1,)).shape == (0, 1)

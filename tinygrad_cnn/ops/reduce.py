@@ -166,12 +166,14 @@ class Variance(Function):
         if len(wrapped) != len(axes):  # out of range, or named twice: (1, -1) of a 2-D x
             raise ValueError(f"variance: axes {axes} must be distinct axes of shape {x.shape}")
         axes = tuple(sorted(wrapped))
-        if any(x.shape[a] == 0 for a in axes):
-            raise ValueError(f"variance: cannot reduce over the empty axes {axes} of {x.shape}")
-        ctx.axes, ctx.count = axes, int(np.prod([x.shape[a] for a in axes]))
-        centered = x - axis_sum(x, axes) / ctx.count
+        count = int(np.prod([x.shape[a] for a in axes]))
+        # an empty x has an empty gradient, whatever backward divides by
+        ctx.axes, ctx.count = axes, max(count, 1)
         ctx.save_for_backward(x)
-        return (axis_sum(centered, axes, centered) / ctx.count).astype(x.dtype, copy=False)
+        if count == 0:  # as np.var: no values, a NaN variance (a layer or group norm of nothing)
+            return np.full([1 if i in axes else n for i, n in enumerate(x.shape)], np.nan, x.dtype)
+        centered = x - axis_sum(x, axes) / count
+        return (axis_sum(centered, axes, centered) / count).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
