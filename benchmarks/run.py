@@ -182,16 +182,21 @@ def peak_memory(framework: str) -> float | None:
 
 
 def print_orders() -> None:
-    """The (columns, rows) orders tinygrad_cnn's convolutions chose by measurement."""
+    """The (columns, rows) orders tinygrad_cnn's convolutions and pools chose by measurement."""
     from tinygrad_cnn.ops import layout
 
     if not layout.autotune_enabled():
-        print("conv orders: the fixed default (TINYGRAD_CNN_AUTOTUNE=0)")
-    for (shape, memory, m, geometry, _), orders in layout.chosen_orders().items():
-        stride, padding = geometry[1], geometry[2]
+        print("conv and pool orders: the fixed default (TINYGRAD_CNN_AUTOTUNE=0)")
+    for key, (columns, rows) in layout.chosen_orders().items():
+        if key[0] == "pool":
+            _, shape, memory, geometry, _ = key
+            what = f"pool {shape}, kernel {geometry[0]}"
+        else:
+            shape, memory, m, geometry, _ = key
+            what = f"conv {shape} -> {m} channels"
         print(
-            f"conv {shape} -> {m} channels (memory axes {memory}, stride {stride}, "
-            f"padding {padding}): columns {orders[0]!r}, rows {orders[1]!r}"
+            f"{what} (memory axes {memory}, stride {geometry[1]}, padding {geometry[2]}): "
+            f"columns {columns!r}, rows {rows!r}"
         )
 
 

@@ -83,7 +83,7 @@ def test_every_candidate_computes_the_same_convolution(
     layout.set_autotune(False)
     _, expected = conv_step(x, w, b)
     layout.set_autotune(True)
-    monkeypatch.setattr(layout, "_fastest", lambda x, m, g: orders)
+    monkeypatch.setattr(layout, "_fastest", lambda x, seconds: orders)
     out, got = conv_step(x, w, b)
     (im2col,) = [t._ctx for t in topological_order(out) if t._ctx and t._ctx.name == "im2col"]
     assert (im2col.attrs["columns"], im2col.attrs["rows"]) == orders
@@ -95,7 +95,7 @@ def test_every_candidate_computes_the_same_convolution(
 def test_choices_are_kept_in_the_cache_file(tuning, monkeypatch, tmp_path):
     path = tmp_path / "layouts.json"
     layout.set_layout_cache(str(path))
-    monkeypatch.setattr(layout, "_fastest", lambda x, m, g: ("chw", "hwb"))
+    monkeypatch.setattr(layout, "_fastest", lambda x, seconds: ("chw", "hwb"))
     x = np.ones(BIG, np.float32)
     assert layout.conv_orders(x, 32, geometry()) == ("chw", "hwb")
     (entries,) = json.loads(path.read_text()).values()  # one machine: numpy, BLAS, settings
@@ -111,14 +111,14 @@ def test_a_broken_cache_file_only_costs_a_measurement(content, tuning, monkeypat
     path = tmp_path / "layouts.json"
     path.write_text(content)
     layout.set_layout_cache(str(path))
-    monkeypatch.setattr(layout, "_fastest", lambda x, m, g: ("hwc", "bhw"))
+    monkeypatch.setattr(layout, "_fastest", lambda x, seconds: ("hwc", "bhw"))
     assert layout.conv_orders(np.ones(BIG, np.float32), 32, geometry()) == ("hwc", "bhw")
     assert list(json.loads(path.read_text())[layout._machine()].values()) == [["hwc", "bhw"]]
 
 
 def test_an_unwritable_cache_does_not_stop_the_convolution(tuning, monkeypatch, tmp_path):
     layout.set_layout_cache(str(tmp_path / "missing-folder" / "layouts.json"))
-    monkeypatch.setattr(layout, "_fastest", lambda x, m, g: ("hwc", "bhw"))
+    monkeypatch.setattr(layout, "_fastest", lambda x, seconds: ("hwc", "bhw"))
     assert layout.conv_orders(np.ones(BIG, np.float32), 32, geometry()) == ("hwc", "bhw")
 
 
@@ -188,7 +188,7 @@ def test_a_cache_entry_that_is_no_pair_only_costs_a_measurement(
     x, path = np.ones(BIG, np.float32), tmp_path / "layouts.json"
     path.write_text(json.dumps({layout._machine(): {stored_key(x, 32, geometry()): entry}}))
     layout.set_layout_cache(str(path))
-    monkeypatch.setattr(layout, "_fastest", lambda x, m, g: ("chw", "hwb"))
+    monkeypatch.setattr(layout, "_fastest", lambda x, seconds: ("chw", "hwb"))
     assert layout.conv_orders(x, 32, geometry()) == ("chw", "hwb")
 
 
@@ -196,7 +196,7 @@ def test_the_cache_works_with_a_numpy_that_has_no_config_dict(tuning, monkeypatc
     """numpy < 1.25 (built with distutils) has no np.__config__.CONFIG."""
     monkeypatch.delattr(np.__config__, "CONFIG", raising=False)
     layout.set_layout_cache(str(tmp_path / "layouts.json"))
-    monkeypatch.setattr(layout, "_fastest", lambda x, m, g: ("hwc", "bhw"))
+    monkeypatch.setattr(layout, "_fastest", lambda x, seconds: ("hwc", "bhw"))
     assert layout.conv_orders(np.ones(BIG, np.float32), 32, geometry()) == ("hwc", "bhw")
     (entries,) = json.loads((tmp_path / "layouts.json").read_text()).values()
     assert list(entries.values()) == [["hwc", "bhw"]]
@@ -208,7 +208,7 @@ def test_a_cache_that_cannot_replace_its_file_leaves_no_temporary_behind(
     folder = tmp_path / "layouts.json"
     folder.mkdir()  # the cache path names a folder: the final replace fails
     layout.set_layout_cache(str(folder))
-    monkeypatch.setattr(layout, "_fastest", lambda x, m, g: ("hwc", "bhw"))
+    monkeypatch.setattr(layout, "_fastest", lambda x, seconds: ("hwc", "bhw"))
     assert layout.conv_orders(np.ones(BIG, np.float32), 32, geometry()) == ("hwc", "bhw")
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
@@ -228,7 +228,7 @@ from tinygrad_cnn.ops import layout
 from tinygrad_cnn.ops.window import window_geometry
 layout.set_autotune(True)
 layout.set_layout_cache(sys.argv[1])
-layout._fastest = lambda x, m, g: ("chw", "bhw")
+layout._fastest = lambda x, seconds: ("chw", "bhw")
 while not os.path.exists(sys.argv[1] + ".go"):  # both start writing at once
     time.sleep(0.01)
 for h in range(int(sys.argv[2]), int(sys.argv[2]) + 60):
@@ -260,3 +260,73 @@ def test_a_flipped_input_keeps_its_memory_order(rng):
     x = chwb(rng)
     flipped = x[:, :, :, ::-1]
     assert stored_as(F.pad(flipped, (1, 1)).data) == "chwb"
+
+
+POOL_CASES = [
+    (F.max_pool2d, dict(kernel_size=2)),
+    (F.max_pool2d, dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    (F.max_pool2d, dict(kernel_size=2, stride=3, dilation=2)),
+    (F.avg_pool2d, dict(kernel_size=2)),
+    (F.avg_pool2d, dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+]
+
+
+@pytest.mark.parametrize("stored", ["bchw", "chwb"])
+@pytest.mark.parametrize("pool, arguments", POOL_CASES)
+def test_every_candidate_computes_the_same_pool(pool, arguments, stored, monkeypatch, rng):
+    """Each (columns, rows) pair gives the default's maxima and means, and their gradients:
+    the maxima bit for bit (a max does not round), the means to float rounding."""
+    data = rng.standard_normal((4, 3, 9, 8))
+    if stored == "chwb":  # as a convolution leaves its output
+        data = np.ascontiguousarray(data.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    results = {}
+    for orders in layout.CONV_ORDERS:
+        monkeypatch.setattr(layout, "pool_orders", lambda x, g, orders=orders: orders)
+        x = tc.Tensor(data, dtype=np.float64, requires_grad=True)
+        out = pool(x, **arguments)
+        probe = np.cos(np.arange(out.size)).reshape(out.shape)
+        (out * probe).sum().backward()
+        results[orders] = (out.data, x.grad.data)
+    default = results[layout.CONV_ORDERS[0]]
+    for orders, (out, grad) in results.items():
+        if pool is F.max_pool2d:
+            assert np.array_equal(out, default[0]) and np.array_equal(grad, default[1]), orders
+        else:
+            np.testing.assert_allclose(out, default[0], rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(grad, default[1], rtol=1e-12, atol=1e-12)
+
+
+def test_pools_choose_their_orders_by_measurement_once(tuning, monkeypatch):
+    """A pool's geometry is timed apart from a convolution's on the same input, each
+    candidate once, and the fastest kept."""
+    seconds = {("hwc", "hwb"): 3.0, ("hwc", "bhw"): 1.0, ("chw", "bhw"): 2.0, ("chw", "hwb"): 4.0}
+    timed = []
+
+    def fake(x, g, columns, rows):
+        timed.append((columns, rows))
+        return seconds[columns, rows]
+
+    monkeypatch.setattr(layout, "_pool_seconds", fake)
+    monkeypatch.setattr(layout, "_chain_seconds", lambda x, m, g, columns, rows: 1.0)
+    x = tc.Tensor(np.ones(BIG, np.float32))
+    layout.conv_orders(x.data, 32, geometry())
+    for _ in range(2):
+        F.max_pool2d(x, 2)
+    assert sorted(timed) == sorted(layout.CONV_ORDERS)
+    pool_key = ("pool", BIG, (0, 1, 2, 3), tuple(window_geometry("t", BIG, 2, 2, 0)), "<f4")
+    assert layout.chosen_orders()[pool_key] == ("hwc", "bhw")
+    assert len(layout.chosen_orders()) == 2  # the conv's and the pool's
+
+
+def test_pools_take_the_default_without_measuring(monkeypatch):
+    monkeypatch.setitem(layout._settings, "autotune", False)
+    monkeypatch.setattr(layout, "_pool_seconds", lambda *a: pytest.fail("timed"))
+    assert (
+        layout.pool_orders(np.ones(BIG), window_geometry("t", BIG, 2, 2, 0))
+        == (layout.CONV_ORDERS[0])
+    )
+
+
+def test_the_real_pool_timing_returns_a_candidate(tuning):
+    g = window_geometry("t", BIG, 2, 2, 0)
+    assert layout.pool_orders(np.ones(BIG, np.float32), g) in layout.CONV_ORDERS

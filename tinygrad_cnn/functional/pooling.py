@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..arguments import int_pair
+from ..ops import layout
 from ..ops.window import Geometry, Im2col, WindowMax, WindowMean, window_geometry
 from ..tensor import Tensor
 from ..tensor_functions import where
@@ -72,19 +73,24 @@ def pool_geometry(
 
 
 def _pool(window_op, x: Tensor, g, pad_value: float) -> Tensor:
-    """im2col (O_h*O_w*B, K*C) -> window op (O_h*O_w*B, C) -> reshape (O_h, O_w, B, C)."""
+    """im2col (O_h*O_w*B, K*C) -> window op (O_h*O_w*B, C) -> reshape (O_h, O_w, B, C) ->
+    transpose (B, C, O_h, O_w), in the rows and columns measured fastest for this geometry
+    (:func:`layout.pool_orders`); rows in the order (b, o_h, o_w) reshape to (B, O_h, O_w, C)."""
+    columns, rows = layout.pool_orders(x.data, g)
     cols = Im2col.apply(
         x,
         kernel_size=g.kernel_size,
         stride=g.stride,
         padding=g.padding,
         pad_value=pad_value,
-        columns="hwc",
-        rows="hwb",
+        columns=columns,
+        rows=rows,
         **({} if g.dilation == (1, 1) else {"dilation": g.dilation}),
     )
-    pooled = window_op.apply(cols, channels=x.shape[1], columns="hwc")
-    return pooled.reshape(*g.out_size, *x.shape[:2])
+    pooled = window_op.apply(cols, channels=x.shape[1], columns=columns)
+    if rows == "hwb":
+        return pooled.reshape(*g.out_size, *x.shape[:2]).transpose(2, 3, 0, 1)
+    return pooled.reshape(x.shape[0], *g.out_size, x.shape[1]).transpose(0, 3, 1, 2)
 
 
 def max_pool2d(
@@ -93,14 +99,15 @@ def max_pool2d(
     """Max over each K_h x K_w window: (B, C, H, W) -> (B, C, O_h, O_w), as torch's max_pool2d.
 
     im2col (O_h*O_w*B, K*C) -> window max (O_h*O_w*B, C) -> reshape (O_h, O_w, B, C)
-    -> transpose (B, C, O_h, O_w). Stride defaults to the kernel size; padding is -inf;
-    ``dilation`` spaces the window's taps D pixels apart; ``ceil_mode`` rounds O up, adding a
-    last, partial window. The gradient goes to the first maximum of each window (to the last
-    NaN in a window holding one, as PyTorch's). Integer input is pooled as float32.
+    -> transpose (B, C, O_h, O_w), rows and columns in the orders measured fastest (see
+    :func:`tinygrad_cnn.ops.layout.pool_orders`). Stride defaults to the kernel size; padding
+    is -inf; ``dilation`` spaces the window's taps D pixels apart; ``ceil_mode`` rounds O up,
+    adding a last, partial window. The gradient goes to the first maximum of each window (to
+    the last NaN in a window holding one, as PyTorch's). Integer input is pooled as float32.
     """
     x = _float_input("max_pool2d", x)
     g = pool_geometry("max_pool2d", x.shape, kernel_size, stride, padding, dilation, ceil_mode)
-    return _pool(WindowMax, x, g, -np.inf).transpose(2, 3, 0, 1)
+    return _pool(WindowMax, x, g, -np.inf)
 
 
 def _divisors(g, size: tuple[int, int], count_include_pad: bool) -> np.ndarray:
@@ -128,9 +135,11 @@ def avg_pool2d(
     """Mean over each K_h x K_w window: (B, C, H, W) -> (B, C, O_h, O_w), as torch's avg_pool2d.
 
     im2col (O_h*O_w*B, K*C) -> window mean (O_h*O_w*B, C) -> reshape (O_h, O_w, B, C)
-    [-> * K / divisor (O_h, O_w, 1, 1)] -> transpose (B, C, O_h, O_w). Padding zeros count
-    towards the mean with ``count_include_pad`` (the default); ``ceil_mode`` adds a last,
-    partial window; ``divisor_override`` divides every window's sum by that number instead.
+    -> transpose (B, C, O_h, O_w) [-> * K / divisor (O_h, O_w)], rows and columns in the
+    orders measured fastest (see :func:`tinygrad_cnn.ops.layout.pool_orders`). Padding zeros
+    count towards the mean with ``count_include_pad`` (the default); ``ceil_mode`` adds a
+    last, partial window; ``divisor_override`` divides every window's sum by that number
+    instead.
     """
     x = _float_input("avg_pool2d", x)
     g = pool_geometry("avg_pool2d", x.shape, kernel_size, stride, padding, 1, ceil_mode)
@@ -149,8 +158,8 @@ def avg_pool2d(
     else:
         divisors = _divisors(g, x.shape[2:], count_include_pad)
     if np.any(divisors != window):  # a window mean divides by K: rescale to the true count
-        out = out * (window / divisors).astype(x.dtype)[:, :, None, None]
-    return out.transpose(2, 3, 0, 1)
+        out = out * (window / divisors).astype(x.dtype)
+    return out
 
 
 def _output_size(op: str, output_size, input_shape: tuple[int, ...]) -> tuple[int, int]:

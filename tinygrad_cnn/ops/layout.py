@@ -228,16 +228,17 @@ def blas_ready(array: np.ndarray, in_column_major: bool = False) -> np.ndarray:
     return np.asfortranarray(array) if in_column_major else np.ascontiguousarray(array)
 
 
-# Choosing conv2d's orders by measurement ---------------------------------------------------
+# Choosing the orders by measurement --------------------------------------------------------
 #
 # Which order is fastest depends on the machine's BLAS: on a Zen 4 whose OpenBLAS picks
 # SkylakeX kernels, the forward product on row-major columns took 3.75 ms and on column-major
 # ones 5.18 ms, while the copies favour the column-major "hwb" columns. So, as cuDNN's
-# benchmark mode does for its algorithms, the first conv2d of each geometry times the
-# candidates' whole im2col -> matmul -> col2im chain and keeps the winner.
+# benchmark mode does for its algorithms, the first conv2d or pool of each geometry times the
+# candidates' whole chain, im2col -> matmul (or the window max) -> col2im, and keeps the winner.
 
 CONV_ORDERS = (("hwc", "hwb"), ("hwc", "bhw"), ("chw", "bhw"), ("chw", "hwb"))
-"""conv2d's candidate (columns, rows) pairs; the first is the fixed default."""
+"""The candidate (columns, rows) pairs of conv2d and the pools; the first is the fixed
+default."""
 
 TUNE_MIN_BYTES = 1 << 18
 """Geometries whose columns are smaller than this take the default without timing: the copies
@@ -255,9 +256,10 @@ _lock = threading.Lock()
 
 
 def set_autotune(enabled: bool | None) -> None:
-    """Switch the choice of conv2d's orders by measurement on (True) or off (False: always
-    the fixed default, for timings that do not depend on an earlier measurement); None
-    returns to the environment's TINYGRAD_CNN_AUTOTUNE (on unless it is "0")."""
+    """Switch the choice of conv2d's and the pools' orders by measurement on (True) or off
+    (False: always the fixed default, for timings that do not depend on an earlier
+    measurement); None returns to the environment's TINYGRAD_CNN_AUTOTUNE (on unless it is
+    "0")."""
     _settings["autotune"] = enabled
 
 
@@ -273,7 +275,8 @@ def _cache_path() -> str | None:
 
 
 def autotune_enabled() -> bool:
-    """Whether conv2d chooses its orders by measurement (see :func:`set_autotune`)."""
+    """Whether conv2d and the pools choose their orders by measurement (see
+    :func:`set_autotune`)."""
     if _settings["autotune"] is not None:
         return _settings["autotune"]
     return os.environ.get("TINYGRAD_CNN_AUTOTUNE", "1") != "0"
@@ -289,29 +292,48 @@ def conv_orders(x: np.ndarray, m: int, geometry) -> tuple[str, str]:
     same orders). Every candidate computes the same convolution; the sums inside the
     products run in another order, so results agree to float rounding, not bit for bit.
     """
+    key = (x.shape, memory_order(x.strides), m, tuple(geometry), x.dtype.str)
+    return _measured(
+        x, geometry, key, lambda sample, orders: _chain_seconds(sample, m, geometry, *orders)
+    )
+
+
+def pool_orders(x: np.ndarray, geometry) -> tuple[str, str]:
+    """(columns, rows) for a max or average pool of input ``x`` (B, C, H, W), chosen as
+    :func:`conv_orders` chooses, by timing im2col, the max over each window and col2im.
+    Every candidate gives the same maxima, bit for bit."""
+    key = ("pool", x.shape, memory_order(x.strides), tuple(geometry), x.dtype.str)
+    return _measured(
+        x, geometry, key, lambda sample, orders: _pool_seconds(sample, geometry, *orders)
+    )
+
+
+def _measured(x: np.ndarray, geometry, key: tuple, seconds) -> tuple[str, str]:
+    """The default, or the candidate for ``key`` with the fewest ``seconds(sample, orders)``:
+    remembered, and kept in the cache file when one is set."""
     (kh, kw), (oh, ow) = geometry.kernel_size, geometry.out_size
     size = x.shape[0] * oh * ow * x.shape[1] * kh * kw * x.itemsize
     if not autotune_enabled() or not TUNE_MIN_BYTES <= size <= TUNE_MAX_BYTES:
         return CONV_ORDERS[0]
-    key = (x.shape, memory_order(x.strides), m, tuple(geometry), x.dtype.str)
     with _lock:
         if key not in _chosen:
-            _chosen[key] = _stored(key) or _store(key, _fastest(x, m, geometry))
+            _chosen[key] = _stored(key) or _store(key, _fastest(x, seconds))
         return _chosen[key]
+
+
+def _fastest(x: np.ndarray, seconds) -> tuple[str, str]:
+    """The candidate with the fewest ``seconds(sample, orders)`` on arrays like ``x``."""
+    sample = np.ones_like(x)  # same shape, dtype and memory order; values do not matter
+    times = {orders: seconds(sample, orders) for orders in CONV_ORDERS}
+    return min(CONV_ORDERS, key=times.__getitem__)  # ties keep the default
 
 
 def chosen_orders() -> dict[tuple, tuple[str, str]]:
     """The orders measured so far in this process: {(input shape, its memory order as axes
-    outermost first, M, geometry, dtype): (columns, rows)}."""
+    outermost first, M, geometry, dtype): (columns, rows)} for convolutions, and
+    {("pool", input shape, memory order, geometry, dtype): (columns, rows)} for pools."""
     with _lock:
         return dict(_chosen)
-
-
-def _fastest(x: np.ndarray, m: int, geometry) -> tuple[str, str]:
-    """The candidate whose forward and backward chain runs fastest on arrays like ``x``."""
-    sample = np.ones_like(x)  # same shape, dtype and memory order; values do not matter
-    times = {orders: _chain_seconds(sample, m, geometry, *orders) for orders in CONV_ORDERS}
-    return min(CONV_ORDERS, key=times.__getitem__)  # ties keep the default
 
 
 def _chain_seconds(x: np.ndarray, m: int, geometry, columns: str, rows: str) -> float:
@@ -326,6 +348,25 @@ def _chain_seconds(x: np.ndarray, m: int, geometry, columns: str, rows: str) -> 
         grad = np.ones_like(out)
         cols.T @ grad  # the weight's gradient
         col2im(product_input_gradient(grad, weights), x.shape, geometry, columns, rows)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _pool_seconds(x: np.ndarray, geometry, columns: str, rows: str) -> float:
+    """Best of three runs of a pool's array work in these orders: im2col, the max over each
+    window, the gradient's spread back over the windows and col2im."""
+    channels = x.shape[1]
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        cols = im2col(x, geometry, 0.0, columns, rows)
+        windows = window_view("pool", cols, channels, columns)
+        pooled = windows.max(axis=1)
+        grad, grad_windows = empty_windows(
+            len(pooled), windows.shape[1], channels, columns, column_major(cols), x.dtype
+        )
+        grad_windows[...] = pooled[:, None, :]
+        col2im(grad, x.shape, geometry, columns, rows)
         best = min(best, time.perf_counter() - start)
     return best
 
