@@ -340,25 +340,23 @@ def _chain_seconds(x: np.ndarray, m: int, geometry, columns: str, rows: str) -> 
     """Best of three runs of conv2d's array work in these orders: im2col, the product, its
     two gradient products and col2im."""
     weights = np.ones((x.shape[1] * geometry.kernel_size[0] * geometry.kernel_size[1], m), x.dtype)
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
+
+    def chain() -> None:
         cols = im2col(x, geometry, 0.0, columns, rows)
         out = product(cols, weights)
         grad = np.ones_like(out)
         cols.T @ grad  # the weight's gradient
         col2im(product_input_gradient(grad, weights), x.shape, geometry, columns, rows)
-        best = min(best, time.perf_counter() - start)
-    return best
+
+    return _best_of_three(chain)
 
 
 def _pool_seconds(x: np.ndarray, geometry, columns: str, rows: str) -> float:
     """Best of three runs of a pool's array work in these orders: im2col, the max over each
     window, the gradient's spread back over the windows and col2im."""
     channels = x.shape[1]
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
+
+    def chain() -> None:
         cols = im2col(x, geometry, 0.0, columns, rows)
         windows = window_view("pool", cols, channels, columns)
         pooled = windows.max(axis=1)
@@ -367,6 +365,16 @@ def _pool_seconds(x: np.ndarray, geometry, columns: str, rows: str) -> float:
         )
         grad_windows[...] = pooled[:, None, :]
         col2im(grad, x.shape, geometry, columns, rows)
+
+    return _best_of_three(chain)
+
+
+def _best_of_three(run) -> float:
+    """Seconds of the fastest of three calls of ``run``."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        run()
         best = min(best, time.perf_counter() - start)
     return best
 
