@@ -462,6 +462,11 @@ def test_float32_statistics_of_large_batches_match_float64():
         (lambda: _variance(np.ones((2, 3)), (1, -1)), ValueError, "axes (1, -1) must be distinct"),
         (lambda: _variance(np.ones((2, 3)), (2,)), ValueError, "of shape (2, 3)"),
         (
+            lambda: _standardize(np.ones((2, 3), int), np.ones((1, 3)), np.ones((1, 3))),
+            TypeError,
+            "standardize: input must be floating point, got int64 of shape (2, 3)",
+        ),
+        (
             lambda: _standardize(np.ones((2, 3)), np.ones((1, 3)), np.ones((3,))),
             ValueError,
             "got mean (1, 3) and var (3,)",
